@@ -1,0 +1,217 @@
+/* portcullis eval : one CheckRequest (Envoy's proto3 JSON) through the
+ * pipeline, printing the decision for people or as JSON. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "metrics/metrics.h"
+#include "pipeline/decide.h"
+#include "plugin/loader.h"
+#include "request/checkjson.h"
+#include "util/buf.h"
+
+static void on_error(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "error: %s\n", line);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: portcullis eval --authconfigs PATH... --request FILE [options]\n"
+            "Runs one CheckRequest, given in Envoy's proto3 JSON form (as\n"
+            "MessageToJson prints envoy.service.auth.v3.CheckRequest), through the\n"
+            "AuthConfigs and prints the decision.\n\n"
+            "  -a, --authconfigs PATH  AuthConfig file or directory (repeatable)\n"
+            "  -r, --request FILE      the CheckRequest JSON; - reads standard input\n"
+            "  -o, --output FORMAT     text (default) or json\n"
+            "  -e, --explain           show every evaluator's outcome and time\n"
+            "  -p, --plugin-dir DIR    load plugins from DIR (repeatable)\n"
+            "  -h, --help              show this help\n\n"
+            "Exit status: 0 allowed, 1 denied, 2 the request or configs are unusable.\n");
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    buf b;
+    buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&b, chunk, n) < 0)
+            break;
+    if (f != stdin)
+        fclose(f);
+    *len = b.len;
+    return buf_steal(&b);
+}
+
+static const char *phase_label(pc_phase p)
+{
+    static const char *const n[] = {"identity", "metadata", "authorization",
+                                    "response", "callback"};
+    return (unsigned)p < PC_PHASE_COUNT_ ? n[p] : "?";
+}
+
+static void print_text(const pipe_result *r)
+{
+    printf("%s  (gRPC %s %d, HTTP %d)", r->allowed ? "ALLOW" : "DENY",
+           metrics_code_name(r->grpc_code), r->grpc_code, r->http_status);
+    if (r->authconfig)
+        printf("  authconfig %s", r->authconfig);
+    printf("\n");
+    if (r->reason && *r->reason)
+        printf("reason: %s\n", r->reason);
+    for (size_t i = 0; i < r->n_headers; i++)
+        printf("header %.*s: %.*s\n", (int)r->headers[i].name.len,
+               r->headers[i].name.ptr, (int)r->headers[i].value.len,
+               r->headers[i].value.ptr);
+    if (r->body && *r->body)
+        printf("body: %s\n", r->body);
+    if (r->dynmeta)
+        printf("dynamic_metadata: %s\n",
+               json_object_to_json_string_ext(r->dynmeta, JSON_C_TO_STRING_PLAIN));
+    if (r->explain) {
+        printf("evaluators:\n");
+        for (size_t i = 0; i < r->n_trace; i++) {
+            const pipe_trace *t = &r->trace[i];
+            printf("  %-13s %-24s %-22s %-8s %8.1f us%s%s\n", phase_label(t->phase),
+                   t->name, t->type, t->outcome, (double)t->ns / 1000.0,
+                   t->reason[0] ? "  " : "", t->reason);
+        }
+    }
+}
+
+static void print_json(const pipe_result *r)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "allowed", json_object_new_boolean(r->allowed));
+    json_object_object_add(o, "code", json_object_new_int(r->grpc_code));
+    json_object_object_add(o, "http_status", json_object_new_int(r->http_status));
+    struct json_object *h = json_object_new_object();
+    for (size_t i = 0; i < r->n_headers; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)r->headers[i].name.len,
+                 r->headers[i].name.ptr);
+        struct json_object *old;
+        if (json_object_object_get_ex(h, name, &old)) {
+            /* Several challenges join as RFC 7235 allows. */
+            buf b;
+            buf_init(&b);
+            buf_printf(&b, "%s, %.*s", json_object_get_string(old),
+                       (int)r->headers[i].value.len, r->headers[i].value.ptr);
+            json_object_object_add(h, name, json_object_new_string(b.data));
+            buf_free(&b);
+            continue;
+        }
+        json_object_object_add(h, name, json_object_new_string_len(
+                                            r->headers[i].value.ptr,
+                                            (int)r->headers[i].value.len));
+    }
+    json_object_object_add(o, "headers", h);
+    json_object_object_add(o, "body", json_object_new_string(r->body ? r->body : ""));
+    json_object_object_add(o, "dynamic_metadata",
+                           r->dynmeta ? json_object_get(r->dynmeta) : NULL);
+    json_object_object_add(o, "reason", json_object_new_string(r->reason ? r->reason : ""));
+    json_object_object_add(o, "authconfig",
+                           r->authconfig ? json_object_new_string(r->authconfig) : NULL);
+    if (r->explain) {
+        struct json_object *ex = json_object_new_array();
+        for (size_t i = 0; i < r->n_trace; i++) {
+            const pipe_trace *t = &r->trace[i];
+            struct json_object *e = json_object_new_object();
+            json_object_object_add(e, "phase", json_object_new_string(phase_label(t->phase)));
+            json_object_object_add(e, "name", json_object_new_string(t->name));
+            json_object_object_add(e, "type", json_object_new_string(t->type));
+            json_object_object_add(e, "outcome", json_object_new_string(t->outcome));
+            json_object_object_add(e, "duration_us", json_object_new_double((double)t->ns / 1000.0));
+            if (t->reason[0])
+                json_object_object_add(e, "reason", json_object_new_string(t->reason));
+            json_object_array_add(ex, e);
+        }
+        json_object_object_add(o, "explain", ex);
+    }
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"authconfigs", required_argument, NULL, 'a'},
+        {"request", required_argument, NULL, 'r'},
+        {"output", required_argument, NULL, 'o'},
+        {"explain", no_argument, NULL, 'e'},
+        {"plugin-dir", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char *dirs[32], *paths[64];
+    int nd = 0, np = 0, explain = 0, json = 0, c;
+    const char *request = NULL;
+    while ((c = getopt_long(argc, argv, "a:r:o:ep:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': if (np < 64) paths[np++] = optarg; break;
+        case 'r': request = optarg; break;
+        case 'o':
+            if (strcmp(optarg, "json") == 0) json = 1;
+            else if (strcmp(optarg, "text") == 0) json = 0;
+            else {
+                fprintf(stderr, "portcullis eval: --output must be text or json\n");
+                return 2;
+            }
+            break;
+        case 'e': explain = 1; break;
+        case 'p': if (nd < 32) dirs[nd++] = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    for (; optind < argc && np < 64; optind++)
+        paths[np++] = argv[optind];
+    if (!np || !request) {
+        usage(stderr);
+        return 2;
+    }
+    size_t len;
+    char *text = read_all(request, &len);
+    if (!text) {
+        fprintf(stderr, "portcullis eval: cannot read %s: %s\n", request, strerror(errno));
+        return 2;
+    }
+    checkjson cj;
+    char err[256];
+    int rc = checkjson_parse(text, len, &cj, err, sizeof err);
+    if (rc == CHECKJSON_SYNTAX) {
+        fprintf(stderr, "portcullis eval: %s: %s\n", request, err);
+        free(text);
+        return 2;
+    }
+    cli_load_plugins(dirs, nd, 0);
+    snapshot_sink sink = {on_error, NULL, NULL};
+    snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
+    pipe_result r;
+    pipe_result_init(&r, explain);
+    if (rc == CHECKJSON_NO_HTTP)
+        pipe_result_deny(&r, GRPC_INVALID_ARGUMENT, 400, "Invalid request");
+    else
+        decide(s, &cj.view, 0, NULL, &r);
+    if (json)
+        print_json(&r);
+    else
+        print_text(&r);
+    int allowed = r.allowed;
+    pipe_result_free(&r);
+    checkjson_free(&cj);
+    free(text);
+    snapshot_unref(s);
+    loader_reset();
+    return allowed ? 0 : 1;
+}

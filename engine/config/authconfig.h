@@ -1,0 +1,79 @@
+/* authconfig.h - the compiled form of one Authorino AuthConfig
+ * (authorino.kuadrant.io/v1beta3 or v1beta2): every selector, pattern and
+ * regex compiled and every evaluator instance created, ready to run. */
+#ifndef PC_CONFIG_AUTHCONFIG_H
+#define PC_CONFIG_AUTHCONFIG_H
+#include <json-c/json.h>
+#include <portcullis/plugin.h>
+#include "plugin/loader.h"
+
+struct cfgerr;
+struct resset;
+
+typedef enum {
+    CRED_AUTH_HEADER = 0, /* Authorization: <prefix> <credential> */
+    CRED_CUSTOM_HEADER,
+    CRED_QUERY,
+    CRED_COOKIE
+} cred_kind;
+
+typedef struct ac_prop {
+    char *name;
+    pc_vos *vos;
+} ac_prop;
+
+/* One evaluator of a phase. */
+typedef struct ac_eval {
+    char *name;              /* the map key in the AuthConfig */
+    char *path;              /* "spec.authentication.<name>" for messages */
+    pc_phase phase;
+    const loader_type *type; /* plugin type providing the method */
+    void *inst;              /* plugin instance */
+    int priority;
+    int metrics;
+    pc_cond *when;           /* NULL: always */
+    pc_vos *cache_key;       /* NULL: no cache */
+    int64_t cache_ttl_ms;
+    pc_cache *cache;
+    /* identity */
+    cred_kind cred;
+    char *cred_name;         /* prefix, header (lowercase), query or cookie name */
+    char *challenge;         /* WWW-Authenticate value */
+    ac_prop *defaults, *overrides;
+    size_t n_defaults, n_overrides;
+    /* response */
+    char *key;               /* header name or metadata key */
+    int dynmeta;             /* 1: success.dynamicMetadata, 0: success.headers */
+} ac_eval;
+
+/* A custom denial (spec.response.unauthenticated / unauthorized). */
+typedef struct ac_deny {
+    int set;
+    int code;                /* HTTP status override, 0 = default */
+    pc_vos *message, *body;
+    ac_prop *headers;
+    size_t n_headers;
+} ac_deny;
+
+typedef struct ac_config {
+    char *name, *ns;
+    char *id;                /* "namespace/name" */
+    char *file;
+    int line;
+    char **hosts;
+    size_t n_hosts;
+    pc_cond *when;
+    ac_eval **evs[PC_PHASE_COUNT_]; /* each sorted by priority, stable */
+    size_t n_evs[PC_PHASE_COUNT_];
+    ac_deny unauthenticated, unauthorized;
+    int may_block;           /* some evaluator may block: run on workers */
+} ac_config;
+
+/* Compiles one AuthConfig document. Every problem is reported through ce
+ * (file:line: path: message); returns NULL if there was any error. */
+ac_config *ac_compile(struct json_object *doc, struct resset *res,
+                      struct cfgerr *ce);
+void ac_free(ac_config *c);
+/* Is this document an AuthConfig (by apiVersion group and kind)? */
+int ac_is_authconfig(struct json_object *doc);
+#endif

@@ -1,0 +1,24 @@
+/* cfgerr.h - config problems with file, line and document path, in the form
+ *   talker.yaml:12: spec.authentication.sa.kubernetesTokenReview.audiences: expected a list of strings */
+#ifndef PC_CONFIG_CFGERR_H
+#define PC_CONFIG_CFGERR_H
+#include <stddef.h>
+#include <json-c/json.h>
+#include <portcullis/abi.h>
+
+typedef struct cfgerr {
+    const char *file;       /* current file */
+    int doc_line;           /* fallback line: the document's */
+    /* Sinks: called with a full line. */
+    void (*on_error)(void *arg, const char *line);
+    void (*on_warning)(void *arg, const char *line);
+    void *arg;
+    int errors, warnings;
+} cfgerr;
+
+/* Reports at node's line (or the document's when unknown). */
+void cfgerr_error(cfgerr *ce, const struct json_object *node, const char *path,
+                  const char *fmt, ...) PC_PRINTF(4, 5);
+void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
+                 const char *fmt, ...) PC_PRINTF(4, 5);
+#endif

@@ -1,0 +1,345 @@
+/* cond.c - pattern expressions (selector/operator/value, patternRef, all,
+ * any). Regexes are compiled once here, never per request (Authorino
+ * recompiles them on every evaluation). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cfgerr.h"
+#include "cond.h"
+#include "selector/selector.h"
+
+struct pc_cond {
+    cond_kind kind;
+    sel_expr *sel;
+    cond_op op;
+    char *value;
+    size_t vlen;
+    pcre2_code *re;
+    pc_cond **kids;
+    size_t n;
+};
+
+static const char *const op_names[] = {"eq", "neq", "incl", "excl", "matches"};
+
+void cond_free(pc_cond *c)
+{
+    if (!c)
+        return;
+    sel_free(c->sel);
+    free(c->value);
+    if (c->re)
+        pcre2_code_free(c->re);
+    for (size_t i = 0; i < c->n; i++)
+        cond_free(c->kids[i]);
+    free(c->kids);
+    free(c);
+}
+
+static int add_kid(pc_cond *parent, pc_cond *kid)
+{
+    pc_cond **k = realloc(parent->kids, (parent->n + 1) * sizeof *k);
+    if (!k)
+        return -1;
+    parent->kids = k;
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+/* The value of a pattern is compared with gjson's String() of the selected
+ * value, so any scalar the user wrote is turned into that same text. */
+static char *value_text(struct json_object *v, size_t *len)
+{
+    if (!v) {
+        *len = 0;
+        return strdup("");
+    }
+    const char *s = sel_text(v, len);
+    char *out = malloc(*len + 1);
+    if (out) {
+        memcpy(out, s, *len);
+        out[*len] = '\0';
+    }
+    return out;
+}
+
+static pc_cond *compile_pattern(struct json_object *o, const char *path,
+                                cfgerr *ce)
+{
+    char p[512];
+    struct json_object *jsel, *jop, *jval;
+    if (!json_object_object_get_ex(o, "selector", &jsel) ||
+        !json_object_is_type(jsel, json_type_string)) {
+        snprintf(p, sizeof p, "%s.selector", path);
+        cfgerr_error(ce, jsel ? jsel : o, p, "expected a selector string");
+        return NULL;
+    }
+    pc_cond *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = COND_PATTERN;
+    char err[256];
+    c->sel = sel_compile(json_object_get_string(jsel), err, sizeof err);
+    if (!c->sel) {
+        snprintf(p, sizeof p, "%s.selector", path);
+        cfgerr_error(ce, jsel, p, "%s", err);
+        cond_free(c);
+        return NULL;
+    }
+    json_object_object_get_ex(o, "operator", &jop);
+    const char *ops = jop && json_object_is_type(jop, json_type_string)
+                          ? json_object_get_string(jop) : NULL;
+    int found = 0;
+    for (int i = 0; ops && i < 5; i++)
+        if (strcmp(ops, op_names[i]) == 0) {
+            c->op = (cond_op)i;
+            found = 1;
+        }
+    if (!found) {
+        snprintf(p, sizeof p, "%s.operator", path);
+        cfgerr_error(ce, jop ? jop : o, p,
+                     "expected one of eq, neq, incl, excl, matches");
+        cond_free(c);
+        return NULL;
+    }
+    json_object_object_get_ex(o, "value", &jval);
+    if (jval && (json_object_is_type(jval, json_type_object) ||
+                 json_object_is_type(jval, json_type_array))) {
+        snprintf(p, sizeof p, "%s.value", path);
+        cfgerr_error(ce, jval, p, "expected a string");
+        cond_free(c);
+        return NULL;
+    }
+    c->value = value_text(jval, &c->vlen);
+    if (!c->value) {
+        cond_free(c);
+        return NULL;
+    }
+    if (c->op == COND_MATCHES) {
+        int ec;
+        PCRE2_SIZE eo;
+        c->re = pcre2_compile((PCRE2_SPTR)c->value, c->vlen, PCRE2_UTF, &ec, &eo,
+                              NULL);
+        if (!c->re) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(ec, msg, sizeof msg);
+            snprintf(p, sizeof p, "%s.value", path);
+            cfgerr_error(ce, jval ? jval : o, p,
+                         "invalid regular expression at offset %zu: %s",
+                         (size_t)eo, (const char *)msg);
+            cond_free(c);
+            return NULL;
+        }
+        pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+    }
+    for (struct json_object_iterator it = json_object_iter_begin(o),
+                                      end = json_object_iter_end(o);
+         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *k = json_object_iter_peek_name(&it);
+        if (strcmp(k, "selector") && strcmp(k, "operator") && strcmp(k, "value")) {
+            snprintf(p, sizeof p, "%s.%s", path, k);
+            cfgerr_warn(ce, json_object_iter_peek_value(&it), p, "unknown field");
+        }
+    }
+    return c;
+}
+
+static int compile_list_into(pc_cond *parent, struct json_object *list,
+                             const char *path, const cond_named *named,
+                             cfgerr *ce);
+
+/* Compiles one item and adds it to parent. Inside `any`, the patterns a
+ * patternRef names become separate OR terms, as in Authorino. */
+static int compile_item(pc_cond *parent, struct json_object *o,
+                        const char *path, const cond_named *named, cfgerr *ce)
+{
+    char p[512];
+    struct json_object *v;
+    if (!json_object_is_type(o, json_type_object)) {
+        cfgerr_error(ce, o, path, "expected a pattern object");
+        return -1;
+    }
+    if (json_object_object_get_ex(o, "predicate", &v)) {
+        snprintf(p, sizeof p, "%s.predicate", path);
+        cfgerr_error(ce, v, p, "CEL predicates are not supported yet");
+        return -1;
+    }
+    if (json_object_object_get_ex(o, "patternRef", &v)) {
+        snprintf(p, sizeof p, "%s.patternRef", path);
+        struct json_object *list;
+        if (!json_object_is_type(v, json_type_string)) {
+            cfgerr_error(ce, v, p, "expected a pattern name");
+            return -1;
+        }
+        if (!named || !named->patterns ||
+            !json_object_object_get_ex(named->patterns, json_object_get_string(v),
+                                       &list)) {
+            cfgerr_error(ce, v, p, "no pattern named \"%s\" in spec.patterns",
+                         json_object_get_string(v));
+            return -1;
+        }
+        char np[512];
+        snprintf(np, sizeof np, "%s.%s", named->path ? named->path : "spec.patterns",
+                 json_object_get_string(v));
+        if (parent->kind == COND_ANY)
+            return compile_list_into(parent, list, np, NULL, ce);
+        pc_cond *all = calloc(1, sizeof *all);
+        if (!all)
+            return -1;
+        all->kind = COND_ALL;
+        if (compile_list_into(all, list, np, NULL, ce) < 0 || add_kid(parent, all) < 0) {
+            cond_free(all);
+            return -1;
+        }
+        return 0;
+    }
+    int is_all = json_object_object_get_ex(o, "all", &v);
+    if (is_all || json_object_object_get_ex(o, "any", &v)) {
+        snprintf(p, sizeof p, "%s.%s", path, is_all ? "all" : "any");
+        pc_cond *g = calloc(1, sizeof *g);
+        if (!g)
+            return -1;
+        g->kind = is_all ? COND_ALL : COND_ANY;
+        if (compile_list_into(g, v, p, named, ce) < 0 || add_kid(parent, g) < 0) {
+            cond_free(g);
+            return -1;
+        }
+        return 0;
+    }
+    pc_cond *c = compile_pattern(o, path, ce);
+    if (!c)
+        return -1;
+    if (add_kid(parent, c) < 0) {
+        cond_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int compile_list_into(pc_cond *parent, struct json_object *list,
+                             const char *path, const cond_named *named,
+                             cfgerr *ce)
+{
+    if (!list)
+        return 0;
+    if (!json_object_is_type(list, json_type_array)) {
+        cfgerr_error(ce, list, path, "expected a list of patterns");
+        return -1;
+    }
+    int rc = 0;
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        if (compile_item(parent, json_object_array_get_idx(list, i), p, named, ce) < 0)
+            rc = -1; /* keep going: report every broken pattern at once */
+    }
+    return rc;
+}
+
+pc_cond *cond_compile(struct json_object *list, const char *path,
+                      const cond_named *named, cfgerr *ce)
+{
+    pc_cond *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = COND_ALL;
+    if (compile_list_into(c, list, path, named, ce) < 0) {
+        cond_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static _Thread_local pcre2_match_data *t_md;
+
+static int regex_match(const pcre2_code *re, const char *s, size_t len)
+{
+    if (!t_md && !(t_md = pcre2_match_data_create(1, NULL)))
+        return -1;
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, t_md, NULL);
+    if (rc >= 0)
+        return 1;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    /* Invalid UTF-8 input cannot match a UTF pattern; anything else is an
+     * error that must deny. */
+    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)
+        return 0;
+    return -1;
+}
+
+static int text_eq(struct json_object *v, const pc_cond *c)
+{
+    size_t len;
+    const char *s = sel_text(v, &len);
+    return len == c->vlen && memcmp(s, c->value, len) == 0;
+}
+
+/* gjson's Array(): an array is itself, a missing value is empty, any other
+ * value is a one-element list. */
+static int includes(struct json_object *v, const pc_cond *c)
+{
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_array))
+        return text_eq(v, c);
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++)
+        if (text_eq(json_object_array_get_idx(v, i), c))
+            return 1;
+    return 0;
+}
+
+static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
+                        size_t whylen)
+{
+    struct json_object *v = NULL;
+    if (sel_resolve(c->sel, root, &v) < 0) {
+        snprintf(why, whylen, "cannot resolve selector %s", sel_source(c->sel));
+        return -1;
+    }
+    int r;
+    size_t len;
+    const char *s;
+    switch (c->op) {
+    case COND_EQ: r = text_eq(v, c); break;
+    case COND_NEQ: r = !text_eq(v, c); break;
+    case COND_INCL: r = includes(v, c); break;
+    case COND_EXCL: r = !includes(v, c); break;
+    default:
+        s = sel_text(v, &len);
+        r = regex_match(c->re, s, len);
+        if (r < 0)
+            snprintf(why, whylen, "regular expression failed on %s",
+                     sel_source(c->sel));
+        break;
+    }
+    json_object_put(v);
+    return r;
+}
+
+int cond_eval(const pc_cond *c, struct json_object *root, char *why,
+              size_t whylen)
+{
+    switch (c->kind) {
+    case COND_PATTERN:
+        return eval_pattern(c, root, why, whylen);
+    case COND_ALL:
+        for (size_t i = 0; i < c->n; i++) {
+            int r = cond_eval(c->kids[i], root, why, whylen);
+            if (r != 1)
+                return r;
+        }
+        return 1;
+    case COND_ANY:
+        for (size_t i = 0; i < c->n; i++) {
+            int r = cond_eval(c->kids[i], root, why, whylen);
+            if (r != 0)
+                return r;
+        }
+        return 0;
+    }
+    return -1;
+}

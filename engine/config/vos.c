@@ -1,0 +1,103 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cfgerr.h"
+#include "selector/selector.h"
+#include "vos.h"
+
+struct pc_vos {
+    struct json_object *value; /* private copy, never handed out */
+    sel_expr *sel;
+};
+
+pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
+{
+    char p[512];
+    struct json_object *v;
+    if (!json_object_is_type(spec, json_type_object)) {
+        cfgerr_error(ce, spec, path, "expected {value: ...} or {selector: ...}");
+        return NULL;
+    }
+    pc_vos *out = calloc(1, sizeof *out);
+    if (!out)
+        return NULL;
+    int have = 0;
+    if (json_object_object_get_ex(spec, "expression", &v)) {
+        snprintf(p, sizeof p, "%s.expression", path);
+        cfgerr_error(ce, v, p, "CEL expressions are not supported yet");
+        free(out);
+        return NULL;
+    }
+    if (json_object_object_get_ex(spec, "selector", &v)) {
+        snprintf(p, sizeof p, "%s.selector", path);
+        if (!json_object_is_type(v, json_type_string)) {
+            cfgerr_error(ce, v, p, "expected a selector string");
+            free(out);
+            return NULL;
+        }
+        char err[256];
+        out->sel = sel_compile(json_object_get_string(v), err, sizeof err);
+        if (!out->sel) {
+            cfgerr_error(ce, v, p, "%s", err);
+            free(out);
+            return NULL;
+        }
+        have = 1;
+    }
+    if (json_object_object_get_ex(spec, "value", &v)) {
+        if (have) {
+            cfgerr_error(ce, spec, path, "set either value or selector, not both");
+            vos_free(out);
+            return NULL;
+        }
+        if (v && json_object_deep_copy(v, &out->value, NULL) != 0) {
+            vos_free(out);
+            return NULL;
+        }
+        have = 1;
+    }
+    if (!have) {
+        cfgerr_error(ce, spec, path, "expected {value: ...} or {selector: ...}");
+        vos_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+pc_vos *vos_from_selector(const char *text, char *err, size_t errlen)
+{
+    pc_vos *out = calloc(1, sizeof *out);
+    if (!out)
+        return NULL;
+    out->sel = sel_compile(text, err, errlen);
+    if (!out->sel) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+void vos_free(pc_vos *v)
+{
+    if (!v)
+        return;
+    json_object_put(v->value);
+    sel_free(v->sel);
+    free(v);
+}
+
+int vos_resolve(const pc_vos *v, struct json_object *root,
+                struct json_object **out)
+{
+    *out = NULL;
+    if (v->sel)
+        return sel_resolve(v->sel, root, out);
+    if (!v->value)
+        return 0;
+    if (json_object_is_type(v->value, json_type_string)) {
+        *out = json_object_new_string_len(json_object_get_string(v->value),
+                                          json_object_get_string_len(v->value));
+        return *out ? 0 : -1;
+    }
+    return json_object_deep_copy(v->value, out, NULL) == 0 ? 0 : -1;
+}

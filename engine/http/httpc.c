@@ -1,0 +1,127 @@
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "httpc.h"
+#include "util/clock.h"
+
+static CURLSH *g_share;
+static pthread_mutex_t g_share_mu[CURL_LOCK_DATA_LAST];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static _Thread_local CURL *t_curl;
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+    (void)h, (void)a, (void)u;
+    pthread_mutex_lock(&g_share_mu[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *u)
+{
+    (void)h, (void)u;
+    pthread_mutex_unlock(&g_share_mu[d]);
+}
+
+static void init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&g_share_mu[i], NULL);
+    g_share = curl_share_init();
+    curl_share_setopt(g_share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(g_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
+void httpc_global_init(void)
+{
+    pthread_once(&g_once, init_once);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    buf *b = arg;
+    /* Responses from APIs we call are small; 16 MiB keeps a hostile peer
+     * from eating memory. */
+    if (b->len + sz * n > 16u << 20)
+        return 0;
+    return buf_append(b, p, sz * n) == 0 ? sz * n : 0;
+}
+
+pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
+                   int64_t deadline_ns, long *status, buf *body, char *err,
+                   size_t errlen)
+{
+    httpc_global_init();
+    if (!t_curl && !(t_curl = curl_easy_init())) {
+        snprintf(err, errlen, "cannot create an HTTP client");
+        return PC_ERROR;
+    }
+    CURL *c = t_curl;
+    curl_easy_reset(c);
+    int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
+    if (deadline_ns) {
+        int64_t left = (deadline_ns - clock_mono_ns()) / 1000000;
+        if (left <= 0) {
+            snprintf(err, errlen, "deadline exceeded before the request");
+            return PC_ERROR;
+        }
+        if (!timeout_ms || left < timeout_ms)
+            timeout_ms = left;
+    }
+    struct curl_slist *hdrs = NULL;
+    for (const char *const *h = req->headers; h && *h; h++)
+        hdrs = curl_slist_append(hdrs, *h);
+    curl_easy_setopt(c, CURLOPT_SHARE, g_share);
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
+    if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms ? (long)timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    const char *ca = req->ca_file;
+    if (tls) {
+        if (tls->ca_file)
+            ca = tls->ca_file;
+        if (tls->ca_blob) {
+            struct curl_blob b = {(void *)tls->ca_blob, tls->ca_blob_len, CURL_BLOB_COPY};
+            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+        }
+        if (tls->cert_file)
+            curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert_file);
+        if (tls->key_file)
+            curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key_file);
+        if (tls->cert_blob) {
+            struct curl_blob b = {(void *)tls->cert_blob, tls->cert_blob_len, CURL_BLOB_COPY};
+            curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
+        }
+        if (tls->key_blob) {
+            struct curl_blob b = {(void *)tls->key_blob, tls->key_blob_len, CURL_BLOB_COPY};
+            curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
+        }
+    }
+    if (ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+        return PC_ERROR;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    if (!body->data)
+        buf_append(body, "", 0);
+    return PC_OK;
+}

@@ -1,0 +1,47 @@
+/* portcullis - an external authorization server for Envoy. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+#include <portcullis/abi.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: portcullis COMMAND [options]\n\n"
+            "Commands:\n"
+            "  serve     run the authorization server\n"
+            "  check     validate AuthConfig files and directories\n"
+            "  eval      decide one CheckRequest (JSON) offline\n"
+            "  plugins   list the loaded plugins and their evaluator types\n"
+            "  version   print the version\n\n"
+            "Run 'portcullis COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "plugins") == 0)
+        return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("portcullis %s (plugin ABI %d.%d)\n", PORTCULLIS_VERSION, PC_ABI_MAJOR,
+               PC_ABI_MINOR);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "portcullis: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,18 @@
+/* metrics.h - Prometheus counters and histograms, with Authorino's metric
+ * names where they exist (auth_server_*). */
+#ifndef PC_METRICS_METRICS_H
+#define PC_METRICS_METRICS_H
+#include <portcullis/host.h>
+
+/* Plugin counters: portcullis_<name>. */
+pc_counter *metrics_counter_new(const char *name, const char *help);
+void metrics_counter_add(pc_counter *c, uint64_t n);
+/* One finished authorization request. */
+void metrics_request(const pc_verdict *v, int64_t duration_ns);
+/* AuthConfigs currently loaded (gauge). */
+void metrics_set_authconfigs(size_t n);
+/* Whole exposition text; caller frees. */
+char *metrics_render(size_t *len);
+/* Name of a google.rpc.Code ("OK", "UNAUTHENTICATED", ...). */
+const char *metrics_code_name(int code);
+#endif

@@ -1,0 +1,134 @@
+#include <string.h>
+#include "credentials.h"
+
+static const char *header(struct json_object *root, const char *name)
+{
+    struct json_object *req, *hdrs, *v;
+    if (!json_object_object_get_ex(root, "request", &req) ||
+        !json_object_object_get_ex(req, "headers", &hdrs) ||
+        !json_object_object_get_ex(hdrs, name, &v))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* URL-decodes in place; returns the new length. */
+static size_t url_decode(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0) {
+            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+                            hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+') {
+            s[o++] = ' ';
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    return o;
+}
+
+static int from_query(const char *name, struct json_object *root, reqctx *rq,
+                      const char **out, size_t *len)
+{
+    struct json_object *req, *p;
+    if (!json_object_object_get_ex(root, "request", &req) ||
+        !json_object_object_get_ex(req, "path", &p))
+        return 0;
+    const char *path = json_object_get_string(p);
+    const char *q = strchr(path, '?');
+    if (!q)
+        return 0;
+    size_t nlen = strlen(name);
+    for (const char *s = q + 1; *s;) {
+        const char *amp = strchr(s, '&');
+        const char *hash = strchr(s, '#');
+        const char *end = amp ? amp : s + strlen(s);
+        if (hash && hash < end)
+            end = hash;
+        const char *eq = memchr(s, '=', (size_t)(end - s));
+        size_t klen = eq ? (size_t)(eq - s) : (size_t)(end - s);
+        if (klen == nlen && memcmp(s, name, nlen) == 0 && eq) {
+            struct json_object *v = reqctx_keep(
+                rq, json_object_new_string_len(eq + 1, (int)(end - eq - 1)));
+            if (!v)
+                return 0;
+            char *d = (char *)json_object_get_string(v);
+            size_t dl = url_decode(d, (size_t)json_object_get_string_len(v));
+            d[dl] = '\0';
+            *out = d;
+            *len = dl;
+            return dl > 0;
+        }
+        if (!amp || (hash && hash < amp))
+            break;
+        s = amp + 1;
+    }
+    return 0;
+}
+
+static int from_cookie(const char *name, struct json_object *root,
+                       const char **out, size_t *len)
+{
+    const char *c = header(root, "cookie");
+    size_t nlen = strlen(name);
+    while (c && *c) {
+        while (*c == ' ' || *c == ';' || *c == ',')
+            c++;
+        const char *end = strchr(c, ';');
+        if (!end)
+            end = c + strlen(c);
+        if ((size_t)(end - c) > nlen && memcmp(c, name, nlen) == 0 && c[nlen] == '=') {
+            *out = c + nlen + 1;
+            *len = (size_t)(end - c) - nlen - 1;
+            return *len > 0;
+        }
+        c = end;
+    }
+    return 0;
+}
+
+int cred_extract(const ac_eval *ev, struct json_object *root, reqctx *rq,
+                 const char **out, size_t *len)
+{
+    const char *v;
+    switch (ev->cred) {
+    case CRED_AUTH_HEADER: {
+        /* Authorino matches "<prefix> " exactly, case-sensitively. */
+        v = header(root, "authorization");
+        size_t pl = strlen(ev->cred_name);
+        if (v && pl == 0) {
+            *out = v;
+            *len = strlen(v);
+            return *len > 0;
+        }
+        if (!v || strncmp(v, ev->cred_name, pl) != 0 || v[pl] != ' ')
+            return 0;
+        *out = v + pl + 1;
+        *len = strlen(*out);
+        return *len > 0;
+    }
+    case CRED_CUSTOM_HEADER:
+        v = header(root, ev->cred_name);
+        if (!v || !*v)
+            return 0;
+        *out = v;
+        *len = strlen(v);
+        return 1;
+    case CRED_QUERY:
+        return from_query(ev->cred_name, root, rq, out, len);
+    case CRED_COOKIE:
+        return from_cookie(ev->cred_name, root, out, len);
+    }
+    return 0;
+}

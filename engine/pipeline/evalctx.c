@@ -1,0 +1,68 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "evalctx.h"
+
+void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled)
+{
+    rq->scratch = NULL;
+    rq->n_scratch = rq->cap_scratch = 0;
+    rq->deadline_ns = deadline_ns;
+    rq->cancelled = cancelled;
+}
+
+void reqctx_clear(reqctx *rq)
+{
+    for (size_t i = 0; i < rq->n_scratch; i++)
+        json_object_put(rq->scratch[i]);
+    free(rq->scratch);
+    rq->scratch = NULL;
+    rq->n_scratch = rq->cap_scratch = 0;
+}
+
+struct json_object *reqctx_keep(reqctx *rq, struct json_object *v)
+{
+    if (!v)
+        return NULL;
+    if (rq->n_scratch == rq->cap_scratch) {
+        size_t cap = rq->cap_scratch ? rq->cap_scratch * 2 : 16;
+        struct json_object **s = realloc(rq->scratch, cap * sizeof *s);
+        if (!s) {
+            /* Cannot track it: drop it rather than leak; callers see NULL. */
+            json_object_put(v);
+            return NULL;
+        }
+        rq->scratch = s;
+        rq->cap_scratch = cap;
+    }
+    rq->scratch[rq->n_scratch++] = v;
+    return v;
+}
+
+void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
+                  const struct ac_eval *ev)
+{
+    e->root = root;
+    e->rq = rq;
+    e->ev = ev;
+    e->cred = NULL;
+    e->cred_len = 0;
+    e->output = NULL;
+    e->reason[0] = '\0';
+    e->has_reason = 0;
+}
+
+void evalctx_done(pc_eval *e)
+{
+    json_object_put(e->output);
+    e->output = NULL;
+}
+
+void evalctx_reason(pc_eval *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    e->has_reason = 1;
+}

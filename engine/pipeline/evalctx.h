@@ -1,0 +1,42 @@
+/* evalctx.h - per-request and per-evaluation state behind pc_eval. */
+#ifndef PC_PIPELINE_EVALCTX_H
+#define PC_PIPELINE_EVALCTX_H
+#include <stdatomic.h>
+#include <json-c/json.h>
+#include <portcullis/host.h>
+
+struct ac_eval;
+
+/* What one request owns while its pipeline runs. Values plugins create are
+ * kept in `scratch` (one reference each) and dropped when the request ends,
+ * so a plugin can never leak a value by forgetting it. */
+typedef struct reqctx {
+    struct json_object **scratch;
+    size_t n_scratch, cap_scratch;
+    int64_t deadline_ns;          /* CLOCK_MONOTONIC, 0 = none */
+    atomic_int *cancelled;        /* set by request_cancel, may be NULL */
+} reqctx;
+
+struct pc_eval {
+    struct json_object *root;     /* the Authorization JSON */
+    reqctx *rq;
+    const struct ac_eval *ev;     /* NULL for host-internal evaluations */
+    const char *cred;
+    size_t cred_len;
+    struct json_object *output;   /* one reference, owned */
+    char reason[512];
+    int has_reason;
+};
+
+void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled);
+/* Drops every scratch value. */
+void reqctx_clear(reqctx *rq);
+/* Registers a new reference in the request; returns v (NULL stays NULL). */
+struct json_object *reqctx_keep(reqctx *rq, struct json_object *v);
+
+void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
+                  const struct ac_eval *ev);
+/* Releases the output. */
+void evalctx_done(pc_eval *e);
+void evalctx_reason(pc_eval *e, const char *fmt, ...) PC_PRINTF(2, 3);
+#endif

@@ -1,0 +1,473 @@
+/* pipeline.c - Authorino's pipeline semantics (reference/authorino.md §2,
+ * §4), failing closed where Authorino fails open:
+ *  - a top-level `when` that errors denies (Authorino allows);
+ *  - an evaluator `when` that errors counts as that evaluator failing
+ *    (Authorino skips it, and a skipped authorization passes).
+ * Evaluators of one priority group run one after another in document
+ * order, so the identity that wins is deterministic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cache/cache.h"
+#include "config/cond.h"
+#include "config/vos.h"
+#include "credentials.h"
+#include "pipeline.h"
+#include "selector/selector.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+void pipe_result_init(pipe_result *r, int explain)
+{
+    memset(r, 0, sizeof *r);
+    r->explain = explain;
+}
+
+static void clear_headers(pipe_result *r)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free((char *)r->headers[i].name.ptr);
+        free((char *)r->headers[i].value.ptr);
+    }
+    r->n_headers = 0;
+}
+
+void pipe_result_free(pipe_result *r)
+{
+    clear_headers(r);
+    free(r->headers);
+    free(r->body);
+    free(r->reason);
+    json_object_put(r->dynmeta);
+    free(r->trace);
+    memset(r, 0, sizeof *r);
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+int pipe_result_add_header(pipe_result *r, const char *name, size_t nlen,
+                           const char *value, size_t vlen)
+{
+    if (r->n_headers == r->cap_headers) {
+        size_t cap = r->cap_headers ? r->cap_headers * 2 : 4;
+        pc_header *h = realloc(r->headers, cap * sizeof *h);
+        if (!h)
+            return -1;
+        r->headers = h;
+        r->cap_headers = cap;
+    }
+    char *n = dupn(name, nlen), *v = dupn(value, vlen);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    /* HTTP/2 and gRPC need lowercase header names. */
+    for (size_t i = 0; i < nlen; i++)
+        if (n[i] >= 'A' && n[i] <= 'Z')
+            n[i] = (char)(n[i] - 'A' + 'a');
+    r->headers[r->n_headers].name = (pc_str){n, nlen};
+    r->headers[r->n_headers].value = (pc_str){v, vlen};
+    r->n_headers++;
+    return 0;
+}
+
+static void set_reason(pipe_result *r, const char *reason)
+{
+    free(r->reason);
+    r->reason = strdup(reason ? reason : "");
+}
+
+void pipe_result_deny(pipe_result *r, int grpc_code, int http_status,
+                      const char *reason)
+{
+    clear_headers(r);
+    r->allowed = 0;
+    r->grpc_code = grpc_code;
+    r->http_status = http_status;
+    set_reason(r, reason);
+    if (reason && *reason)
+        pipe_result_add_header(r, "x-ext-auth-reason", 17, reason, strlen(reason));
+    json_object_put(r->dynmeta);
+    r->dynmeta = NULL;
+}
+
+static void trace(pipe_result *r, const ac_eval *ev, const char *outcome,
+                  int64_t ns, const char *reason)
+{
+    if (!r->explain)
+        return;
+    if (r->n_trace == r->cap_trace) {
+        size_t cap = r->cap_trace ? r->cap_trace * 2 : 8;
+        pipe_trace *t = realloc(r->trace, cap * sizeof *t);
+        if (!t)
+            return;
+        r->trace = t;
+        r->cap_trace = cap;
+    }
+    pipe_trace *t = &r->trace[r->n_trace++];
+    t->phase = ev->phase;
+    t->name = ev->name;
+    t->type = ev->type->t.name;
+    t->outcome = outcome;
+    t->ns = ns;
+    snprintf(t->reason, sizeof t->reason, "%s", reason ? reason : "");
+}
+
+static struct json_object *auth_section(struct json_object *root,
+                                        const char *section)
+{
+    struct json_object *auth, *sec;
+    if (!json_object_object_get_ex(root, "auth", &auth)) {
+        auth = json_object_new_object();
+        json_object_object_add(root, "auth", auth);
+    }
+    if (!section)
+        return auth;
+    if (!json_object_object_get_ex(auth, section, &sec)) {
+        sec = json_object_new_object();
+        json_object_object_add(auth, section, sec);
+    }
+    return sec;
+}
+
+static int expired(const reqctx *rq)
+{
+    if (rq->cancelled && atomic_load(rq->cancelled))
+        return 1;
+    return rq->deadline_ns && clock_mono_ns() > rq->deadline_ns;
+}
+
+/* Runs the plugin; the cache fill callback and the uncached path share it. */
+static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
+                             int64_t *ttl_ms)
+{
+    const ac_eval *ev = arg;
+    (void)ttl_ms;
+    pc_status st = ev->type->t.evaluate(ev->inst, e);
+    if (st != PC_OK && st != PC_DENY)
+        st = PC_ERROR;
+    *out = (pc_value *)e->output;
+    return st;
+}
+
+typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP } run_outcome;
+
+/* Runs one evaluator with its `when`, credential and cache. On RUN_OK,
+ * *out holds a new reference to its output (never NULL). */
+static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
+                            reqctx *rq, pipe_result *r,
+                            struct json_object **out, char *why, size_t whylen)
+{
+    int64_t t0 = r->explain ? clock_mono_ns() : 0;
+    *out = NULL;
+    why[0] = '\0';
+    if (ev->when) {
+        int w = cond_eval(ev->when, root, why, whylen);
+        if (w == 0) {
+            trace(r, ev, "skipped", r->explain ? clock_mono_ns() - t0 : 0, "when");
+            return RUN_SKIP;
+        }
+        if (w < 0) {
+            trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
+            return RUN_FAIL;
+        }
+    }
+    pc_eval e;
+    evalctx_init(&e, rq, root, ev);
+    if (ev->type->t.flags & PC_EVAL_NEEDS_CREDENTIAL) {
+        if (!cred_extract(ev, root, rq, &e.cred, &e.cred_len)) {
+            snprintf(why, whylen, "credential not found");
+            trace(r, ev, "deny", r->explain ? clock_mono_ns() - t0 : 0, why);
+            return RUN_FAIL;
+        }
+    }
+    pc_status st;
+    const char *outcome;
+    if (ev->cache) {
+        struct json_object *k = NULL;
+        const pc_value *cached = NULL;
+        if (vos_resolve(ev->cache_key, root, &k) < 0) {
+            snprintf(why, whylen, "cannot resolve the cache key");
+            trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
+            return RUN_FAIL;
+        }
+        reqctx_keep(rq, k);
+        size_t klen;
+        const char *key = sel_text(k, &klen);
+        int filled = 0;
+        st = cache_lookup(ev->cache, &e, key, klen, call_plugin, (void *)ev,
+                          &cached, &filled);
+        outcome = filled ? NULL : "cached";
+        if (st == PC_OK && cached) {
+            struct json_object *keep = json_object_get((struct json_object *)cached);
+            json_object_put(e.output);
+            e.output = keep;
+        }
+    } else {
+        st = call_plugin((void *)ev, &e, &(pc_value *){NULL}, NULL);
+        outcome = NULL;
+    }
+    if (st == PC_OK) {
+        *out = e.output ? e.output : json_object_new_object();
+        e.output = NULL;
+    } else {
+        snprintf(why, whylen, "%s",
+                 e.has_reason ? e.reason
+                 : st == PC_DENY ? "denied" : "evaluator error");
+    }
+    evalctx_done(&e);
+    if (r->explain)
+        trace(r, ev, outcome ? outcome : st == PC_OK ? "ok"
+                     : st == PC_DENY ? "deny" : "error",
+              clock_mono_ns() - t0, st == PC_OK ? NULL : why);
+    return st == PC_OK ? RUN_OK : RUN_FAIL;
+}
+
+static void apply_props(const ac_prop *props, size_t n, int overwrite,
+                        struct json_object *obj, struct json_object *root)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!overwrite && json_object_object_get_ex(obj, props[i].name, NULL))
+            continue;
+        struct json_object *v = NULL;
+        if (vos_resolve(props[i].vos, root, &v) == 0)
+            json_object_object_add(obj, props[i].name, v);
+    }
+}
+
+/* Resolves a VoS to text (gjson String()), into dst. */
+static void vos_text(const pc_vos *v, struct json_object *root, buf *dst)
+{
+    struct json_object *o = NULL;
+    buf_reset(dst);
+    if (v && vos_resolve(v, root, &o) == 0) {
+        size_t n;
+        const char *s = sel_text(o, &n);
+        buf_append(dst, s, n);
+    }
+    json_object_put(o);
+    if (!dst->data)
+        buf_append(dst, "", 0);
+}
+
+static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
+                        int http, const char *reason, struct json_object *root,
+                        int challenge, pipe_result *r)
+{
+    buf tmp;
+    buf_init(&tmp);
+    clear_headers(r);
+    r->allowed = 0;
+    r->grpc_code = grpc;
+    r->http_status = d->set && d->code ? d->code : http;
+    if (d->set && d->message) {
+        vos_text(d->message, root, &tmp);
+        set_reason(r, tmp.data);
+    } else {
+        set_reason(r, reason);
+    }
+    if (d->set && d->n_headers) {
+        for (size_t i = 0; i < d->n_headers; i++) {
+            vos_text(d->headers[i].vos, root, &tmp);
+            pipe_result_add_header(r, d->headers[i].name,
+                                   strlen(d->headers[i].name), tmp.data, tmp.len);
+        }
+    } else if (challenge) {
+        const size_t n = cfg->n_evs[PC_PHASE_IDENTITY];
+        for (size_t i = 0; i < n; i++) {
+            const ac_eval *ev = cfg->evs[PC_PHASE_IDENTITY][i];
+            if (ev->challenge)
+                pipe_result_add_header(r, "www-authenticate", 16, ev->challenge,
+                                       strlen(ev->challenge));
+        }
+    }
+    if (r->reason && *r->reason)
+        pipe_result_add_header(r, "x-ext-auth-reason", 17, r->reason,
+                               strlen(r->reason));
+    if (d->set && d->body) {
+        vos_text(d->body, root, &tmp);
+        free(r->body);
+        r->body = buf_steal(&tmp);
+    }
+    buf_free(&tmp);
+}
+
+/* Identity: any of, by priority group. Returns 1 when one succeeded. */
+static int phase_identity(const ac_config *cfg, struct json_object *root,
+                          reqctx *rq, pipe_result *r)
+{
+    const size_t n = cfg->n_evs[PC_PHASE_IDENTITY];
+    ac_eval *const *evs = cfg->evs[PC_PHASE_IDENTITY];
+    struct json_object *errors = json_object_new_object();
+    const char *single = NULL;
+    char why[512], single_why[512] = "";
+    struct json_object *winner = NULL;
+    const ac_eval *wev = NULL;
+    for (size_t i = 0; i < n && !winner; i++) {
+        if (expired(rq))
+            break;
+        switch (run_eval(evs[i], root, rq, r, &winner, why, sizeof why)) {
+        case RUN_OK:
+            wev = evs[i];
+            break;
+        case RUN_FAIL:
+            json_object_object_add(errors, evs[i]->name, json_object_new_string(why));
+            single = evs[i]->name;
+            snprintf(single_why, sizeof single_why, "%s", why);
+            break;
+        case RUN_SKIP:
+            break;
+        }
+    }
+    if (!winner) {
+        if (expired(rq)) {
+            pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+        } else {
+            const char *reason;
+            if (n == 1 && single)
+                reason = single_why;
+            else
+                reason = json_object_to_json_string_ext(
+                    errors, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            render_deny(cfg, &cfg->unauthenticated, GRPC_UNAUTHENTICATED, 401,
+                        reason, root, 1, r);
+        }
+        json_object_put(errors);
+        return 0;
+    }
+    json_object_put(errors);
+    if (json_object_is_type(winner, json_type_object)) {
+        apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
+        apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
+    }
+    json_object_object_add(auth_section(root, NULL), "identity", winner);
+    return 1;
+}
+
+static void phase_metadata(const ac_config *cfg, struct json_object *root,
+                           reqctx *rq, pipe_result *r)
+{
+    char why[512];
+    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
+        const ac_eval *ev = cfg->evs[PC_PHASE_METADATA][i];
+        struct json_object *out;
+        /* Failures are ignored, as in Authorino: metadata is best effort. */
+        if (run_eval(ev, root, rq, r, &out, why, sizeof why) == RUN_OK)
+            json_object_object_add(auth_section(root, "metadata"), ev->name, out);
+        else if (why[0] && plog_enabled(PC_LOG_DEBUG))
+            plog(PC_LOG_DEBUG, ev->name, "metadata ignored: %s", why);
+    }
+}
+
+static int phase_authorization(const ac_config *cfg, struct json_object *root,
+                               reqctx *rq, pipe_result *r)
+{
+    char why[512];
+    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_AUTHORIZATION]; i++) {
+        const ac_eval *ev = cfg->evs[PC_PHASE_AUTHORIZATION][i];
+        struct json_object *out;
+        if (expired(rq)) {
+            pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+            return 0;
+        }
+        switch (run_eval(ev, root, rq, r, &out, why, sizeof why)) {
+        case RUN_OK:
+            json_object_object_add(auth_section(root, "authorization"), ev->name, out);
+            break;
+        case RUN_SKIP:
+            break;
+        case RUN_FAIL:
+            render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403,
+                        why[0] ? why : "Unauthorized", root, 0, r);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void phase_response(const ac_config *cfg, struct json_object *root,
+                           reqctx *rq, pipe_result *r)
+{
+    char why[512];
+    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_RESPONSE]; i++) {
+        const ac_eval *ev = cfg->evs[PC_PHASE_RESPONSE][i];
+        struct json_object *out;
+        if (run_eval(ev, root, rq, r, &out, why, sizeof why) != RUN_OK)
+            continue; /* a failed response item is left out */
+        if (ev->dynmeta) {
+            if (!r->dynmeta)
+                r->dynmeta = json_object_new_object();
+            json_object_object_add(r->dynmeta, ev->key, json_object_get(out));
+        } else {
+            size_t n;
+            const char *s = sel_text(out, &n);
+            pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
+        }
+        json_object_object_add(auth_section(root, "response"), ev->name, out);
+    }
+}
+
+static void phase_callbacks(const ac_config *cfg, struct json_object *root,
+                            reqctx *rq, pipe_result *r)
+{
+    char why[512];
+    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
+        const ac_eval *ev = cfg->evs[PC_PHASE_CALLBACK][i];
+        struct json_object *out;
+        if (run_eval(ev, root, rq, r, &out, why, sizeof why) == RUN_OK)
+            json_object_object_add(auth_section(root, "callbacks"), ev->name, out);
+    }
+}
+
+void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
+              pipe_result *r)
+{
+    r->authconfig = cfg->id;
+    if (cfg->when) {
+        char why[512] = "";
+        int w = cond_eval(cfg->when, root, why, sizeof why);
+        if (w == 0) {
+            /* Conditions not met: the AuthConfig does not apply; allow
+             * with no headers, as Authorino does. */
+            r->allowed = 1;
+            r->grpc_code = GRPC_OK;
+            r->http_status = 200;
+            return;
+        }
+        if (w < 0) {
+            render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403, why,
+                        root, 0, r);
+            return;
+        }
+    }
+    int ok = phase_identity(cfg, root, rq, r);
+    if (ok) {
+        phase_metadata(cfg, root, rq, r);
+        ok = phase_authorization(cfg, root, rq, r);
+    }
+    if (ok && expired(rq)) {
+        pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+        ok = 0;
+    }
+    if (ok) {
+        r->allowed = 1;
+        r->grpc_code = GRPC_OK;
+        r->http_status = 200;
+        phase_response(cfg, root, rq, r);
+    }
+    phase_callbacks(cfg, root, rq, r);
+    /* A deadline that passed while callbacks ran must not turn into an
+     * allow that nobody checked in time. */
+    if (r->allowed && expired(rq))
+        pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+}

@@ -1,0 +1,528 @@
+/* host.c - the services table handed to every plugin. Thin adapters over
+ * the engine modules; values are json-c objects behind pc_value. */
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cache/cache.h"
+#include "config/cfgerr.h"
+#include "config/cond.h"
+#include "config/resset.h"
+#include "config/vos.h"
+#include "hostimpl.h"
+#include "http/httpc.h"
+#include "pipeline/evalctx.h"
+#include "selector/selector.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+
+#define J(v) ((struct json_object *)(v))
+#define V(j) ((pc_value *)(j))
+
+static host_frontend_ops g_fe;
+static host_kube_fn g_kube;
+
+void host_set_frontend_ops(const host_frontend_ops *ops)
+{
+    g_fe = *ops;
+}
+
+void host_set_kube(host_kube_fn fn)
+{
+    g_kube = fn;
+}
+
+/* ---- logging, time ---- */
+
+static void h_log(pc_log_level level, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    plog_v(level, who, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t h_mono(void) { return clock_mono_ns(); }
+static int64_t h_real(void) { return clock_real_ns(); }
+static void h_free(void *p) { free(p); }
+
+/* ---- values: reading ---- */
+
+static pc_type h_type(const pc_value *v)
+{
+    switch (json_object_get_type(J(v))) {
+    case json_type_boolean: return PC_TYPE_BOOL;
+    case json_type_int: return PC_TYPE_INT;
+    case json_type_double: return PC_TYPE_DOUBLE;
+    case json_type_string: return PC_TYPE_STRING;
+    case json_type_array: return PC_TYPE_ARRAY;
+    case json_type_object: return PC_TYPE_OBJECT;
+    default: return PC_TYPE_NULL;
+    }
+}
+
+static const char *h_string(const pc_value *v, size_t *len)
+{
+    if (!json_object_is_type(J(v), json_type_string))
+        return NULL;
+    if (len)
+        *len = (size_t)json_object_get_string_len(J(v));
+    return json_object_get_string(J(v));
+}
+
+static int h_bool(const pc_value *v) { return json_object_get_boolean(J(v)); }
+static int64_t h_int(const pc_value *v) { return json_object_get_int64(J(v)); }
+static double h_double(const pc_value *v) { return json_object_get_double(J(v)); }
+
+static const pc_value *h_get(const pc_value *obj, const char *key)
+{
+    struct json_object *v;
+    if (!json_object_is_type(J(obj), json_type_object) ||
+        !json_object_object_get_ex(J(obj), key, &v))
+        return NULL;
+    return V(v);
+}
+
+static size_t h_length(const pc_value *v)
+{
+    if (json_object_is_type(J(v), json_type_array))
+        return json_object_array_length(J(v));
+    if (json_object_is_type(J(v), json_type_object))
+        return (size_t)json_object_object_length(J(v));
+    return 0;
+}
+
+static const pc_value *h_at(const pc_value *arr, size_t i)
+{
+    if (!json_object_is_type(J(arr), json_type_array))
+        return NULL;
+    return V(json_object_array_get_idx(J(arr), i));
+}
+
+static int h_foreach(const pc_value *obj,
+                     int (*fn)(void *, const char *, const pc_value *), void *arg)
+{
+    if (!json_object_is_type(J(obj), json_type_object))
+        return 0;
+    json_object_object_foreach(J(obj), k, v) {
+        int rc = fn(arg, k, V(v));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static const char *h_text(const pc_value *v, size_t *len)
+{
+    size_t n;
+    const char *s = sel_text(J(v), &n);
+    if (len)
+        *len = n;
+    return s;
+}
+
+static char *h_to_json(const pc_value *v)
+{
+    if (!v)
+        return strdup("null");
+    return strdup(json_object_to_json_string_ext(
+        J(v), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- values: building ---- */
+
+static pc_value *keep(pc_eval *ev, struct json_object *o)
+{
+    if (!ev || !ev->rq) {
+        /* Outside an evaluation there is no owner: refuse rather than
+         * leak. */
+        json_object_put(o);
+        return NULL;
+    }
+    return V(reqctx_keep(ev->rq, o));
+}
+
+static pc_value *h_new_object(pc_eval *ev) { return keep(ev, json_object_new_object()); }
+static pc_value *h_new_array(pc_eval *ev) { return keep(ev, json_object_new_array()); }
+static pc_value *h_new_string(pc_eval *ev, const char *s, size_t len)
+{
+    return keep(ev, json_object_new_string_len(s ? s : "", (int)len));
+}
+static pc_value *h_new_int(pc_eval *ev, int64_t i) { return keep(ev, json_object_new_int64(i)); }
+static pc_value *h_new_double(pc_eval *ev, double d) { return keep(ev, json_object_new_double(d)); }
+static pc_value *h_new_bool(pc_eval *ev, int b) { return keep(ev, json_object_new_boolean(b)); }
+
+static pc_value *h_parse(pc_eval *ev, const char *json, size_t len)
+{
+    struct json_tokener *tok = json_tokener_new_ex(64);
+    if (!tok)
+        return NULL;
+    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
+    int ok = json_tokener_get_error(tok) == json_tokener_success &&
+             tok->char_offset == (int)len;
+    json_tokener_free(tok);
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return keep(ev, o);
+}
+
+static pc_value *h_copy(pc_eval *ev, const pc_value *v)
+{
+    struct json_object *o = NULL;
+    if (!v || json_object_deep_copy(J(v), &o, NULL) != 0)
+        return NULL;
+    return keep(ev, o);
+}
+
+static pc_status h_set(pc_value *obj, const char *key, pc_value *val)
+{
+    if (!json_object_is_type(J(obj), json_type_object))
+        return PC_ERROR;
+    /* The evaluation's scratch list keeps its own reference. */
+    return json_object_object_add(J(obj), key, json_object_get(J(val))) == 0
+               ? PC_OK : PC_ERROR;
+}
+
+static pc_status h_append(pc_value *arr, pc_value *val)
+{
+    if (!json_object_is_type(J(arr), json_type_array))
+        return PC_ERROR;
+    return json_object_array_add(J(arr), json_object_get(J(val))) == 0 ? PC_OK
+                                                                        : PC_ERROR;
+}
+
+/* ---- selectors, VoS, patterns ---- */
+
+static pc_selector *h_sel_compile(const char *text, char *err, size_t errlen)
+{
+    return (pc_selector *)sel_compile(text, err, errlen);
+}
+
+static void h_sel_free(pc_selector *s) { sel_free((sel_expr *)s); }
+
+static const pc_value *h_sel_resolve(pc_eval *ev, const pc_selector *s)
+{
+    struct json_object *o = NULL;
+    if (sel_resolve((const sel_expr *)s, ev->root, &o) < 0)
+        return NULL;
+    return V(reqctx_keep(ev->rq, o));
+}
+
+/* Finds node's path below cur; 1 when found. */
+static int find_path(const struct json_object *cur, const struct json_object *node,
+                     char *out, size_t outlen, size_t used)
+{
+    if (cur == node)
+        return 1;
+    if (json_object_is_type(cur, json_type_object)) {
+        json_object_object_foreach((struct json_object *)cur, k, v) {
+            int n = snprintf(out + used, outlen - used, ".%s", k);
+            if (n < 0 || (size_t)n >= outlen - used)
+                continue;
+            if (find_path(v, node, out, outlen, used + (size_t)n))
+                return 1;
+        }
+    } else if (json_object_is_type(cur, json_type_array)) {
+        size_t n = json_object_array_length(cur);
+        for (size_t i = 0; i < n; i++) {
+            int w = snprintf(out + used, outlen - used, "[%zu]", i);
+            if (w < 0 || (size_t)w >= outlen - used)
+                continue;
+            if (find_path(json_object_array_get_idx(cur, i), node, out, outlen,
+                          used + (size_t)w))
+                return 1;
+        }
+    }
+    out[used] = '\0';
+    return 0;
+}
+
+void host_node_path(pc_create_ctx *cc, const struct json_object *node,
+                    char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s", cc->path ? cc->path : "");
+    if (n < 0 || (size_t)n >= outlen)
+        return;
+    if (!find_path(cc->config, node, out, outlen, (size_t)n))
+        out[n] = '\0';
+}
+
+static pc_vos *h_vos_compile(pc_create_ctx *cc, const pc_value *spec, char *err,
+                             size_t errlen)
+{
+    char path[512];
+    host_node_path(cc, J(spec), path, sizeof path);
+    int before = cc->ce->errors;
+    pc_vos *v = vos_compile(J(spec), path, cc->ce);
+    if (!v && cc->ce->errors > before)
+        snprintf(err, errlen, "reported");
+    return v;
+}
+
+static const pc_value *h_vos_resolve(pc_eval *ev, const pc_vos *v)
+{
+    struct json_object *o = NULL;
+    if (vos_resolve(v, ev->root, &o) < 0)
+        return NULL;
+    return V(reqctx_keep(ev->rq, o));
+}
+
+static pc_cond *h_cond_compile(pc_create_ctx *cc, const pc_value *patterns,
+                               char *err, size_t errlen)
+{
+    char path[512];
+    host_node_path(cc, J(patterns), path, sizeof path);
+    int before = cc->ce->errors;
+    pc_cond *c = cond_compile(J(patterns), path, cc->named, cc->ce);
+    if (!c && cc->ce->errors > before)
+        snprintf(err, errlen, "reported");
+    return c;
+}
+
+static int h_cond_eval(pc_eval *ev, const pc_cond *c)
+{
+    char why[256];
+    int r = cond_eval(c, ev->root, why, sizeof why);
+    if (r < 0)
+        evalctx_reason(ev, "%s", why);
+    return r < 0 ? PC_ERROR : r;
+}
+
+/* ---- create context ---- */
+
+static const char *h_cc_evname(pc_create_ctx *cc) { return cc->evname; }
+static const char *h_cc_acname(pc_create_ctx *cc) { return cc->acname; }
+static const char *h_cc_acns(pc_create_ctx *cc) { return cc->acns; }
+
+struct res_adapter {
+    int (*fn)(void *, const pc_value *);
+    void *arg;
+};
+
+static int res_adapt(void *arg, struct json_object *res)
+{
+    struct res_adapter *a = arg;
+    return a->fn(a->arg, V(res));
+}
+
+static int h_cc_foreach(pc_create_ctx *cc, const char *kind,
+                        int (*fn)(void *, const pc_value *), void *arg)
+{
+    struct res_adapter a = {fn, arg};
+    return resset_foreach(cc->res, kind, res_adapt, &a);
+}
+
+/* ---- evaluation ---- */
+
+static const pc_value *h_root(pc_eval *ev) { return V(ev->root); }
+
+static const char *h_cred(pc_eval *ev, size_t *len)
+{
+    if (len)
+        *len = ev->cred_len;
+    return ev->cred;
+}
+
+static void h_set_output(pc_eval *ev, pc_value *v)
+{
+    struct json_object *o = json_object_get(J(v));
+    json_object_put(ev->output);
+    ev->output = o;
+}
+
+static void h_set_reason(pc_eval *ev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->reason, sizeof ev->reason, fmt, ap);
+    va_end(ap);
+    ev->has_reason = 1;
+}
+
+static int64_t h_deadline(pc_eval *ev) { return ev->rq ? ev->rq->deadline_ns : 0; }
+
+static int h_cancelled(pc_eval *ev)
+{
+    if (!ev->rq)
+        return 0;
+    if (ev->rq->cancelled && atomic_load(ev->rq->cancelled))
+        return 1;
+    return ev->rq->deadline_ns && clock_mono_ns() > ev->rq->deadline_ns;
+}
+
+/* ---- cache ---- */
+
+static pc_status h_cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
+                                size_t klen, pc_cache_fill_fn fill, void *arg,
+                                const pc_value **out)
+{
+    return cache_lookup(c, ev, key, klen, fill, arg, out, NULL);
+}
+
+/* ---- HTTP and Kubernetes ---- */
+
+static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
+                           pc_http_response *resp, char *err, size_t errlen)
+{
+    buf body;
+    buf_init(&body);
+    long status = 0;
+    pc_status st = httpc_do(req, NULL, ev ? h_deadline(ev) : 0, &status, &body,
+                            err, errlen);
+    resp->status = status;
+    resp->body = NULL;
+    resp->body_len = 0;
+    if (st == PC_OK) {
+        /* The body lives as long as the evaluation, in its scratch list. */
+        struct json_object *holder = json_object_new_string_len(
+            body.data ? body.data : "", (int)body.len);
+        if (ev && holder && reqctx_keep(ev->rq, holder)) {
+            resp->body = json_object_get_string(holder);
+            resp->body_len = body.len;
+        } else {
+            json_object_put(holder);
+            st = PC_ERROR;
+            snprintf(err, errlen, "no evaluation to own the response");
+        }
+    }
+    buf_free(&body);
+    return st;
+}
+
+static pc_status h_kube_do(pc_eval *ev, const char *method, const char *path,
+                           const char *body, size_t body_len, int64_t timeout_ms,
+                           pc_http_response *resp, char *err, size_t errlen)
+{
+    if (!g_kube) {
+        snprintf(err, errlen, "no Kubernetes API server configured "
+                              "(use --kubeconfig or run in a cluster)");
+        return PC_ERROR;
+    }
+    return g_kube(ev, method, path, body, body_len, timeout_ms, resp, err, errlen);
+}
+
+/* ---- crypto ---- */
+
+static void h_sha256(const void *d, size_t n, uint8_t out[32])
+{
+    SHA256(d, n, out);
+}
+
+static void h_hmac(const void *k, size_t kl, const void *d, size_t n,
+                   uint8_t out[32])
+{
+    unsigned int ol = 32;
+    HMAC(EVP_sha256(), k, (int)kl, d, n, out, &ol);
+}
+
+static int h_ct_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* ---- frontends ---- */
+
+static void h_submit(const pc_request_view *v, pc_verdict_fn done, void *arg)
+{
+    if (g_fe.submit)
+        g_fe.submit(v, done, arg);
+}
+
+static void h_cancel(pc_submission *s)
+{
+    if (g_fe.request_cancel)
+        g_fe.request_cancel(s);
+}
+
+static void h_release(pc_submission *s)
+{
+    if (g_fe.request_release)
+        g_fe.request_release(s);
+}
+
+static int h_ready(void) { return g_fe.ready ? g_fe.ready() : 0; }
+
+static char *h_metrics_render(size_t *len) { return metrics_render(len); }
+
+static void h_metrics_request(const pc_verdict *v, int64_t ns)
+{
+    metrics_request(v, ns);
+}
+
+static const pc_host g_host = {
+    .struct_size = sizeof(pc_host),
+    .abi_major = PC_ABI_MAJOR,
+    .abi_minor = PC_ABI_MINOR,
+    .log = h_log,
+    .log_enabled = plog_enabled,
+    .monotonic_ns = h_mono,
+    .realtime_ns = h_real,
+    .free = h_free,
+    .value_type = h_type,
+    .value_string = h_string,
+    .value_bool = h_bool,
+    .value_int = h_int,
+    .value_double = h_double,
+    .value_get = h_get,
+    .value_length = h_length,
+    .value_at = h_at,
+    .value_foreach = h_foreach,
+    .value_text = h_text,
+    .value_to_json = h_to_json,
+    .value_new_object = h_new_object,
+    .value_new_array = h_new_array,
+    .value_new_string = h_new_string,
+    .value_new_int = h_new_int,
+    .value_new_double = h_new_double,
+    .value_new_bool = h_new_bool,
+    .value_parse = h_parse,
+    .value_copy = h_copy,
+    .value_set = h_set,
+    .value_append = h_append,
+    .selector_compile = h_sel_compile,
+    .selector_free = h_sel_free,
+    .selector_resolve = h_sel_resolve,
+    .vos_compile = h_vos_compile,
+    .vos_free = vos_free,
+    .vos_resolve = h_vos_resolve,
+    .cond_compile = h_cond_compile,
+    .cond_free = cond_free,
+    .cond_eval = h_cond_eval,
+    .cc_evaluator_name = h_cc_evname,
+    .cc_authconfig_name = h_cc_acname,
+    .cc_authconfig_namespace = h_cc_acns,
+    .cc_foreach_resource = h_cc_foreach,
+    .eval_root = h_root,
+    .eval_credential = h_cred,
+    .eval_set_output = h_set_output,
+    .eval_set_reason = h_set_reason,
+    .eval_deadline_ns = h_deadline,
+    .eval_cancelled = h_cancelled,
+    .cache_new = cache_new,
+    .cache_free = cache_free,
+    .cache_lookup = h_cache_lookup,
+    .http_do = h_http_do,
+    .kube_do = h_kube_do,
+    .counter_new = metrics_counter_new,
+    .counter_add = metrics_counter_add,
+    .sha256 = h_sha256,
+    .hmac_sha256 = h_hmac,
+    .ct_equal = h_ct_equal,
+    .submit = h_submit,
+    .request_cancel = h_cancel,
+    .request_release = h_release,
+    .ready = h_ready,
+    .metrics_render = h_metrics_render,
+    .metrics_request = h_metrics_request,
+};
+
+const pc_host *host_table(void)
+{
+    return &g_host;
+}

@@ -1,0 +1,130 @@
+/* Internal model shared by the selector files: a compiled path is a small array of steps. */
+#ifndef PC_SELECTOR_INTERNAL_H
+#define PC_SELECTOR_INTERNAL_H
+#include <stddef.h>
+#include <json-c/json.h>
+
+#define SEL_MAX_TEXT  65536  /* longest selector text accepted */
+#define SEL_MAX_NEST  16     /* nesting of `#.` / queries inside one another */
+#define SEL_MAX_WILD  32     /* wildcard keys in one dotted run (each may backtrack) */
+#define SEL_MAX_DOC   64     /* document depth the copying modifiers walk */
+
+enum sel_op {
+    SEL_KEY,    /* object member by exact name; array element if the name is all digits */
+    SEL_WILD,   /* object member by glob pattern */
+    SEL_COUNT,  /* `#`: array length (member "#" of an object) */
+    SEL_FANOUT, /* `#.`: sub applied to every element */
+    SEL_QUERY,  /* `#(...)`: first match, or all matches when q->all */
+    SEL_MOD     /* `@name[:arg]` */
+};
+
+enum sel_qop { SEL_Q_EXISTS, SEL_Q_EQ, SEL_Q_NE, SEL_Q_LT, SEL_Q_LE, SEL_Q_GT, SEL_Q_GE,
+               SEL_Q_LIKE, SEL_Q_NLIKE };
+
+/* `~` before a query value compares the element's truthiness instead of the element. */
+enum sel_tilde { SEL_T_NONE, SEL_T_ANY, SEL_T_NULL, SEL_T_TRUE, SEL_T_FALSE, SEL_T_OTHER };
+
+struct sel_step;
+struct sel_prog { struct sel_step *steps; size_t n; };
+
+struct sel_query {
+    struct sel_prog path;   /* n == 0: the element itself */
+    enum sel_qop op;
+    enum sel_tilde tilde;
+    char *value;            /* unquoted, NUL-terminated */
+    size_t vlen;
+    double num;             /* value as a number, for numeric elements */
+    int all;                /* `#(...)#` */
+};
+
+/* A modifier argument, checked and pre-digested at compile time so resolving never parses. */
+struct sel_modarg {
+    int present;            /* `:` followed by text */
+    char *raw;              /* the argument text, NUL-terminated */
+    size_t rawlen;
+    int mode;               /* modifier-specific switch */
+    long long pos;
+    char *s1, *s2;          /* modifier-specific strings (sep; old/new) */
+    size_t s1len, s2len;
+};
+
+struct sel_modifier;
+
+struct sel_step {
+    unsigned char op;       /* enum sel_op */
+    unsigned char pipe;     /* written after `|`: ends a backtracking run */
+    size_t off;             /* offset in the source text */
+    char *key;              /* KEY: unescaped name; WILD: pattern with escapes kept */
+    size_t keylen;
+    size_t index;           /* KEY: element index when has_index */
+    int has_index;
+    struct sel_prog sub;    /* FANOUT, QUERY with all: per element */
+    struct sel_query *q;
+    const struct sel_modifier *mod;
+    struct sel_modarg arg;
+};
+
+/* Absent results come in two kinds because gjson runs a modifier on an empty document when
+ * the path got as far as the container that should have held the value, but not when an
+ * earlier part was already missing. */
+enum sel_state { SEL_PRESENT, SEL_REACHED, SEL_LOST };
+
+struct sel_cur {
+    struct json_object *v;     /* current value; NULL is JSON null when PRESENT */
+    struct json_object *hold;  /* reference owned by the evaluator keeping v alive */
+    int state;                 /* enum sel_state */
+};
+
+struct sel_modifier {
+    const char *name;
+    /* Validates and digests the argument; 0 or -1 with a message (offset added by caller). */
+    int (*prepare)(struct sel_modarg *a, char *err, size_t errlen);
+    /* in is the current value when present, else NULL with present == 0. *out is a new
+     * reference (NULL for null/absent). Returns 0, or -1 for a real error. */
+    int (*apply)(const struct sel_modarg *a, struct json_object *in, int present,
+                 struct json_object **out, int *out_present);
+};
+
+/* sel_parse.c */
+int sel_parse_path(const char *text, size_t begin, size_t end, int depth,
+                   struct sel_prog *out, char *err, size_t errlen);
+void sel_prog_clear(struct sel_prog *p);
+
+/* sel_template.c */
+struct sel_tpart { char *lit; size_t litlen; struct sel_prog prog; int is_path; };
+int sel_template_detect(const char *text, size_t len);
+int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, size_t *nparts,
+                       char *err, size_t errlen);
+void sel_template_free(struct sel_tpart *parts, size_t nparts);
+
+/* sel_eval.c */
+int sel_eval(const struct sel_prog *p, struct sel_cur *cur, int depth);
+
+/* sel_modifiers.c */
+const struct sel_modifier *sel_mod_find(const char *name, size_t len);
+int sel_mod_is_unsupported(const char *name, size_t len);
+void sel_modarg_clear(struct sel_modarg *a);
+int sel_json_parse(const char *s, size_t n, struct json_object **out);
+struct json_object *sel_parse_json(const char *s, size_t n);
+
+/* sel_glob.c: `*` any runes, `?` one rune, `\` escapes. */
+int sel_glob(const char *str, size_t slen, const char *pat, size_t plen);
+size_t sel_utf8_len(const unsigned char *s, size_t n);
+unsigned sel_utf8_decode(const unsigned char *s, size_t n, size_t *len);
+
+/* sel_base64.c */
+char *sel_b64_encode(const unsigned char *src, size_t n, size_t *outlen);
+unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen);
+
+/* sel_buf.c: growable byte buffer; errors stick in oom. */
+struct sel_buf { char *p; size_t len, cap; int oom; };
+void sel_buf_add(struct sel_buf *b, const void *s, size_t n);
+void sel_buf_addc(struct sel_buf *b, char c);
+struct json_object *sel_buf_to_string(struct sel_buf *b);
+void sel_buf_free(struct sel_buf *b);
+
+/* Error helper shared by the parsers. */
+void sel_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

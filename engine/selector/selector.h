@@ -1,0 +1,62 @@
+/* Selectors: the gjson path syntax Authorino users write in AuthConfigs, evaluated against
+ * the Authorization JSON (a json-c tree; JSON null is a NULL pointer in json-c).
+ *
+ * Supported syntax (gjson SYNTAX.md):
+ *   a.b.c            members; `\` escapes the next character (`fav\.movie`)
+ *   a*.b, c?ild      wildcards in keys; first member (in document order) for which the rest
+ *                    of the path resolves
+ *   arr.0, arr.#     index, length
+ *   arr.#.f          `f` of every element; the rest of the path up to the next `|` is applied
+ *                    per element (gjson's dot-vs-pipe rule)
+ *   arr.#(k=="v")    first element matching a query; `#(...)#` all matches. Operators
+ *                    == = != < <= > >= % !% and the `~` truthiness prefix; nested queries.
+ *   a|b              pipe
+ *   x.@mod, x|@mod   modifiers, argument after `:` (JSON, or raw text up to the next `|`)
+ *   templates        `Bearer {auth.identity.token}` (see sel_is_template)
+ * Refused at compile time with a message: multipaths (`[a,b]`, `{a,b}`), literals (`!true`),
+ * JSON Lines (`..`), unknown modifiers.
+ *
+ * Modifiers: gjson's @this @reverse @keys @values @tostr @fromstr @flatten @join @valid
+ * @ugly, and Authorino's @extract @replace @case @base64 @strip.
+ *
+ * Thread safety: a compiled sel_expr is immutable and may be shared by any number of threads.
+ * sel_resolve takes json-c references on values inside root and sel_text may fill json-c's
+ * serialization cache of a value; json-c's reference counts are not atomic, so one root must
+ * not be resolved from two threads at the same moment. */
+#ifndef PC_SELECTOR_H
+#define PC_SELECTOR_H
+#include <stddef.h>
+
+struct json_object;
+typedef struct sel_expr sel_expr;
+
+/* Compiles once at config load (never on the request path). On error returns NULL and writes
+ * a one-line message without file/line, e.g. `unterminated modifier argument at offset 12`.
+ * Decides between a path and a template the way Authorino does (sel_is_template). */
+sel_expr *sel_compile(const char *text, char *err, size_t errlen);
+
+/* Same, but the text is always a path, never a template: Authorino evaluates the `selector`
+ * of `when`/pattern conditions with plain gjson, without template detection. */
+sel_expr *sel_compile_path(const char *text, char *err, size_t errlen);
+
+void sel_free(sel_expr *e);
+
+/* 1 if the text was a template with {path} placeholders (interpolated into a string result). */
+int sel_is_template(const sel_expr *e);
+
+/* The original text. */
+const char *sel_source(const sel_expr *e);
+
+/* Resolves against root. On success returns 0 and *out is a NEW reference the caller must
+ * json_object_put() (NULL = missing or JSON null). Values found in root are returned with
+ * json_object_get (no copy); modifiers and `#` results create new objects. Templates always
+ * give a string. -1 only for a real error (out of memory, a document nested deeper than the
+ * modifiers walk); missing paths are not errors. */
+int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out);
+
+/* gjson's Result.String() of a value: strings raw, NULL -> "", numbers/bools/objects/arrays
+ * as compact JSON text (JSON_C_TO_STRING_PLAIN|JSON_C_TO_STRING_NOSLASHESCAPE). The pointer
+ * is valid while v lives. len may be NULL; strings may contain NUL bytes. */
+const char *sel_text(struct json_object *v, size_t *len);
+
+#endif

@@ -1,0 +1,42 @@
+/* snapshot.h - one immutable, reference-counted set of compiled
+ * AuthConfigs with their host index. A reload builds a new snapshot and
+ * swaps a pointer; requests in flight finish on the one they started with. */
+#ifndef PC_SNAPSHOT_SNAPSHOT_H
+#define PC_SNAPSHOT_SNAPSHOT_H
+#include <stdatomic.h>
+#include <portcullis/request.h>
+#include "config/authconfig.h"
+#include "config/resset.h"
+
+struct hostidx;
+
+typedef struct snapshot {
+    atomic_int refs;
+    ac_config **configs;
+    size_t n_configs;
+    struct hostidx *idx;
+    resset res;
+    int errors, warnings;  /* problems met while loading */
+    int files;             /* files read */
+} snapshot;
+
+typedef struct snapshot_sink {
+    void (*on_error)(void *arg, const char *line);
+    void (*on_warning)(void *arg, const char *line);
+    void *arg;
+} snapshot_sink;
+
+/* Reads every AuthConfig (and Secret) under paths. Broken documents are
+ * reported and skipped; the rest load. Never NULL except on OOM. */
+snapshot *snapshot_load(const char *const *paths, size_t n,
+                        const snapshot_sink *sink);
+snapshot *snapshot_ref(snapshot *s);
+void snapshot_unref(snapshot *s);
+/* The AuthConfig for a request: context_extensions["host"], else the
+ * request host (exact, wildcard, then without the port). */
+const ac_config *snapshot_lookup(const snapshot *s, const pc_request_view *v);
+
+/* The process-wide current snapshot. */
+snapshot *snapshot_current(void); /* a new reference, or NULL */
+void snapshot_install(snapshot *s); /* takes the reference */
+#endif

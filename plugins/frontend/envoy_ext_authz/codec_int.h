@@ -1,0 +1,93 @@
+/*
+ * codec_int.h - helpers shared by the codec_*.c files only.
+ */
+#ifndef PC_EXTAUTHZ_CODEC_INT_H
+#define PC_EXTAUTHZ_CODEC_INT_H
+
+#include <protobuf-c/protobuf-c.h>
+#include "codec.h"
+
+/* ---- arena (codec_arena.c) ---- */
+
+/** Starts an empty arena whose first malloc'd block has `first` bytes. */
+void codec_arena_init(codec_arena *a, size_t first);
+/** Starts an arena whose first block is caller memory (e.g. on the stack):
+ *  small jobs then never call malloc. mem must be suitably aligned. */
+void codec_arena_init_on(codec_arena *a, void *mem, size_t size);
+/** size bytes aligned for any type, or NULL when out of memory. */
+void *codec_arena_alloc(codec_arena *a, size_t size);
+/** Copies s into the arena with a NUL after it. */
+char *codec_arena_strndup(codec_arena *a, const char *s, size_t len);
+/** Frees every block the arena malloc'd. */
+void codec_arena_free(codec_arena *a);
+/** A protobuf-c allocator drawing from the arena (its free does nothing:
+ *  codec_arena_free releases everything at once). */
+ProtobufCAllocator codec_arena_allocator(codec_arena *a);
+
+/* ---- text (codec_utf8.c) ---- */
+
+/** Bytes (at least 1, len > 0) of the next sequence in s: *valid is 1 for a
+ *  well-formed non-NUL character, 0 for a NUL or a maximal ill-formed
+ *  subpart, which the clean form replaces with one U+FFFD. */
+size_t codec_utf8_next(const char *s, size_t len, int *valid);
+/**
+ * Length of the clean form of s: invalid UTF-8 (each maximal ill-formed
+ * subpart) and NUL bytes replaced by U+FFFD, ASCII lowercased if lower.
+ * Equal to len with *dirty 0 when s is already clean.
+ */
+size_t codec_utf8_clean_len(const char *s, size_t len, int lower, int *dirty);
+/** Writes the clean form of s (codec_utf8_clean_len bytes) to out. */
+void codec_utf8_clean_into(const char *s, size_t len, int lower, char *out);
+/** The clean form of s as a NUL-terminated arena string, or NULL. */
+char *codec_utf8_clean(codec_arena *a, const char *s, size_t len, int lower);
+/** Lowercases ASCII letters in place. */
+void codec_ascii_lower(char *s, size_t len);
+
+/* ---- wire format (codec_wire.c) ---- */
+
+/**
+ * Walks buf as an encoding of desc, descending into known message fields,
+ * before protobuf-c (which recurses without limit) unpacks it.
+ * @param depth  how many more message levels may nest below this one.
+ * @param items  budget of message and unknown-field occurrences; decreased.
+ * @return 0 if well-formed within the limits, -1 otherwise.
+ */
+int codec_wire_check(const ProtobufCMessageDescriptor *desc,
+                     const uint8_t *buf, size_t len, int depth, long *items);
+/**
+ * Finds the value of the length-delimited field reached by following the
+ * field numbers in path (message fields, then the wanted field), as a
+ * parser merging repeated occurrences would see it: the last one wins.
+ * @return 1 found (*out, *outlen point into buf), 0 absent, -1 malformed.
+ */
+int codec_wire_find(const uint8_t *buf, size_t len, const uint32_t *path,
+                    size_t npath, const uint8_t **out, size_t *outlen);
+
+/* ---- JSON (codec_json.c) ---- */
+
+struct Envoy__Config__Core__V3__Metadata;
+
+/** Renders metadata_context as {"filter_metadata":{...}} in the arena. */
+int codec_metadata_json(codec_arena *a,
+                        const struct Envoy__Config__Core__V3__Metadata *md,
+                        pc_str *out);
+/** Writes the shortest text that reads back as d (null if not finite) into
+ *  buf (at least 32 bytes); returns its length. */
+size_t codec_json_number(double d, char *buf);
+
+/* ---- framing ---- */
+
+/** Writes the 5-byte gRPC prefix for an uncompressed message of len bytes. */
+static inline void codec_grpc_prefix(uint8_t *p, size_t len)
+{
+    p[0] = 0;
+    p[1] = (uint8_t)(len >> 24);
+    p[2] = (uint8_t)(len >> 16);
+    p[3] = (uint8_t)(len >> 8);
+    p[4] = (uint8_t)len;
+}
+
+/** Packs msg after a gRPC prefix at the end of out. */
+int codec_pack_grpc(const ProtobufCMessage *msg, codec_buf *out);
+
+#endif /* PC_EXTAUTHZ_CODEC_INT_H */

@@ -1,0 +1,127 @@
+/*
+ * codec_wire.c - a light walk over the protobuf wire format.
+ *
+ * protobuf-c unpacks nested messages by recursion without a depth limit and
+ * allocates per field, so a few MiB of hostile input (a Struct nested a
+ * million times, or millions of empty entries) could overflow the stack or
+ * take far more memory than it weighs. codec_wire_check rejects such input
+ * before protobuf-c sees it.
+ */
+#include "codec_int.h"
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+/* Reads a varint of at most 10 bytes; returns its size or 0 if malformed. */
+static size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Reads one field header and skips or isolates its value.
+ * Returns the bytes the whole field takes (0 when malformed); for WT_LEN
+ * fields *val / *vlen give the payload.
+ */
+static size_t next_field(const uint8_t *p, size_t n, uint32_t *num, int *wt,
+                         const uint8_t **val, size_t *vlen)
+{
+    uint64_t tag, len;
+    size_t t = read_varint(p, n, &tag);
+    if (!t || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
+        return 0;
+    *num = (uint32_t)(tag >> 3);
+    *wt = (int)(tag & 7);
+    p += t;
+    n -= t;
+    switch (*wt) {
+    case WT_VARINT: {
+        size_t k = read_varint(p, n, &len);
+        return k ? t + k : 0;
+    }
+    case WT_I64:
+        return n >= 8 ? t + 8 : 0;
+    case WT_I32:
+        return n >= 4 ? t + 4 : 0;
+    case WT_LEN: {
+        size_t k = read_varint(p, n, &len);
+        if (!k || len > n - k)
+            return 0;
+        *val = p + k;
+        *vlen = (size_t)len;
+        return t + k + (size_t)len;
+    }
+    default:
+        return 0; /* groups: protobuf-c cannot unpack them either */
+    }
+}
+
+int codec_wire_check(const ProtobufCMessageDescriptor *desc,
+                     const uint8_t *buf, size_t len, int depth, long *items)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint32_t num;
+        int wt;
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        size_t used = next_field(buf + pos, len - pos, &num, &wt, &val, &vlen);
+        if (!used)
+            return -1;
+        pos += used;
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(desc, num);
+        if (!f) {
+            if (--*items < 0)
+                return -1;
+            continue;
+        }
+        if (wt != WT_LEN || f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (--*items < 0 || depth <= 0)
+            return -1;
+        if (codec_wire_check(f->descriptor, val, vlen, depth - 1, items) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int codec_wire_find(const uint8_t *buf, size_t len, const uint32_t *path,
+                    size_t npath, const uint8_t **out, size_t *outlen)
+{
+    int found = 0;
+    size_t pos = 0;
+    if (npath == 0)
+        return 0;
+    while (pos < len) {
+        uint32_t num;
+        int wt;
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        size_t used = next_field(buf + pos, len - pos, &num, &wt, &val, &vlen);
+        if (!used)
+            return -1;
+        pos += used;
+        if (num != path[0] || wt != WT_LEN)
+            continue;
+        if (npath == 1) {
+            *out = val;
+            *outlen = vlen;
+            found = 1;
+            continue;
+        }
+        int r = codec_wire_find(val, vlen, path + 1, npath - 1, out, outlen);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            found = 1;
+    }
+    return found;
+}

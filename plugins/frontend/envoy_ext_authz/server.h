@@ -1,0 +1,307 @@
+/*
+ * server.h - the frontend's I/O core: configuration, event loops,
+ * connections and requests handed to the engine.
+ *
+ * Threads: the control thread runs create/start/stop/destroy. Each I/O thread
+ * runs one libuv loop with its own SO_REUSEPORT listeners; a connection and
+ * everything hanging off it (protocol state, streams, pending requests)
+ * belongs to one loop and is touched only on that loop's thread. Verdicts
+ * that arrive on worker threads are encoded there and handed to the loop
+ * through a mutex-protected queue and a uv_async_t.
+ */
+#ifndef PC_EXTAUTHZ_SERVER_H
+#define PC_EXTAUTHZ_SERVER_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <portcullis/host.h>
+#include <portcullis/request.h>
+
+#include "server_buf.h"
+
+#define SRV_WHO "envoy_ext_authz"
+
+/* ---- configuration (server_config.c) ---- */
+
+typedef enum srv_port {
+    SRV_PORT_GRPC = 0,
+    SRV_PORT_HTTP = 1,
+    SRV_PORT_ADMIN = 2,
+    SRV_PORT_COUNT_ = 3
+} srv_port;
+
+typedef struct srv_addr {
+    int enabled;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[96]; /* as configured, for logs and errors */
+} srv_addr;
+
+typedef struct srv_config {
+    srv_addr addr[SRV_PORT_COUNT_];
+    int io_threads;
+    char *tls_cert, *tls_key, *tls_client_ca; /* NULL when unset */
+    size_t max_message_bytes;
+    size_t max_http_body_bytes;
+    int64_t idle_timeout_ms;
+    uint32_t max_concurrent_streams;
+    int64_t default_timeout_ms;
+    char *http_path_prefix; /* "" when unset */
+} srv_config;
+
+/** Fills cfg from the frontend's JSON config (NULL = all defaults).
+ *  -1 with a one-line reason in err. */
+int srv_config_parse(const pc_host *host, const pc_value *config,
+                     srv_config *cfg, char *err, size_t errlen);
+void srv_config_free(srv_config *cfg);
+/** Parses "HOST:PORT" / "[V6]:PORT"; "" or port 0 leaves it disabled. */
+int srv_addr_parse(const char *text, srv_addr *out, char *err, size_t errlen);
+
+/* ---- objects ---- */
+
+typedef struct srv_fe srv_fe;
+typedef struct srv_loop srv_loop;
+typedef struct srv_conn srv_conn;
+typedef struct srv_req srv_req;
+typedef struct tls_server tls_server;
+typedef struct tls_conn tls_conn;
+
+/** What a protocol does with a connection. The core calls these on the
+ *  loop thread; none may free the connection (they return -1 or call
+ *  srv_conn_close instead). */
+typedef struct srv_proto {
+    const char *name;
+    /** Plaintext from the peer. -1 closes the connection at once. */
+    int (*on_data)(srv_conn *c, const uint8_t *data, size_t len);
+    /** Room in the output buffer again: produce more (h2) or resume
+     *  parsing (h1). */
+    void (*on_drain)(srv_conn *c);
+    /** The peer closed its side. */
+    void (*on_eof)(srv_conn *c);
+    /** A verdict reached this connection; r->reply holds it. */
+    void (*deliver)(srv_conn *c, srv_req *r);
+    /** r's deadline passed before its verdict. */
+    void (*on_timeout)(srv_conn *c, srv_req *r);
+    /** Graceful shutdown: phase 1 announces (GOAWAY notice), phase 2
+     *  refuses new work; the core closes once the output is flushed and
+     *  no request is pending. */
+    void (*shutdown)(srv_conn *c, int phase);
+    /** 1 when the connection may be closed now without losing a reply. */
+    int (*idle)(srv_conn *c);
+    void (*free)(srv_conn *c);
+} srv_proto;
+
+/** A reply ready for a protocol to write, made on any thread. Strings point
+ *  into arena. */
+typedef struct srv_reply {
+    int status;              /* HTTP :status */
+    pc_header *headers;      /* response headers (lowercase names) */
+    size_t n_headers;
+    const char *content_type; /* NULL = none */
+    uint8_t *body;           /* DATA: a framed gRPC message or an HTTP body */
+    size_t body_len;
+    int grpc;                /* 1: end with trailers grpc-status/message */
+    int grpc_status;
+    const char *grpc_message; /* already percent-encoded, or NULL */
+    srv_arena arena;
+} srv_reply;
+
+int srv_reply_header(srv_reply *rp, const char *name, const char *value,
+                     size_t vlen);
+int srv_reply_body(srv_reply *rp, const void *data, size_t len);
+void srv_reply_free(srv_reply *rp);
+
+/** How a verdict is rendered. */
+typedef enum srv_req_kind {
+    SRV_REQ_GRPC_V3 = 0,
+    SRV_REQ_GRPC_V2 = 1,
+    SRV_REQ_HTTP = 2 /* raw /check or Envoy http_service, h1 or h2 */
+} srv_req_kind;
+
+/** One request handed to the engine. Owned by its loop: created and freed
+ *  there, except that a worker frees it when the loop has already closed. */
+struct srv_req {
+    srv_loop *loop;          /* immutable */
+    srv_req_kind kind;       /* immutable */
+    int64_t start_ns;        /* immutable */
+    /* loop-thread state */
+    srv_conn *conn;          /* NULL once the connection went away */
+    srv_req *conn_prev, *conn_next;
+    void *proto_ref;         /* the h2 stream or h1 slot waiting for it */
+    uv_timer_t *deadline;    /* NULL when none */
+    int replied_early;       /* the protocol already answered (timeout) */
+    /* written by whoever runs done, read on the loop after the queue */
+    srv_req *q_next;
+    srv_reply reply;
+};
+
+struct srv_conn {
+    srv_loop *loop;
+    srv_port port;
+    uv_tcp_t tcp;
+    uv_timer_t idle_timer;
+    int handles_open;
+    srv_conn *prev, *next;   /* loop->conns */
+    srv_conn *dirty_next;
+    int dirty;
+    const srv_proto *proto;  /* NULL while sniffing or in a TLS handshake */
+    void *pstate;
+    tls_conn *tls;
+    srv_buf out;             /* bytes waiting for uv_write */
+    srv_buf wbuf;            /* bytes of the uv_write in flight */
+    uv_write_t wreq;
+    int writing;
+    int read_block;          /* SRV_BLOCK_* reasons not to read now */
+    int reading;             /* uv_read_start is in effect */
+    int closing;             /* close once output is flushed */
+    int closed;              /* uv_close called */
+    int shut_phase;          /* last shutdown phase sent */
+    srv_req *reqs;           /* requests waiting for a verdict */
+    size_t n_reqs;
+    uint64_t last_active_ms;
+    uint8_t sniff[24];
+    size_t sniff_len;
+    /* peers */
+    char peer_ip[INET6_ADDRSTRLEN], local_ip[INET6_ADDRSTRLEN];
+    uint32_t peer_port, local_port;
+    /* from TLS: NULL without TLS or without a client certificate */
+    char *peer_cert_urlenc;
+    char *peer_principal;
+    char *sni;
+};
+
+struct srv_loop {
+    srv_fe *fe;
+    int index;
+    uv_loop_t uv;
+    uv_thread_t thread;
+    int thread_started;
+    uv_tcp_t listener[SRV_PORT_COUNT_];
+    int listening[SRV_PORT_COUNT_];
+    uv_async_t async;
+    uv_timer_t stop_timer;
+    uv_mutex_t mu;           /* guards the fields below it */
+    srv_req *q_head, *q_tail;
+    int closed;              /* async closed: workers free their own reqs */
+    int stop_requested;
+    int64_t grace_deadline_ns;
+    /* loop-thread state */
+    srv_conn *conns;
+    size_t n_conns;
+    srv_conn *dirty;
+    size_t inflight;         /* reqs submitted and not yet delivered */
+    int stopping;
+    int stop_ticks;
+    uint8_t rbuf[65536];
+};
+
+struct srv_fe {
+    const pc_host *host;
+    srv_config cfg;
+    tls_server *tls;
+    srv_loop *loops;
+    int n_loops;
+    int started;
+    _Atomic long outstanding; /* reqs alive anywhere (destroy waits) */
+};
+
+/* ---- loops (server_loop.c) ---- */
+
+/** Binds every listener on every loop and starts the threads. */
+int srv_start(srv_fe *fe, char *err, size_t errlen);
+/** Graceful stop with a deadline; joins the threads. */
+void srv_stop(srv_fe *fe, int64_t grace_ms);
+/** Waits until the engine answered every request, then frees the loops. */
+void srv_release(srv_fe *fe);
+/** The loop whose thread is running this, or NULL on other threads. */
+srv_loop *srv_current_loop(void);
+uint64_t srv_now_ms(srv_loop *l);
+
+/* ---- connections (server_conn.c) ---- */
+
+/** Accepts one connection from a listener of loop l. */
+void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server);
+/** Queues plaintext for the peer (through TLS when on). -1 when out of
+ *  memory: the connection is then closing. */
+int srv_conn_write(srv_conn *c, const void *data, size_t len);
+/** Marks c to be flushed when the current batch of work ends. */
+void srv_conn_mark_dirty(srv_conn *c);
+/** Writes what is queued (runs for every dirty connection of a loop). */
+void srv_conn_flush(srv_conn *c);
+void srv_loop_flush_dirty(srv_loop *l);
+/** Bytes queued and not yet written. */
+size_t srv_conn_pending_out(const srv_conn *c);
+/** 1 while the output is over the high-water mark (stop producing). */
+int srv_conn_congested(const srv_conn *c);
+/** Reasons to stop reading from a connection. */
+enum { SRV_BLOCK_CONGESTED = 1, SRV_BLOCK_PROTO = 2 };
+/** Sets or clears one reason; reading resumes when none is left. */
+void srv_conn_block_read(srv_conn *c, int reason, int on);
+/** Closes after the queued output is written (graceful) or now. */
+void srv_conn_close(srv_conn *c, int graceful);
+/** Sets the protocol once known (after sniffing or ALPN). */
+void srv_conn_set_proto(srv_conn *c, const srv_proto *p, void *state);
+const pc_host *srv_conn_host(const srv_conn *c);
+const srv_config *srv_conn_config(const srv_conn *c);
+/** Fills the source/destination/sni parts of a view from the connection. */
+void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v);
+/** The protocol said it is done: close when the output is flushed. */
+void srv_conn_maybe_finish(srv_conn *c);
+
+/* ---- requests (server_submit.c) ---- */
+
+/** A request of kind k on connection c, waiting to be submitted. */
+srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref);
+/**
+ * Hands the view to the engine. The verdict comes back through c's proto
+ * deliver (maybe before this returns); r must not be used after the call.
+ * deadline_ns (CLOCK_MONOTONIC, 0 = none) arms a timer calling on_timeout.
+ */
+void srv_req_submit(srv_req *r, pc_request_view *v);
+/** Stops waiting: the connection or stream went away. The verdict, when it
+ *  comes, is only released. */
+void srv_req_detach(srv_req *r);
+/** Frees a request the protocol answered without the engine. */
+void srv_req_free_unsubmitted(srv_req *r);
+/** Runs the queue of verdicts from workers (loop thread). */
+void srv_loop_run_queue(srv_loop *l);
+/** Frees queued verdicts once the loop is closed. */
+void srv_loop_drain_closed(srv_loop *l);
+
+/* ---- protocols ---- */
+
+extern const srv_proto h2_proto;
+extern const srv_proto h1_proto_http;
+extern const srv_proto h1_proto_admin;
+/** Creates the protocol state for c and sets it (-1 on failure). */
+int h2_attach(srv_conn *c);
+int h1_attach(srv_conn *c, int admin);
+
+/* ---- HTTP authorization (server_httpauthz.c) ---- */
+
+/** What an HTTP request to the HTTP port looks like to the view builder. */
+typedef struct srv_http_in {
+    pc_str method, path, query, fragment, host, protocol, body;
+    pc_str target; /* path with query, as received */
+    const pc_kv *headers;
+    size_t n_headers;
+    int64_t size;
+} srv_http_in;
+
+/** Fills v for an HTTP request; kv_store receives rewritten strings.
+ *  Returns 0, or an HTTP status to answer directly (404). */
+int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
+                  srv_arena *scratch);
+
+/** Renders an engine verdict for the HTTP modes into r->reply. */
+int srv_http_render(srv_req *r, const pc_verdict *v);
+
+/* ---- gRPC rendering (h2_grpc.c): any thread ---- */
+
+/** Encodes a verdict as a CheckResponse reply. */
+int h2_grpc_render(srv_req *r, const pc_verdict *v);
+
+#endif

@@ -1,0 +1,124 @@
+#include "server_buf.h"
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+int srv_buf_reserve(srv_buf *b, size_t more)
+{
+    if (more > SIZE_MAX - b->len)
+        return -1;
+    size_t need = b->len + more;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d)
+        return -1;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+int srv_buf_append(srv_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (srv_buf_reserve(b, n) != 0)
+        return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int srv_buf_append_str(srv_buf *b, const char *s)
+{
+    return srv_buf_append(b, s, strlen(s));
+}
+
+int srv_buf_append_u64(srv_buf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return srv_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+void srv_buf_consume(srv_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
+void srv_buf_reset(srv_buf *b)
+{
+    b->len = 0;
+}
+
+void srv_buf_free(srv_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+struct srv_arena_block {
+    srv_arena_block *next;
+    size_t used, cap;
+    alignas(max_align_t) unsigned char data[];
+};
+
+void *srv_arena_alloc(srv_arena *a, size_t n)
+{
+    const size_t al = alignof(max_align_t);
+    size_t need = (n + al - 1) & ~(al - 1);
+    if (need < n)
+        return NULL;
+    srv_arena_block *b = a->head;
+    if (!b || b->cap - b->used < need) {
+        size_t cap = need > 4000 ? need : 4000;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+char *srv_arena_dup(srv_arena *a, const void *p, size_t n)
+{
+    if (n == SIZE_MAX)
+        return NULL;
+    char *s = srv_arena_alloc(a, n + 1);
+    if (!s)
+        return NULL;
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+void srv_arena_free(srv_arena *a)
+{
+    srv_arena_block *b = a->head;
+    while (b) {
+        srv_arena_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    a->head = NULL;
+}

@@ -1,0 +1,42 @@
+/*
+ * server_buf.h - a growable byte buffer and a string arena with stable
+ * pointers. Shared by the I/O-free protocol code (h1_parser) and the
+ * connection code, so it depends on nothing but libc.
+ */
+#ifndef PC_EXTAUTHZ_SERVER_BUF_H
+#define PC_EXTAUTHZ_SERVER_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct srv_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} srv_buf;
+
+/** Makes room for `more` bytes past len; 0 or -1 when out of memory. */
+int srv_buf_reserve(srv_buf *b, size_t more);
+int srv_buf_append(srv_buf *b, const void *p, size_t n);
+int srv_buf_append_str(srv_buf *b, const char *s);
+/** Appends a decimal number. */
+int srv_buf_append_u64(srv_buf *b, uint64_t v);
+/** Drops the first n bytes. */
+void srv_buf_consume(srv_buf *b, size_t n);
+void srv_buf_reset(srv_buf *b);
+void srv_buf_free(srv_buf *b);
+
+/* Strings copied into fixed blocks: a pointer handed out stays valid until
+ * srv_arena_free, which a realloc'd srv_buf cannot promise. */
+typedef struct srv_arena_block srv_arena_block;
+typedef struct srv_arena {
+    srv_arena_block *head;
+} srv_arena;
+
+/** Copies n bytes (plus a NUL) into the arena; NULL when out of memory. */
+char *srv_arena_dup(srv_arena *a, const void *p, size_t n);
+/** n uninitialised bytes aligned for any object. */
+void *srv_arena_alloc(srv_arena *a, size_t n);
+void srv_arena_free(srv_arena *a);
+
+#endif

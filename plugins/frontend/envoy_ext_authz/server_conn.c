@@ -1,0 +1,412 @@
+/* One accepted connection: reading, the output buffer with its high-water
+ * mark, TLS, protocol sniffing, the idle timer and closing. */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_conn.h"
+
+/* Stop reading past this much unsent output; resume below the low mark.
+ * Bounds what a peer that never reads can make us hold. */
+#define SRV_OUT_HIGH (1024 * 1024)
+#define SRV_OUT_LOW (256 * 1024)
+
+static const char srv_h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+const pc_host *srv_conn_host(const srv_conn *c)
+{
+    return c->loop->fe->host;
+}
+
+const srv_config *srv_conn_config(const srv_conn *c)
+{
+    return &c->loop->fe->cfg;
+}
+
+size_t srv_conn_pending_out(const srv_conn *c)
+{
+    return c->out.len + c->wbuf.len;
+}
+
+int srv_conn_congested(const srv_conn *c)
+{
+    return srv_conn_pending_out(c) > SRV_OUT_HIGH;
+}
+
+static void srv_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    srv_conn *c = h->data;
+    buf->base = (char *)c->loop->rbuf;
+    buf->len = sizeof(c->loop->rbuf);
+}
+
+static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void srv_update_reading(srv_conn *c)
+{
+    if (c->closed)
+        return;
+    int want = !c->read_block && !c->closing;
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, srv_alloc_cb,
+                          srv_read_cb) == 0)
+            c->reading = 1;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+}
+
+void srv_conn_block_read(srv_conn *c, int reason, int on)
+{
+    if (on)
+        c->read_block |= reason;
+    else
+        c->read_block &= ~reason;
+    srv_update_reading(c);
+}
+
+void srv_conn_mark_dirty(srv_conn *c)
+{
+    if (c->dirty || c->closed)
+        return;
+    c->dirty = 1;
+    c->dirty_next = c->loop->dirty;
+    c->loop->dirty = c;
+}
+
+void srv_loop_flush_dirty(srv_loop *l)
+{
+    while (l->dirty) {
+        srv_conn *c = l->dirty;
+        l->dirty = c->dirty_next;
+        c->dirty = 0;
+        c->dirty_next = NULL;
+        srv_conn_flush(c);
+    }
+}
+
+static void srv_unmark_dirty(srv_conn *c)
+{
+    if (!c->dirty)
+        return;
+    srv_conn **pp = &c->loop->dirty;
+    while (*pp && *pp != c)
+        pp = &(*pp)->dirty_next;
+    if (*pp)
+        *pp = c->dirty_next;
+    c->dirty = 0;
+    c->dirty_next = NULL;
+}
+
+static void srv_handle_closed(uv_handle_t *h)
+{
+    srv_conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    if (c->proto && c->proto->free)
+        c->proto->free(c);
+    tls_conn_free(c->tls);
+    srv_buf_free(&c->out);
+    srv_buf_free(&c->wbuf);
+    free(c->peer_cert_urlenc);
+    free(c->peer_principal);
+    free(c->sni);
+    srv_loop *l = c->loop;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    l->n_conns--;
+    free(c);
+}
+
+static void srv_close_now(srv_conn *c)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    srv_unmark_dirty(c);
+    while (c->reqs)
+        srv_req_detach(c->reqs);
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+    uv_timer_stop(&c->idle_timer);
+    uv_close((uv_handle_t *)&c->tcp, srv_handle_closed);
+    uv_close((uv_handle_t *)&c->idle_timer, srv_handle_closed);
+}
+
+void srv_conn_close(srv_conn *c, int graceful)
+{
+    if (c->closed)
+        return;
+    if (!graceful) {
+        srv_close_now(c);
+        return;
+    }
+    c->closing = 1;
+    srv_update_reading(c);
+    srv_conn_mark_dirty(c);
+}
+
+void srv_conn_maybe_finish(srv_conn *c)
+{
+    srv_conn_close(c, 1);
+}
+
+static void srv_write_cb(uv_write_t *req, int status)
+{
+    srv_conn *c = req->data;
+    c->writing = 0;
+    c->wbuf.len = 0;
+    if (c->closed)
+        return;
+    if (status < 0) {
+        srv_close_now(c);
+        return;
+    }
+    if ((c->read_block & SRV_BLOCK_CONGESTED) &&
+        srv_conn_pending_out(c) < SRV_OUT_LOW)
+        srv_conn_block_read(c, SRV_BLOCK_CONGESTED, 0);
+    if (c->proto && c->proto->on_drain && !c->closing)
+        c->proto->on_drain(c);
+    srv_conn_flush(c);
+    srv_loop_flush_dirty(c->loop);
+}
+
+void srv_conn_flush(srv_conn *c)
+{
+    if (c->closed || c->writing)
+        return;
+    if (c->out.len == 0) {
+        if (c->closing)
+            srv_close_now(c);
+        return;
+    }
+    /* Swap buffers: out keeps collecting while wbuf is on the wire. */
+    srv_buf t = c->wbuf;
+    c->wbuf = c->out;
+    c->out = t;
+    c->out.len = 0;
+    uv_buf_t b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, srv_write_cb) != 0) {
+        c->wbuf.len = 0;
+        srv_close_now(c);
+        return;
+    }
+    c->writing = 1;
+    if (srv_conn_congested(c))
+        srv_conn_block_read(c, SRV_BLOCK_CONGESTED, 1);
+}
+
+int srv_conn_write(srv_conn *c, const void *data, size_t len)
+{
+    if (c->closed)
+        return -1;
+    int rc = c->tls ? tls_conn_write(c->tls, data, len, &c->out)
+                    : srv_buf_append(&c->out, data, len);
+    if (rc != 0) {
+        srv_close_now(c);
+        return -1;
+    }
+    srv_conn_mark_dirty(c);
+    return 0;
+}
+
+void srv_conn_set_proto(srv_conn *c, const srv_proto *p, void *state)
+{
+    c->proto = p;
+    c->pstate = state;
+}
+
+void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v)
+{
+    v->source.address = pc_str_c(c->peer_ip);
+    v->source.port = c->peer_port;
+    v->source.principal = pc_str_c(c->peer_principal);
+    v->source.certificate = pc_str_c(c->peer_cert_urlenc);
+    v->destination.address = pc_str_c(c->local_ip);
+    v->destination.port = c->local_port;
+    v->sni = pc_str_c(c->sni);
+}
+
+/* Plaintext on a connection whose protocol may not be known yet: on the
+ * HTTP port the first bytes tell HTTP/2 (the preface) from HTTP/1.1. */
+static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
+{
+    srv_conn *c = arg;
+    if (c->closed || c->closing)
+        return 0;
+    if (!c->proto) {
+        size_t take = sizeof(srv_h2_preface) - c->sniff_len;
+        if (take > n)
+            take = n;
+        memcpy(c->sniff + c->sniff_len, data, take);
+        c->sniff_len += take;
+        data += take;
+        n -= take;
+        int match = memcmp(c->sniff, srv_h2_preface, c->sniff_len) == 0;
+        if (match && c->sniff_len < sizeof(srv_h2_preface))
+            return 0; /* need more bytes to decide */
+        int rc = match ? h2_attach(c) : h1_attach(c, 0);
+        if (rc != 0)
+            return -1;
+        if (c->proto->on_data(c, c->sniff, c->sniff_len) != 0)
+            return -1;
+        if (c->closed)
+            return 0;
+    }
+    if (n == 0)
+        return 0;
+    return c->proto->on_data(c, data, n);
+}
+
+static int srv_on_handshake(void *arg, tls_conn *t)
+{
+    srv_conn *c = arg;
+    tls_conn_peer(t, &c->peer_cert_urlenc, &c->peer_principal, &c->sni);
+    const char *alpn = tls_conn_alpn(t);
+    if (c->port == SRV_PORT_GRPC || (alpn && strcmp(alpn, "h2") == 0))
+        return h2_attach(c);
+    if (alpn && strcmp(alpn, "http/1.1") == 0)
+        return h1_attach(c, 0);
+    return 0; /* no ALPN on the HTTP port: sniff the first bytes */
+}
+
+static const tls_events srv_tls_events = {srv_on_handshake, srv_on_plain};
+
+static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    srv_conn *c = s->data;
+    if (c->closed)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF && c->proto && c->proto->on_eof && !c->closing) {
+            uv_read_stop(s);
+            c->reading = 0;
+            c->read_block |= SRV_BLOCK_PROTO;
+            c->proto->on_eof(c);
+        } else {
+            srv_close_now(c);
+        }
+        srv_loop_flush_dirty(c->loop);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->last_active_ms = srv_now_ms(c->loop);
+    const uint8_t *d = (const uint8_t *)buf->base;
+    int rc;
+    if (c->tls)
+        rc = tls_conn_feed(c->tls, d, (size_t)nread, &c->out, &srv_tls_events,
+                           c);
+    else
+        rc = srv_on_plain(c, d, (size_t)nread);
+    if (rc != 0) {
+        /* Whatever TLS or the protocol queued (an alert, a GOAWAY, a 400)
+         * still goes out before the close. */
+        if (!c->closed)
+            srv_conn_close(c, 1);
+    }
+    if (!c->closed && c->out.len)
+        srv_conn_mark_dirty(c);
+    srv_loop_flush_dirty(c->loop);
+}
+
+static void srv_idle_cb(uv_timer_t *t)
+{
+    srv_conn *c = t->data;
+    const srv_config *cfg = srv_conn_config(c);
+    uint64_t now = srv_now_ms(c->loop);
+    uint64_t idle = (uint64_t)cfg->idle_timeout_ms;
+    uint64_t since = now - c->last_active_ms;
+    int quiet = c->n_reqs == 0 && (!c->proto || c->proto->idle(c));
+    if (since >= idle && quiet) {
+        if (c->proto && c->proto->shutdown)
+            c->proto->shutdown(c, 2);
+        srv_conn_close(c, 1);
+        srv_loop_flush_dirty(c->loop);
+        return;
+    }
+    uv_timer_start(t, srv_idle_cb, since >= idle ? idle : idle - since, 0);
+}
+
+static void srv_name(const struct sockaddr_storage *ss, char *ip, size_t iplen,
+                     uint32_t *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, iplen);
+        *port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, iplen);
+        *port = ntohs(a->sin6_port);
+        /* A v4 client on a dual-stack socket: report it as Envoy would. */
+        if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
+            memmove(ip, ip + 7, strlen(ip + 7) + 1);
+    }
+}
+
+void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
+{
+    srv_fe *fe = l->fe;
+    srv_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->loop = l;
+    c->port = port;
+    uv_tcp_init(&l->uv, &c->tcp);
+    c->tcp.data = c;
+    uv_timer_init(&l->uv, &c->idle_timer);
+    c->idle_timer.data = c;
+    c->handles_open = 2;
+    c->next = l->conns;
+    if (l->conns)
+        l->conns->prev = c;
+    l->conns = c;
+    l->n_conns++;
+    c->last_active_ms = srv_now_ms(l);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        srv_close_now(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        srv_name(&ss, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        srv_name(&ss, c->local_ip, sizeof(c->local_ip), &c->local_port);
+
+    int rc = 0;
+    if (fe->tls && port != SRV_PORT_ADMIN) {
+        c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);
+        rc = c->tls ? 0 : -1;
+    } else if (port == SRV_PORT_GRPC) {
+        rc = h2_attach(c);
+    } else if (port == SRV_PORT_ADMIN) {
+        rc = h1_attach(c, 1);
+    }
+    if (rc != 0) {
+        srv_close_now(c);
+        return;
+    }
+    if (fe->cfg.idle_timeout_ms > 0)
+        uv_timer_start(&c->idle_timer, srv_idle_cb,
+                       (uint64_t)fe->cfg.idle_timeout_ms, 0);
+    srv_update_reading(c);
+    if (!c->reading) {
+        srv_close_now(c);
+        return;
+    }
+    srv_loop_flush_dirty(l);
+}

@@ -1,0 +1,334 @@
+/* I/O threads: one libuv loop each, each with its own SO_REUSEPORT
+ * listeners so the kernel spreads connections; the graceful stop. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local srv_loop *srv_tl_loop;
+
+static const char *const srv_port_names[SRV_PORT_COUNT_] = {"grpc", "http",
+                                                            "admin"};
+
+/* How long between the GOAWAY notice and the final GOAWAY: about one round
+ * trip, so streams the client opened meanwhile are still served. */
+#define SRV_STOP_TICK_MS 10
+#define SRV_FINAL_GOAWAY_TICKS 5
+
+srv_loop *srv_current_loop(void)
+{
+    return srv_tl_loop;
+}
+
+uint64_t srv_now_ms(srv_loop *l)
+{
+    return uv_now(&l->uv);
+}
+
+static int64_t srv_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void srv_on_connection(uv_stream_t *server, int status)
+{
+    srv_loop *l = server->data;
+    if (status < 0 || l->stopping)
+        return;
+    srv_port port = (srv_port)((uv_tcp_t *)server - l->listener);
+    srv_conn_accept(l, port, server);
+}
+
+static void srv_close_all(srv_loop *l, int graceful, int only_idle)
+{
+    srv_conn *c = l->conns;
+    while (c) {
+        srv_conn *next = c->next;
+        if (!c->closed && (!only_idle || !c->proto || c->proto->idle(c)))
+            srv_conn_close(c, graceful);
+        c = next;
+    }
+}
+
+static void srv_loop_finish(srv_loop *l)
+{
+    uv_mutex_lock(&l->mu);
+    l->closed = 1;
+    uv_mutex_unlock(&l->mu);
+    srv_loop_drain_closed(l);
+    uv_close((uv_handle_t *)&l->async, NULL);
+    uv_timer_stop(&l->stop_timer);
+    uv_close((uv_handle_t *)&l->stop_timer, NULL);
+}
+
+static void srv_stop_tick(uv_timer_t *t)
+{
+    srv_loop *l = t->data;
+    l->stop_ticks++;
+    int64_t deadline;
+    uv_mutex_lock(&l->mu);
+    deadline = l->grace_deadline_ns;
+    uv_mutex_unlock(&l->mu);
+    if (l->stop_ticks == SRV_FINAL_GOAWAY_TICKS) {
+        for (srv_conn *c = l->conns; c; c = c->next)
+            if (!c->closed && c->proto && c->proto->shutdown)
+                c->proto->shutdown(c, 2);
+    }
+    if (l->stop_ticks >= SRV_FINAL_GOAWAY_TICKS)
+        srv_close_all(l, 1, 1);
+    if (srv_mono_ns() >= deadline)
+        srv_close_all(l, 0, 0);
+    srv_loop_flush_dirty(l);
+    if (l->n_conns == 0)
+        srv_loop_finish(l);
+}
+
+static void srv_begin_stop(srv_loop *l)
+{
+    l->stopping = 1;
+    for (int p = 0; p < SRV_PORT_COUNT_; p++) {
+        if (l->listening[p]) {
+            uv_close((uv_handle_t *)&l->listener[p], NULL);
+            l->listening[p] = 0;
+        }
+    }
+    for (srv_conn *c = l->conns; c; c = c->next) {
+        if (c->closed)
+            continue;
+        if (!c->proto)
+            srv_conn_close(c, 0);
+        else if (c->proto->shutdown)
+            c->proto->shutdown(c, 1);
+    }
+    srv_loop_flush_dirty(l);
+    uv_timer_start(&l->stop_timer, srv_stop_tick, SRV_STOP_TICK_MS,
+                   SRV_STOP_TICK_MS);
+}
+
+static void srv_async_cb(uv_async_t *a)
+{
+    srv_loop *l = a->data;
+    srv_loop_run_queue(l);
+    uv_mutex_lock(&l->mu);
+    int stop = l->stop_requested;
+    uv_mutex_unlock(&l->mu);
+    if (stop && !l->stopping)
+        srv_begin_stop(l);
+}
+
+static void srv_thread_main(void *arg)
+{
+    srv_loop *l = arg;
+    srv_tl_loop = l;
+    uv_run(&l->uv, UV_RUN_DEFAULT);
+    srv_tl_loop = NULL;
+}
+
+/* Binds one listening socket; -1 with err set. */
+static int srv_bind(const srv_addr *a, const char *what, char *err,
+                    size_t errlen)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s listener %s: %s", what, a->text,
+                 strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+        int e = errno;
+        close(fd);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "%s", strerror(e));
+        if (msg[0] >= 'A' && msg[0] <= 'Z')
+            msg[0] = (char)(msg[0] - 'A' + 'a');
+        snprintf(err, errlen, "%s listener %s: %s", what, a->text, msg);
+        return -1;
+    }
+    return fd;
+}
+
+/* Runs a never-started loop until its closed handles are gone. */
+static void srv_loop_dispose(srv_loop *l)
+{
+    uv_run(&l->uv, UV_RUN_NOWAIT);
+    for (int i = 0; i < 100 && uv_loop_close(&l->uv) == UV_EBUSY; i++)
+        uv_run(&l->uv, UV_RUN_NOWAIT);
+}
+
+static void srv_loop_abort(srv_loop *l)
+{
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        if (l->listening[p]) {
+            uv_close((uv_handle_t *)&l->listener[p], NULL);
+            l->listening[p] = 0;
+        }
+    uv_close((uv_handle_t *)&l->async, NULL);
+    uv_close((uv_handle_t *)&l->stop_timer, NULL);
+    srv_loop_dispose(l);
+    uv_mutex_destroy(&l->mu);
+}
+
+static int srv_loop_init(srv_fe *fe, srv_loop *l, int index)
+{
+    l->fe = fe;
+    l->index = index;
+    if (uv_loop_init(&l->uv) != 0)
+        return -1;
+    if (uv_mutex_init(&l->mu) != 0) {
+        uv_loop_close(&l->uv);
+        return -1;
+    }
+    uv_async_init(&l->uv, &l->async, srv_async_cb);
+    l->async.data = l;
+    uv_timer_init(&l->uv, &l->stop_timer);
+    l->stop_timer.data = l;
+    return 0;
+}
+
+static int srv_loop_listen(srv_loop *l, srv_port p, const srv_addr *a,
+                           char *err, size_t errlen)
+{
+    const char *what = srv_port_names[p];
+    int fd = srv_bind(a, what, err, errlen);
+    if (fd < 0)
+        return -1;
+    uv_tcp_init(&l->uv, &l->listener[p]);
+    l->listener[p].data = l;
+    l->listening[p] = 1;
+    int rc = uv_tcp_open(&l->listener[p], fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->listener[p], 4096,
+                       srv_on_connection);
+    if (rc != 0) {
+        if (uv_fileno((uv_handle_t *)&l->listener[p], &(uv_os_fd_t){0}) != 0)
+            close(fd);
+        snprintf(err, errlen, "%s listener %s: %s", what, a->text,
+                 uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int srv_start(srv_fe *fe, char *err, size_t errlen)
+{
+    const srv_config *cfg = &fe->cfg;
+    int n = cfg->io_threads > 0 ? cfg->io_threads : 1;
+    fe->loops = calloc((size_t)n, sizeof(srv_loop));
+    if (!fe->loops) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int ready = 0;
+    for (; ready < n; ready++) {
+        if (srv_loop_init(fe, &fe->loops[ready], ready) != 0) {
+            snprintf(err, errlen, "cannot create event loop");
+            goto fail;
+        }
+        for (int p = 0; p < SRV_PORT_COUNT_; p++) {
+            if (!cfg->addr[p].enabled)
+                continue;
+            if (srv_loop_listen(&fe->loops[ready], (srv_port)p, &cfg->addr[p],
+                                err, errlen) != 0) {
+                ready++; /* this loop was initialised: abort it too */
+                goto fail;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (uv_thread_create(&fe->loops[i].thread, srv_thread_main,
+                             &fe->loops[i]) != 0) {
+            snprintf(err, errlen, "cannot start I/O thread");
+            fe->n_loops = i;
+            srv_stop(fe, 0);
+            for (int j = 0; j < i; j++)
+                uv_mutex_destroy(&fe->loops[j].mu);
+            for (int j = i; j < n; j++)
+                srv_loop_abort(&fe->loops[j]);
+            free(fe->loops);
+            fe->loops = NULL;
+            fe->n_loops = 0;
+            return -1;
+        }
+        fe->loops[i].thread_started = 1;
+    }
+    fe->n_loops = n;
+    fe->started = 1;
+    char a[SRV_PORT_COUNT_][100];
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        snprintf(a[p], sizeof(a[p]), "%s",
+                 cfg->addr[p].enabled ? cfg->addr[p].text : "off");
+    fe->host->log(PC_LOG_INFO, SRV_WHO,
+                  "listening grpc=%s http=%s admin=%s tls=%s io_threads=%d",
+                  a[0], a[1], a[2],
+                  !cfg->tls_cert ? "off"
+                                 : (cfg->tls_client_ca ? "mutual" : "on"),
+                  n);
+    return 0;
+fail:
+    for (int i = 0; i < ready; i++)
+        srv_loop_abort(&fe->loops[i]);
+    free(fe->loops);
+    fe->loops = NULL;
+    return -1;
+}
+
+void srv_stop(srv_fe *fe, int64_t grace_ms)
+{
+    if (grace_ms < 0)
+        grace_ms = 0;
+    int64_t deadline = srv_mono_ns() + grace_ms * 1000000;
+    for (int i = 0; i < fe->n_loops; i++) {
+        srv_loop *l = &fe->loops[i];
+        if (!l->thread_started)
+            continue;
+        uv_mutex_lock(&l->mu);
+        l->stop_requested = 1;
+        l->grace_deadline_ns = deadline;
+        if (!l->closed)
+            uv_async_send(&l->async);
+        uv_mutex_unlock(&l->mu);
+    }
+    for (int i = 0; i < fe->n_loops; i++) {
+        srv_loop *l = &fe->loops[i];
+        if (!l->thread_started)
+            continue;
+        uv_thread_join(&l->thread);
+        l->thread_started = 0;
+        srv_loop_dispose(l);
+    }
+    fe->started = 0;
+}
+
+void srv_release(srv_fe *fe)
+{
+    /* Verdicts still on their way hold pointers to the loops (their mutex
+     * and queue): wait for the engine to call every done. */
+    int64_t until = srv_mono_ns() + INT64_C(60000000000);
+    while (atomic_load(&fe->outstanding) > 0 && srv_mono_ns() < until) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    long left = atomic_load(&fe->outstanding);
+    if (left > 0) {
+        /* Freeing now would let a late verdict touch freed memory. */
+        fe->host->log(PC_LOG_ERROR, SRV_WHO,
+                      "%ld requests never got a verdict; leaking the loops",
+                      left);
+        return;
+    }
+    for (int i = 0; i < fe->n_loops; i++)
+        uv_mutex_destroy(&fe->loops[i].mu);
+    free(fe->loops);
+    fe->loops = NULL;
+    fe->n_loops = 0;
+}

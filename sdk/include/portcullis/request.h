@@ -1,0 +1,111 @@
+/*
+ * portcullis/request.h - what a frontend hands the engine (a request view)
+ * and what it gets back (a verdict).
+ *
+ * Frontends decode the wire (Envoy's CheckRequest, a raw HTTP request) into
+ * a pc_request_view that points into their own buffers; the engine copies
+ * what it needs while building the Authorization JSON, so the view only has
+ * to live until pc_host.submit returns.
+ */
+#ifndef PORTCULLIS_REQUEST_H
+#define PORTCULLIS_REQUEST_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pc_value pc_value;
+
+/** A byte string that is not necessarily NUL-terminated. */
+typedef struct pc_str {
+    const char *ptr;
+    size_t len;
+} pc_str;
+
+/** A key/value pair (headers, labels, context extensions). */
+typedef struct pc_kv {
+    pc_str key;
+    pc_str value;
+} pc_kv;
+
+/** One side of the connection (AttributeContext.Peer). */
+typedef struct pc_peer_view {
+    pc_str address;       /**< IP or pipe path, empty if unknown */
+    uint32_t port;        /**< 0 if unknown */
+    pc_str service;
+    pc_str principal;
+    pc_str certificate;   /**< URL-encoded PEM as Envoy sends it */
+    const pc_kv *labels;
+    size_t n_labels;
+} pc_peer_view;
+
+/** An HTTP request to authorize, as Envoy's AttributeContext describes it. */
+typedef struct pc_request_view {
+    size_t struct_size;   /**< sizeof(pc_request_view) as compiled */
+    pc_str id, method, path, host, scheme, query, fragment, protocol;
+    pc_str body;          /**< UTF-8 body (HttpRequest.body) */
+    pc_str raw_body;      /**< bytes body (HttpRequest.raw_body) */
+    int64_t size;         /**< -1 if unknown */
+    int64_t time_sec;     /**< request time; 0 = unknown */
+    int32_t time_nanos;
+    /** Headers with lowercase names. Repeated names may appear twice; the
+     *  engine joins them with "," as Envoy does. */
+    const pc_kv *headers;
+    size_t n_headers;
+    const pc_kv *context_extensions;
+    size_t n_context_extensions;
+    pc_peer_view source, destination;
+    pc_str sni;
+    /** AttributeContext.metadata_context as JSON text ({"filter_metadata":
+     *  {...}}), or empty. */
+    pc_str metadata_context_json;
+    /** CLOCK_MONOTONIC deadline in ns from grpc-timeout or the frontend's
+     *  own limit; 0 = none (the engine applies its default). */
+    int64_t deadline_ns;
+} pc_request_view;
+
+/** Returns a pc_str for a NUL-terminated string (NULL gives empty). */
+static inline pc_str pc_str_c(const char *s)
+{
+    pc_str r;
+    size_t n = 0;
+    if (s)
+        while (s[n])
+            n++;
+    r.ptr = s ? s : "";
+    r.len = n;
+    return r;
+}
+
+/** A header to add: upstream request headers on allow, response headers on
+ *  deny. Names are lowercase; values are valid UTF-8. */
+typedef struct pc_header {
+    pc_str name;
+    pc_str value;
+} pc_header;
+
+/** The decision for one request. Owned by the engine; valid until the
+ *  frontend calls pc_host.request_release. */
+typedef struct pc_verdict {
+    size_t struct_size;
+    int allowed;              /**< 1 = let the request through */
+    int grpc_code;            /**< google.rpc.Code: 0, 16, 7, 5, 3, 14 ... */
+    int http_status;          /**< 200 on allow; the deny status otherwise */
+    const pc_header *headers; /**< allow: set on the upstream request;
+                                   deny: sent to the client */
+    size_t n_headers;
+    pc_str body;              /**< deny body (may be empty) */
+    pc_str reason;            /**< why, for logs and X-Ext-Auth-Reason */
+    /** allow: dynamic metadata object, or NULL; read with pc_host value
+     *  accessors. */
+    const pc_value *dynamic_metadata;
+    /** "namespace/name" of the AuthConfig that decided, or empty. */
+    pc_str authconfig;
+} pc_verdict;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PORTCULLIS_REQUEST_H */
