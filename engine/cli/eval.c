@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "kube/kube.h"
 #include "metrics/metrics.h"
 #include "pipeline/decide.h"
 #include "plugin/loader.h"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "  -o, --output FORMAT     text (default) or json\n"
             "  -e, --explain           show every evaluator's outcome and time\n"
             "  -p, --plugin-dir DIR    load plugins from DIR (repeatable)\n"
+            "  -k, --kubeconfig FILE   Kubernetes client config for evaluators that call\n"
+            "                          the API (default: in-cluster, else $KUBECONFIG)\n"
             "  -h, --help              show this help\n\n"
             "Exit status: 0 allowed, 1 denied, 2 the request or configs are unusable.\n");
 }
@@ -151,12 +154,13 @@ int cmd_eval(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"explain", no_argument, NULL, 'e'},
         {"plugin-dir", required_argument, NULL, 'p'},
+        {"kubeconfig", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char *dirs[32], *paths[64];
     int nd = 0, np = 0, explain = 0, json = 0, c;
-    const char *request = NULL;
-    while ((c = getopt_long(argc, argv, "a:r:o:ep:h", opts, NULL)) != -1) {
+    const char *request = NULL, *kubeconfig = NULL;
+    while ((c = getopt_long(argc, argv, "a:r:o:ep:k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'a': if (np < 64) paths[np++] = optarg; break;
         case 'r': request = optarg; break;
@@ -170,6 +174,7 @@ int cmd_eval(int argc, char **argv)
             break;
         case 'e': explain = 1; break;
         case 'p': if (nd < 32) dirs[nd++] = optarg; break;
+        case 'k': kubeconfig = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -194,6 +199,13 @@ int cmd_eval(int argc, char **argv)
         free(text);
         return 2;
     }
+    char kerr[512];
+    if (kube_setup(kubeconfig, kerr, sizeof kerr) < 0) {
+        fprintf(stderr, "portcullis eval: %s\n", kerr);
+        checkjson_free(&cj);
+        free(text);
+        return 2;
+    }
     cli_load_plugins(dirs, nd, 0);
     snapshot_sink sink = {on_error, NULL, NULL};
     snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
@@ -213,5 +225,6 @@ int cmd_eval(int argc, char **argv)
     free(text);
     snapshot_unref(s);
     loader_reset();
+    kube_teardown();
     return allowed ? 0 : 1;
 }

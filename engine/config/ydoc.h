@@ -29,8 +29,11 @@ struct json_object;
 /* Nesting of mappings and sequences, aliases expanded included. */
 #define YDOC_MAX_DEPTH 256
 /* Nodes that alias expansion (and merge keys) may create in one file.
- * Nodes written out in the text are already bounded by the file size. */
+ * Nodes written out in the text are already bounded by the file size.
+ * Overridable at build time so a fuzzer is not slowed by legal bombs. */
+#ifndef YDOC_MAX_ALIAS_NODES
 #define YDOC_MAX_ALIAS_NODES 1000000
+#endif
 
 typedef struct ydoc_doc {
     struct json_object *root; /* never NULL: empty/null documents are skipped */

@@ -362,7 +362,8 @@ static int on_end(builder *b)
     if (f->is_map) {
         if (apply_merges(b, f) != 0)
             return -1;
-        if (ydoc_set_map_lines(f->obj, f->line, b->kl + f->kl_base, b->nkl - f->kl_base) != 0)
+        size_t n = b->nkl - f->kl_base;
+        if (ydoc_set_map_lines(f->obj, f->line, n ? b->kl + f->kl_base : NULL, n) != 0)
             return oom(b);
         b->nkl = f->kl_base;
     } else {

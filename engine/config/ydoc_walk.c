@@ -162,6 +162,8 @@ static int by_inode(const void *a, const void *b)
 /* Sorts by path; a file reached by several paths keeps its first. */
 static void sort_unique(walk *w)
 {
+    if (w->n < 2)
+        return;
     qsort(w->v, w->n, sizeof *w->v, by_path);
     for (size_t i = 0; i < w->n; i++)
         w->v[i].order = i;

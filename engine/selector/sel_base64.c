@@ -114,17 +114,18 @@ done:
     return 0;
 }
 
-/* Authorino decodes padded standard base64 when the length allows, else unpadded standard
- * base64, keeping whatever the unpadded pass produced even when it failed. Tokens are
- * often URL-safe (JWT segments), which that loses, so URL-safe is tried before settling for
- * a partial result. */
+/* Authorino decodes padded standard base64 when the length is a multiple of 4, else
+ * unpadded standard base64, keeping whatever the unpadded pass produced even when it failed.
+ * Two additions recover values Authorino would truncate: the padded pass also runs when
+ * line breaks upset the length, and URL-safe base64 (JWT segments) is tried before settling
+ * for a partial result. */
 unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen)
 {
     const unsigned char *s = (const unsigned char *)src;
     unsigned char *dst = malloc(n / 4 * 3 + 4);
     if (!dst)
         return NULL;
-    if (n % 4 == 0 && b64_decode(s, n, 0, 1, dst, outlen) == 0)
+    if (b64_decode(s, n, 0, 1, dst, outlen) == 0)
         return dst;
     if (b64_decode(s, n, 0, 0, dst, outlen) == 0)
         return dst;

@@ -1,6 +1,9 @@
 /* The modifier table and gjson's built-in modifiers, working on json-c values instead of raw
  * JSON text. An absent input (present == 0) stands for gjson's empty document: the result
  * is what gjson's modifier gives for "" (for example `@keys` gives [] and `@tostr` ""). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

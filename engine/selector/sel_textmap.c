@@ -5,6 +5,9 @@
  * strings and member names of the parsed value. Case mapping uses the C.UTF-8 locale's
  * simple case tables (ASCII only if that locale is missing); invalid UTF-8 becomes U+FFFD as
  * Go's strings.Map does. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <locale.h>
 #include <pthread.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 #ifndef PC_UTIL_STRMAP_H
 #define PC_UTIL_STRMAP_H
 /* strmap: a string -> pointer hash map with open addressing (linear probing,
- * backward-shift deletion, so no tombstones pile up) and a 64-bit FNV-1a hash.
+ * backward-shift deletion, so no tombstones pile up) and a 64-bit FNV-1a-style
+ * hash taken a word at a time.
  *
  * Keys are byte strings, copied on insert; they may hold any byte, NUL included
  * when the *n variants are used. Values are borrowed pointers the map never frees

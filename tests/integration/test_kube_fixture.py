@@ -422,6 +422,22 @@ def run_subprocess_tests(d):
         code, _, raw = c.req("GET", "/_fixture/counters", token=admin)
         check(json.loads(raw) == {"tokenreviews": 0, "tokenrequests": 0}, "counters are zero")
         c.close()
+
+        # The helper other integration tests use to drive a subprocess fixture.
+        sys.path.insert(0, FIXTURE_DIR)
+        from fake_apiserver import FixtureClient
+        fc = FixtureClient(d)
+        t = fc.token_request("ns3", "sa3", audiences=[AUD])
+        fc.set_fault("tokenreviews", status=503, times=1)
+        rc = Client(port, ctx)
+        first = rc.req("POST", REVIEW, review_body(t, [AUD]), token=fc.caller_token)[0]
+        second = json.loads(rc.req("POST", REVIEW, review_body(t, [AUD]),
+                                   token=fc.caller_token)[2])
+        rc.close()
+        check(first == 503 and second["status"]["user"]["username"] ==
+              "system:serviceaccount:ns3:sa3" and fc.counters() == {"tokenreviews": 2,
+                                                                    "tokenrequests": 1},
+              "FixtureClient: token_request, set_fault, counters", (first, second))
     finally:
         proc.terminate()
         try:

@@ -59,7 +59,7 @@ static void test_wildcard_specificity(void)
     CU_ASSERT_PTR_NULL(look(idx, "example.org"));
     CU_ASSERT_PTR_NULL(look(idx, "com"));
     /* An empty label in front of the suffix is not a host label. */
-    CU_ASSERT_PTR_NULL(look(idx, ".org"));
+    CU_ASSERT_PTR_NULL(look(idx, ".com"));
     hostidx_free(idx);
 }
 
@@ -69,6 +69,8 @@ static void test_apex_not_covered(void)
     CU_ASSERT_EQUAL(hostidx_add(idx, "*.a.com", &cfg[1], NULL), 0);
     CU_ASSERT_PTR_NULL(look(idx, "a.com"));
     CU_ASSERT_PTR_NULL(look(idx, "xa.com")); /* a suffix that is not on a label boundary */
+    CU_ASSERT_PTR_NULL(look(idx, ".a.com"));
+    CU_ASSERT_PTR_NULL(look(idx, ".a.com:80"));
     CU_ASSERT_PTR_EQUAL(look(idx, "x.a.com"), &cfg[1]);
     CU_ASSERT_EQUAL(hostidx_add(idx, "a.com", &cfg[2], NULL), 0);
     CU_ASSERT_PTR_EQUAL(look(idx, "a.com"), &cfg[2]);

@@ -31,6 +31,21 @@ static void test_put_get(void)
     strmap_free(m, NULL);
 }
 
+static void test_add_keeps_first(void)
+{
+    strmap *m = strmap_new(0);
+    void *held = NULL;
+    CU_ASSERT_EQUAL(strmap_addn(m, "k", 1, &tags[1], &held), 0);
+    CU_ASSERT_PTR_NULL(held);
+    CU_ASSERT_EQUAL(strmap_addn(m, "k", 1, &tags[2], &held), 1);
+    CU_ASSERT_PTR_EQUAL(held, &tags[1]);
+    CU_ASSERT_EQUAL(strmap_addn(m, "k", 1, &tags[2], NULL), 1);
+    CU_ASSERT_PTR_EQUAL(strmap_get(m, "k"), &tags[1]);
+    CU_ASSERT_EQUAL(strmap_count(m), 1);
+    CU_ASSERT_EQUAL(strmap_addn(NULL, "k", 1, &tags[2], NULL), -1);
+    strmap_free(m, NULL);
+}
+
 static void test_keys_are_copied(void)
 {
     strmap *m = strmap_new(4);
@@ -245,6 +260,7 @@ int cu_register(void)
 {
     static const cu_case cases[] = {
         { "put and get", test_put_get },
+        { "add keeps the first value", test_add_keeps_first },
         { "keys are copied", test_keys_are_copied },
         { "lengths and NUL bytes", test_lengths_and_nul },
         { "NULL values and find", test_null_values_and_find },

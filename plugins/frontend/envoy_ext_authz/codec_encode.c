@@ -186,7 +186,10 @@ int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
 
     Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
     CheckResponse resp = ENVOY__SERVICE__AUTH__V3__CHECK_RESPONSE__INIT;
-    OkHttpResponse ok = ENVOY__SERVICE__AUTH__V3__OK_HTTP_RESPONSE__INIT;
+    OkHttpResponse ok;
+    /* not the INIT macro: it names the deprecated field 3, which clang
+     * then reports here */
+    envoy__service__auth__v3__ok_http_response__init(&ok);
     DeniedHttpResponse denied =
         ENVOY__SERVICE__AUTH__V3__DENIED_HTTP_RESPONSE__INIT;
     Envoy__Type__V3__HttpStatus http = ENVOY__TYPE__V3__HTTP_STATUS__INIT;

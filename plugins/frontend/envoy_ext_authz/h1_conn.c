@@ -310,12 +310,28 @@ static void h1_free(srv_conn *c)
     c->pstate = NULL;
 }
 
-const srv_proto h1_proto_http = {"http/1.1", h1_on_data, h1_on_drain,
-                                 h1_on_eof, h1_deliver, h1_on_timeout,
-                                 h1_shutdown, h1_idle, h1_free};
-const srv_proto h1_proto_admin = {"http/1.1-admin", h1_on_data, h1_on_drain,
-                                  h1_on_eof, h1_deliver, h1_on_timeout,
-                                  h1_shutdown, h1_idle, h1_free};
+const srv_proto h1_proto_http = {
+    .name = "http/1.1",
+    .on_data = h1_on_data,
+    .on_drain = h1_on_drain,
+    .on_eof = h1_on_eof,
+    .deliver = h1_deliver,
+    .on_timeout = h1_on_timeout,
+    .shutdown = h1_shutdown,
+    .idle = h1_idle,
+    .free = h1_free,
+};
+const srv_proto h1_proto_admin = {
+    .name = "http/1.1-admin",
+    .on_data = h1_on_data,
+    .on_drain = h1_on_drain,
+    .on_eof = h1_on_eof,
+    .deliver = h1_deliver,
+    .on_timeout = h1_on_timeout,
+    .shutdown = h1_shutdown,
+    .idle = h1_idle,
+    .free = h1_free,
+};
 
 int h1_attach(srv_conn *c, int admin)
 {

@@ -79,6 +79,9 @@ typedef struct srv_proto {
     /** Room in the output buffer again: produce more (h2) or resume
      *  parsing (h1). */
     void (*on_drain)(srv_conn *c);
+    /** Right before queued output is written: serialise pending frames
+     *  (h2), as long as the output is not congested. May be NULL. */
+    void (*produce)(srv_conn *c);
     /** The peer closed its side. */
     void (*on_eof)(srv_conn *c);
     /** A verdict reached this connection; r->reply holds it. */

@@ -182,6 +182,11 @@ void srv_conn_flush(srv_conn *c)
 {
     if (c->closed || c->writing)
         return;
+    if (c->proto && c->proto->produce) {
+        c->proto->produce(c);
+        if (c->closed)
+            return;
+    }
     if (c->out.len == 0) {
         if (c->closing)
             srv_close_now(c);

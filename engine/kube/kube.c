@@ -1,0 +1,215 @@
+/* The Kubernetes client behind pc_host.kube_do: one API server, requests
+ * through httpc (connection reuse, TLS always verified), bearer tokens read
+ * from files kept fresh the way client-go does (re-read every minute, and
+ * once more after a 401, since kubelet rotates projected tokens). */
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http/httpc.h"
+#include "kube.h"
+#include "kube_conf.h"
+#include "pipeline/evalctx.h"
+#include "plugin/hostimpl.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define KUBE_TOKEN_REFRESH_NS (60LL * 1000000000LL)
+
+static kube_conf g_conf;
+static httpc_tls g_tls;
+static int g_configured;
+static pthread_mutex_t g_tok_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *g_file_token;       /* last token read from g_conf.token_file */
+static int64_t g_file_token_ns;  /* when it was read */
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+/* Re-reads the token file when forced or stale; keeps the old token when
+ * the file is momentarily unreadable (kubelet swaps it atomically, but an
+ * operator's file may be replaced non-atomically). */
+static void refresh_token_locked(int force)
+{
+    int64_t now = clock_mono_ns();
+    if (!force && g_file_token && now - g_file_token_ns < KUBE_TOKEN_REFRESH_NS)
+        return;
+    char err[256];
+    char *t = kube_read_token(g_conf.token_file, err, sizeof err);
+    if (!t) {
+        plog(PC_LOG_WARN, "kube", "%s", err);
+        return;
+    }
+    wipe_free(g_file_token);
+    g_file_token = t;
+    g_file_token_ns = now;
+}
+
+/* "Authorization: Bearer ..." into hdr, or "" when there is no token. */
+static void auth_header(buf *hdr, int force_reread)
+{
+    buf_reset(hdr);
+    if (g_conf.token) {
+        buf_printf(hdr, "Authorization: Bearer %s", g_conf.token);
+        return;
+    }
+    if (!g_conf.token_file)
+        return;
+    pthread_mutex_lock(&g_tok_mu);
+    refresh_token_locked(force_reread);
+    if (g_file_token)
+        buf_printf(hdr, "Authorization: Bearer %s", g_file_token);
+    pthread_mutex_unlock(&g_tok_mu);
+}
+
+static void wipe_buf(buf *b)
+{
+    if (b->data)
+        memset(b->data, 0, b->len);
+    buf_free(b);
+}
+
+static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
+                              const char *body, size_t body_len, int64_t timeout_ms,
+                              pc_http_response *resp, char *err, size_t errlen)
+{
+    resp->status = 0;
+    resp->body = NULL;
+    resp->body_len = 0;
+    if (!g_configured) {
+        snprintf(err, errlen, "no Kubernetes API server configured "
+                              "(use --kubeconfig or run in a cluster)");
+        return PC_ERROR;
+    }
+    if (!path || path[0] != '/') {
+        snprintf(err, errlen, "API path must start with '/'");
+        return PC_ERROR;
+    }
+    buf url, auth, out;
+    buf_init(&url);
+    buf_init(&auth);
+    buf_init(&out);
+    buf_printf(&url, "%s%s", g_conf.server, path);
+    int64_t deadline = ev && ev->rq ? ev->rq->deadline_ns : 0;
+    long status = 0;
+    pc_status st = PC_ERROR;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        auth_header(&auth, attempt > 0);
+        const char *hdrs[4] = {"Content-Type: application/json",
+                               "Accept: application/json", NULL, NULL};
+        if (auth.len)
+            hdrs[2] = auth.data;
+        pc_http_request req = {
+            .struct_size = sizeof req,
+            .method = method ? method : "GET",
+            .url = url.data,
+            .headers = hdrs,
+            .body = body,
+            .body_len = body ? body_len : 0,
+            .timeout_ms = timeout_ms,
+        };
+        buf_reset(&out);
+        st = httpc_do(&req, &g_tls, deadline, &status, &out, err, errlen);
+        /* A 401 with a file token may mean it was just rotated. */
+        if (st != PC_OK || status != 401 || !g_conf.token_file)
+            break;
+    }
+    wipe_buf(&auth);
+    buf_free(&url);
+    if (st == PC_OK) {
+        resp->status = status;
+        /* The body must live as long as the evaluation: keep it in the
+         * request's scratch list, like pc_host.http_do does. */
+        struct json_object *holder =
+            json_object_new_string_len(out.data ? out.data : "", (int)out.len);
+        if (ev && ev->rq && holder && reqctx_keep(ev->rq, holder)) {
+            resp->body = json_object_get_string(holder);
+            resp->body_len = out.len;
+        } else {
+            json_object_put(holder);
+            snprintf(err, errlen, "no evaluation to own the response");
+            st = PC_ERROR;
+        }
+    }
+    /* Responses echo the reviewed token (TokenReview spec): wipe them. */
+    wipe_buf(&out);
+    return st;
+}
+
+static void set_tls(void)
+{
+    memset(&g_tls, 0, sizeof g_tls);
+    g_tls.ca_file = g_conf.ca_file;
+    g_tls.ca_blob = g_conf.ca_data;
+    g_tls.ca_blob_len = g_conf.ca_data_len;
+    g_tls.cert_file = g_conf.cert_file;
+    g_tls.key_file = g_conf.key_file;
+    g_tls.cert_blob = g_conf.cert_data;
+    g_tls.cert_blob_len = g_conf.cert_data_len;
+    g_tls.key_blob = g_conf.key_data;
+    g_tls.key_blob_len = g_conf.key_data_len;
+}
+
+int kube_setup(const char *kubeconfig, char *err, size_t errlen)
+{
+    kube_teardown();
+    kube_conf c;
+    const char *how;
+    char first[4096];
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *env_kc = getenv("KUBECONFIG");
+    if (kubeconfig && *kubeconfig) {
+        if (kube_conf_from_kubeconfig(kubeconfig, &c, err, errlen) < 0)
+            return -1;
+        how = kubeconfig;
+    } else if (host && *host) {
+        const char *dir = getenv("PORTCULLIS_SA_DIR");
+        if (kube_conf_in_cluster(host, getenv("KUBERNETES_SERVICE_PORT"),
+                                 dir && *dir ? dir : KUBE_SA_DIR, &c, err, errlen) < 0)
+            return -1;
+        how = "in-cluster service account";
+    } else if (env_kc && *env_kc) {
+        /* kubectl merges a ':'-separated list; the first file is taken. */
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(env_kc, ":"), env_kc);
+        if (kube_conf_from_kubeconfig(first, &c, err, errlen) < 0)
+            return -1;
+        how = first;
+    } else {
+        return 0;
+    }
+    g_conf = c;
+    set_tls();
+    if (g_conf.token_file) {
+        pthread_mutex_lock(&g_tok_mu);
+        refresh_token_locked(1);
+        pthread_mutex_unlock(&g_tok_mu);
+    }
+    httpc_global_init();
+    g_configured = 1;
+    host_set_kube(kube_do_impl);
+    plog(PC_LOG_INFO, "kube", "Kubernetes API %s (%s)", g_conf.server, how);
+    return 0;
+}
+
+void kube_teardown(void)
+{
+    if (!g_configured)
+        return;
+    host_set_kube(NULL);
+    g_configured = 0;
+    pthread_mutex_lock(&g_tok_mu);
+    wipe_free(g_file_token);
+    g_file_token = NULL;
+    g_file_token_ns = 0;
+    pthread_mutex_unlock(&g_tok_mu);
+    kube_conf_free(&g_conf);
+    memset(&g_tls, 0, sizeof g_tls);
+}

@@ -1,0 +1,377 @@
+/* Kubeconfig and in-cluster discovery. Only the fields a TLS-verified,
+ * token- or certificate-authenticated client needs are read; anything that
+ * would weaken TLS or run programs (exec, auth-provider) is refused rather
+ * than ignored, so a config never silently means less than it says. */
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config/ydoc.h"
+#include "kube_conf.h"
+
+#define KUBE_TOKEN_MAX (64 * 1024)
+
+void kube_conf_free(kube_conf *c)
+{
+    if (!c)
+        return;
+    free(c->server);
+    free(c->ca_file);
+    free(c->ca_data);
+    free(c->cert_file);
+    free(c->key_file);
+    free(c->cert_data);
+    free(c->key_data);
+    if (c->token) {
+        /* Secrets do not linger in freed heap. */
+        memset(c->token, 0, strlen(c->token));
+        free(c->token);
+    }
+    free(c->token_file);
+    memset(c, 0, sizeof *c);
+}
+
+static int b64_val(int ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+') return 62;
+    if (ch == '/') return 63;
+    return -1;
+}
+
+char *kube_b64_decode(const char *in, size_t *out_len)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n / 4 * 3 + 4);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0, pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (isspace(ch))
+            continue;
+        if (ch == '=') {
+            pad++;
+            continue;
+        }
+        int v = b64_val(ch);
+        if (v < 0 || pad) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    if (pad > 2 || bits >= 6) {
+        free(out);
+        return NULL;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+char *kube_read_token(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *b = malloc(KUBE_TOKEN_MAX + 1);
+    if (!b) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t n = fread(b, 1, KUBE_TOKEN_MAX + 1, f);
+    fclose(f);
+    if (n > KUBE_TOKEN_MAX) {
+        free(b);
+        snprintf(err, errlen, "token file %s is larger than %d bytes", path, KUBE_TOKEN_MAX);
+        return NULL;
+    }
+    b[n] = '\0';
+    size_t s = 0;
+    while (s < n && isspace((unsigned char)b[s]))
+        s++;
+    while (n > s && isspace((unsigned char)b[n - 1]))
+        b[--n] = '\0';
+    if (n == s) {
+        free(b);
+        snprintf(err, errlen, "token file %s is empty", path);
+        return NULL;
+    }
+    memmove(b, b + s, n - s + 1);
+    return b;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!o || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* The `inner` object of the element of list `key` whose name is `name`. */
+static struct json_object *named(struct json_object *root, const char *key,
+                                 const char *name, const char *inner)
+{
+    struct json_object *arr, *v;
+    if (!json_object_object_get_ex(root, key, &arr) || !json_object_is_type(arr, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        struct json_object *e = json_object_array_get_idx(arr, i);
+        const char *n = jstr(e, "name");
+        if (n && strcmp(n, name) == 0) {
+            if (json_object_object_get_ex(e, inner, &v) && json_object_is_type(v, json_type_object))
+                return v;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int has_key(struct json_object *o, const char *key)
+{
+    return o && json_object_is_type(o, json_type_object) &&
+           json_object_object_get_ex(o, key, NULL);
+}
+
+static char *resolve(const char *dir, const char *p)
+{
+    if (p[0] == '/' || !dir || !*dir)
+        return strdup(p);
+    size_t n = strlen(dir) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "%s/%s", dir, p);
+    return r;
+}
+
+/* `file` or `data` (base64) form of one PEM; both set is an error as in
+ * client-go's validation. */
+static int pem_field(struct json_object *o, const char *fkey, const char *dkey,
+                     const char *dir, char **file, char **data, size_t *data_len,
+                     const char *name, char *err, size_t errlen)
+{
+    const char *f = jstr(o, fkey), *d = jstr(o, dkey);
+    if (f && *f && d && *d) {
+        snprintf(err, errlen, "%s: both %s and %s are set", name, fkey, dkey);
+        return -1;
+    }
+    if (d && *d) {
+        if (!(*data = kube_b64_decode(d, data_len)) || !*data_len) {
+            snprintf(err, errlen, "%s: %s is not valid base64", name, dkey);
+            return -1;
+        }
+    } else if (f && *f && !(*file = resolve(dir, f))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_root(struct json_object *root, const char *name, const char *dir,
+                      kube_conf *out, char *err, size_t errlen)
+{
+    if (!json_object_is_type(root, json_type_object)) {
+        snprintf(err, errlen, "%s: not a kubeconfig (expected a mapping)", name);
+        return -1;
+    }
+    const char *cur = jstr(root, "current-context");
+    if (!cur || !*cur) {
+        snprintf(err, errlen, "%s: current-context is not set", name);
+        return -1;
+    }
+    struct json_object *ctx = named(root, "contexts", cur, "context");
+    if (!ctx) {
+        snprintf(err, errlen, "%s: context \"%s\" not found", name, cur);
+        return -1;
+    }
+    const char *cname = jstr(ctx, "cluster"), *uname = jstr(ctx, "user");
+    if (!cname || !*cname) {
+        snprintf(err, errlen, "%s: context \"%s\" names no cluster", name, cur);
+        return -1;
+    }
+    struct json_object *cl = named(root, "clusters", cname, "cluster");
+    if (!cl) {
+        snprintf(err, errlen, "%s: cluster \"%s\" not found", name, cname);
+        return -1;
+    }
+    struct json_object *skip;
+    if (json_object_object_get_ex(cl, "insecure-skip-tls-verify", &skip) &&
+        json_object_get_boolean(skip)) {
+        snprintf(err, errlen, "%s: cluster \"%s\" sets insecure-skip-tls-verify, "
+                 "which is refused: the API server's certificate is always verified "
+                 "(give certificate-authority or certificate-authority-data)", name, cname);
+        return -1;
+    }
+    const char *server = jstr(cl, "server");
+    if (!server || strncmp(server, "https://", 8) != 0 || !server[8]) {
+        snprintf(err, errlen, "%s: cluster \"%s\" needs an https:// server", name, cname);
+        return -1;
+    }
+    if (!(out->server = strdup(server)))
+        goto oom;
+    size_t sl = strlen(out->server);
+    while (sl > 8 && out->server[sl - 1] == '/')
+        out->server[--sl] = '\0';
+    if (pem_field(cl, "certificate-authority", "certificate-authority-data", dir,
+                  &out->ca_file, &out->ca_data, &out->ca_data_len, name, err, errlen) < 0)
+        return -1;
+    if (!uname || !*uname)
+        return 0; /* anonymous */
+    struct json_object *u = named(root, "users", uname, "user");
+    if (!u) {
+        snprintf(err, errlen, "%s: user \"%s\" not found", name, uname);
+        return -1;
+    }
+    if (has_key(u, "exec") || has_key(u, "auth-provider")) {
+        snprintf(err, errlen, "%s: user \"%s\": exec and auth-provider credentials "
+                 "are not supported (use token, tokenFile or a client certificate)",
+                 name, uname);
+        return -1;
+    }
+    if (has_key(u, "username") || has_key(u, "password")) {
+        snprintf(err, errlen, "%s: user \"%s\": basic authentication is not supported",
+                 name, uname);
+        return -1;
+    }
+    const char *tok = jstr(u, "token"), *tf = jstr(u, "tokenFile");
+    if (tok && *tok) {
+        if (!(out->token = strdup(tok)))
+            goto oom;
+    } else if (tf && *tf) {
+        if (!(out->token_file = resolve(dir, tf)))
+            goto oom;
+    }
+    if (pem_field(u, "client-certificate", "client-certificate-data", dir,
+                  &out->cert_file, &out->cert_data, &out->cert_data_len, name, err, errlen) < 0 ||
+        pem_field(u, "client-key", "client-key-data", dir,
+                  &out->key_file, &out->key_data, &out->key_data_len, name, err, errlen) < 0)
+        return -1;
+    int has_cert = out->cert_file || out->cert_data, has_key_ = out->key_file || out->key_data;
+    if (has_cert != has_key_) {
+        snprintf(err, errlen, "%s: user \"%s\": a client certificate needs both "
+                 "certificate and key", name, uname);
+        return -1;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+int kube_conf_from_buffer(const char *name, const char *dir, const char *text,
+                          size_t len, kube_conf *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    ydoc_file *f = NULL;
+    if (ydoc_load_buffer(name, text, len, &f, err, errlen) < 0)
+        return -1;
+    int rc;
+    if (f->n_docs != 1) {
+        snprintf(err, errlen, "%s: expected one YAML document, found %zu", name, f->n_docs);
+        rc = -1;
+    } else {
+        rc = parse_root(f->docs[0].root, name, dir, out, err, errlen);
+    }
+    ydoc_file_free(f);
+    if (rc < 0)
+        kube_conf_free(out);
+    return rc;
+}
+
+int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
+                              size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "cannot read kubeconfig %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 8192, n = 0;
+    char *text = malloc(cap);
+    size_t r;
+    while (text && (r = fread(text + n, 1, cap - n, fp)) > 0) {
+        n += r;
+        if (n == cap) {
+            if (cap >= (size_t)16 << 20)
+                break;
+            char *t = realloc(text, cap *= 2);
+            if (!t) {
+                free(text);
+                text = NULL;
+            }
+            text = t;
+        }
+    }
+    fclose(fp);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char *dir = strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    int rc = kube_conf_from_buffer(path, slash ? dir : ".", text, n, out, err, errlen);
+    free(dir);
+    free(text);
+    return rc;
+}
+
+int kube_conf_in_cluster(const char *host, const char *port, const char *sa_dir,
+                         kube_conf *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!host || !*host || !port || !*port) {
+        snprintf(err, errlen, "not in a cluster: KUBERNETES_SERVICE_HOST or "
+                              "KUBERNETES_SERVICE_PORT is empty");
+        return -1;
+    }
+    /* net.JoinHostPort: IPv6 literals need brackets. */
+    int v6 = strchr(host, ':') != NULL && host[0] != '[';
+    size_t n = strlen(host) + strlen(port) + 16;
+    size_t dl = strlen(sa_dir) + 16;
+    out->server = malloc(n);
+    out->token_file = malloc(dl);
+    out->ca_file = malloc(dl);
+    if (!out->server || !out->token_file || !out->ca_file) {
+        kube_conf_free(out);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(out->server, n, v6 ? "https://[%s]:%s" : "https://%s:%s", host, port);
+    snprintf(out->token_file, dl, "%s/token", sa_dir);
+    snprintf(out->ca_file, dl, "%s/ca.crt", sa_dir);
+    char *t = kube_read_token(out->token_file, err, errlen);
+    if (!t) {
+        kube_conf_free(out);
+        return -1;
+    }
+    memset(t, 0, strlen(t));
+    free(t);
+    FILE *f = fopen(out->ca_file, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", out->ca_file, strerror(errno));
+        kube_conf_free(out);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}

@@ -1,0 +1,137 @@
+/* Public entry points: compile a text into a path or a template, resolve, print. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <stdlib.h>
+#include <string.h>
+#include "selector.h"
+#include "sel_internal.h"
+
+struct sel_expr {
+    char *text;
+    int is_template;
+    struct sel_prog prog;       /* a path */
+    struct sel_tpart *parts;    /* a template */
+    size_t nparts;
+};
+
+static sel_expr *compile(const char *text, int allow_template, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text) {
+        sel_errf(err, errlen, "no selector");
+        return NULL;
+    }
+    size_t len = strlen(text);
+    if (len > SEL_MAX_TEXT) {
+        sel_errf(err, errlen, "selector longer than %d bytes", SEL_MAX_TEXT);
+        return NULL;
+    }
+    sel_expr *e = calloc(1, sizeof *e);
+    if (!e || !(e->text = strdup(text))) {
+        free(e);
+        sel_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    int r;
+    if (allow_template && sel_template_detect(text, len)) {
+        e->is_template = 1;
+        r = sel_template_parse(text, len, &e->parts, &e->nparts, err, errlen);
+    } else {
+        r = sel_parse_path(text, 0, len, 0, &e->prog, err, errlen);
+    }
+    if (r != 0) {
+        sel_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+sel_expr *sel_compile(const char *text, char *err, size_t errlen)
+{
+    return compile(text, 1, err, errlen);
+}
+
+sel_expr *sel_compile_path(const char *text, char *err, size_t errlen)
+{
+    return compile(text, 0, err, errlen);
+}
+
+void sel_free(sel_expr *e)
+{
+    if (!e)
+        return;
+    sel_prog_clear(&e->prog);
+    sel_template_free(e->parts, e->nparts);
+    free(e->text);
+    free(e);
+}
+
+int sel_is_template(const sel_expr *e)
+{
+    return e ? e->is_template : 0;
+}
+
+const char *sel_source(const sel_expr *e)
+{
+    return e ? e->text : "";
+}
+
+int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out)
+{
+    *out = NULL;
+    if (!e)
+        return -1;
+    if (!e->is_template) {
+        struct sel_cur c = {root, NULL, SEL_PRESENT};
+        int r = sel_eval(&e->prog, &c, 0);
+        if (r == 0 && c.state == SEL_PRESENT)
+            *out = json_object_get(c.v);
+        json_object_put(c.hold);
+        return r;
+    }
+    struct sel_buf b = {0};
+    for (size_t i = 0; i < e->nparts; i++) {
+        const struct sel_tpart *pt = &e->parts[i];
+        if (!pt->is_path) {
+            sel_buf_add(&b, pt->lit, pt->litlen);
+            continue;
+        }
+        struct sel_cur c = {root, NULL, SEL_PRESENT};
+        if (sel_eval(&pt->prog, &c, 0) != 0) {
+            json_object_put(c.hold);
+            sel_buf_free(&b);
+            return -1;
+        }
+        if (c.state == SEL_PRESENT) {
+            size_t n;
+            const char *s = sel_text(c.v, &n);
+            sel_buf_add(&b, s, n);
+        }
+        json_object_put(c.hold);
+    }
+    *out = sel_buf_to_string(&b);
+    sel_buf_free(&b);
+    return *out ? 0 : -1;
+}
+
+const char *sel_text(struct json_object *v, size_t *len)
+{
+    size_t n = 0;
+    const char *s = "";
+    if (v && json_object_is_type(v, json_type_string)) {
+        s = json_object_get_string(v);
+        n = (size_t)json_object_get_string_len(v);
+    } else if (v) {
+        s = json_object_to_json_string_length(
+            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (!s) {
+            s = "";
+            n = 0;
+        }
+    }
+    if (len)
+        *len = n;
+    return s;
+}

@@ -1,0 +1,98 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include "workers.h"
+
+#define QUEUE_MAX 65536
+
+typedef struct job {
+    void (*fn)(void *);
+    void *arg;
+    struct job *next;
+} job;
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static job *g_head, *g_tail;
+static size_t g_len;
+static int g_stopping, g_n;
+static pthread_t *g_threads;
+
+static void *worker_main(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&g_mu);
+        while (!g_head && !g_stopping)
+            pthread_cond_wait(&g_cv, &g_mu);
+        job *j = g_head;
+        if (!j) {
+            pthread_mutex_unlock(&g_mu);
+            return NULL;
+        }
+        g_head = j->next;
+        if (!g_head)
+            g_tail = NULL;
+        g_len--;
+        pthread_mutex_unlock(&g_mu);
+        j->fn(j->arg);
+        free(j);
+    }
+}
+
+int workers_start(int n)
+{
+    g_threads = calloc((size_t)n, sizeof *g_threads);
+    if (!g_threads)
+        return -1;
+    g_stopping = 0;
+    for (g_n = 0; g_n < n; g_n++)
+        if (pthread_create(&g_threads[g_n], NULL, worker_main, NULL) != 0)
+            break;
+    return g_n > 0 ? 0 : -1;
+}
+
+int workers_post(void (*fn)(void *), void *arg)
+{
+    job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    j->fn = fn;
+    j->arg = arg;
+    j->next = NULL;
+    pthread_mutex_lock(&g_mu);
+    if (g_stopping || !g_n || g_len >= QUEUE_MAX) {
+        pthread_mutex_unlock(&g_mu);
+        free(j);
+        return -1;
+    }
+    if (g_tail)
+        g_tail->next = j;
+    else
+        g_head = j;
+    g_tail = j;
+    g_len++;
+    pthread_cond_signal(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+    return 0;
+}
+
+void workers_stop(void)
+{
+    pthread_mutex_lock(&g_mu);
+    g_stopping = 1;
+    pthread_cond_broadcast(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+    for (int i = 0; i < g_n; i++)
+        pthread_join(g_threads[i], NULL);
+    free(g_threads);
+    g_threads = NULL;
+    g_n = 0;
+}
+
+size_t workers_queued(void)
+{
+    pthread_mutex_lock(&g_mu);
+    size_t n = g_len;
+    pthread_mutex_unlock(&g_mu);
+    return n;
+}

@@ -1,0 +1,112 @@
+/* The plugin descriptor: one frontend, "envoy_ext_authz", serving Envoy's
+ * ext_authz over gRPC, HTTP authorization (raw /check and Envoy's
+ * http_service) and an admin port. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <portcullis/plugin.h>
+
+#include "server.h"
+#include "tls_conn.h"
+
+#define FE_ADDR_SCHEMA(def)                                                   \
+    "{\"type\":\"string\",\"default\":\"" def "\","                            \
+    "\"pattern\":\"^$|^(\\\\[[0-9A-Fa-f:.]+\\\\]|[0-9.]+|localhost)?:[0-9]+$\"}"
+
+static const char fe_schema[] =
+    "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"grpc_addr\":" FE_ADDR_SCHEMA("0.0.0.0:50051") ","
+    "\"http_addr\":" FE_ADDR_SCHEMA("0.0.0.0:5001") ","
+    "\"admin_addr\":" FE_ADDR_SCHEMA("0.0.0.0:8080") ","
+    "\"io_threads\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
+    "\"tls\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"cert\",\"key\"],\"properties\":{"
+    "\"cert\":{\"type\":\"string\"},\"key\":{\"type\":\"string\"},"
+    "\"client_ca\":{\"type\":\"string\"}}},"
+    "\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":64,"
+    "\"maximum\":2147483647,\"default\":4194304},"
+    "\"max_http_body_bytes\":{\"type\":\"integer\",\"minimum\":0,"
+    "\"maximum\":2147483647,\"default\":8192},"
+    "\"idle_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,"
+    "\"default\":3600000},"
+    "\"max_concurrent_streams\":{\"type\":\"integer\",\"minimum\":1,"
+    "\"maximum\":2147483647,\"default\":1000},"
+    "\"default_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,"
+    "\"default\":0},"
+    "\"http_path_prefix\":{\"type\":\"string\",\"default\":\"\","
+    "\"pattern\":\"^(/.*)?$\"}"
+    "}}";
+
+static void *fe_create(const pc_host *host, const pc_value *config, char *err,
+                       size_t errlen)
+{
+    srv_fe *fe = calloc(1, sizeof(*fe));
+    if (!fe) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    fe->host = host;
+    atomic_init(&fe->outstanding, 0);
+    if (srv_config_parse(host, config, &fe->cfg, err, errlen) != 0) {
+        free(fe);
+        return NULL;
+    }
+    if (fe->cfg.tls_cert) {
+        fe->tls = tls_server_new(fe->cfg.tls_cert, fe->cfg.tls_key,
+                                 fe->cfg.tls_client_ca, err, errlen);
+        if (!fe->tls) {
+            srv_config_free(&fe->cfg);
+            free(fe);
+            return NULL;
+        }
+    }
+    return fe;
+}
+
+static pc_status fe_start(void *p, char *err, size_t errlen)
+{
+    srv_fe *fe = p;
+    if (fe->started) {
+        snprintf(err, errlen, "already started");
+        return PC_ERROR;
+    }
+    return srv_start(fe, err, errlen) == 0 ? PC_OK : PC_ERROR;
+}
+
+static void fe_stop(void *p, int64_t grace_ms)
+{
+    srv_fe *fe = p;
+    if (fe->started)
+        srv_stop(fe, grace_ms);
+}
+
+static void fe_destroy(void *p)
+{
+    srv_fe *fe = p;
+    if (!fe)
+        return;
+    if (fe->started)
+        srv_stop(fe, 0);
+    srv_release(fe);
+    tls_server_free(fe->tls);
+    srv_config_free(&fe->cfg);
+    free(fe);
+}
+
+static const pc_frontend_type fe_type = {
+    .struct_size = sizeof(pc_frontend_type),
+    .name = "envoy_ext_authz",
+    .config_schema = fe_schema,
+    .create = fe_create,
+    .start = fe_start,
+    .stop = fe_stop,
+    .destroy = fe_destroy,
+};
+
+static const pc_frontend_type *const fe_types[] = {&fe_type, NULL};
+
+PC_PLUGIN_DEFINE("envoy_ext_authz", "0.1.0",
+                 "Envoy ext_authz (gRPC v3/v2, HTTP) and raw HTTP "
+                 "authorization frontend",
+                 NULL, fe_types)

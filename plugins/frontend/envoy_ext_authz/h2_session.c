@@ -1,0 +1,542 @@
+/* HTTP/2 server sessions with nghttp2: streams, request headers and bodies,
+ * responses with trailers, flow of frames to the connection, GOAWAY. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h2_conn.h"
+#include "server_hdr.h"
+
+/* Request header bytes per stream; past it the stream is reset. */
+#define H2_MAX_HEADER_BYTES (64 * 1024)
+/* Flow-control windows: large enough that a 4 MiB CheckRequest needs few
+ * WINDOW_UPDATE round trips. */
+#define H2_STREAM_WINDOW (1 << 20)
+#define H2_CONN_WINDOW (16 << 20)
+
+static h2_conn *h2_of(srv_conn *c)
+{
+    return c->pstate;
+}
+
+/* Request bytes all streams of one connection may hold at once. */
+static size_t h2_budget(const h2_conn *h)
+{
+    size_t m = srv_conn_config(h->c)->max_message_bytes;
+    size_t b = (size_t)64 << 20;
+    return m * 2 > b ? m * 2 : b;
+}
+
+static void h2_stream_free(h2_stream *s)
+{
+    h2_conn *h = s->h;
+    if (s->req) {
+        srv_req_detach(s->req);
+        s->req = NULL;
+    }
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    h->n_streams--;
+    h->buffered -= s->buffered;
+    codec_frame_reader_free(&s->fr);
+    srv_buf_free(&s->body);
+    srv_reply_free(&s->reply);
+    srv_arena_free(&s->arena);
+    free(s);
+}
+
+/* Drops what the request body held once it is decoded. */
+static void h2_release_body(h2_stream *s)
+{
+    s->h->buffered -= s->buffered;
+    s->buffered = 0;
+    codec_frame_reader_free(&s->fr);
+    srv_buf_free(&s->body);
+}
+
+/* ---- responses ---- */
+
+static void h2_nv(nghttp2_nv *nv, const char *name, size_t nlen,
+                  const char *value, size_t vlen)
+{
+    nv->name = (uint8_t *)name;
+    nv->namelen = nlen;
+    nv->value = (uint8_t *)value;
+    nv->valuelen = vlen;
+    nv->flags = NGHTTP2_NV_FLAG_NONE;
+}
+
+#define H2_NV_LIT(nv, n, v) h2_nv((nv), (n), sizeof(n) - 1, (v), strlen(v))
+
+static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id,
+                            uint8_t *buf, size_t length, uint32_t *flags,
+                            nghttp2_data_source *source, void *user_data)
+{
+    h2_stream *s = source->ptr;
+    size_t left = s->reply.body_len - s->reply_off;
+    size_t n = left < length ? left : length;
+    if (n)
+        memcpy(buf, s->reply.body + s->reply_off, n);
+    s->reply_off += n;
+    if (s->reply_off < s->reply.body_len)
+        return (ssize_t)n;
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (s->reply.grpc) {
+        char code[16];
+        snprintf(code, sizeof(code), "%d", s->reply.grpc_status);
+        nghttp2_nv tr[2];
+        size_t nt = 0;
+        H2_NV_LIT(&tr[nt++], "grpc-status", code);
+        if (s->reply.grpc_message && *s->reply.grpc_message)
+            H2_NV_LIT(&tr[nt++], "grpc-message", s->reply.grpc_message);
+        if (nghttp2_submit_trailer(session, stream_id, tr, nt) == 0)
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+    return (ssize_t)n;
+}
+
+static int h2_stream_alive(h2_stream *s)
+{
+    return !s->answered &&
+           nghttp2_session_find_stream(s->h->session, s->id) != NULL;
+}
+
+int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg)
+{
+    if (!h2_stream_alive(s))
+        return -1;
+    char code[16], esc[1024];
+    snprintf(code, sizeof(code), "%d", grpc_status);
+    nghttp2_nv nv[5];
+    size_t n = 0;
+    H2_NV_LIT(&nv[n++], ":status", "200");
+    H2_NV_LIT(&nv[n++], "content-type", "application/grpc");
+    H2_NV_LIT(&nv[n++], "grpc-status", code);
+    if (msg && *msg) {
+        codec_grpc_message_escape(msg, strlen(msg), esc, sizeof(esc));
+        H2_NV_LIT(&nv[n++], "grpc-message", esc);
+    }
+    if (grpc_status == 12)
+        H2_NV_LIT(&nv[n++], "grpc-accept-encoding", "identity");
+    s->answered = 1;
+    return nghttp2_submit_response(s->h->session, s->id, nv, n, NULL) == 0
+               ? 0
+               : -1;
+}
+
+int h2_respond(h2_stream *s, srv_reply *rp)
+{
+    if (!h2_stream_alive(s)) {
+        srv_reply_free(rp);
+        return -1;
+    }
+    if (rp->status == 0) {
+        srv_reply_free(rp);
+        if (s->route == H2_ROUTE_HTTP)
+            return h2_respond_http(s, 500, "internal error");
+        return h2_respond_grpc_status(s, 13, "cannot encode the response");
+    }
+    srv_reply_free(&s->reply);
+    s->reply = *rp;
+    memset(rp, 0, sizeof(*rp));
+    s->reply_off = 0;
+    srv_reply *r = &s->reply;
+
+    size_t cap = r->n_headers + 4;
+    nghttp2_nv *nv = malloc(cap * sizeof(*nv));
+    if (!nv)
+        return -1;
+    char status[8], clen[24];
+    snprintf(status, sizeof(status), "%d", r->status);
+    size_t n = 0;
+    H2_NV_LIT(&nv[n++], ":status", status);
+    if (r->grpc) {
+        H2_NV_LIT(&nv[n++], "content-type", "application/grpc");
+    } else {
+        for (size_t i = 0; i < r->n_headers; i++) {
+            const pc_header *h = &r->headers[i];
+            if (!srv_hdr_allowed(h->name.ptr, h->name.len, h->value.ptr,
+                                 h->value.len))
+                continue;
+            if (r->content_type &&
+                srv_hdr_is(h->name.ptr, h->name.len, "content-type"))
+                continue;
+            h2_nv(&nv[n++], h->name.ptr, h->name.len, h->value.ptr,
+                  h->value.len);
+        }
+        if (r->content_type)
+            H2_NV_LIT(&nv[n++], "content-type", r->content_type);
+        snprintf(clen, sizeof(clen), "%zu", r->body_len);
+        H2_NV_LIT(&nv[n++], "content-length", clen);
+    }
+    nghttp2_data_provider prd;
+    prd.source.ptr = s;
+    prd.read_callback = h2_read_body;
+    /* gRPC always sends DATA then trailers; HTTP without a body ends with
+     * the HEADERS frame. */
+    int with_data = r->grpc || r->body_len > 0;
+    s->answered = 1;
+    int rv = nghttp2_submit_response(s->h->session, s->id, nv, n,
+                                     with_data ? &prd : NULL);
+    free(nv);
+    return rv == 0 ? 0 : -1;
+}
+
+int h2_respond_http(h2_stream *s, int status, const char *text)
+{
+    srv_reply rp;
+    memset(&rp, 0, sizeof(rp));
+    rp.status = status;
+    rp.content_type = "text/plain";
+    if (srv_reply_body(&rp, text, strlen(text)) != 0) {
+        srv_reply_free(&rp);
+        return -1;
+    }
+    return h2_respond(s, &rp);
+}
+
+/* ---- nghttp2 callbacks ---- */
+
+static int h2_on_begin_headers(nghttp2_session *session,
+                               const nghttp2_frame *frame, void *user_data)
+{
+    h2_conn *h = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    h2_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    s->id = frame->hd.stream_id;
+    s->h = h;
+    s->next = h->streams;
+    if (h->streams)
+        h->streams->prev = s;
+    h->streams = s;
+    h->n_streams++;
+    nghttp2_session_set_stream_user_data(session, s->id, s);
+    return 0;
+}
+
+static int h2_name_is(const uint8_t *name, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len == n && memcmp(name, lit, n) == 0;
+}
+
+static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame,
+                        const uint8_t *name, size_t namelen,
+                        const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *user_data)
+{
+    if (frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers from a client carry nothing we use */
+    h2_stream *s = nghttp2_session_get_stream_user_data(session,
+                                                        frame->hd.stream_id);
+    if (!s)
+        return 0;
+    s->header_bytes += namelen + valuelen + 32;
+    if (s->header_bytes > H2_MAX_HEADER_BYTES)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    char *n = srv_arena_dup(&s->arena, name, namelen);
+    char *v = srv_arena_dup(&s->arena, value, valuelen);
+    if (!n || !v)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    pc_str vs = {v, valuelen};
+    if (namelen && name[0] == ':') {
+        if (h2_name_is(name, namelen, ":method"))
+            s->method = vs;
+        else if (h2_name_is(name, namelen, ":path"))
+            s->path = vs;
+        else if (h2_name_is(name, namelen, ":authority"))
+            s->authority = vs;
+        else if (h2_name_is(name, namelen, ":scheme"))
+            s->scheme = vs;
+        return 0;
+    }
+    if (h2_name_is(name, namelen, "content-type"))
+        s->content_type = vs;
+    else if (h2_name_is(name, namelen, "grpc-timeout"))
+        s->grpc_timeout = vs;
+    else if (h2_name_is(name, namelen, "grpc-encoding"))
+        s->grpc_encoding = vs;
+    else if (h2_name_is(name, namelen, "host") && s->authority.len == 0)
+        s->authority = vs;
+    if (s->n_headers == s->cap_headers) {
+        size_t cap = s->cap_headers ? s->cap_headers * 2 : 16;
+        pc_kv *kv = srv_arena_alloc(&s->arena, cap * sizeof(*kv));
+        if (!kv)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (s->n_headers)
+            memcpy(kv, s->headers, s->n_headers * sizeof(*kv));
+        s->headers = kv;
+        s->cap_headers = cap;
+    }
+    s->headers[s->n_headers].key.ptr = n;
+    s->headers[s->n_headers].key.len = namelen;
+    s->headers[s->n_headers].value = vs;
+    s->n_headers++;
+    return 0;
+}
+
+static void h2_on_end(h2_stream *s)
+{
+    if (s->answered || s->req)
+        return;
+    if (s->route == H2_ROUTE_HTTP)
+        h2_http_on_end(s);
+    else if (s->route != H2_ROUTE_NONE)
+        h2_grpc_on_end(s);
+}
+
+static int h2_on_frame_recv(nghttp2_session *session,
+                            const nghttp2_frame *frame, void *user_data)
+{
+    h2_conn *h = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    h2_stream *s = nghttp2_session_get_stream_user_data(session,
+                                                        frame->hd.stream_id);
+    if (!s)
+        return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS &&
+        frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (h->c->port == SRV_PORT_GRPC)
+            h2_grpc_on_headers(s);
+        else
+            s->route = H2_ROUTE_HTTP;
+    }
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+        h2_on_end(s);
+    return 0;
+}
+
+static void h2_too_big(h2_stream *s)
+{
+    if (s->route == H2_ROUTE_HTTP)
+        h2_respond_http(s, 413, "request body too large");
+    else
+        h2_respond_grpc_status(s, 8, "request message too large");
+    h2_release_body(s);
+}
+
+static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags,
+                            int32_t stream_id, const uint8_t *data,
+                            size_t len, void *user_data)
+{
+    h2_conn *h = user_data;
+    h2_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!s || s->answered || s->req || s->route == H2_ROUTE_NONE)
+        return 0;
+    if (h->buffered + len > h2_budget(h)) {
+        h2_too_big(s);
+        return 0;
+    }
+    if (s->route == H2_ROUTE_HTTP) {
+        if (s->body.len + len > srv_conn_config(h->c)->max_http_body_bytes) {
+            h2_too_big(s);
+            return 0;
+        }
+        if (srv_buf_append(&s->body, data, len) != 0) {
+            h2_too_big(s);
+            return 0;
+        }
+    } else {
+        size_t used = 0;
+        int rc = s->fr_ready ? CODEC_FRAME_READY
+                             : codec_frame_reader_feed(&s->fr, data, len,
+                                                       &used);
+        if (rc == CODEC_FRAME_READY) {
+            s->fr_ready = 1;
+            if (used < len) {
+                h2_respond_grpc_status(s, 13,
+                                       "more than one request message");
+                h2_release_body(s);
+                return 0;
+            }
+        } else if (rc < 0) {
+            h2_respond_grpc_status(s, codec_error_grpc_status(rc),
+                                   codec_strerror(rc));
+            h2_release_body(s);
+            return 0;
+        }
+    }
+    s->buffered += len;
+    h->buffered += len;
+    return 0;
+}
+
+static int h2_on_stream_close(nghttp2_session *session, int32_t stream_id,
+                              uint32_t error_code, void *user_data)
+{
+    h2_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s) {
+        nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+        h2_stream_free(s);
+    }
+    return 0;
+}
+
+/* ---- the protocol on a connection ---- */
+
+static void h2_produce(srv_conn *c)
+{
+    h2_conn *h = h2_of(c);
+    while (!srv_conn_congested(c) && !c->closed) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(h->session, &data);
+        if (n < 0) {
+            srv_conn_close(c, 0);
+            return;
+        }
+        if (n == 0)
+            break;
+        if (srv_conn_write(c, data, (size_t)n) != 0)
+            return;
+    }
+    if (!c->closed && !nghttp2_session_want_read(h->session) &&
+        !nghttp2_session_want_write(h->session))
+        srv_conn_close(c, 1);
+}
+
+static int h2_on_data(srv_conn *c, const uint8_t *data, size_t len)
+{
+    h2_conn *h = h2_of(c);
+    ssize_t rv = nghttp2_session_mem_recv(h->session, data, len);
+    srv_conn_mark_dirty(c);
+    if (rv < 0) {
+        srv_conn_host(c)->log(PC_LOG_DEBUG, SRV_WHO,
+                              "http/2 connection from %s: %s", c->peer_ip,
+                              nghttp2_strerror((int)rv));
+        if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+            nghttp2_session_terminate_session(h->session,
+                                              NGHTTP2_PROTOCOL_ERROR);
+        return -1; /* flush what nghttp2 queued (GOAWAY), then close */
+    }
+    return 0;
+}
+
+static void h2_deliver(srv_conn *c, srv_req *r)
+{
+    h2_stream *s = r->proto_ref;
+    if (!s)
+        return;
+    s->req = NULL;
+    r->proto_ref = NULL;
+    h2_respond(s, &r->reply);
+}
+
+static void h2_on_timeout(srv_conn *c, srv_req *r)
+{
+    h2_stream *s = r->proto_ref;
+    if (!s)
+        return;
+    s->req = NULL;
+    srv_req_detach(r);
+    if (s->route == H2_ROUTE_HTTP)
+        h2_respond_http(s, 504, "authorization timed out");
+    else
+        h2_respond_grpc_status(s, 4, "deadline exceeded");
+}
+
+static void h2_shutdown(srv_conn *c, int phase)
+{
+    h2_conn *h = h2_of(c);
+    if (phase == 1) {
+        nghttp2_submit_shutdown_notice(h->session);
+    } else if (!h->goaway) {
+        h->goaway = 1;
+        nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(
+                                  h->session),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+    }
+    srv_conn_mark_dirty(c);
+}
+
+static int h2_idle(srv_conn *c)
+{
+    h2_conn *h = h2_of(c);
+    return h->n_streams == 0;
+}
+
+static void h2_free(srv_conn *c)
+{
+    h2_conn *h = h2_of(c);
+    if (!h)
+        return;
+    nghttp2_session_del(h->session);
+    h->session = NULL;
+    while (h->streams)
+        h2_stream_free(h->streams);
+    free(h);
+    c->pstate = NULL;
+}
+
+const srv_proto h2_proto = {
+    .name = "h2",
+    .on_data = h2_on_data,
+    .produce = h2_produce,
+    .deliver = h2_deliver,
+    .on_timeout = h2_on_timeout,
+    .shutdown = h2_shutdown,
+    .idle = h2_idle,
+    .free = h2_free,
+};
+
+int h2_attach(srv_conn *c)
+{
+    const srv_config *cfg = srv_conn_config(c);
+    h2_conn *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -1;
+    h->c = c;
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0) {
+        free(h);
+        return -1;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb,
+                                                            h2_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
+                                                              h2_on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb,
+                                                           h2_on_stream_close);
+    nghttp2_option *opt;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cb);
+        free(h);
+        return -1;
+    }
+    nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    int rv = nghttp2_session_server_new2(&h->session, cb, h, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rv != 0) {
+        free(h);
+        return -1;
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_BYTES},
+    };
+    if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv,
+                                sizeof(iv) / sizeof(iv[0])) != 0 ||
+        nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,
+                                              H2_CONN_WINDOW) != 0) {
+        nghttp2_session_del(h->session);
+        free(h);
+        return -1;
+    }
+    srv_conn_set_proto(c, &h2_proto, h);
+    srv_conn_mark_dirty(c);
+    return 0;
+}

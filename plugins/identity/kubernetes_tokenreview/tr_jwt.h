@@ -1,0 +1,10 @@
+/* tr_jwt.h - reads a JWT's payload without verifying it, only to bound how
+ * long a TokenReview verdict on that token may be cached. */
+#ifndef TR_JWT_H
+#define TR_JWT_H
+#include <stddef.h>
+
+/* The decoded payload (NUL-terminated, caller frees) of a compact JWS
+ * "h.p.s", or NULL when the text does not look like one. */
+char *tr_jwt_payload(const char *token, size_t len, size_t *out_len);
+#endif

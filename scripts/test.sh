@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs every package the tests need, builds Portcullis twice (a normal
+# build and one with AddressSanitizer + UndefinedBehaviorSanitizer) and runs
+# the whole suite (CUnit units, integration tests, fuzz smoke runs) in both.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+run_suite() {
+    dir=$1; label=$2; shift 2
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 $label)
+}
+
+echo "== normal build =="
+run_suite build "-LE fuzz"
+echo "== ASan + UBSan build =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-sanitize "-LE fuzz" -DPORTCULLIS_SANITIZE=ON -DPORTCULLIS_BENCH=OFF
+echo "== fuzz harnesses (clang, libFuzzer, 20 s each) =="
+CC=clang run_suite build-fuzz "-L fuzz" -DPORTCULLIS_FUZZ=ON -DPORTCULLIS_BENCH=OFF \
+    -DPORTCULLIS_TESTS=ON -DPORTCULLIS_FUZZ_SECONDS=20

@@ -1,0 +1,201 @@
+/*
+ * fuzz_checkrequest.c - the ext_authz codec on arbitrary bytes.
+ *
+ * The input is fed through the gRPC frame reader in uneven chunks and also
+ * decoded whole as a CheckRequest; a decoded request is turned into a
+ * verdict (its headers, body and metadata) and encoded as v3 and v2
+ * CheckResponses. Oracles: no crash or leak, metadata_context_json parses
+ * as JSON, every encoded response unpacks and carries only valid UTF-8.
+ */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "codec_int.h"
+#include "envoy/service/auth/v3/external_auth.pb-c.h"
+
+/* pc_values are json-c objects here */
+static pc_type jv_type(const pc_value *v)
+{
+    switch (json_object_get_type((json_object *)v)) {
+    case json_type_boolean: return PC_TYPE_BOOL;
+    case json_type_int: return PC_TYPE_INT;
+    case json_type_double: return PC_TYPE_DOUBLE;
+    case json_type_string: return PC_TYPE_STRING;
+    case json_type_array: return PC_TYPE_ARRAY;
+    case json_type_object: return PC_TYPE_OBJECT;
+    default: return PC_TYPE_NULL;
+    }
+}
+
+static const char *jv_string(const pc_value *v, size_t *len)
+{
+    *len = (size_t)json_object_get_string_len((json_object *)v);
+    return json_object_get_string((json_object *)v);
+}
+
+static int jv_bool(const pc_value *v) { return json_object_get_boolean((json_object *)v); }
+static int64_t jv_int(const pc_value *v) { return json_object_get_int64((json_object *)v); }
+static double jv_double(const pc_value *v) { return json_object_get_double((json_object *)v); }
+
+static size_t jv_length(const pc_value *v)
+{
+    json_object *o = (json_object *)v;
+    if (json_object_is_type(o, json_type_array))
+        return json_object_array_length(o);
+    if (json_object_is_type(o, json_type_object))
+        return (size_t)json_object_object_length(o);
+    return 0;
+}
+
+static const pc_value *jv_at(const pc_value *arr, size_t i)
+{
+    return (const pc_value *)json_object_array_get_idx((json_object *)arr, i);
+}
+
+static int jv_foreach(const pc_value *obj,
+                      int (*fn)(void *, const char *, const pc_value *),
+                      void *arg)
+{
+    json_object_object_foreach((json_object *)obj, key, val)
+    {
+        int r = fn(arg, key, (const pc_value *)val);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static int utf8_ok(const char *s)
+{
+    int dirty;
+    codec_utf8_clean_len(s, strlen(s), 0, &dirty);
+    return !dirty;
+}
+
+static void check_response(const codec_buf *b, size_t at)
+{
+    if (b->len < at + 5)
+        abort();
+    const uint8_t *p = b->data + at;
+    size_t len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+    if (p[0] != 0 || at + 5 + len != b->len)
+        abort();
+    Envoy__Service__Auth__V3__CheckResponse *r =
+        envoy__service__auth__v3__check_response__unpack(NULL, len, p + 5);
+    if (!r)
+        abort();
+    if (r->status && !utf8_ok(r->status->message))
+        abort();
+    Envoy__Config__Core__V3__HeaderValueOption **h = NULL;
+    size_t n = 0;
+    if (r->http_response_case ==
+        ENVOY__SERVICE__AUTH__V3__CHECK_RESPONSE__HTTP_RESPONSE_OK_RESPONSE) {
+        h = r->ok_response->headers;
+        n = r->ok_response->n_headers;
+    } else if (r->http_response_case ==
+               ENVOY__SERVICE__AUTH__V3__CHECK_RESPONSE__HTTP_RESPONSE_DENIED_RESPONSE) {
+        h = r->denied_response->headers;
+        n = r->denied_response->n_headers;
+        if (!utf8_ok(r->denied_response->body))
+            abort();
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!utf8_ok(h[i]->header->key) || !utf8_ok(h[i]->header->value))
+            abort();
+    envoy__service__auth__v3__check_response__free_unpacked(r, NULL);
+}
+
+static void frames(const uint8_t *data, size_t size)
+{
+    codec_frame_reader r;
+    codec_frame_reader_init(&r, 1 << 16, size & 1);
+    size_t off = 0, step = 1;
+    while (off < size) {
+        size_t n = size - off < step ? size - off : step;
+        size_t used;
+        int rc = codec_frame_reader_feed(&r, data + off, n, &used);
+        off += used;
+        if (rc == CODEC_FRAME_READY) {
+            size_t len;
+            int comp;
+            const uint8_t *m = codec_frame_reader_message(&r, &len, &comp);
+            codec_check c;
+            codec_decode_check(m, len, &c, NULL, 0);
+            codec_check_free(&c);
+            codec_frame_reader_next(&r);
+        } else if (rc < 0) {
+            break;
+        }
+        step = step * 3 % 17 + 1;
+    }
+    codec_frame_reader_free(&r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    frames(data, size);
+
+    char service[64];
+    codec_decode_health_request(data, size, service, sizeof service);
+
+    codec_check c;
+    char err[128];
+    if (codec_decode_check(data, size, &c, err, sizeof err) != 0) {
+        codec_check_free(&c);
+        return 0;
+    }
+    const pc_request_view *v = &c.view;
+    json_object *meta = NULL;
+    if (v->metadata_context_json.len) {
+        meta = json_tokener_parse(v->metadata_context_json.ptr);
+        if (!meta)
+            abort(); /* the decoder wrote invalid JSON */
+    }
+
+    pc_host host;
+    memset(&host, 0, sizeof host);
+    host.struct_size = sizeof host;
+    host.value_type = jv_type;
+    host.value_string = jv_string;
+    host.value_bool = jv_bool;
+    host.value_int = jv_int;
+    host.value_double = jv_double;
+    host.value_length = jv_length;
+    host.value_at = jv_at;
+    host.value_foreach = jv_foreach;
+
+    size_t n = v->n_headers < 64 ? v->n_headers : 64;
+    pc_header hdrs[64];
+    for (size_t i = 0; i < n; i++) {
+        hdrs[i].name = v->headers[i].key;
+        hdrs[i].value = v->headers[i].value;
+    }
+    pc_verdict verdict;
+    memset(&verdict, 0, sizeof verdict);
+    verdict.struct_size = sizeof verdict;
+    verdict.allowed = (int)(v->size & 1);
+    verdict.grpc_code = verdict.allowed ? 0 : 16;
+    verdict.http_status = (int)(v->size % 600);
+    verdict.headers = hdrs;
+    verdict.n_headers = n;
+    verdict.body = v->raw_body.len ? v->raw_body : v->body;
+    verdict.reason = v->path;
+    verdict.dynamic_metadata = (const pc_value *)meta;
+
+    codec_buf b = CODEC_BUF_INIT;
+    for (int v2 = 0; v2 < 2; v2++) {
+        size_t at = b.len;
+        if (codec_encode_check_response(&verdict, &host, v2, &b) != 0)
+            abort();
+        check_response(&b, at);
+        codec_buf_reset(&b);
+    }
+    codec_buf_free(&b);
+    json_object_put(meta);
+    codec_check_free(&c);
+    return 0;
+}
