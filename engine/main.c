@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include <portcullis/abi.h>
+#include "util/log.h"
 
 static void usage(FILE *f)
 {
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* Offline commands speak to people: plain text, only what matters. */
+    plog_setup(PC_LOG_WARN, PLOG_TEXT);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)

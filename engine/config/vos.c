@@ -4,6 +4,7 @@
 #include "cfgerr.h"
 #include "selector/selector.h"
 #include "vos.h"
+#include "ydoc.h"
 
 struct pc_vos {
     struct json_object *value; /* private copy, never handed out */
@@ -50,7 +51,7 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
             vos_free(out);
             return NULL;
         }
-        if (v && json_object_deep_copy(v, &out->value, NULL) != 0) {
+        if (v && ydoc_copy(v, &out->value) != 0) {
             vos_free(out);
             return NULL;
         }
@@ -99,5 +100,5 @@ int vos_resolve(const pc_vos *v, struct json_object *root,
                                           json_object_get_string_len(v->value));
         return *out ? 0 : -1;
     }
-    return json_object_deep_copy(v->value, out, NULL) == 0 ? 0 : -1;
+    return ydoc_copy(v->value, out) == 0 ? 0 : -1;
 }

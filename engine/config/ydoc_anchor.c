@@ -68,6 +68,7 @@ int ydoc_anchors_put(ydoc_anchors *t, const char *name, struct json_object *node
     a->nodes = nodes;
     a->height = height;
     a->text = tx;
+    a->textlen = tx ? textlen : 0;
     return 0;
 }
 

@@ -292,7 +292,7 @@ static int on_alias(builder *b, const yaml_event_t *ev)
                            shown(name, strlen(name), shown_name, sizeof shown_name),
                            json_object_is_type(a->node, json_type_object) ? "mapping"
                                                                           : "sequence");
-        return set_key(b, t, a->text, strlen(a->text), &ev->start_mark);
+        return set_key(b, t, a->text, a->textlen, &ev->start_mark);
     }
     if (a->nodes > YDOC_MAX_ALIAS_NODES - b->alias_nodes)
         return fail_at(b, line, col, "aliases expand to more than %d nodes",

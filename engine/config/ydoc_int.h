@@ -40,6 +40,7 @@ typedef struct ydoc_anchor {
     size_t nodes;             /* nodes in the subtree */
     int height;               /* collection nesting of the subtree, 0 for a scalar */
     char *text;               /* a scalar's text, used when the alias is a key */
+    size_t textlen;
 } ydoc_anchor;
 
 typedef struct ydoc_anchors {

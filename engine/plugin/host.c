@@ -12,6 +12,7 @@
 #include "config/cond.h"
 #include "config/resset.h"
 #include "config/vos.h"
+#include "config/ydoc.h"
 #include "hostimpl.h"
 #include "http/httpc.h"
 #include "pipeline/evalctx.h"
@@ -175,7 +176,7 @@ static pc_value *h_parse(pc_eval *ev, const char *json, size_t len)
 static pc_value *h_copy(pc_eval *ev, const pc_value *v)
 {
     struct json_object *o = NULL;
-    if (!v || json_object_deep_copy(J(v), &o, NULL) != 0)
+    if (!v || ydoc_copy(J(v), &o) != 0)
         return NULL;
     return keep(ev, o);
 }

@@ -46,7 +46,7 @@ static void h2_stream_free(h2_stream *s)
     srv_buf_free(&s->body);
     srv_reply_free(&s->reply);
     srv_arena_free(&s->arena);
-    free(s);
+    srv_pool_put(&h->c->loop->stream_pool, s, sizeof(*s));
 }
 
 /* Drops what the request body held once it is decoded. */
@@ -146,8 +146,9 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     s->reply_off = 0;
     srv_reply *r = &s->reply;
 
+    nghttp2_nv small[16];
     size_t cap = r->n_headers + 4;
-    nghttp2_nv *nv = malloc(cap * sizeof(*nv));
+    nghttp2_nv *nv = cap <= 16 ? small : malloc(cap * sizeof(*nv));
     if (!nv)
         return -1;
     char status[8], clen[24];
@@ -182,7 +183,8 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     s->answered = 1;
     int rv = nghttp2_submit_response(s->h->session, s->id, nv, n,
                                      with_data ? &prd : NULL);
-    free(nv);
+    if (nv != small)
+        free(nv);
     return rv == 0 ? 0 : -1;
 }
 
@@ -208,7 +210,7 @@ static int h2_on_begin_headers(nghttp2_session *session,
     if (frame->hd.type != NGHTTP2_HEADERS ||
         frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    h2_stream *s = calloc(1, sizeof(*s));
+    h2_stream *s = srv_pool_get(&h->c->loop->stream_pool, sizeof(*s));
     if (!s)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     s->id = frame->hd.stream_id;

@@ -198,6 +198,8 @@ struct srv_loop {
     size_t inflight;         /* reqs submitted and not yet delivered */
     int stopping;
     int stop_ticks;
+    srv_pool req_pool;       /* srv_req */
+    srv_pool stream_pool;    /* h2_stream */
     uint8_t rbuf[65536];
 };
 

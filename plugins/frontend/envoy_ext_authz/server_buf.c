@@ -85,7 +85,11 @@ void *srv_arena_alloc(srv_arena *a, size_t n)
         return NULL;
     srv_arena_block *b = a->head;
     if (!b || b->cap - b->used < need) {
-        size_t cap = need > 4000 ? need : 4000;
+        /* Most arenas hold a few hundred bytes (one stream's headers, one
+         * reply): start small so thousands of streams stay cheap. */
+        size_t step = a->next_size ? a->next_size : 384;
+        a->next_size = step < 16384 ? step * 2 : step;
+        size_t cap = need > step ? need : step;
         b = malloc(sizeof(*b) + cap);
         if (!b)
             return NULL;
@@ -121,4 +125,40 @@ void srv_arena_free(srv_arena *a)
         b = n;
     }
     a->head = NULL;
+    a->next_size = 0;
+}
+
+void *srv_pool_get(srv_pool *p, size_t size)
+{
+    void *o = p->head;
+    if (!o)
+        return calloc(1, size);
+    p->head = *(void **)o;
+    p->n--;
+    memset(o, 0, size);
+    return o;
+}
+
+void srv_pool_put(srv_pool *p, void *obj, size_t size)
+{
+    (void)size;
+    if (!obj)
+        return;
+    if (p->n >= (p->max ? p->max : 4096)) {
+        free(obj);
+        return;
+    }
+    *(void **)obj = p->head;
+    p->head = obj;
+    p->n++;
+}
+
+void srv_pool_drain(srv_pool *p)
+{
+    while (p->head) {
+        void *o = p->head;
+        p->head = *(void **)o;
+        free(o);
+    }
+    p->n = 0;
 }

@@ -31,6 +31,7 @@ void srv_buf_free(srv_buf *b);
 typedef struct srv_arena_block srv_arena_block;
 typedef struct srv_arena {
     srv_arena_block *head;
+    size_t next_size; /* 0: start small; doubles per block up to a cap */
 } srv_arena;
 
 /** Copies n bytes (plus a NUL) into the arena; NULL when out of memory. */
@@ -38,5 +39,19 @@ char *srv_arena_dup(srv_arena *a, const void *p, size_t n);
 /** n uninitialised bytes aligned for any object. */
 void *srv_arena_alloc(srv_arena *a, size_t n);
 void srv_arena_free(srv_arena *a);
+
+/* A free list of same-size objects for one thread: streams and requests
+ * come and go by the thousand, and reusing them keeps malloc out of the
+ * request path. Objects are plain malloc blocks, so free() also works. */
+typedef struct srv_pool {
+    void *head;
+    size_t n;
+    size_t max;  /* objects kept at most; 0 means 4096 */
+} srv_pool;
+
+/** A zeroed object of `size` bytes (the same size on every call). */
+void *srv_pool_get(srv_pool *p, size_t size);
+void srv_pool_put(srv_pool *p, void *obj, size_t size);
+void srv_pool_drain(srv_pool *p);
 
 #endif

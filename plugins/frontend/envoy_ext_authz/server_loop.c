@@ -305,6 +305,8 @@ void srv_stop(srv_fe *fe, int64_t grace_ms)
         uv_thread_join(&l->thread);
         l->thread_started = 0;
         srv_loop_dispose(l);
+        srv_pool_drain(&l->req_pool);
+        srv_pool_drain(&l->stream_pool);
     }
     fe->started = 0;
 }

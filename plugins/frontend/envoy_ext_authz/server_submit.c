@@ -49,7 +49,7 @@ static void srv_req_stop_timer(srv_req *r)
 
 srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref)
 {
-    srv_req *r = calloc(1, sizeof(*r));
+    srv_req *r = srv_pool_get(&c->loop->req_pool, sizeof(*r));
     if (!r)
         return NULL;
     r->loop = c->loop;
@@ -64,9 +64,13 @@ srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref)
 /* Any thread; the loop must no longer reach r. */
 static void srv_req_destroy(srv_req *r)
 {
-    srv_fe *fe = r->loop->fe;
+    srv_loop *l = r->loop;
+    srv_fe *fe = l->fe;
     srv_reply_free(&r->reply);
-    free(r);
+    if (srv_current_loop() == l)
+        srv_pool_put(&l->req_pool, r, sizeof(*r));
+    else
+        free(r);
     atomic_fetch_sub(&fe->outstanding, 1);
 }
 

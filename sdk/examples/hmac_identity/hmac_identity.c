@@ -15,6 +15,9 @@
  *
  * Instances are read-only after create, so evaluate needs no locks.
  */
+/* strdup is POSIX, not ISO C. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,9 @@
  * Config: {url: "http://...", ttl: 60}
  * The result object, auth.authorization.<name>, is the service's answer.
  */
+/* strdup is POSIX, not ISO C. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
