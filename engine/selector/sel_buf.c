@@ -17,13 +17,17 @@ void sel_buf_add(struct sel_buf *b, const void *s, size_t n)
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->p, cap);
+        /* A caller-supplied first buffer (not heap) is copied out, never reallocated. */
+        char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
         if (!p) {
             b->oom = 1;
             return;
         }
+        if (!b->heap && b->len)
+            memcpy(p, b->p, b->len);
         b->p = p;
         b->cap = cap;
+        b->heap = 1;
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -45,7 +49,9 @@ struct json_object *sel_buf_to_string(struct sel_buf *b)
 
 void sel_buf_free(struct sel_buf *b)
 {
-    free(b->p);
+    if (b->heap)
+        free(b->p);
+    b->heap = 0;
     b->p = NULL;
     b->len = b->cap = 0;
 }

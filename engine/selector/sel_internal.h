@@ -116,8 +116,9 @@ unsigned sel_utf8_decode(const unsigned char *s, size_t n, size_t *len);
 char *sel_b64_encode(const unsigned char *src, size_t n, size_t *outlen);
 unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen);
 
-/* sel_buf.c: growable byte buffer; errors stick in oom. */
-struct sel_buf { char *p; size_t len, cap; int oom; };
+/* sel_buf.c: growable byte buffer; errors stick in oom. Zero-initialised it starts on the
+ * heap; pointing p/cap at a local array first saves the allocation for short strings. */
+struct sel_buf { char *p; size_t len, cap; int oom, heap; };
 void sel_buf_add(struct sel_buf *b, const void *s, size_t n);
 void sel_buf_addc(struct sel_buf *b, char c);
 struct json_object *sel_buf_to_string(struct sel_buf *b);

@@ -91,7 +91,8 @@ int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object 
         json_object_put(c.hold);
         return r;
     }
-    struct sel_buf b = {0};
+    char local[256];
+    struct sel_buf b = {local, 0, sizeof local, 0, 0};
     for (size_t i = 0; i < e->nparts; i++) {
         const struct sel_tpart *pt = &e->parts[i];
         if (!pt->is_path) {

@@ -75,7 +75,7 @@ fi
 
 # pkg-config: the same plugin from a plain compiler line.
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
-pc_cflags=$(pkg-config --cflags portcullis-sdk 2>&1)
+pc_cflags=$(pkg-config --cflags portcullis-sdk 2>&1 | sed "s/ *$//")
 pc_dir=$(pkg-config --variable=pluginsdir portcullis-sdk 2>&1)
 if [ "$pc_cflags" = "-I$tmp/prefix/include" ] && [ "$pc_dir" = "$tmp/prefix/lib/portcullis/plugins" ]; then
     ok "pkg-config names the installed include and plugin directories"
