@@ -367,6 +367,8 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     }
     if (e->type->t.flags & PC_EVAL_MAY_BLOCK)
         cx->cfg->may_block = 1;
+    if (e->type->t.flags & PC_EVAL_NEEDS_CONTEXT)
+        cx->cfg->needs_context = 1;
 
     /* The method's own config: schema first, then the plugin. */
     if (e->type->schema) {
@@ -544,6 +546,32 @@ static void implicit_anonymous(compile_ctx *cx, struct json_object *spec)
     }
 }
 
+/* Does any string in the spec mention `context`? Selectors and templates
+ * are strings, so this finds every use of the subtree without knowing
+ * which fields hold selectors; a false positive only costs a little time. */
+static int mentions_context(struct json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return strstr(json_object_get_string(o), "context") != NULL;
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (mentions_context(json_object_array_get_idx(o, i)))
+                return 1;
+        return 0;
+    case json_type_object: {
+        json_object_object_foreach(o, k, v) {
+            (void)k;
+            if (mentions_context(v))
+                return 1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 static const char *const spec_keys[] = {"hosts", "patterns", "when", "authentication",
                                         "metadata", "authorization", "response",
                                         "callbacks", NULL};
@@ -623,6 +651,8 @@ ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
                     json_object_object_get_ex(spec, "callbacks", &v) ? v : NULL,
                     "spec.callbacks", 0);
     implicit_anonymous(&cx, spec);
+    if (mentions_context(spec))
+        c->needs_context = 1;
     if (ce->errors > errors0) {
         ac_free(c);
         return NULL;

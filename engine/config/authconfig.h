@@ -67,6 +67,7 @@ typedef struct ac_config {
     size_t n_evs[PC_PHASE_COUNT_];
     ac_deny unauthenticated, unauthorized;
     int may_block;           /* some evaluator may block: run on workers */
+    int needs_context;       /* build the Authorization JSON's `context` */
 } ac_config;
 
 /* Compiles one AuthConfig document. Every problem is reported through ce

@@ -14,7 +14,7 @@ void decide(const snapshot *s, const pc_request_view *view,
         pipe_result_deny(r, GRPC_NOT_FOUND, 404, "Service not found");
         return;
     }
-    struct json_object *root = authjson_build(view);
+    struct json_object *root = authjson_build(view, cfg->needs_context);
     if (!root) {
         pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
         return;

@@ -94,7 +94,7 @@ static struct json_object *rfc3339(int64_t sec, int32_t nanos)
     return json_object_new_string(b);
 }
 
-struct json_object *authjson_build(const pc_request_view *v)
+struct json_object *authjson_build(const pc_request_view *v, int with_context)
 {
     struct json_object *root = json_object_new_object();
     if (!root)
@@ -103,35 +103,37 @@ struct json_object *authjson_build(const pc_request_view *v)
     struct json_object *ctxext = v->n_context_extensions
         ? kv_object(v->context_extensions, v->n_context_extensions, 0) : NULL;
 
-    /* context: Envoy's AttributeContext. */
-    struct json_object *ctx = json_object_new_object();
-    json_object_object_add(ctx, "source", peer(&v->source, 1));
-    json_object_object_add(ctx, "destination", peer(&v->destination, 1));
-    struct json_object *creq = json_object_new_object();
-    struct json_object *http = json_object_new_object();
-    put_str(http, "id", v->id);
-    put_str(http, "method", v->method);
-    json_object_object_add(http, "headers", json_object_get(headers));
-    put_str(http, "path", v->path);
-    put_str(http, "host", v->host);
-    put_str(http, "scheme", v->scheme);
-    put_str(http, "query", v->query);
-    put_str(http, "fragment", v->fragment);
-    if (v->size > 0)
-        json_object_object_add(http, "size", json_object_new_int64(v->size));
-    put_str(http, "protocol", v->protocol);
-    put_str(http, "body", v->body);
-    json_object_object_add(creq, "http", http);
-    if (v->time_sec) {
-        struct json_object *t = json_object_new_object();
-        json_object_object_add(t, "seconds", json_object_new_int64(v->time_sec));
-        if (v->time_nanos)
-            json_object_object_add(t, "nanos", json_object_new_int(v->time_nanos));
-        json_object_object_add(creq, "time", t);
+    /* context: Envoy's AttributeContext, only for configs that use it. */
+    struct json_object *ctx = with_context ? json_object_new_object() : NULL;
+    if (ctx) {
+        json_object_object_add(ctx, "source", peer(&v->source, 1));
+        json_object_object_add(ctx, "destination", peer(&v->destination, 1));
+        struct json_object *creq = json_object_new_object();
+        struct json_object *http = json_object_new_object();
+        put_str(http, "id", v->id);
+        put_str(http, "method", v->method);
+        json_object_object_add(http, "headers", json_object_get(headers));
+        put_str(http, "path", v->path);
+        put_str(http, "host", v->host);
+        put_str(http, "scheme", v->scheme);
+        put_str(http, "query", v->query);
+        put_str(http, "fragment", v->fragment);
+        if (v->size > 0)
+            json_object_object_add(http, "size", json_object_new_int64(v->size));
+        put_str(http, "protocol", v->protocol);
+        put_str(http, "body", v->body);
+        json_object_object_add(creq, "http", http);
+        if (v->time_sec) {
+            struct json_object *t = json_object_new_object();
+            json_object_object_add(t, "seconds", json_object_new_int64(v->time_sec));
+            if (v->time_nanos)
+                json_object_object_add(t, "nanos", json_object_new_int(v->time_nanos));
+            json_object_object_add(creq, "time", t);
+        }
+        json_object_object_add(ctx, "request", creq);
+        if (ctxext)
+            json_object_object_add(ctx, "context_extensions", json_object_get(ctxext));
     }
-    json_object_object_add(ctx, "request", creq);
-    if (ctxext)
-        json_object_object_add(ctx, "context_extensions", json_object_get(ctxext));
 
     /* metadata: Envoy's metadata_context. */
     struct json_object *meta = NULL;
@@ -144,10 +146,12 @@ struct json_object *authjson_build(const pc_request_view *v)
         }
     }
     if (meta) {
-        json_object_object_add(ctx, "metadata_context", json_object_get(meta));
+        if (ctx)
+            json_object_object_add(ctx, "metadata_context", json_object_get(meta));
         json_object_object_add(root, "metadata", meta);
     }
-    json_object_object_add(root, "context", ctx);
+    if (ctx)
+        json_object_object_add(root, "context", ctx);
 
     /* request: Authorino's well-known attributes. */
     struct json_object *req = json_object_new_object();

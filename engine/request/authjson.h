@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 #include <portcullis/request.h>
 
-/* Returns a new object with context, request, source, destination and
- * metadata; NULL on allocation failure. */
-struct json_object *authjson_build(const pc_request_view *v);
+/* Returns a new object with request, source, destination, metadata and,
+ * when with_context, Envoy's raw `context`; NULL on allocation failure. */
+struct json_object *authjson_build(const pc_request_view *v, int with_context);
 #endif

@@ -108,7 +108,7 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
     sub->deadline_ns = view->deadline_ns;
     if (!sub->deadline_ns && g_default_timeout_ms > 0)
         sub->deadline_ns = clock_mono_ns() + g_default_timeout_ms * 1000000;
-    sub->root = authjson_build(view);
+    sub->root = authjson_build(view, sub->cfg->needs_context);
     if (!sub->root) {
         pipe_result_deny(&sub->r, GRPC_UNAVAILABLE, 503, "");
         finish(sub);

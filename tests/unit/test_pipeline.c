@@ -89,6 +89,11 @@ static const pcase cases[] = {
      "{patterns: [{selector: request.method, operator: eq, value: GET}]}}}}",
      "a.test", "POST", "/", "", "", 0, 7, 403, {"x-ext-auth-reason"}, {"Unauthorized"},
      "Unauthorized"},
+    {"context selectors still work", HDR "spec: {hosts: [a.test], authorization: {ro: {"
+     "patternMatching: {patterns: [{selector: context.request.http.method, operator: eq, "
+     "value: GET}, {selector: context.source.address.socket_address.address, operator: eq, "
+     "value: 10.0.0.1}]}}}}",
+     "a.test", "GET", "/", "", "", 1, 0, 200, {0}, {0}, NULL},
     {"pattern allows", HDR "spec: {hosts: [a.test], authorization: {ro: {patternMatching: "
      "{patterns: [{selector: request.method, operator: eq, value: GET}]}}}}",
      "a.test", "GET", "/", "", "", 1, 0, 200, {0}, {0}, NULL},
@@ -159,7 +164,9 @@ static char *request_json(const pcase *c)
 {
     static char b[4096];
     snprintf(b, sizeof b,
-             "{\"attributes\":{\"contextExtensions\":{%s},\"request\":{\"http\":{"
+             "{\"attributes\":{\"source\":{\"address\":{\"socketAddress\":{"
+             "\"address\":\"10.0.0.1\",\"portValue\":5000}}},"
+             "\"contextExtensions\":{%s},\"request\":{\"http\":{"
              "\"method\":\"%s\",\"path\":\"%s\",\"host\":\"%s\",\"headers\":{%s}}}}}",
              c->ctxext, c->method, c->path, c->host, c->headers);
     return b;

@@ -204,6 +204,14 @@ static const struct sel_case path_cases[] = {
     {"auth.identity.groups.@this.0.name", "dev"},
     {"@this.request.method", "GET"},
     {"request.headers.@keys|#", "6"},
+    {"auth.identity.username.@fromstr", NULL},
+    {"auth.identity.missing.@keys", "[]"},
+    {"auth.identity.username.@values", "[\"john\"]"},
+    {"auth.identity.groups|@join:{\"preserve\":true}", "{\"name\":\"dev\",\"id\":1}"},
+    {"auth.identity.groups.#.@values|@flatten", "[\"dev\",1,\"ops\",2,\"admins\",3]"},
+    {"auth.identity.username.@case:upper|@case:lower", "john"},
+    {"auth.identity.email_verified.@case:upper", NULL},
+    {"auth.identity.email_verified.@case:lower", "true"},
 };
 
 static void test_paths(void)
@@ -237,6 +245,15 @@ static void test_templates(void)
 {
     struct json_object *root = load(AUTHZ_JSON);
     RUN(root, template_cases, 1);
+
+    /* Output longer than any inline buffer. */
+    char text[400] = "", want[600] = "";
+    for (int i = 0; i < 12; i++) {
+        strcat(text, "<{request.headers.x-api-key}>");
+        strcat(want, "<ndyBzreUzF4zqDQsqSPMHkRhriEOtcRx>");
+    }
+    const struct sel_case long_case[] = {{text, want}};
+    RUN(root, long_case, 1);
     json_object_put(root);
 }
 

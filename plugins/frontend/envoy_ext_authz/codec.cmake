@@ -5,8 +5,9 @@
 #   pc_extauthz_codec     static, PIC: codec_*.c over pc_extauthz_proto
 #   pc_extauthz_proto_py  protoc --python_out into ${CMAKE_BINARY_DIR}/python
 #                         (the tests' python3-grpcio client), when protoc exists
-# and the variables PC_EXTAUTHZ_CODEC_SOURCES, PC_EXTAUTHZ_GEN_DIR and
-# PC_EXTAUTHZ_PY_DIR.
+# and, in the including directory's scope only, the variables
+# PC_EXTAUTHZ_CODEC_SOURCES, PC_EXTAUTHZ_GEN_DIR and PC_EXTAUTHZ_PY_DIR
+# (elsewhere read the targets: get_target_property(... SOURCES)).
 include_guard(GLOBAL)
 
 find_package(PkgConfig REQUIRED)

@@ -50,7 +50,12 @@ enum {
      *  pc_host.eval_credential). The engine extracts it according to the
      *  evaluator's `credentials` setting and denies with
      *  "credential not found" before evaluate when it is absent. */
-    PC_EVAL_NEEDS_CREDENTIAL = 1u << 1
+    PC_EVAL_NEEDS_CREDENTIAL = 1u << 1,
+    /** The evaluator reads the deprecated `context` subtree (Envoy's raw
+     *  AttributeContext) of the Authorization JSON. The engine builds that
+     *  subtree only for AuthConfigs whose selectors mention it or that use
+     *  an evaluator with this flag. */
+    PC_EVAL_NEEDS_CONTEXT = 1u << 2
 };
 
 /** One evaluator type: the method key users write in an AuthConfig, e.g.
@@ -141,7 +146,8 @@ typedef struct pc_plugin {
 /** Signature of the entry point. */
 typedef const pc_plugin *(*pc_plugin_entry_fn)(void);
 
-/** Defines the entry point and descriptor in one line. */
+/** Defines the entry point and descriptor in one line. In C++, write it
+ *  inside extern "C" { } so the entry point keeps its unmangled name. */
 #define PC_PLUGIN_DEFINE(name_, version_, description_, evaluators_, frontends_) \
     PC_EXPORT const pc_plugin *portcullis_plugin_v1(void);                       \
     const pc_plugin *portcullis_plugin_v1(void)                                  \
