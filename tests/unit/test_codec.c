@@ -952,6 +952,7 @@ static void test_encode_allow_v3(void)
     pc_header hdrs[] = {
         {{"X-User", 6}, {"alice", 5}},
         {{"x-Roles", 7}, {"a,bXXX", 3}}, /* only len bytes count */
+        {{"", 0}, {"dropped", 7}},        /* no name: left out */
     };
     pc_verdict v;
     memset(&v, 0, sizeof v);
@@ -959,7 +960,7 @@ static void test_encode_allow_v3(void)
     v.allowed = 1;
     v.http_status = 200;
     v.headers = hdrs;
-    v.n_headers = 2;
+    v.n_headers = 3;
     v.reason = pc_str_c("not sent on allow");
     v.dynamic_metadata = (const pc_value *)meta;
 

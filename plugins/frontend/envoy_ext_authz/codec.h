@@ -111,14 +111,18 @@ void codec_check_free(codec_check *c);
  *  - status.code = v->grpc_code; a denial whose code is 0 is sent as
  *    PERMISSION_DENIED (7) so that it can never read as an allow.
  *  - allowed: ok_response with v->headers as HeaderValueOption{header,
- *    append_action = OVERWRITE_IF_EXISTS_OR_ADD} (v2: no append_action);
- *    v3 also dynamic_metadata (field 4) from v->dynamic_metadata when it is
- *    an object, read through host's value accessors (host may be NULL when
- *    there is none).
+ *    append_action = OVERWRITE_IF_EXISTS_OR_ADD} (v2: no append_action;
+ *    `append` is never set).
  *  - denied: status.message = v->reason, denied_response{status{code =
- *    v->http_status}, headers, body}.
- * Header names are lowercased; every string is made valid UTF-8 (invalid
- * sequences and NUL bytes become U+FFFD) since Envoy rejects invalid UTF-8.
+ *    v->http_status (left out when <= 0: Envoy then uses 403)}, headers
+ *    (as above), body}.
+ *  - v3 only: dynamic_metadata (field 4) from v->dynamic_metadata when it
+ *    is an object, read through host's value accessors (host may be NULL
+ *    when there is none); JSON nested deeper than CODEC_MAX_JSON_DEPTH
+ *    becomes null.
+ * Header names are lowercased and headers without a name dropped; every
+ * string is made valid UTF-8 (invalid sequences and NUL bytes become
+ * U+FFFD) since Envoy rejects invalid UTF-8.
  * @param v2 1 for the envoy.service.auth.v2 service.
  * @return 0, CODEC_EINVAL or CODEC_ENOMEM (out->len is then unchanged).
  */

@@ -33,10 +33,12 @@ static char *text(enc *e, pc_str s, int lower)
     return p ? p : (char *)"";
 }
 
+/* Headers without a name are dropped: Envoy cannot add them. */
 static HeaderValueOption **header_options(enc *e, const pc_header *h,
-                                          size_t n, int v2)
+                                          size_t n, int v2, size_t *count)
 {
-    if (!n)
+    *count = 0;
+    if (!h || !n)
         return NULL;
     HeaderValueOption **list = codec_arena_alloc(&e->arena, n * sizeof *list);
     HeaderValueOption *opt = codec_arena_alloc(&e->arena, n * sizeof *opt);
@@ -45,19 +47,24 @@ static HeaderValueOption **header_options(enc *e, const pc_header *h,
         e->failed = 1;
         return NULL;
     }
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        envoy__config__core__v3__header_value__init(&hv[i]);
-        hv[i].key = text(e, h[i].name, 1);
-        hv[i].value = text(e, h[i].value, 0);
-        envoy__config__core__v3__header_value_option__init(&opt[i]);
-        opt[i].header = &hv[i];
+        if (h[i].name.len == 0)
+            continue;
+        envoy__config__core__v3__header_value__init(&hv[k]);
+        hv[k].key = text(e, h[i].name, 1);
+        hv[k].value = text(e, h[i].value, 0);
+        envoy__config__core__v3__header_value_option__init(&opt[k]);
+        opt[k].header = &hv[k];
         /* Overwrite, the meaning of an unset `append` in every Envoy; v2
          * has no field 3, and 0 is never put on the wire. */
         if (!v2)
-            opt[i].append_action =
+            opt[k].append_action =
                 ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__OVERWRITE_IF_EXISTS_OR_ADD;
-        list[i] = &opt[i];
+        list[k] = &opt[k];
+        k++;
     }
+    *count = k;
     return list;
 }
 
@@ -196,9 +203,9 @@ int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
 
     status.code = v->grpc_code;
     resp.status = &status;
+    size_t n_headers;
     HeaderValueOption **headers =
-        header_options(&e, v->headers, v->headers ? v->n_headers : 0, v2);
-    size_t n_headers = headers ? v->n_headers : 0;
+        header_options(&e, v->headers, v->n_headers, v2, &n_headers);
     if (v->allowed) {
         ok.headers = headers;
         ok.n_headers = n_headers;
