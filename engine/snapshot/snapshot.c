@@ -128,7 +128,10 @@ snapshot *snapshot_load(const char *const *paths, size_t n,
             if (!c)
                 continue;
             if (id_taken(s, c)) {
-                cfgerr_error(&ce, doc, "metadata.name",
+                struct json_object *meta = NULL, *name = NULL;
+                json_object_object_get_ex(doc, "metadata", &meta);
+                json_object_object_get_ex(meta, "name", &name);
+                cfgerr_error(&ce, name ? name : doc, "metadata.name",
                              "AuthConfig %s is defined twice; keeping the first", c->id);
                 ac_free(c);
                 continue;
