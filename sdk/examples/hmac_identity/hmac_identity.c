@@ -284,8 +284,8 @@ static pc_status hs_evaluate(void *instance, pc_eval *ev)
 {
     const hs_inst *in = instance;
     const pc_host *h = in->host;
-    const pc_value *http = h->value_get(
-        h->value_get(h->value_get(h->eval_root(ev), "context"), "request"), "http");
+    /* request.{method,path,headers}: Authorino's well-known attributes. */
+    const pc_value *http = h->value_get(h->eval_root(ev), "request");
     const pc_value *headers = h->value_get(http, "headers");
     size_t method_len = 0, path_len = 0, date_len = 0, sig_hdr_len = 0;
     const char *method = req_str(h, http, "method", &method_len);

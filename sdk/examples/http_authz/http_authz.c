@@ -156,8 +156,8 @@ static pc_status ha_fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms
 
 static const pc_value *http_field(const pc_host *h, pc_eval *ev, const char *key)
 {
-    const pc_value *ctx = h->value_get(h->eval_root(ev), "context");
-    return h->value_get(h->value_get(h->value_get(ctx, "request"), "http"), key);
+    /* Authorino's well-known attributes: request.method, request.path... */
+    return h->value_get(h->value_get(h->eval_root(ev), "request"), key);
 }
 
 static pc_status ha_evaluate(void *instance, pc_eval *ev)
