@@ -119,8 +119,10 @@ int sel_prep_extract(struct sel_modarg *a, char *err, size_t errlen)
     a->s1 = dupn(" ", 1);
     a->s1len = 1;
     a->pos = 0;
-    if (!a->s1)
+    if (!a->s1) {
+        sel_errf(err, errlen, "out of memory");
         return -1;
+    }
     if (!a->present || a->rawlen == 0)
         return 0;
     struct json_object *o;
