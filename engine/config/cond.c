@@ -80,7 +80,7 @@ static pc_cond *compile_pattern(struct json_object *o, const char *path,
         return NULL;
     c->kind = COND_PATTERN;
     char err[256];
-    c->sel = sel_compile(json_object_get_string(jsel), err, sizeof err);
+    c->sel = sel_compile_path(json_object_get_string(jsel), err, sizeof err);
     if (!c->sel) {
         snprintf(p, sizeof p, "%s.selector", path);
         cfgerr_error(ce, jsel, p, "%s", err);

@@ -2,7 +2,9 @@
  * the engine modules; values are json-c objects behind pc_value. */
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,20 +159,41 @@ static pc_value *h_new_int(pc_eval *ev, int64_t i) { return keep(ev, json_object
 static pc_value *h_new_double(pc_eval *ev, double d) { return keep(ev, json_object_new_double(d)); }
 static pc_value *h_new_bool(pc_eval *ev, int b) { return keep(ev, json_object_new_boolean(b)); }
 
-static pc_value *h_parse(pc_eval *ev, const char *json, size_t len)
+/* One tokener per thread: making one costs more than a small parse. */
+static _Thread_local struct json_tokener *t_tok;
+
+static struct json_object *parse_json(const char *json, size_t len)
 {
-    struct json_tokener *tok = json_tokener_new_ex(64);
-    if (!tok)
+    if (!t_tok && !(t_tok = json_tokener_new_ex(64)))
         return NULL;
-    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
-    int ok = json_tokener_get_error(tok) == json_tokener_success &&
-             tok->char_offset == (int)len;
-    json_tokener_free(tok);
-    if (!ok) {
+    json_tokener_reset(t_tok);
+    struct json_object *o = json_tokener_parse_ex(t_tok, json, (int)len);
+    if (json_tokener_get_error(t_tok) != json_tokener_success ||
+        (size_t)t_tok->char_offset != len) {
         json_object_put(o);
         return NULL;
     }
-    return keep(ev, o);
+    return o;
+}
+
+static pc_value *h_parse(pc_eval *ev, const char *json, size_t len)
+{
+    struct json_object *o = parse_json(json, len);
+    return o ? keep(ev, o) : NULL;
+}
+
+static pc_value *h_keep_json(const char *json, size_t len)
+{
+    struct json_object *o = parse_json(json, len);
+    if (o)
+        /* Render once so no later reader serialises into the shared object. */
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    return V(o);
+}
+
+static void h_value_release(pc_value *v)
+{
+    json_object_put(J(v));
 }
 
 static pc_value *h_copy(pc_eval *ev, const pc_value *v)
@@ -410,9 +433,26 @@ static pc_status h_kube_do(pc_eval *ev, const char *method, const char *path,
 
 /* ---- crypto ---- */
 
+/* SHA-256 with a digest fetched once and a context per thread: the
+ * one-shot SHA256() looks the algorithm up on every call. */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+static _Thread_local EVP_MD_CTX *t_mdctx;
+
+static void sha256_init(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static void h_sha256(const void *d, size_t n, uint8_t out[32])
 {
-    SHA256(d, n, out);
+    pthread_once(&g_sha256_once, sha256_init);
+    unsigned int len = 32;
+    if (!g_sha256 || (!t_mdctx && !(t_mdctx = EVP_MD_CTX_new())) ||
+        EVP_DigestInit_ex(t_mdctx, g_sha256, NULL) != 1 ||
+        EVP_DigestUpdate(t_mdctx, d, n) != 1 ||
+        EVP_DigestFinal_ex(t_mdctx, out, &len) != 1)
+        SHA256(d, n, out);
 }
 
 static void h_hmac(const void *k, size_t kl, const void *d, size_t n,
@@ -521,6 +561,8 @@ static const pc_host g_host = {
     .ready = h_ready,
     .metrics_render = h_metrics_render,
     .metrics_request = h_metrics_request,
+    .value_keep_json = h_keep_json,
+    .value_release = h_value_release,
 };
 
 const pc_host *host_table(void)

@@ -48,12 +48,13 @@ static const char apikey_schema[] =
     "\"values\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}},"
     "\"allNamespaces\":{\"type\":\"boolean\",\"default\":false}}}";
 
-/* One accepted Secret: its identity JSON, parsed again on each success
- * because the host offers no value that outlives create. */
+/* One accepted Secret: its identity JSON while loading, then a kept
+ * value that each success copies into the evaluation. */
 typedef struct apikey_entry {
     char *json;
     size_t json_len;
-    char *ns_name; /* "namespace/name", for logs */
+    pc_value *identity; /* kept by the host; copied per success */
+    char *ns_name;      /* "namespace/name", for logs */
 } apikey_entry;
 
 typedef struct apikey_inst {
@@ -171,12 +172,14 @@ oom:
     return 1;
 }
 
-static void apikey_free_entries(apikey_entry *e, size_t n)
+static void apikey_free_entries(const pc_host *h, apikey_entry *e, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
         free(e[i].json);
+        if (e[i].identity)
+            h->value_release(e[i].identity);
         free(e[i].ns_name);
     }
     free(e);
@@ -189,7 +192,7 @@ static void apikey_destroy(void *instance)
     if (!in)
         return;
     ktab_free(&in->table);
-    apikey_free_entries(in->entries, in->n_entries);
+    apikey_free_entries(in->host, in->entries, in->n_entries);
     free(in);
 }
 
@@ -261,8 +264,16 @@ static void *apikey_create(const pc_host *host, pc_create_ctx *cc,
     in->host = host;
     if (apikey_index(in, &ld, who) != 0)
         goto oom;
-    apikey_free_entries(ld.entries, ld.n); /* only emptied shells remain */
+    apikey_free_entries(host, ld.entries, ld.n); /* only emptied shells remain */
     free(ld.digests);
+    for (size_t i = 0; i < in->n_entries; i++) {
+        apikey_entry *e = &in->entries[i];
+        e->identity = host->value_keep_json(e->json, e->json_len);
+        if (!e->identity)
+            goto oom_after_index;
+        free(e->json);
+        e->json = NULL;
+    }
 
     if (in->n_entries == 0)
         host->log(PC_LOG_WARN, who,
@@ -274,8 +285,9 @@ static void *apikey_create(const pc_host *host, pc_create_ctx *cc,
         host->log(PC_LOG_INFO, who, "loaded %zu API keys", in->n_entries);
     return in;
 oom:
-    apikey_free_entries(ld.entries, ld.n);
+    apikey_free_entries(host, ld.entries, ld.n);
     free(ld.digests);
+oom_after_index:
     apikey_destroy(in);
     snprintf(err, errlen, "out of memory while loading API key Secrets");
     return NULL;
@@ -302,8 +314,7 @@ static pc_status apikey_evaluate(void *instance, pc_eval *ev)
         h->eval_set_reason(ev, APIKEY_INVALID);
         return PC_DENY;
     }
-    identity = h->value_parse(ev, in->entries[idx].json,
-                              in->entries[idx].json_len);
+    identity = h->value_copy(ev, in->entries[idx].identity);
     if (!identity) {
         h->eval_set_reason(ev, "could not build the identity object");
         return PC_ERROR;

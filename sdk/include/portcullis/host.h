@@ -287,6 +287,16 @@ typedef struct pc_host {
     char *(*metrics_render)(size_t *len);
     /** Records one finished request for metrics (frontends call it). */
     void (*metrics_request)(const pc_verdict *v, int64_t duration_ns);
+
+    /* ---- values kept by instances ---- */
+
+    /** Parses JSON into a value the instance keeps (any thread may read it,
+     *  none may change it); NULL on a syntax error. For outputs that are
+     *  the same on every request: publish value_copy(ev, kept), which is
+     *  cheaper than parsing per request. Free with value_release. */
+    pc_value *(*value_keep_json)(const char *json, size_t len);
+    /** Frees a value from value_keep_json (control thread, in destroy). */
+    void (*value_release)(pc_value *v);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
