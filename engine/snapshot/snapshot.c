@@ -5,6 +5,7 @@
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "index/hostidx.h"
+#include "util/strmap.h"
 #include "snapshot.h"
 
 typedef struct loadctx {
@@ -77,13 +78,6 @@ static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
     }
 }
 
-static int id_taken(const snapshot *s, const ac_config *c)
-{
-    for (size_t i = 0; i < s->n_configs; i++)
-        if (strcmp(s->configs[i]->id, c->id) == 0)
-            return 1;
-    return 0;
-}
 
 snapshot *snapshot_load(const char *const *paths, size_t n,
                         const snapshot_sink *sink)
@@ -105,6 +99,7 @@ snapshot *snapshot_load(const char *const *paths, size_t n,
             if (k && strcmp(k, "Secret") == 0)
                 resset_add(&s->res, doc);
         }
+    strmap *ids = strmap_new(64);
     cfgerr ce = {0};
     ce.on_error = sink ? sink->on_error : NULL;
     ce.on_warning = sink ? sink->on_warning : NULL;
@@ -127,7 +122,8 @@ snapshot *snapshot_load(const char *const *paths, size_t n,
             ac_config *c = ac_compile(doc, &s->res, &ce);
             if (!c)
                 continue;
-            if (id_taken(s, c)) {
+            void *first = NULL;
+            if (!ids || strmap_addn(ids, c->id, strlen(c->id), c, &first) != 0) {
                 struct json_object *meta = NULL, *name = NULL;
                 json_object_object_get_ex(doc, "metadata", &meta);
                 json_object_object_get_ex(meta, "name", &name);
@@ -146,6 +142,7 @@ snapshot *snapshot_load(const char *const *paths, size_t n,
             index_hosts(s, c, doc, &ce);
         }
     }
+    strmap_free(ids, NULL);
     s->errors += ce.errors;
     s->warnings += ce.warnings;
     for (size_t f = 0; f < lc.n_files; f++)
