@@ -274,11 +274,24 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     struct json_object *mconf = NULL;
     struct json_object *v;
 
+    /* The method is the key a loaded plugin provides; other unknown keys
+     * are typos to warn about. With no provided key, a lone unknown key is
+     * the method, so the error says which plugin is missing. */
+    const char *unknown = NULL;
+    struct json_object *unknown_v = NULL;
+    int n_unknown = 0;
     json_object_object_foreach(o, k, val) {
         if (in_list(k, common_keys) ||
             (phase == PC_PHASE_IDENTITY && in_list(k, identity_keys)) ||
             (phase == PC_PHASE_RESPONSE && strcmp(k, "key") == 0))
             continue;
+        if (!loader_find(phase, k)) {
+            if (!n_unknown++) {
+                unknown = k;
+                unknown_v = val;
+            }
+            continue;
+        }
         if (method) {
             snprintf(p, sizeof p, "%s.%s", path, k);
             cfgerr_error(cx->ce, val, p,
@@ -287,6 +300,27 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
         }
         method = k;
         mconf = val;
+    }
+    if (!method && n_unknown == 1) {
+        method = unknown;
+        mconf = unknown_v;
+    } else if (n_unknown) {
+        json_object_object_foreach(o, k2, val2) {
+            if (in_list(k2, common_keys) ||
+                (phase == PC_PHASE_IDENTITY && in_list(k2, identity_keys)) ||
+                (phase == PC_PHASE_RESPONSE && strcmp(k2, "key") == 0) ||
+                loader_find(phase, k2))
+                continue;
+            snprintf(p, sizeof p, "%s.%s", path, k2);
+            if (method)
+                cfgerr_warn(cx->ce, val2, p, "unknown field");
+            else
+                cfgerr_error(cx->ce, val2, p,
+                             "no loaded plugin provides the %s method \"%s\"",
+                             loader_phase_name(phase), k2);
+        }
+        if (!method)
+            goto fail;
     }
     if (!method) {
         cfgerr_error(cx->ce, o, path, "no %s method given",
