@@ -10,6 +10,7 @@
 #include "cache/cache.h"
 #include "cfgerr.h"
 #include "cond.h"
+#include "metrics/metrics.h"
 #include "plugin/hostimpl.h"
 #include "plugin/schema.h"
 #include "resset.h"
@@ -399,6 +400,8 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
         const char *key = str_of(o, "key");
         e->key = strdup(key && *key ? key : name);
     }
+    if (e->metrics)
+        e->series = metrics_evaluator_series(cx->cfg->ns, cx->cfg->name, method, name);
     if (e->type->t.flags & PC_EVAL_MAY_BLOCK)
         cx->cfg->may_block = 1;
     if (e->type->t.flags & PC_EVAL_NEEDS_CONTEXT)

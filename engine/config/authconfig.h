@@ -31,6 +31,7 @@ typedef struct ac_eval {
     void *inst;              /* plugin instance */
     int priority;
     int metrics;
+    struct metrics_evseries *series; /* when metrics: true */
     pc_cond *when;           /* NULL: always */
     pc_vos *cache_key;       /* NULL: no cache */
     int64_t cache_ttl_ms;

@@ -107,6 +107,93 @@ void metrics_request(const pc_verdict *v, int64_t duration_ns)
     pthread_mutex_unlock(&g_mu);
 }
 
+struct metrics_evseries {
+    char *labels; /* rendered label set */
+    atomic_uint_fast64_t total, denied, ignored, cancelled;
+    atomic_uint_fast64_t buckets[NBUCKETS];
+    atomic_uint_fast64_t sum_ns;
+    struct metrics_evseries *next;
+};
+
+static metrics_evseries *g_evseries;
+
+static void label_escape(buf *b, const char *s);
+
+metrics_evseries *metrics_evaluator_series(const char *ns, const char *authconfig,
+                                           const char *type, const char *name)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "namespace=\"");
+    label_escape(&b, ns);
+    buf_puts(&b, "\",authconfig=\"");
+    label_escape(&b, authconfig);
+    buf_puts(&b, "\",evaluator_type=\"");
+    label_escape(&b, type);
+    buf_puts(&b, "\",evaluator_name=\"");
+    label_escape(&b, name);
+    buf_puts(&b, "\"");
+    pthread_mutex_lock(&g_mu);
+    metrics_evseries *s = g_evseries;
+    while (s && strcmp(s->labels, b.data))
+        s = s->next;
+    if (!s && (s = calloc(1, sizeof *s))) {
+        s->labels = buf_steal(&b);
+        s->next = g_evseries;
+        g_evseries = s;
+    }
+    pthread_mutex_unlock(&g_mu);
+    buf_free(&b);
+    return s;
+}
+
+void metrics_evaluator(metrics_evseries *s, metrics_ev_outcome o, int64_t ns)
+{
+    if (!s)
+        return;
+    atomic_fetch_add(&s->total, 1);
+    if (o == MEV_DENIED)
+        atomic_fetch_add(&s->denied, 1);
+    else if (o == MEV_IGNORED)
+        atomic_fetch_add(&s->ignored, 1);
+    else if (o == MEV_CANCELLED)
+        atomic_fetch_add(&s->cancelled, 1);
+    double secs = (double)ns / 1e9;
+    for (int i = 0; i < NBUCKETS; i++)
+        if (secs <= bucket_le[i])
+            atomic_fetch_add(&s->buckets[i], 1);
+    atomic_fetch_add(&s->sum_ns, (uint_fast64_t)(ns > 0 ? ns : 0));
+}
+
+static void render_evaluators(buf *b)
+{
+    static const char *const names[] = {"total", "denied", "ignored", "cancelled"};
+    for (int k = 0; k < 4; k++) {
+        buf_printf(b, "# HELP auth_server_evaluator_%s Evaluator runs (%s).\n"
+                      "# TYPE auth_server_evaluator_%s counter\n", names[k], names[k], names[k]);
+        for (metrics_evseries *s = g_evseries; s; s = s->next) {
+            uint64_t v = k == 0 ? atomic_load(&s->total) : k == 1 ? atomic_load(&s->denied)
+                       : k == 2 ? atomic_load(&s->ignored) : atomic_load(&s->cancelled);
+            buf_printf(b, "auth_server_evaluator_%s{%s} %llu\n", names[k], s->labels,
+                       (unsigned long long)v);
+        }
+    }
+    buf_puts(b, "# HELP auth_server_evaluator_duration_seconds Evaluator duration.\n"
+                "# TYPE auth_server_evaluator_duration_seconds histogram\n");
+    for (metrics_evseries *s = g_evseries; s; s = s->next) {
+        for (int i = 0; i < NBUCKETS; i++)
+            buf_printf(b, "auth_server_evaluator_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                       s->labels, bucket_le[i], (unsigned long long)atomic_load(&s->buckets[i]));
+        uint64_t total = atomic_load(&s->total);
+        buf_printf(b, "auth_server_evaluator_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+                   s->labels, (unsigned long long)total);
+        buf_printf(b, "auth_server_evaluator_duration_seconds_sum{%s} %.9f\n", s->labels,
+                   (double)atomic_load(&s->sum_ns) / 1e9);
+        buf_printf(b, "auth_server_evaluator_duration_seconds_count{%s} %llu\n", s->labels,
+                   (unsigned long long)total);
+    }
+}
+
 void metrics_set_authconfigs(size_t n)
 {
     atomic_store(&g_authconfigs, n);
@@ -178,6 +265,10 @@ char *metrics_render(size_t *len)
             label_escape(&b, s->authconfig);
             buf_printf(&b, "\"} %llu\n", (unsigned long long)s->total);
         }
+    if (g_evseries)
+        render_evaluators(&b);
+    if (g_evseries)
+        render_evaluators(&b);
     for (pc_counter *c = g_counters; c; c = c->next)
         buf_printf(&b, "# HELP portcullis_%s %s\n# TYPE portcullis_%s counter\nportcullis_%s %llu\n",
                    c->name, c->help, c->name, c->name,

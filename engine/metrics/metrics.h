@@ -9,6 +9,13 @@ pc_counter *metrics_counter_new(const char *name, const char *help);
 void metrics_counter_add(pc_counter *c, uint64_t n);
 /* One finished authorization request. */
 void metrics_request(const pc_verdict *v, int64_t duration_ns);
+/* Per-evaluator series (auth_server_evaluator_*), for evaluators with
+ * `metrics: true`. The same labels give the same series across reloads. */
+typedef struct metrics_evseries metrics_evseries;
+metrics_evseries *metrics_evaluator_series(const char *ns, const char *authconfig,
+                                           const char *type, const char *name);
+typedef enum { MEV_OK, MEV_DENIED, MEV_IGNORED, MEV_CANCELLED } metrics_ev_outcome;
+void metrics_evaluator(metrics_evseries *s, metrics_ev_outcome o, int64_t duration_ns);
 /* AuthConfigs currently loaded (gauge). */
 void metrics_set_authconfigs(size_t n);
 /* Whole exposition text; caller frees. */

@@ -12,6 +12,7 @@
 #include "config/cond.h"
 #include "config/vos.h"
 #include "credentials.h"
+#include "metrics/metrics.h"
 #include "pipeline.h"
 #include "selector/selector.h"
 #include "util/buf.h"
@@ -168,13 +169,15 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
                             reqctx *rq, pipe_result *r,
                             struct json_object **out, char *why, size_t whylen)
 {
-    int64_t t0 = r->explain ? clock_mono_ns() : 0;
+    const int timed = r->explain || ev->series;
+    int64_t t0 = timed ? clock_mono_ns() : 0;
     *out = NULL;
     why[0] = '\0';
     if (ev->when) {
         int w = cond_eval(ev->when, root, why, whylen);
         if (w == 0) {
             trace(r, ev, "skipped", r->explain ? clock_mono_ns() - t0 : 0, "when");
+            metrics_evaluator(ev->series, MEV_IGNORED, timed ? clock_mono_ns() - t0 : 0);
             return RUN_SKIP;
         }
         if (w < 0) {
@@ -226,6 +229,11 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
                  : st == PC_DENY ? "denied" : "evaluator error");
     }
     evalctx_done(&e);
+    if (ev->series)
+        metrics_evaluator(ev->series,
+                          st == PC_OK ? MEV_OK
+                          : expired(rq) ? MEV_CANCELLED : MEV_DENIED,
+                          clock_mono_ns() - t0);
     if (r->explain)
         trace(r, ev, outcome ? outcome : st == PC_OK ? "ok"
                      : st == PC_DENY ? "deny" : "error",
