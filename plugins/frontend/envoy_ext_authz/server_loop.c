@@ -130,6 +130,40 @@ static void srv_thread_main(void *arg)
     srv_tl_loop = NULL;
 }
 
+static void srv_bind_error(const srv_addr *a, const char *what, int e,
+                           char *err, size_t errlen)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%s", strerror(e));
+    if (msg[0] >= 'A' && msg[0] <= 'Z')
+        msg[0] = (char)(msg[0] - 'A' + 'a');
+    snprintf(err, errlen, "%s listener %s: %s", what, a->text, msg);
+}
+
+/* SO_REUSEPORT would let a second server (same user) share the port and
+ * steal half the connections. A plain bind first proves the port is free:
+ * it fails when anything, reuseport or not, holds it. */
+static int srv_probe(const srv_addr *a, const char *what, char *err,
+                     size_t errlen)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        srv_bind_error(a, what, errno, err, errlen);
+        return -1;
+    }
+    int one = 1;
+    int rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (rc == 0)
+        rc = bind(fd, (const struct sockaddr *)&a->ss, a->len);
+    int e = errno;
+    close(fd);
+    if (rc != 0) {
+        srv_bind_error(a, what, e, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
 /* Binds one listening socket; -1 with err set. */
 static int srv_bind(const srv_addr *a, const char *what, char *err,
                     size_t errlen)
@@ -147,11 +181,7 @@ static int srv_bind(const srv_addr *a, const char *what, char *err,
         bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
         int e = errno;
         close(fd);
-        char msg[64];
-        snprintf(msg, sizeof(msg), "%s", strerror(e));
-        if (msg[0] >= 'A' && msg[0] <= 'Z')
-            msg[0] = (char)(msg[0] - 'A' + 'a');
-        snprintf(err, errlen, "%s listener %s: %s", what, a->text, msg);
+        srv_bind_error(a, what, e, err, errlen);
         return -1;
     }
     return fd;
@@ -227,6 +257,14 @@ int srv_start(srv_fe *fe, char *err, size_t errlen)
     if (!fe->loops) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    for (int p = 0; p < SRV_PORT_COUNT_; p++) {
+        if (cfg->addr[p].enabled &&
+            srv_probe(&cfg->addr[p], srv_port_names[p], err, errlen) != 0) {
+            free(fe->loops);
+            fe->loops = NULL;
+            return -1;
+        }
     }
     int ready = 0;
     for (; ready < n; ready++) {

@@ -1,4 +1,5 @@
 /* The server's SSL_CTX: certificate, key, optional client CA, ALPN. */
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -51,9 +52,27 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+/* OpenSSL says "system lib" for a missing file: say which and why. */
+static int tls_readable(const char *what, const char *file, char *err,
+                        size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        snprintf(err, errlen, "tls: cannot read %s %s: %s", what, file,
+                 strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 tls_server *tls_server_new(const char *cert, const char *key,
                            const char *client_ca, char *err, size_t errlen)
 {
+    if (tls_readable("certificate", cert, err, errlen) != 0 ||
+        tls_readable("key", key, err, errlen) != 0 ||
+        (client_ca && tls_readable("client CA", client_ca, err, errlen) != 0))
+        return NULL;
     tls_server *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "tls: out of memory");

@@ -132,17 +132,13 @@ static pc_status rjson_evaluate(void *instance, pc_eval *ev)
     if (!obj)
         goto oom;
     for (i = 0; i < in->n; i++) {
-        const pc_value *v = h->vos_resolve(ev, in->props[i].vos);
-        pc_value *copy = NULL;
+        /* Resolved values belong to this request and nothing changes them
+         * later, so the object may share them instead of copying. */
+        pc_value *v = (pc_value *)h->vos_resolve(ev, in->props[i].vos);
 
-        /* Resolved values are borrowed from the Authorization JSON or the
-         * config; the object needs its own. */
-        if (v && h->value_type(v) != PC_TYPE_NULL) {
-            copy = h->value_copy(ev, v);
-            if (!copy)
-                goto oom;
-        }
-        if (h->value_set(obj, in->props[i].name, copy) != PC_OK)
+        if (v && h->value_type(v) == PC_TYPE_NULL)
+            v = NULL;
+        if (h->value_set(obj, in->props[i].name, v) != PC_OK)
             goto oom;
     }
     h->eval_set_output(ev, obj);

@@ -8,7 +8,11 @@
  *
  * Memory rules, visible in the names:
  *  - const pc_value * results are *borrowed*: valid until evaluate returns
- *    (or, inside create, until create returns).
+ *    (or, inside create, until create returns). Those of selector_resolve
+ *    and vos_resolve belong to the request: an evaluator may attach them to
+ *    its output with value_set (casting the const away) as long as nothing
+ *    modifies them afterwards; values from the config or value_keep_json
+ *    are shared by all threads and must be copied with value_copy first.
  *  - pc_value * made by the value_new_* / value_parse / value_copy services
  *    during an evaluation are owned by that evaluation: attach them to a
  *    parent (value_set, value_append) or publish them (eval_set_output), or
