@@ -8,17 +8,19 @@ scripts/install-deps.sh
 jobs=$(nproc)
 
 run_suite() {
-    dir=$1; label=$2; shift 2
+    dir=$1; label=$2; target=$3; shift 3
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    cmake --build "$dir" -j"$jobs"
+    cmake --build "$dir" -j"$jobs" --target "$target"
     (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 $label)
 }
 
 echo "== normal build =="
-run_suite build "-LE fuzz"
+run_suite build "-LE fuzz" all
 echo "== ASan + UBSan build =="
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-sanitize "-LE fuzz" -DPORTCULLIS_SANITIZE=ON -DPORTCULLIS_BENCH=OFF
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build-sanitize "-LE fuzz" all -DPORTCULLIS_SANITIZE=ON -DPORTCULLIS_BENCH=OFF
+unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "== fuzz harnesses (clang, libFuzzer, 20 s each) =="
-CC=clang run_suite build-fuzz "-L fuzz" -DPORTCULLIS_FUZZ=ON -DPORTCULLIS_BENCH=OFF \
+CC=clang run_suite build-fuzz "-L fuzz" fuzzers -DPORTCULLIS_FUZZ=ON -DPORTCULLIS_BENCH=OFF \
     -DPORTCULLIS_TESTS=ON -DPORTCULLIS_FUZZ_SECONDS=20
