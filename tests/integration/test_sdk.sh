@@ -17,8 +17,13 @@ pass=0
 fail=0
 tmp=$(mktemp -d /tmp/pc-test-sdk.XXXXXX)
 server_pid=
+serve_pid=
 
 cleanup() {
+    if [ -n "$serve_pid" ]; then
+        kill "$serve_pid" 2>/dev/null
+        wait "$serve_pid" 2>/dev/null
+    fi
     if [ -n "$server_pid" ]; then
         kill "$server_pid" 2>/dev/null
         wait "$server_pid" 2>/dev/null
@@ -394,5 +399,59 @@ if grep -q "bad.yaml:.*spec.authorization.nourl" <<<"$bad_out"; then
 else
     bad "externalDecision with a non-HTTP url is refused" "$bad_out"
 fi
+
+# ---- 7. through the running server: real requests, cached decisions ----
+
+ports=$("$PY" -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+read -r grpc_port http_port admin_port <<<"$ports"
+"$PC_BIN" serve "${PLUGIN_ARGS[@]}" --authconfigs "$tmp/authconfigs.yaml" \
+    --grpc-addr "127.0.0.1:$grpc_port" --http-addr "127.0.0.1:$http_port" \
+    --admin-addr "127.0.0.1:$admin_port" --log-format text >"$tmp/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+signed_curl() { # METHOD PATH KEYID:SECRET -> HTTP status
+    local hdrs
+    hdrs=$("$PY" - "$1" "$2" "$3" <<'EOF'
+import base64, hashlib, hmac, sys, time
+from email.utils import formatdate
+method, path, sign = sys.argv[1:]
+date = formatdate(time.time(), usegmt=True)
+kid, secret = sign.split(":", 1)
+mac = hmac.new(secret.encode(), ("%s\n%s\n%s" % (method, path, date)).encode(), hashlib.sha256).digest()
+print("date: " + date)
+print("x-signature: keyId=%s,signature=%s" % (kid, base64.b64encode(mac).decode()))
+EOF
+)
+    local -a args=()
+    while IFS= read -r h; do args+=(-H "$h"); done <<<"$hdrs"
+    curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Host: decided.sdk.test" "${args[@]}" \
+        "http://127.0.0.1:$http_port$2"
+}
+: >"$tmp/decider.log"
+first=$(signed_curl GET /allowed k1:s3cret)
+second=$(signed_curl GET /allowed k1:s3cret)
+denied=$(signed_curl GET /nope k1:s3cret)
+calls=$(wc -l <"$tmp/decider.log")
+if [ "$first" = 200 ] && [ "$second" = 200 ] && [ "$denied" = 403 ]; then
+    ok "the server decides real requests with both example plugins"
+else
+    bad "the server decides real requests with both example plugins" \
+        "statuses $first $second $denied; $(cat "$tmp/serve.log")"
+fi
+if [ "$calls" = 2 ]; then
+    ok "a repeated request is answered from the plugin's cache (2 calls for 3 checks)"
+else
+    bad "a repeated request is answered from the plugin's cache (2 calls for 3 checks)" \
+        "$(cat "$tmp/decider.log")"
+fi
+kill "$serve_pid" 2>/dev/null
+wait "$serve_pid" 2>/dev/null
 
 finish
