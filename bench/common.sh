@@ -146,7 +146,8 @@ h2load_run() {
     shift 2
     local l0
     l0=$(load1)
-    $PIN_CLIENT h2load "$@" >"$out" 2>&1
+    # A hung server must not hang the benchmark.
+    timeout "${BENCH_CMD_TIMEOUT:-300}" $PIN_CLIENT h2load "$@" >"$out" 2>&1
     $PY "$BENCH_DIR/benchlib.py" h2load-summary "$out" "$label" "load $l0->$(load1)"
 }
 

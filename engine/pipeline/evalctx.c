@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "evalctx.h"
+#include "util/clock.h"
 
 void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled)
 {
@@ -9,6 +10,17 @@ void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled)
     rq->n_scratch = rq->cap_scratch = 0;
     rq->deadline_ns = deadline_ns;
     rq->cancelled = cancelled;
+    rq->cancel_fn = NULL;
+    rq->cancel_arg = NULL;
+}
+
+int reqctx_expired(const reqctx *rq)
+{
+    if (rq->cancelled && atomic_load(rq->cancelled))
+        return 1;
+    if (rq->cancel_fn && rq->cancel_fn(rq->cancel_arg))
+        return 1;
+    return rq->deadline_ns && clock_mono_ns() > rq->deadline_ns;
 }
 
 void reqctx_clear(reqctx *rq)

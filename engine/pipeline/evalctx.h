@@ -14,7 +14,9 @@ typedef struct reqctx {
     struct json_object **scratch;
     size_t n_scratch, cap_scratch;
     int64_t deadline_ns;          /* CLOCK_MONOTONIC, 0 = none */
-    atomic_int *cancelled;        /* set by request_cancel, may be NULL */
+    atomic_int *cancelled;        /* set by the engine, may be NULL */
+    int (*cancel_fn)(void *);     /* the frontend's hook, may be NULL */
+    void *cancel_arg;
 } reqctx;
 
 struct pc_eval {
@@ -29,6 +31,8 @@ struct pc_eval {
 };
 
 void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled);
+/* 1 once the request was cancelled or its deadline passed. */
+int reqctx_expired(const reqctx *rq);
 /* Drops every scratch value. */
 void reqctx_clear(reqctx *rq);
 /* Registers a new reference in the request; returns v (NULL stays NULL). */

@@ -143,9 +143,7 @@ static struct json_object *auth_section(struct json_object *root,
 
 static int expired(const reqctx *rq)
 {
-    if (rq->cancelled && atomic_load(rq->cancelled))
-        return 1;
-    return rq->deadline_ns && clock_mono_ns() > rq->deadline_ns;
+    return reqctx_expired(rq);
 }
 
 /* Runs the plugin; the cache fill callback and the uncached path share it. */

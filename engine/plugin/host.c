@@ -373,11 +373,7 @@ static int64_t h_deadline(pc_eval *ev) { return ev->rq ? ev->rq->deadline_ns : 0
 
 static int h_cancelled(pc_eval *ev)
 {
-    if (!ev->rq)
-        return 0;
-    if (ev->rq->cancelled && atomic_load(ev->rq->cancelled))
-        return 1;
-    return ev->rq->deadline_ns && clock_mono_ns() > ev->rq->deadline_ns;
+    return ev->rq && reqctx_expired(ev->rq);
 }
 
 /* ---- cache ---- */
@@ -475,12 +471,6 @@ static void h_submit(const pc_request_view *v, pc_verdict_fn done, void *arg)
         g_fe.submit(v, done, arg);
 }
 
-static void h_cancel(pc_submission *s)
-{
-    if (g_fe.request_cancel)
-        g_fe.request_cancel(s);
-}
-
 static void h_release(pc_submission *s)
 {
     if (g_fe.request_release)
@@ -556,7 +546,6 @@ static const pc_host g_host = {
     .hmac_sha256 = h_hmac,
     .ct_equal = h_ct_equal,
     .submit = h_submit,
-    .request_cancel = h_cancel,
     .request_release = h_release,
     .ready = h_ready,
     .metrics_render = h_metrics_render,

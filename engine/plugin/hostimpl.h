@@ -21,7 +21,6 @@ struct pc_create_ctx {
 /* Frontend hooks the server installs (submit, ready, metrics). */
 typedef struct host_frontend_ops {
     void (*submit)(const pc_request_view *view, pc_verdict_fn done, void *arg);
-    void (*request_cancel)(pc_submission *sub);
     void (*request_release)(pc_submission *sub);
     int (*ready)(void);
     char *(*metrics_render)(size_t *len);

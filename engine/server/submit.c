@@ -1,4 +1,5 @@
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "metrics/metrics.h"
@@ -13,6 +14,8 @@
 
 struct pc_submission {
     atomic_int cancelled;
+    int (*cancel_fn)(void *);
+    void *cancel_arg;
     snapshot *snap;
     const ac_config *cfg;
     struct json_object *root;
@@ -62,8 +65,9 @@ static void run_pipeline(void *arg)
     pc_submission *sub = arg;
     reqctx rq;
     reqctx_init(&rq, sub->deadline_ns, &sub->cancelled);
-    if (atomic_load(&sub->cancelled) ||
-        (sub->deadline_ns && clock_mono_ns() > sub->deadline_ns))
+    rq.cancel_fn = sub->cancel_fn;
+    rq.cancel_arg = sub->cancel_arg;
+    if (reqctx_expired(&rq))
         pipe_result_deny(&sub->r, GRPC_UNAVAILABLE, 503, "");
     else
         pipe_run(sub->cfg, sub->root, &rq, &sub->r);
@@ -106,6 +110,10 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
         return;
     }
     sub->deadline_ns = view->deadline_ns;
+    if (view->struct_size >= offsetof(pc_request_view, cancel_arg) + sizeof(void *)) {
+        sub->cancel_fn = view->cancelled;
+        sub->cancel_arg = view->cancel_arg;
+    }
     if (!sub->deadline_ns && g_default_timeout_ms > 0)
         sub->deadline_ns = clock_mono_ns() + g_default_timeout_ms * 1000000;
     sub->root = authjson_build(view, sub->cfg->needs_context);
@@ -126,12 +134,6 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
     }
 }
 
-static void s_cancel(pc_submission *sub)
-{
-    if (sub)
-        atomic_store(&sub->cancelled, 1);
-}
-
 static void s_release(pc_submission *sub)
 {
     if (!sub)
@@ -145,7 +147,7 @@ static void s_release(pc_submission *sub)
 void submit_install(int64_t default_timeout_ms)
 {
     g_default_timeout_ms = default_timeout_ms;
-    host_frontend_ops ops = {s_submit, s_cancel, s_release, s_ready,
-                             metrics_render, metrics_request};
+    host_frontend_ops ops = {s_submit, s_release, s_ready, metrics_render,
+                             metrics_request};
     host_set_frontend_ops(&ops);
 }

@@ -9,6 +9,7 @@ modules in $PC_BUILD_DIR/python), PC_SOURCE_DIR."""
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -347,25 +348,25 @@ def test_checks(srv):
         check(r.status.code == 0, "channel still serves after error replies", r)
 
 
-def nghttp_check(port, body_file, timeout_hdr, workdir):
+def nghttp_check(port, body_file, timeout_hdr):
     """One Check over h2c with an explicit grpc-timeout; returns (seconds,
-    CheckResponse or None, grpc-status or None). nghttp -O saves the body
-    as "Check" in workdir while -v logs the trailers."""
-    out = os.path.join(workdir, "Check")
-    if os.path.exists(out):
-        os.unlink(out)
-    cmd = ["nghttp", "-v", "-O", "-H", ":method: POST",
+    CheckResponse or None, grpc-status or None). nghttp -v writes each
+    received DATA payload to stdout just before its "recv DATA frame
+    <length=N" log line, so the message is the N bytes ahead of it."""
+    cmd = ["nghttp", "-v", "-H", ":method: POST",
            "-H", "content-type: application/grpc", "-H", "te: trailers",
            "-H", "grpc-timeout: " + timeout_hdr, "-d", body_file,
            "http://127.0.0.1:%d%s" % (port, V3_CHECK)]
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, timeout=30, cwd=workdir)
+    p = subprocess.run(cmd, capture_output=True, timeout=30)
     took = time.monotonic() - t0
-    resp = None
+    out = p.stdout
     data = b""
-    if os.path.exists(out):
-        with open(out, "rb") as f:
-            data = f.read()
+    for m in re.finditer(rb"\[ *[0-9.]+\] recv DATA frame <length=(\d+), flags=0x[0-9a-f]+, "
+                         rb"stream_id=13>", out):
+        n = int(m.group(1))
+        data += out[m.start() - n:m.start()]
+    resp = None
     if len(data) >= 5 and data[0] == 0:
         n = struct.unpack(">I", data[1:5])[0]
         try:
@@ -373,7 +374,7 @@ def nghttp_check(port, body_file, timeout_hdr, workdir):
         except Exception:
             resp = None
     status = None
-    for line in p.stdout.split(b"\n"):
+    for line in out.split(b"\n"):
         if b"recv (stream_id=" in line and b"grpc-status:" in line:
             status = line.split(b"grpc-status:")[1].strip().decode()
     return took, resp, status
@@ -395,14 +396,14 @@ def test_grpc_timeout(srv, tmp):
     body = os.path.join(tmp, "slow.bin")
     with open(body, "wb") as f:
         f.write(b"\0" + struct.pack(">I", len(b)) + b)
-    took, resp, status = nghttp_check(srv.grpc_port, body, "300m", tmp)
+    took, resp, status = nghttp_check(srv.grpc_port, body, "300m")
     check(0.25 <= took < 2.5 and timed_out(resp, status),
           "grpc-timeout 300m: UNAVAILABLE/503 or DEADLINE_EXCEEDED after about 300 ms",
           (took, resp, status))
-    took, resp, status = nghttp_check(srv.grpc_port, body, "1200m", tmp)
+    took, resp, status = nghttp_check(srv.grpc_port, body, "1200m")
     check(1.1 <= took < 3.5 and timed_out(resp, status),
           "grpc-timeout 1200m: the longer deadline is the one applied", (took, resp, status))
-    took, resp, status = nghttp_check(srv.grpc_port, body, "1S", tmp)
+    took, resp, status = nghttp_check(srv.grpc_port, body, "1S")
     check(0.9 <= took < 3.0 and timed_out(resp, status),
           "grpc-timeout 1S (seconds unit)", (took, resp, status))
     with Client(srv.grpc, timeout=5) as c:

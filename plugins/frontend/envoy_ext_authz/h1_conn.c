@@ -124,6 +124,8 @@ static int h1_on_request(void *arg, const h1_request *req)
     h1_slot *s = h1_slot_add(h, req->keep_alive);
     if (!s)
         return -1;
+    /* The slot may be written and freed inside submit: keep what we need. */
+    int keep_alive = s->keep_alive;
     if (h->admin) {
         if (adm_handle(srv_conn_host(c), req, &s->bytes, s->keep_alive) != 0)
             return -1;
@@ -152,7 +154,7 @@ static int h1_on_request(void *arg, const h1_request *req)
         srv_req_submit(r, &v); /* may deliver before it returns */
         srv_arena_free(&scratch);
     }
-    if (!s->keep_alive) {
+    if (!keep_alive) {
         h->stop_parsing = 1;
         return H1_PAUSE;
     }
@@ -280,8 +282,9 @@ static void h1_shutdown(srv_conn *c, int phase)
 {
     h1_conn *h = h1_of(c);
     h->draining = 1;
-    for (h1_slot *s = h->head; s; s = s->next)
-        s->keep_alive = 0;
+    /* Answer what was received, the last one with "connection: close". */
+    if (h->tail)
+        h->tail->keep_alive = 0;
     h->stop_parsing = 1;
     if (h->n_slots == 0)
         srv_conn_close(c, 1);

@@ -74,7 +74,8 @@ typedef struct tls_conn tls_conn;
  *  srv_conn_close instead). */
 typedef struct srv_proto {
     const char *name;
-    /** Plaintext from the peer. -1 closes the connection at once. */
+    /** Plaintext from the peer. -1 closes the connection once what is
+     *  already queued (a GOAWAY, a 400) is written. */
     int (*on_data)(srv_conn *c, const uint8_t *data, size_t len);
     /** Room in the output buffer again: produce more (h2) or resume
      *  parsing (h1). */
@@ -136,6 +137,7 @@ struct srv_req {
     void *proto_ref;         /* the h2 stream or h1 slot waiting for it */
     uv_timer_t *deadline;    /* NULL when none */
     int replied_early;       /* the protocol already answered (timeout) */
+    atomic_int gone;         /* nobody waits for the verdict: stop early */
     /* written by whoever runs done, read on the loop after the queue */
     srv_req *q_next;
     srv_reply reply;
@@ -253,8 +255,6 @@ const pc_host *srv_conn_host(const srv_conn *c);
 const srv_config *srv_conn_config(const srv_conn *c);
 /** Fills the source/destination/sni parts of a view from the connection. */
 void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v);
-/** The protocol said it is done: close when the output is flushed. */
-void srv_conn_maybe_finish(srv_conn *c);
 
 /* ---- requests (server_submit.c) ---- */
 
@@ -269,8 +269,6 @@ void srv_req_submit(srv_req *r, pc_request_view *v);
 /** Stops waiting: the connection or stream went away. The verdict, when it
  *  comes, is only released. */
 void srv_req_detach(srv_req *r);
-/** Frees a request the protocol answered without the engine. */
-void srv_req_free_unsubmitted(srv_req *r);
 /** Runs the queue of verdicts from workers (loop thread). */
 void srv_loop_run_queue(srv_loop *l);
 /** Frees queued verdicts once the loop is closed. */
@@ -296,8 +294,9 @@ typedef struct srv_http_in {
     int64_t size;
 } srv_http_in;
 
-/** Fills v for an HTTP request; kv_store receives rewritten strings.
- *  Returns 0, or an HTTP status to answer directly (404). */
+/** Fills v for an HTTP request (raw /check or Envoy's http_service); a
+ *  rewritten path is allocated in scratch, which must outlive submit.
+ *  Returns 0. */
 int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
                   srv_arena *scratch);
 

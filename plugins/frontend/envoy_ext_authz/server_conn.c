@@ -153,11 +153,6 @@ void srv_conn_close(srv_conn *c, int graceful)
     srv_conn_mark_dirty(c);
 }
 
-void srv_conn_maybe_finish(srv_conn *c)
-{
-    srv_conn_close(c, 1);
-}
-
 static void srv_write_cb(uv_write_t *req, int status)
 {
     srv_conn *c = req->data;
@@ -323,22 +318,39 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     srv_loop_flush_dirty(c->loop);
 }
 
+/* A connection that has not finished its TLS handshake or sent enough bytes
+ * to pick a protocol gets this long, whatever idle_timeout_ms says. */
+#define SRV_HANDSHAKE_MS 10000
+
+static uint64_t srv_idle_limit(const srv_conn *c)
+{
+    uint64_t idle = (uint64_t)srv_conn_config(c)->idle_timeout_ms;
+    if (c->proto)
+        return idle;
+    return idle && idle < SRV_HANDSHAKE_MS ? idle : SRV_HANDSHAKE_MS;
+}
+
 static void srv_idle_cb(uv_timer_t *t)
 {
     srv_conn *c = t->data;
-    const srv_config *cfg = srv_conn_config(c);
     uint64_t now = srv_now_ms(c->loop);
-    uint64_t idle = (uint64_t)cfg->idle_timeout_ms;
+    uint64_t idle = srv_idle_limit(c);
+    if (idle == 0)
+        return; /* a protocol is set and idle_timeout_ms is 0: never */
     uint64_t since = now - c->last_active_ms;
     int quiet = c->n_reqs == 0 && (!c->proto || c->proto->idle(c));
     if (since >= idle && quiet) {
         if (c->proto && c->proto->shutdown)
             c->proto->shutdown(c, 2);
-        srv_conn_close(c, 1);
+        srv_conn_close(c, !c->proto ? 0 : 1);
         srv_loop_flush_dirty(c->loop);
         return;
     }
-    uv_timer_start(t, srv_idle_cb, since >= idle ? idle : idle - since, 0);
+    /* Re-armed only here: reading a byte does not touch the timer. */
+    uint64_t next = since >= idle ? idle : idle - since;
+    if (!c->proto && next > 1000)
+        next = 1000; /* the protocol may be set meanwhile: look again soon */
+    uv_timer_start(t, srv_idle_cb, next, 0);
 }
 
 static void srv_name(const struct sockaddr_storage *ss, char *ip, size_t iplen,
@@ -405,9 +417,10 @@ void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
         srv_close_now(c);
         return;
     }
-    if (fe->cfg.idle_timeout_ms > 0)
+    uint64_t limit = srv_idle_limit(c);
+    if (limit > 0)
         uv_timer_start(&c->idle_timer, srv_idle_cb,
-                       (uint64_t)fe->cfg.idle_timeout_ms, 0);
+                       !c->proto && limit > 1000 ? 1000 : limit, 0);
     srv_update_reading(c);
     if (!c->reading) {
         srv_close_now(c);

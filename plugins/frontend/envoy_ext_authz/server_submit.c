@@ -56,6 +56,7 @@ srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref)
     r->kind = k;
     r->start_ns = srv_conn_host(c)->monotonic_ns();
     r->proto_ref = proto_ref;
+    atomic_init(&r->gone, 0);
     srv_req_link(r, c);
     atomic_fetch_add(&c->loop->fe->outstanding, 1);
     return r;
@@ -82,13 +83,9 @@ static void srv_req_free(srv_req *r)
     srv_req_destroy(r);
 }
 
-void srv_req_free_unsubmitted(srv_req *r)
-{
-    srv_req_free(r);
-}
-
 void srv_req_detach(srv_req *r)
 {
+    atomic_store(&r->gone, 1);
     srv_req_unlink(r);
     srv_req_stop_timer(r);
     r->proto_ref = NULL;
@@ -151,6 +148,7 @@ static void srv_deadline_cb(uv_timer_t *t)
     srv_req *r = t->data;
     srv_req_stop_timer(r);
     srv_conn *c = r->conn;
+    atomic_store(&r->gone, 1);
     if (!c || c->closed || r->replied_early)
         return;
     r->replied_early = 1;
@@ -158,6 +156,13 @@ static void srv_deadline_cb(uv_timer_t *t)
         c->proto->on_timeout(c, r);
     srv_conn_mark_dirty(c);
     srv_loop_flush_dirty(c->loop);
+}
+
+/* The engine asks this from any thread; r lives until its verdict is in. */
+static int srv_req_gone(void *arg)
+{
+    srv_req *r = arg;
+    return atomic_load(&r->gone);
 }
 
 void srv_req_submit(srv_req *r, pc_request_view *v)
@@ -175,6 +180,13 @@ void srv_req_submit(srv_req *r, pc_request_view *v)
             uv_timer_start(r->deadline, srv_deadline_cb, ms, 0);
         }
     }
+    /* This loop's timer answers the client at its deadline (DEADLINE_EXCEEDED)
+     * and cancels the pipeline; the engine's own deadline is only a backstop,
+     * set a little later so the client always gets that one answer. */
+    if (v->deadline_ns > 0)
+        v->deadline_ns += 20 * 1000000;
+    v->cancelled = srv_req_gone;
+    v->cancel_arg = r;
     host->submit(v, srv_req_done, r);
 }
 

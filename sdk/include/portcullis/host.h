@@ -277,12 +277,10 @@ typedef struct pc_host {
      * Submits a request for a verdict. The view is copied before submit
      * returns. done is called exactly once, on this thread before submit
      * returns (pipelines that never block) or later on a worker thread.
+     * To stop a request early (client gone), give the view a cancelled
+     * hook. Any thread may call submit, log, metrics_request and ready.
      */
     void (*submit)(const pc_request_view *view, pc_verdict_fn done, void *arg);
-    /** Asks a submitted request to stop early (client went away, deadline):
-     *  done is still called, with a fail-closed verdict. Call before
-     *  request_release only. */
-    void (*request_cancel)(pc_submission *sub);
     /** Frees the verdict and the request; call once after done. */
     void (*request_release)(pc_submission *sub);
     /** 1 once AuthConfigs are loaded and the server may take traffic. */

@@ -64,6 +64,12 @@ typedef struct pc_request_view {
     /** CLOCK_MONOTONIC deadline in ns from grpc-timeout or the frontend's
      *  own limit; 0 = none (the engine applies its default). */
     int64_t deadline_ns;
+    /** Optional: non-zero once the client went away (stream reset,
+     *  connection closed, deadline answered). The engine asks between
+     *  evaluators and stops the pipeline, failing closed. Called from any
+     *  thread; cancel_arg must stay valid until the verdict callback ran. */
+    int (*cancelled)(void *cancel_arg);
+    void *cancel_arg;
 } pc_request_view;
 
 /** Returns a pc_str for a NUL-terminated string (NULL gives empty). */
