@@ -26,6 +26,7 @@ typedef struct flight {
     uint8_t k[32];
     struct flight *next;
     int done, refs;
+    int leader_expired;   /* the leader ran out of time: waiters retry */
     pc_status st;
     char *json;
     pthread_cond_t cv;
@@ -241,6 +242,7 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
         return st;
     }
     atomic_fetch_add(&c->misses, 1);
+retry:
     for (flight *f = s->flights; f; f = f->next) {
         if (memcmp(f->k, k, 32) != 0)
             continue;
@@ -255,6 +257,13 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
             return PC_ERROR;
         }
         pc_status st = f->st;
+        /* A leader that failed only because its own request ran out of
+         * time says nothing about the key: take over if time is left. */
+        if (st == PC_ERROR && f->leader_expired &&
+            !(ev && ev->rq && reqctx_expired(ev->rq))) {
+            flight_release(s, f);
+            goto retry;
+        }
         char *json = f->json ? strdup(f->json) : NULL;
         flight_release(s, f);
         pthread_mutex_unlock(&s->mu);
@@ -305,6 +314,7 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
     f->done = 1;
     f->st = st;
     f->json = json;
+    f->leader_expired = st == PC_ERROR && ev && ev->rq && reqctx_expired(ev->rq);
     pthread_cond_broadcast(&f->cv);
     flight_unlink(s, f);
     flight_release(s, f);

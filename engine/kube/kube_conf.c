@@ -10,6 +10,7 @@
 #include <string.h>
 #include "config/ydoc.h"
 #include "kube_conf.h"
+#include "util/base64.h"
 
 #define KUBE_TOKEN_MAX (64 * 1024)
 
@@ -31,54 +32,6 @@ void kube_conf_free(kube_conf *c)
     }
     free(c->token_file);
     memset(c, 0, sizeof *c);
-}
-
-static int b64_val(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
-    return -1;
-}
-
-char *kube_b64_decode(const char *in, size_t *out_len)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n / 4 * 3 + 4);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        if (isspace(ch))
-            continue;
-        if (ch == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_val(ch);
-        if (v < 0 || pad) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    if (pad > 2 || bits >= 6) {
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
 }
 
 char *kube_read_token(const char *path, char *err, size_t errlen)
@@ -173,7 +126,7 @@ static int pem_field(struct json_object *o, const char *fkey, const char *dkey,
         return -1;
     }
     if (d && *d) {
-        if (!(*data = kube_b64_decode(d, data_len)) || !*data_len) {
+        if (!(*data = (char *)b64_decode(d, strlen(d), 0, data_len)) || !*data_len) {
             snprintf(err, errlen, "%s: %s is not valid base64", name, dkey);
             return -1;
         }

@@ -33,6 +33,4 @@ void kube_conf_free(kube_conf *c);
 /* Reads a token file, trimming surrounding whitespace. NULL on failure
  * (reason in err) or when it is empty. */
 char *kube_read_token(const char *path, char *err, size_t errlen);
-/* Decodes standard base64 (whitespace ignored). NULL on bad input. */
-char *kube_b64_decode(const char *in, size_t *out_len);
 #endif

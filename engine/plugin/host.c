@@ -19,6 +19,7 @@
 #include "http/httpc.h"
 #include "pipeline/evalctx.h"
 #include "selector/selector.h"
+#include "util/base64.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
@@ -552,6 +553,7 @@ static const pc_host g_host = {
     .metrics_request = h_metrics_request,
     .value_keep_json = h_keep_json,
     .value_release = h_value_release,
+    .base64_decode = b64_decode,
 };
 
 const pc_host *host_table(void)

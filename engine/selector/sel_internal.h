@@ -113,8 +113,6 @@ size_t sel_utf8_len(const unsigned char *s, size_t n);
 unsigned sel_utf8_decode(const unsigned char *s, size_t n, size_t *len);
 
 /* sel_base64.c */
-char *sel_b64_encode(const unsigned char *src, size_t n, size_t *outlen);
-unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen);
 
 /* sel_buf.c: growable byte buffer; errors stick in oom. Zero-initialised it starts on the
  * heap; pointing p/cap at a local array first saves the allocation for short strings. */

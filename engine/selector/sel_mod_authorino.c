@@ -11,6 +11,7 @@
 #include <string.h>
 #include "sel_mods.h"
 #include "selector.h"
+#include "util/base64.h"
 
 static char *dupn(const char *s, size_t n)
 {
@@ -297,12 +298,12 @@ int sel_mod_base64(const struct sel_modarg *a, struct json_object *in, int prese
     size_t len, n = 0;
     const char *s = sel_text(in, &len);
     if (a->mode == 1) {
-        char *enc = sel_b64_encode((const unsigned char *)s, len, &n);
+        char *enc = b64_encode(s, len, &n);
         int r = enc ? new_string(enc, n, out, outp) : -1;
         free(enc);
         return r;
     }
-    unsigned char *dec = sel_b64_decode_lenient(s, len, &n);
+    unsigned char *dec = b64_decode_lenient(s, len, &n);
     int r = dec ? new_string((const char *)dec, n, out, outp) : -1;
     free(dec);
     return r;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cu_main.h"
 #include "kube/kube.h"
+#include "util/base64.h"
 #include "kube/kube_conf.h"
 #include "pipeline/evalctx.h"
 #include "plugin/hostimpl.h"
@@ -175,13 +176,13 @@ static void test_insecure_false_ok(void)
 static void test_b64(void)
 {
     size_t n;
-    char *s = kube_b64_decode("aGVs\nbG8=", &n);
+    char *s = (char *)b64_decode("aGVs\nbG8=", 9, 0, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(n, 5);
     CU_ASSERT_STRING_EQUAL(s, "hello");
     free(s);
-    CU_ASSERT_PTR_NULL(kube_b64_decode("aGV=sbG8", &n));
-    CU_ASSERT_PTR_NULL(kube_b64_decode("a", &n));
+    CU_ASSERT_PTR_NULL(b64_decode("aGV=sbG8", 8, 0, &n));
+    CU_ASSERT_PTR_NULL(b64_decode("a", 1, 0, &n));
 }
 
 static char g_dir[64];

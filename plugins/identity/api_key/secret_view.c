@@ -8,66 +8,14 @@
 
 #define SVIEW_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
-static int sview_b64_digit(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-long sview_base64_decode(const char *in, size_t in_len, unsigned char *out)
-{
-    unsigned long acc = 0;
-    size_t i, n = 0, pad = 0;
-    int bits = 0;
-
-    for (i = 0; i < in_len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        int d;
-
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        /* Data after padding means a corrupt value, not a second block. */
-        if (pad)
-            return -1;
-        d = sview_b64_digit(c);
-        if (d < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned long)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1ul << bits) - 1;
-        }
-    }
-    /* 6 leftover bits cannot come from whole bytes; more than two '=' is
-     * never valid. */
-    if (bits >= 6 || pad > 2)
-        return -1;
-    return (long)n;
-}
-
 int sview_api_key(const pc_host *host, const pc_value *secret,
                   unsigned char **out, size_t *out_len)
 {
     const pc_value *sd = host->value_get(secret, "stringData");
     const pc_value *d = host->value_get(secret, "data");
     const char *s;
-    size_t len = 0;
-    long n;
+    size_t len = 0, n = 0;
+    unsigned char *decoded;
 
     *out = NULL;
     *out_len = 0;
@@ -86,17 +34,23 @@ int sview_api_key(const pc_host *host, const pc_value *secret,
     s = d ? host->value_string(host->value_get(d, SVIEW_KEY_NAME), &len) : NULL;
     if (!s || len == 0)
         return 1;
-    *out = malloc(len / 4 * 3 + 3);
+    decoded = host->base64_decode(s, len, 0, &n);
+    if (!decoded)
+        return -1;
+    if (n == 0) {
+        host->free(decoded);
+        return 1;
+    }
+    /* The key moves into a buffer of ours so the caller frees it as usual;
+     * the host's copy is wiped first. */
+    *out = malloc(n);
+    if (*out)
+        memcpy(*out, decoded, n);
+    explicit_bzero(decoded, n);
+    host->free(decoded);
     if (!*out)
         return -1;
-    n = sview_base64_decode(s, len, *out);
-    if (n <= 0) {
-        explicit_bzero(*out, len / 4 * 3 + 3);
-        free(*out);
-        *out = NULL;
-        return n == 0 ? 1 : -1;
-    }
-    *out_len = (size_t)n;
+    *out_len = n;
     return 0;
 }
 

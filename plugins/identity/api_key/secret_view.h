@@ -28,9 +28,5 @@ int sview_api_key(const pc_host *host, const pc_value *secret,
  */
 char *sview_render(const pc_host *host, const pc_value *secret, size_t *len);
 
-/** Decodes standard base64 (padding optional, ASCII whitespace skipped) into
- *  out, which must hold at least in_len * 3 / 4 + 3 bytes.
- *  @return the decoded length, or -1 on an invalid character or length. */
-long sview_base64_decode(const char *in, size_t in_len, unsigned char *out);
 
 #endif

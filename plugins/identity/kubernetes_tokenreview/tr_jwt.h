@@ -3,8 +3,10 @@
 #ifndef TR_JWT_H
 #define TR_JWT_H
 #include <stddef.h>
+#include <portcullis/host.h>
 
-/* The decoded payload (NUL-terminated, caller frees) of a compact JWS
+/* The decoded payload (NUL-terminated, h->free it) of a compact JWS
  * "h.p.s", or NULL when the text does not look like one. */
-char *tr_jwt_payload(const char *token, size_t len, size_t *out_len);
+char *tr_jwt_payload(const pc_host *h, const char *token, size_t len,
+                     size_t *out_len);
 #endif

@@ -66,11 +66,11 @@ static int tr_audience_ok(const pc_host *h, const pc_value *status, const tr_ask
 static void tr_bound_ttl(const pc_host *h, pc_eval *ev, const tr_ask *a, int64_t *ttl_ms)
 {
     size_t plen = 0;
-    char *payload = tr_jwt_payload(a->token, a->token_len, &plen);
+    char *payload = tr_jwt_payload(h, a->token, a->token_len, &plen);
     if (!payload)
         return;
     const pc_value *claims = h->value_parse(ev, payload, plen);
-    free(payload);
+    h->free(payload);
     const pc_value *exp = claims ? h->value_get(claims, "exp") : NULL;
     double e;
     switch (h->value_type(exp)) {

@@ -299,6 +299,13 @@ typedef struct pc_host {
     pc_value *(*value_keep_json)(const char *json, size_t len);
     /** Frees a value from value_keep_json (control thread, in destroy). */
     void (*value_release)(pc_value *v);
+
+    /** Decodes base64 (the standard alphabet, or URL-safe when url is
+     *  non-zero; padding optional; line breaks skipped) into a new buffer
+     *  with a NUL after its *out_len bytes; host->free it. NULL on invalid
+     *  input. */
+    unsigned char *(*base64_decode)(const char *src, size_t len, int url,
+                                    size_t *out_len);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */

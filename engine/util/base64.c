@@ -1,14 +1,18 @@
-/* Base64 for the @base64 modifier, following Go's encoding/base64 decoder closely because
- * Authorino's result depends on its details: newlines are skipped, and a failed decode still
- * yields the bytes of the complete quanta before the fault. */
+/* Base64 for the whole engine: kubeconfig data, the @base64 selector
+ * modifier and the plugins' base64_decode service. The decoder follows Go's
+ * encoding/base64 closely because Authorino's results depend on its
+ * details: newlines are skipped, and a failed decode still yields the bytes
+ * of the complete quanta before the fault. */
+#include <stdint.h>
 #include <stdlib.h>
-#include "sel_internal.h"
+#include "base64.h"
 
 static const char b64_std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *sel_b64_encode(const unsigned char *src, size_t n, size_t *outlen)
+char *b64_encode(const void *data, size_t n, size_t *outlen)
 {
+    const unsigned char *src = data;
     if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
         return NULL;
     size_t len = (n + 2) / 3 * 4;
@@ -56,8 +60,8 @@ static size_t skip_newlines(const unsigned char *s, size_t n, size_t i)
 
 /* One pass of Go's Decode: 0 on success, -1 on corrupt input; *outlen always holds the
  * bytes written (whole quanta before the fault). dst needs n / 4 * 3 + 3 bytes. */
-static int b64_decode(const unsigned char *s, size_t n, int url, int padded,
-                      unsigned char *dst, size_t *outlen)
+static int decode_pass(const unsigned char *s, size_t n, int url, int padded,
+                       unsigned char *dst, size_t *outlen)
 {
     size_t si = 0, o = 0;
     *outlen = 0;
@@ -119,15 +123,15 @@ done:
  * Two additions recover values Authorino would truncate: the padded pass also runs when
  * line breaks upset the length, and URL-safe base64 (JWT segments) is tried before settling
  * for a partial result. */
-unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen)
+unsigned char *b64_decode_lenient(const char *src, size_t n, size_t *outlen)
 {
     const unsigned char *s = (const unsigned char *)src;
     unsigned char *dst = malloc(n / 4 * 3 + 4);
     if (!dst)
         return NULL;
-    if (b64_decode(s, n, 0, 1, dst, outlen) == 0)
+    if (decode_pass(s, n, 0, 1, dst, outlen) == 0)
         return dst;
-    if (b64_decode(s, n, 0, 0, dst, outlen) == 0)
+    if (decode_pass(s, n, 0, 0, dst, outlen) == 0)
         return dst;
     /* dst and *outlen now hold the partial unpadded result. */
     unsigned char *alt = malloc(n / 4 * 3 + 4);
@@ -136,12 +140,28 @@ unsigned char *sel_b64_decode_lenient(const char *src, size_t n, size_t *outlen)
         return NULL;
     }
     size_t altlen;
-    if ((n % 4 == 0 && b64_decode(s, n, 1, 1, alt, &altlen) == 0) ||
-        b64_decode(s, n, 1, 0, alt, &altlen) == 0) {
+    if ((n % 4 == 0 && decode_pass(s, n, 1, 1, alt, &altlen) == 0) ||
+        decode_pass(s, n, 1, 0, alt, &altlen) == 0) {
         free(dst);
         *outlen = altlen;
         return alt;
     }
     free(alt);
     return dst;
+}
+
+unsigned char *b64_decode(const char *src, size_t n, int url, size_t *outlen)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    unsigned char *dst = malloc(n / 4 * 3 + 4);
+    if (!dst)
+        return NULL;
+    /* Padded when the length says so, unpadded otherwise; never partial. */
+    if (decode_pass(s, n, url, 1, dst, outlen) == 0 ||
+        decode_pass(s, n, url, 0, dst, outlen) == 0) {
+        dst[*outlen] = '\0';
+        return dst;
+    }
+    free(dst);
+    return NULL;
 }
