@@ -242,6 +242,11 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
         return st;
     }
     atomic_fetch_add(&c->misses, 1);
+    if (!fill) {
+        /* A non-blocking peek: never wait for a flight or start one. */
+        pthread_mutex_unlock(&s->mu);
+        return PC_AGAIN;
+    }
 retry:
     for (flight *f = s->flights; f; f = f->next) {
         if (memcmp(f->k, k, 32) != 0)

@@ -402,8 +402,12 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     }
     if (e->metrics)
         e->series = metrics_evaluator_series(cx->cfg->ns, cx->cfg->name, method, name);
-    if (e->type->t.flags & PC_EVAL_MAY_BLOCK)
+    if (e->type->t.flags & PC_EVAL_MAY_BLOCK) {
         cx->cfg->may_block = 1;
+        /* An engine-level cache answers hits without the plugin. */
+        if (!(e->type->t.flags & PC_EVAL_TRY_NONBLOCKING) && !e->cache)
+            cx->cfg->blocks_at_once = 1;
+    }
     if (e->type->t.flags & PC_EVAL_NEEDS_CONTEXT)
         cx->cfg->needs_context = 1;
 
@@ -690,6 +694,7 @@ ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
     implicit_anonymous(&cx, spec);
     if (mentions_context(spec))
         c->needs_context = 1;
+    c->try_inline = c->may_block && !c->blocks_at_once;
     if (ce->errors > errors0) {
         ac_free(c);
         return NULL;

@@ -69,6 +69,9 @@ typedef struct ac_config {
     ac_deny unauthenticated, unauthorized;
     int may_block;           /* some evaluator may block: run on workers */
     int needs_context;       /* build the Authorization JSON's `context` */
+    int blocks_at_once;      /* some blocking evaluator cannot try first */
+    int try_inline;          /* every blocking evaluator can try first
+                                without blocking: start on the I/O thread */
 } ac_config;
 
 /* Compiles one AuthConfig document. Every problem is reported through ce

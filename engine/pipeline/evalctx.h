@@ -17,6 +17,7 @@ typedef struct reqctx {
     atomic_int *cancelled;        /* set by the engine, may be NULL */
     int (*cancel_fn)(void *);     /* the frontend's hook, may be NULL */
     void *cancel_arg;
+    int no_block;                 /* on an I/O thread: blocking work must wait */
 } reqctx;
 
 struct pc_eval {

@@ -153,13 +153,14 @@ static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
     const ac_eval *ev = arg;
     (void)ttl_ms;
     pc_status st = ev->type->t.evaluate(ev->inst, e);
-    if (st != PC_OK && st != PC_DENY)
+    /* PC_AGAIN is only an answer while blocking is not allowed. */
+    if (st != PC_OK && st != PC_DENY && !(st == PC_AGAIN && e->rq->no_block))
         st = PC_ERROR;
     *out = (pc_value *)e->output;
     return st;
 }
 
-typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP } run_outcome;
+typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP, RUN_AGAIN } run_outcome;
 
 /* Runs one evaluator with its `when`, credential and cache. On RUN_OK,
  * *out holds a new reference to its output (never NULL). */
@@ -194,6 +195,12 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
     }
     pc_status st;
     const char *outcome;
+    /* On an I/O thread, a blocking evaluator may only answer from memory. */
+    const int peek = rq->no_block && (ev->type->t.flags & PC_EVAL_MAY_BLOCK);
+    if (peek && !ev->cache && !(ev->type->t.flags & PC_EVAL_TRY_NONBLOCKING)) {
+        r->again = 1;
+        return RUN_AGAIN;
+    }
     if (ev->cache) {
         struct json_object *k = NULL;
         const pc_value *cached = NULL;
@@ -206,8 +213,8 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
         size_t klen;
         const char *key = sel_text(k, &klen);
         int filled = 0;
-        st = cache_lookup(ev->cache, &e, key, klen, call_plugin, (void *)ev,
-                          &cached, &filled);
+        st = cache_lookup(ev->cache, &e, key, klen, peek ? NULL : call_plugin,
+                          (void *)ev, &cached, &filled);
         outcome = filled ? NULL : "cached";
         if (st == PC_OK && cached) {
             struct json_object *keep = json_object_get((struct json_object *)cached);
@@ -217,6 +224,11 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
     } else {
         st = call_plugin((void *)ev, &e, &(pc_value *){NULL}, NULL);
         outcome = NULL;
+    }
+    if (st == PC_AGAIN) {
+        evalctx_done(&e);
+        r->again = 1;
+        return RUN_AGAIN;
     }
     if (st == PC_OK) {
         *out = e.output ? e.output : json_object_new_object();
@@ -333,6 +345,9 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
             break;
         case RUN_SKIP:
             break;
+        case RUN_AGAIN:
+            json_object_put(errors);
+            return 0;
         }
     }
     if (!winner) {
@@ -368,7 +383,10 @@ static void phase_metadata(const ac_config *cfg, struct json_object *root,
         const ac_eval *ev = cfg->evs[PC_PHASE_METADATA][i];
         struct json_object *out;
         /* Failures are ignored, as in Authorino: metadata is best effort. */
-        if (run_eval(ev, root, rq, r, &out, why, sizeof why) == RUN_OK)
+        run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
+        if (o == RUN_AGAIN)
+            return;
+        if (o == RUN_OK)
             json_object_object_add(auth_section(root, "metadata"), ev->name, out);
         else if (why[0] && plog_enabled(PC_LOG_DEBUG))
             plog(PC_LOG_DEBUG, ev->name, "metadata ignored: %s", why);
@@ -392,6 +410,8 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
             break;
         case RUN_SKIP:
             break;
+        case RUN_AGAIN:
+            return 0;
         case RUN_FAIL:
             render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403,
                         why[0] ? why : "Unauthorized", root, 0, r);
@@ -408,7 +428,10 @@ static void phase_response(const ac_config *cfg, struct json_object *root,
     for (size_t i = 0; i < cfg->n_evs[PC_PHASE_RESPONSE]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_RESPONSE][i];
         struct json_object *out;
-        if (run_eval(ev, root, rq, r, &out, why, sizeof why) != RUN_OK)
+        run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
+        if (o == RUN_AGAIN)
+            return;
+        if (o != RUN_OK)
             continue; /* a failed response item is left out */
         if (ev->dynmeta) {
             if (!r->dynmeta)
@@ -430,7 +453,10 @@ static void phase_callbacks(const ac_config *cfg, struct json_object *root,
     for (size_t i = 0; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_CALLBACK][i];
         struct json_object *out;
-        if (run_eval(ev, root, rq, r, &out, why, sizeof why) == RUN_OK)
+        run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
+        if (o == RUN_AGAIN)
+            return;
+        if (o == RUN_OK)
             json_object_object_add(auth_section(root, "callbacks"), ev->name, out);
     }
 }
@@ -456,10 +482,18 @@ void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
             return;
         }
     }
+    /* r->again: an evaluator needs to block while rq->no_block; the caller
+     * runs the whole pipeline again on a worker. */
     int ok = phase_identity(cfg, root, rq, r);
+    if (r->again)
+        return;
     if (ok) {
         phase_metadata(cfg, root, rq, r);
+        if (r->again)
+            return;
         ok = phase_authorization(cfg, root, rq, r);
+        if (r->again)
+            return;
     }
     if (ok && expired(rq)) {
         pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
@@ -470,8 +504,12 @@ void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
         r->grpc_code = GRPC_OK;
         r->http_status = 200;
         phase_response(cfg, root, rq, r);
+        if (r->again)
+            return;
     }
     phase_callbacks(cfg, root, rq, r);
+    if (r->again)
+        return;
     /* A deadline that passed while callbacks ran must not turn into an
      * allow that nobody checked in time. */
     if (r->allowed && expired(rq))

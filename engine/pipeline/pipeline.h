@@ -28,6 +28,7 @@ typedef struct pipe_result {
     struct json_object *dynmeta;  /* object or NULL (owned reference) */
     const char *authconfig;       /* id, borrowed from the snapshot */
     int explain;                  /* collect trace */
+    int again;                    /* stopped: blocking work needed (no_block) */
     pipe_trace *trace;
     size_t n_trace, cap_trace;
 } pipe_result;

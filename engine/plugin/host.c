@@ -372,6 +372,11 @@ static void h_set_reason(pc_eval *ev, const char *fmt, ...)
 
 static int64_t h_deadline(pc_eval *ev) { return ev->rq ? ev->rq->deadline_ns : 0; }
 
+static int h_can_block(pc_eval *ev)
+{
+    return !(ev->rq && ev->rq->no_block);
+}
+
 static int h_cancelled(pc_eval *ev)
 {
     return ev->rq && reqctx_expired(ev->rq);
@@ -554,6 +559,7 @@ static const pc_host g_host = {
     .value_keep_json = h_keep_json,
     .value_release = h_value_release,
     .base64_decode = b64_decode,
+    .eval_can_block = h_can_block,
 };
 
 const pc_host *host_table(void)

@@ -77,6 +77,30 @@ static void run_pipeline(void *arg)
     finish(sub);
 }
 
+/* Runs the pipeline on the caller's (I/O) thread with blocking forbidden.
+ * Returns 1 when that decided; 0 when an evaluator needs to block, after
+ * undoing what the partial run added, so a worker can run it again. */
+static int try_inline(pc_submission *sub)
+{
+    reqctx rq;
+    reqctx_init(&rq, sub->deadline_ns, &sub->cancelled);
+    rq.cancel_fn = sub->cancel_fn;
+    rq.cancel_arg = sub->cancel_arg;
+    rq.no_block = 1;
+    pipe_run(sub->cfg, sub->root, &rq, &sub->r);
+    reqctx_clear(&rq);
+    if (!sub->r.again) {
+        json_object_put(sub->root);
+        sub->root = NULL;
+        finish(sub);
+        return 1;
+    }
+    json_object_object_del(sub->root, "auth");
+    pipe_result_free(&sub->r);
+    pipe_result_init(&sub->r, 0);
+    return 0;
+}
+
 static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
 {
     pc_submission *sub = calloc(1, sizeof *sub);
@@ -126,6 +150,8 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
         run_pipeline(sub);
         return;
     }
+    if (sub->cfg->try_inline && try_inline(sub))
+        return;
     if (workers_post(run_pipeline, sub) < 0) {
         json_object_put(sub->root);
         sub->root = NULL;

@@ -228,6 +228,30 @@ static void test_keys_distinct(void)
     cache_free(c);
 }
 
+/* A NULL fill only peeks: a miss is PC_AGAIN (nothing stored, no flight),
+ * a hit answers as usual. */
+static void test_peek(void)
+{
+    pc_cache *c = mk(60000, 60000);
+    reqctx rq;
+    pc_eval ev;
+    reqctx_init(&rq, 0, NULL);
+    evalctx_init(&ev, &rq, NULL, NULL);
+    const pc_value *out = NULL;
+    CU_ASSERT_EQUAL(cache_lookup(c, &ev, "k", 1, NULL, NULL, &out, NULL), PC_AGAIN);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_EQUAL(cache_size(c), 0);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 5};
+    int v;
+    CU_ASSERT_EQUAL(lookup(c, "k", &f, 0, &v), PC_OK);
+    CU_ASSERT_EQUAL(cache_lookup(c, &ev, "k", 1, NULL, NULL, &out, NULL), PC_OK);
+    CU_ASSERT_EQUAL(json_object_get_int((struct json_object *)out), 5);
+    CU_ASSERT_EQUAL(atomic_load(&f.calls), 1);
+    evalctx_done(&ev);
+    reqctx_clear(&rq);
+    cache_free(c);
+}
+
 int cu_register(void)
 {
     static const cu_case cases[] = {
@@ -237,6 +261,7 @@ int cu_register(void)
         {"fill lowers, never raises, the TTL", test_fill_lowers_ttl},
         {"waiters give up at their deadline", test_waiter_deadline},
         {"different keys fill separately", test_keys_distinct},
+        {"a NULL fill peeks without waiting", test_peek},
         {NULL, NULL}};
     return cu_add_suite("cache", cases);
 }

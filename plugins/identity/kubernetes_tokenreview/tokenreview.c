@@ -143,6 +143,9 @@ static pc_status tr_evaluate(void *p, pc_eval *ev)
     }
     pc_value *id = NULL;
     pc_status st;
+    const int can_block = h->eval_can_block(ev);
+    if (!in->cache && !can_block)
+        return PC_AGAIN;
     if (in->cache) {
         size_t klen = 0;
         char *key = tr_cache_key(&a, &klen);
@@ -151,13 +154,16 @@ static pc_status tr_evaluate(void *p, pc_eval *ev)
             return PC_ERROR;
         }
         const pc_value *got = NULL;
-        st = h->cache_lookup(in->cache, ev, key, klen, tr_review_fill, &a, &got);
+        /* On an I/O thread only a cached verdict can answer. */
+        st = h->cache_lookup(in->cache, ev, key, klen,
+                             can_block ? tr_review_fill : NULL, &a, &got);
         memset(key, 0, klen);
         free(key);
-        if (st == PC_OK && got && !(id = h->value_copy(ev, got))) {
-            h->eval_set_reason(ev, "TokenReview failed: out of memory");
-            return PC_ERROR;
-        }
+        if (st == PC_AGAIN)
+            return PC_AGAIN;
+        /* The cache hands each request its own value: publish it as is. */
+        if (st == PC_OK)
+            id = (pc_value *)got;
     } else {
         int64_t ttl = -1;
         st = tr_review_fill(&a, ev, &id, &ttl);
@@ -180,7 +186,7 @@ static pc_status tr_evaluate(void *p, pc_eval *ev)
 
 static const pc_evaluator_type tr_type = {
     .struct_size = sizeof(pc_evaluator_type),
-    .flags = PC_EVAL_MAY_BLOCK | PC_EVAL_NEEDS_CREDENTIAL,
+    .flags = PC_EVAL_MAY_BLOCK | PC_EVAL_NEEDS_CREDENTIAL | PC_EVAL_TRY_NONBLOCKING,
     .phase = PC_PHASE_IDENTITY,
     .name = "kubernetesTokenReview",
     .config_schema = tr_schema,

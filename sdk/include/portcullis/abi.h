@@ -55,7 +55,11 @@ extern "C" {
 typedef enum pc_status {
     PC_OK = 0,      /**< success: identity found, access granted, value made */
     PC_DENY = 1,    /**< a definite "no": bad credential, rule not met */
-    PC_ERROR = -1   /**< could not decide (I/O, timeout, bad data): fails closed */
+    PC_ERROR = -1,  /**< could not decide (I/O, timeout, bad data): fails closed */
+    /** Only from evaluate when pc_host.eval_can_block says 0 (a type with
+     *  PC_EVAL_TRY_NONBLOCKING tried on an I/O thread): the answer needs
+     *  blocking work; the engine calls evaluate again on a worker. */
+    PC_AGAIN = 2
 } pc_status;
 
 #ifdef __cplusplus

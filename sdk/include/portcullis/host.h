@@ -234,6 +234,7 @@ typedef struct pc_host {
     /**
      * Looks key up; on a miss calls fill once for all concurrent callers of
      * the same key. Waiters give up at their own deadline with PC_ERROR.
+     * With fill NULL it never waits: a miss returns PC_AGAIN.
      * @param out the cached or filled value, borrowed for the evaluation
      *            (PC_OK and PC_DENY results both carry their value).
      */
@@ -306,6 +307,11 @@ typedef struct pc_host {
      *  input. */
     unsigned char *(*base64_decode)(const char *src, size_t len, int url,
                                     size_t *out_len);
+
+    /** 0 while a PC_EVAL_TRY_NONBLOCKING evaluator is tried on an I/O
+     *  thread (it must not block: answer from memory or return PC_AGAIN),
+     *  1 on a worker thread. */
+    int (*eval_can_block)(pc_eval *ev);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
