@@ -1,5 +1,8 @@
 #include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "cache.h"
+#include "config/ydoc.h"
 #include "pipeline/evalctx.h"
 #include "util/clock.h"
 
@@ -19,7 +23,7 @@ typedef struct entry {
     struct entry *fnext, *fprev;  /* insertion order, oldest first */
     int64_t expires_ns;
     pc_status st;
-    char *json;                   /* the value, serialised; NULL = null */
+    struct json_object *val;      /* private copy, only ever copied again */
 } entry;
 
 typedef struct flight {
@@ -28,7 +32,7 @@ typedef struct flight {
     int done, refs;
     int leader_expired;   /* the leader ran out of time: waiters retry */
     pc_status st;
-    char *json;
+    struct json_object *val;      /* private copy for the waiters */
     pthread_cond_t cv;
 } flight;
 
@@ -62,11 +66,38 @@ static void hkey_init(void)
     }
 }
 
+/* One HMAC context per thread, keyed once: the one-shot HMAC() looks the
+ * digest up and sets the key on every call. */
+static _Thread_local EVP_MAC_CTX *t_mac;
+
+static EVP_MAC_CTX *thread_mac(void)
+{
+    if (t_mac)
+        return t_mac;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    if (ctx && EVP_MAC_init(ctx, g_hkey, sizeof g_hkey, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return t_mac = ctx;
+}
+
 void cache_key_hash(const void *key, size_t len, uint8_t out[32])
 {
     pthread_once(&g_hkey_once, hkey_init);
-    unsigned int olen = 32;
-    HMAC(EVP_sha256(), g_hkey, sizeof g_hkey, key, len, out, &olen);
+    EVP_MAC_CTX *ctx = thread_mac();
+    size_t olen = 0;
+    if (ctx && EVP_MAC_init(ctx, NULL, 0, NULL) == 1 &&
+        EVP_MAC_update(ctx, key, len) == 1 &&
+        EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32)
+        return;
+    unsigned int ol = 32;
+    HMAC(EVP_sha256(), g_hkey, sizeof g_hkey, key, len, out, &ol);
 }
 
 pc_cache *cache_new(const pc_cache_opts *o)
@@ -91,7 +122,7 @@ pc_cache *cache_new(const pc_cache_opts *o)
 
 static void entry_free(entry *e)
 {
-    free(e->json);
+    json_object_put(e->val);
     free(e);
 }
 
@@ -142,7 +173,7 @@ static entry *find(stripe *s, const uint8_t *k)
 }
 
 static void store(pc_cache *c, stripe *s, const uint8_t *k, pc_status st,
-                  const char *json, int64_t ttl_ms)
+                  struct json_object *val, int64_t ttl_ms)
 {
     entry *old = find(s, k);
     if (old)
@@ -154,8 +185,7 @@ static void store(pc_cache *c, stripe *s, const uint8_t *k, pc_status st,
         return;
     memcpy(e->k, k, 32);
     e->st = st;
-    e->json = json ? strdup(json) : NULL;
-    if (json && !e->json) {
+    if (val && ydoc_copy(val, &e->val) != 0) {
         free(e);
         return;
     }
@@ -172,12 +202,14 @@ static void store(pc_cache *c, stripe *s, const uint8_t *k, pc_status st,
     s->count++;
 }
 
-/* Turns cached text into a value owned by the evaluation's request. */
-static const pc_value *materialise(pc_eval *ev, const char *json)
+/* Gives the evaluation's request its own copy of a cached value (called
+ * under the stripe lock: the cached copy is never touched otherwise). */
+static const pc_value *materialise(pc_eval *ev, struct json_object *val)
 {
-    if (!json)
+    struct json_object *copy = NULL;
+    if (!val || !ev || ydoc_copy(val, &copy) != 0)
         return NULL;
-    return (const pc_value *)reqctx_keep(ev->rq, json_tokener_parse(json));
+    return (const pc_value *)reqctx_keep(ev->rq, copy);
 }
 
 /* The leader unlinks its flight when done, so later lookups never join a
@@ -197,7 +229,7 @@ static void flight_release(stripe *s, flight *f)
     if (--f->refs > 0)
         return;
     pthread_cond_destroy(&f->cv);
-    free(f->json);
+    json_object_put(f->val);
     free(f);
 }
 
@@ -234,11 +266,9 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
     }
     if (e) {
         pc_status st = e->st;
-        char *json = e->json ? strdup(e->json) : NULL;
+        *out = materialise(ev, e->val);
         pthread_mutex_unlock(&s->mu);
         atomic_fetch_add(&c->hits, 1);
-        *out = materialise(ev, json);
-        free(json);
         return st;
     }
     atomic_fetch_add(&c->misses, 1);
@@ -269,16 +299,12 @@ retry:
             flight_release(s, f);
             goto retry;
         }
-        char *json = f->json ? strdup(f->json) : NULL;
+        if (st != PC_ERROR)
+            *out = materialise(ev, f->val);
         flight_release(s, f);
         pthread_mutex_unlock(&s->mu);
-        if (st == PC_ERROR) {
-            if (ev && !ev->has_reason)
-                evalctx_reason(ev, "shared lookup failed");
-        } else {
-            *out = materialise(ev, json);
-        }
-        free(json);
+        if (st == PC_ERROR && ev && !ev->has_reason)
+            evalctx_reason(ev, "shared lookup failed");
         return st;
     }
     flight *f = calloc(1, sizeof *f);
@@ -305,20 +331,19 @@ retry:
     pc_status st = fill(arg, ev, &val, &ttl);
     if (st != PC_OK && st != PC_DENY)
         st = PC_ERROR;
-    char *json = NULL;
-    if (st != PC_ERROR && val)
-        json = strdup(json_object_to_json_string_ext(
-            (struct json_object *)val, JSON_C_TO_STRING_PLAIN));
+    struct json_object *keep = NULL;
+    if (st != PC_ERROR && val && ydoc_copy((struct json_object *)val, &keep) != 0)
+        keep = NULL;
     int64_t base = st == PC_OK ? c->ok_ttl_ms : c->deny_ttl_ms;
     if (ttl < 0 || ttl > base)
         ttl = base;
 
     pthread_mutex_lock(&s->mu);
-    if (st != PC_ERROR && ttl > 0 && (!val || json))
-        store(c, s, k, st, json, ttl);
+    if (st != PC_ERROR && ttl > 0 && (!val || keep))
+        store(c, s, k, st, keep, ttl);
     f->done = 1;
     f->st = st;
-    f->json = json;
+    f->val = keep;
     f->leader_expired = st == PC_ERROR && ev && ev->rq && reqctx_expired(ev->rq);
     pthread_cond_broadcast(&f->cv);
     flight_unlink(s, f);

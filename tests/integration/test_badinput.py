@@ -13,7 +13,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -23,11 +22,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pyclient"))
+sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import Client, build_check_request, V3_CHECK  # noqa: E402
+from pcharness import Checks, Server, SMALL  # noqa: E402
 import grpc  # noqa: E402
 
-PC_BIN = os.environ.get("PC_BIN", "portcullis")
-PC_PLUGIN_DIR = os.environ.get("PC_PLUGIN_DIR", "")
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 AUTHCONFIG = """\
@@ -69,77 +68,8 @@ type: Opaque
 """
 AUTH = {"authorization": "APIKEY alice-secret-key"}
 
-passes = 0
-failures = []
-
-
-def check(cond, what, detail=""):
-    global passes
-    if cond:
-        passes += 1
-        print("ok   - " + what)
-    else:
-        failures.append(what)
-        print("FAIL - %s%s" % (what, ("\n       " + str(detail)[:1500]) if detail != "" else ""))
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-class Server:
-    def __init__(self, tmp, acdir):
-        self.grpc_port, self.http_port, self.admin_port = free_ports(3)
-        self.logpath = os.path.join(tmp, "server.log")
-        self.log = open(self.logpath, "w")
-        cmd = [PC_BIN, "serve",
-               "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
-               "--http-addr", "127.0.0.1:%d" % self.http_port,
-               "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-               "--authconfigs", acdir, "--io-threads", "2", "--workers", "4",
-               "--log-format", "text", "--log-level", "warn"]
-        if PC_PLUGIN_DIR:
-            cmd += ["--plugin-dir", PC_PLUGIN_DIR]
-        env = dict(os.environ)
-        for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"):
-            env.pop(k, None)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.grpc = "127.0.0.1:%d" % self.grpc_port
-
-    def ready(self, timeout=10):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and self.proc.poll() is None:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=1)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def logtail(self, n=3000):
-        with open(self.logpath, errors="replace") as f:
-            return f.read()[-n:]
-
-    def stop(self):
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-        self.log.close()
-        return rc
+checks = Checks()
+check = checks.check
 
 
 def healthy(srv, after):
@@ -480,35 +410,28 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pc-test-badinput.")
     srv = None
     try:
-        acdir = os.path.join(tmp, "ac")
-        os.makedirs(acdir)
-        with open(os.path.join(acdir, "api.yaml"), "w") as f:
-            f.write(AUTHCONFIG)
-        srv = Server(tmp, acdir)
-        if not srv.ready():
-            check(False, "portcullis serve starts", srv.logtail())
-        else:
-            healthy(srv, "start")
-            for case in (case_garbage, case_truncated_h2, case_preface_garbage,
-                         case_bad_protobuf, case_big_headers, case_half_request,
-                         case_conn_churn):
-                case(srv)
-            case_many_streams(srv, tmp)
-            rc = srv.stop()
-            check(rc == 0, "SIGTERM after all the abuse: exit 0", rc)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        check(False, "test ran to the end", repr(e))
+        with checks.guard():
+            srv = Server(tmp, authconfig_text=AUTHCONFIG,
+                         extra=SMALL + ["--log-level", "warn"])
+            if not srv.ready():
+                check(False, "portcullis serve starts", srv.logtail())
+            else:
+                healthy(srv, "start")
+                for case in (case_garbage, case_truncated_h2, case_preface_garbage,
+                             case_bad_protobuf, case_big_headers, case_half_request,
+                             case_conn_churn):
+                    case(srv)
+                case_many_streams(srv, tmp)
+                rc = srv.stop()
+                check(rc == 0, "SIGTERM after all the abuse: exit 0", rc)
     finally:
         if srv is not None:
             srv.stop()
-            if failures:
+            if checks.failures:
                 print("---- server log (tail) ----\n" + srv.logtail())
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passes, len(failures)))
-    return 1 if failures else 0
+    checks.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

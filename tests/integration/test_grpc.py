@@ -22,12 +22,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pyclient"))
+sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import (Client, build_check_request, v3,  # noqa: E402
                              V3_CHECK)
+from pcharness import Checks, Server, SMALL, write  # noqa: E402
 import grpc  # noqa: E402
 
-PC_BIN = os.environ.get("PC_BIN", "portcullis")
-PC_PLUGIN_DIR = os.environ.get("PC_PLUGIN_DIR", "")
 API_KEY = "alice-secret-key"
 PRINCIPAL = "spiffe://portcullis.test/ns/default/sa/client"
 
@@ -167,85 +167,8 @@ contexts:
 current-context: x
 """
 
-passes = 0
-failures = []
-
-
-def check(cond, what, detail=""):
-    global passes
-    if cond:
-        passes += 1
-        print("ok   - " + what)
-    else:
-        failures.append(what)
-        print("FAIL - %s%s" % (what, ("\n       " + str(detail)[:1500]) if detail != "" else ""))
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-class Server:
-    def __init__(self, tmp, acdir, extra=(), name="srv"):
-        self.grpc_port, self.http_port, self.admin_port = free_ports(3)
-        self.logpath = os.path.join(tmp, name + ".log")
-        self.log = open(self.logpath, "w+")
-        cmd = [PC_BIN, "serve",
-               "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
-               "--http-addr", "127.0.0.1:%d" % self.http_port,
-               "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-               "--authconfigs", acdir, "--io-threads", "2", "--workers", "4",
-               "--log-format", "text"] + list(extra)
-        if PC_PLUGIN_DIR:
-            cmd += ["--plugin-dir", PC_PLUGIN_DIR]
-        env = dict(os.environ)
-        for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"):
-            env.pop(k, None)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.grpc = "127.0.0.1:%d" % self.grpc_port
-
-    def ready(self, timeout=10):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and self.proc.poll() is None:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=1)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def logtext(self):
-        if not self.log.closed:
-            self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+checks = Checks()
+check = checks.check
 
 
 def headers_of(opts):
@@ -509,9 +432,8 @@ def test_tls(tmp, acdir):
     pki = os.path.join(tmp, "pki")
     os.makedirs(pki)
     ca, (scrt, skey), (ccrt, ckey) = make_pki(pki)
-    srv = Server(tmp, acdir, ["--tls-cert", scrt, "--tls-key", skey,
-                              "--tls-client-ca", ca], name="tls")
-    try:
+    with Server(tmp, acdir, extra=SMALL + ["--tls-cert", scrt, "--tls-key", skey,
+                                           "--tls-client-ca", ca], name="tls") as srv:
         if not srv.ready():
             check(False, "TLS server starts", srv.logtext()[-1500:])
             return
@@ -572,8 +494,6 @@ def test_tls(tmp, acdir):
             with h2ctx.wrap_socket(s, server_hostname="localhost") as t:
                 alpn = t.selected_alpn_protocol()
         check(alpn == "h2", "TLS HTTP port: ALPN selects h2 when offered", alpn)
-    finally:
-        srv.stop()
 
 
 def main():
@@ -583,39 +503,35 @@ def main():
     hang.listen(64)
     srv = None
     try:
-        acdir = os.path.join(tmp, "ac")
-        os.makedirs(acdir)
-        write(os.path.join(acdir, "api.yaml"), API_AC)
-        write(os.path.join(acdir, "other.yaml"), OTHER_AC % "v1")
-        write(os.path.join(acdir, "slow.yaml"), SLOW_AC)
-        kc = write(os.path.join(tmp, "kubeconfig"),
-                   KUBECONFIG % (hang.getsockname()[1], "/etc/ssl/certs/ca-certificates.crt"))
-        srv = Server(tmp, acdir, ["--kubeconfig", kc])
-        if not srv.ready():
-            check(False, "portcullis serve starts", srv.logtext()[-2000:])
-        else:
-            test_checks(srv)
-            if shutil.which("nghttp"):
-                test_grpc_timeout(srv, tmp)
+        with checks.guard():
+            acdir = os.path.join(tmp, "ac")
+            os.makedirs(acdir)
+            write(os.path.join(acdir, "api.yaml"), API_AC)
+            write(os.path.join(acdir, "other.yaml"), OTHER_AC % "v1")
+            write(os.path.join(acdir, "slow.yaml"), SLOW_AC)
+            kc = write(os.path.join(tmp, "kubeconfig"),
+                       KUBECONFIG % (hang.getsockname()[1], "/etc/ssl/certs/ca-certificates.crt"))
+            srv = Server(tmp, acdir, extra=SMALL + ["--kubeconfig", kc], name="srv")
+            if not srv.ready():
+                check(False, "portcullis serve starts", srv.logtail(2000))
             else:
-                print("skip - grpc-timeout: nghttp (nghttp2-client) is not installed")
-            test_tls(tmp, acdir)
-            test_sighup(srv, acdir)
-            test_sigterm(srv)
-    except Exception as e:  # a crash of the test itself is a failure
-        import traceback
-        traceback.print_exc()
-        check(False, "test ran to the end", repr(e))
+                test_checks(srv)
+                if shutil.which("nghttp"):
+                    test_grpc_timeout(srv, tmp)
+                else:
+                    print("skip - grpc-timeout: nghttp (nghttp2-client) is not installed")
+                test_tls(tmp, acdir)
+                test_sighup(srv, acdir)
+                test_sigterm(srv)
     finally:
         if srv is not None:
             srv.stop()
-            if failures:
-                print("---- server log (tail) ----\n" + srv.logtext()[-3000:])
+            if checks.failures:
+                print("---- server log (tail) ----\n" + srv.logtail())
         hang.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passes, len(failures)))
-    return 1 if failures else 0
+    checks.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

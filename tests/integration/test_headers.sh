@@ -7,23 +7,18 @@
 set -u
 : "${PC_SOURCE_DIR:?}"
 
-inc="$PC_SOURCE_DIR/sdk/include"
-tmp=$(mktemp -d /tmp/pc-test-headers.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
+source "$(dirname "$0")/lib/common.sh"
 
+inc="$PC_SOURCE_DIR/sdk/include"
+
+# try WHAT COMMAND...: ok if COMMAND succeeds; otherwise bad with all it printed.
 try() {
     local what=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then
-        pass=$((pass + 1)); echo "ok   $what"
-    else
-        fail=$((fail + 1)); echo "FAIL $what"; sed 's/^/     /' "$tmp/out"
-    fi
+    if "$@" >"$tmp/out" 2>&1; then ok "$what"; else bad "$what" "$(cat "$tmp/out")"; fi
 }
 
 headers=$(cd "$inc" && ls portcullis/*.h)
-[ -n "$headers" ] || { echo "no headers under $inc"; echo "0 passed, 1 failed"; exit 1; }
+[ -n "$headers" ] || { bad "no headers under $inc"; finish; }
 
 for h in $headers; do
     # Included twice: the include guard must hold.
@@ -65,5 +60,4 @@ if [ -f "$tmp/p.so" ]; then
         bash -c "nm -D --defined-only '$tmp/p.so' | grep -qw portcullis_plugin_v1"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

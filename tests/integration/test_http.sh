@@ -8,36 +8,8 @@
 # Env (set by ctest): PC_BIN, PC_PLUGIN_DIR.
 set -u
 : "${PC_BIN:?}"
-PC_PLUGIN_DIR=${PC_PLUGIN_DIR:-}
 
-tmp=$(mktemp -d /tmp/pc-test-http.XXXXXX)
-pid=
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() {
-    fail=$((fail + 1)); echo "FAIL - $1"
-    [ -f "$tmp/out" ] && sed 's/^/       /' "$tmp/out" | head -20
-}
-# expect WHAT COMMAND...: the command (a test on $tmp/out) must succeed.
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# Three free loopback ports: bound to 0 and released.
-read -r GRPC HTTP ADMIN < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+source "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$tmp/ac"
 cat >"$tmp/ac/api.yaml" <<'EOF'
@@ -122,24 +94,8 @@ spec:
           value: path
 EOF
 
-args=(serve --grpc-addr "127.0.0.1:$GRPC" --http-addr "127.0.0.1:$HTTP"
-      --admin-addr "127.0.0.1:$ADMIN" --authconfigs "$tmp/ac" --io-threads 2
-      --workers 4 --log-format text)
-[ -n "$PC_PLUGIN_DIR" ] && args+=(--plugin-dir "$PC_PLUGIN_DIR")
-env -u KUBERNETES_SERVICE_HOST -u KUBECONFIG "$PC_BIN" "${args[@]}" >"$tmp/server.log" 2>&1 &
-pid=$!
-
-ready=0
-for _ in $(seq 1 100); do
-    if curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$ADMIN/readyz" | grep -q 200; then
-        ready=1; break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ "$ready" -ne 1 ]; then
-    echo "FAIL - portcullis serve starts"; tail -30 "$tmp/server.log"
-    echo "0 passed, 1 failed"; exit 1
+if ! start_server "$tmp/ac" "${SMALL[@]}"; then
+    bad "portcullis serve starts"; finish
 fi
 
 U="http://127.0.0.1:$HTTP"
@@ -248,16 +204,9 @@ expect "metrics: one more allowed check counts one" \
 req "http://127.0.0.1:$ADMIN/nope"
 expect "admin: unknown path is 404" code 404
 
-expect "server still running" kill -0 "$pid"
-kill -TERM "$pid"
-rc=
-for _ in $(seq 1 120); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; break; fi
-    sleep 0.1
-done
+expect "server still running" kill -0 "$SERVER_PID"
+stop_server
+rc=$?
 expect "SIGTERM: exit 0" [ "$rc" = 0 ]
-pid=
 
-if [ "$fail" -ne 0 ]; then echo "---- server log ----"; tail -30 "$tmp/server.log"; fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,7 +10,6 @@ import hashlib
 import http.client
 import json
 import os
-import re
 import shutil
 import ssl
 import subprocess
@@ -24,29 +23,18 @@ from cryptography.hazmat.primitives import serialization
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from pcharness import Checks  # noqa: E402
+
 FIXTURE_DIR = os.path.normpath(os.path.join(HERE, "..", "fixtures", "kube_apiserver"))
 FIXTURE = os.path.join(FIXTURE_DIR, "fake_apiserver.py")
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 REVIEW = "/apis/authentication.k8s.io/v1/tokenreviews"
 AUD = "https://my-svc.example"
 
-failures = []
-passes = 0
-
-
-JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-
-
-def check(cond, what, detail=""):
-    global passes
-    if cond:
-        passes += 1
-        print("ok   - " + what)
-    else:
-        failures.append(what)
-        # Tokens stay out of the log, even the fixture's throwaway ones.
-        detail = JWT_RE.sub("<token>", str(detail)) if detail != "" else ""
-        print("FAIL - %s%s" % (what, ("\n       " + detail) if detail else ""))
+# Tokens in a FAIL detail are redacted by Checks.
+checks = Checks(limit=None)
+check = checks.check
 
 
 def go(obj):
@@ -487,22 +475,17 @@ def main():
     t0 = time.monotonic()
     d = tempfile.mkdtemp(prefix="kube-fixture-test-")
     try:
-        run_subprocess_tests(d)
-        run_library_tests()
-    except Exception as e:  # a crash is a failure with its reason, not a traceback only
-        import traceback
-        traceback.print_exc()
-        failures.append("unexpected %s: %s" % (type(e).__name__, e))
+        # A crash is a failure with its reason, not a traceback only.
+        with checks.guard("ran without an unexpected exception"):
+            run_subprocess_tests(d)
+            run_library_tests()
     finally:
         shutil.rmtree(d, ignore_errors=True)
     # Reported, not asserted: wall time on a loaded 2-core machine says
     # little about the fixture (about 1.5 s of CPU in all).
-    elapsed = time.monotonic() - t0
-    print("\n%d passed, %d failed in %.1f s" % (passes, len(failures), elapsed))
-    for f in failures:
-        print("  failed: " + f)
-    return 1 if failures else 0
+    print("\nfinished in %.1f s" % (time.monotonic() - t0))
+    checks.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

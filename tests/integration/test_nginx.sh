@@ -8,44 +8,13 @@
 # http_auth_request_module (Debian's nginx has it); skips without it.
 set -u
 : "${PC_BIN:?}"
-PC_PLUGIN_DIR=${PC_PLUGIN_DIR:-}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
-if [ ! -x "$NGINX" ]; then
-    echo "skip - $NGINX not found"; echo "0 passed, 0 failed, 1 skipped"; exit 0
-fi
-if ! "$NGINX" -V 2>&1 | grep -q -- '--with-http_auth_request_module'; then
-    echo "skip - $NGINX was built without http_auth_request_module"
-    echo "0 passed, 0 failed, 1 skipped"; exit 0
-fi
+source "$(dirname "$0")/lib/common.sh"
 
-tmp=$(mktemp -d /tmp/pc-test-nginx.XXXXXX)
-pid=
-npid=
-stop() {  # stop PID: TERM, then KILL after 10 s
-    local p=$1
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-}
-cleanup() { stop "$npid"; stop "$pid"; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() {
-    fail=$((fail + 1)); echo "FAIL - $1"
-    [ -f "$tmp/out" ] && sed 's/^/       /' "$tmp/out" | head -20
-}
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-read -r GRPC HTTP ADMIN NGX UP < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(5)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+[ -x "$NGINX" ] || skip_all "$NGINX not found"
+"$NGINX" -V 2>&1 | grep -q -- '--with-http_auth_request_module' ||
+    skip_all "$NGINX was built without http_auth_request_module"
 
 mkdir -p "$tmp/ac" "$tmp/nginx/logs" "$tmp/nginx/tmp"
 cat >"$tmp/ac/api.yaml" <<'EOF'
@@ -96,6 +65,11 @@ stringData:
 type: Opaque
 EOF
 
+if ! start_server "$tmp/ac" "${SMALL[@]}"; then
+    bad "portcullis serve starts"; finish
+fi
+read -r NGX UP < <(free_ports 2)
+
 user_line=
 [ "$(id -u)" = 0 ] && user_line="user root;"
 cat >"$tmp/nginx/nginx.conf" <<EOF
@@ -144,16 +118,12 @@ http {
 }
 EOF
 
-args=(serve --grpc-addr "127.0.0.1:$GRPC" --http-addr "127.0.0.1:$HTTP"
-      --admin-addr "127.0.0.1:$ADMIN" --authconfigs "$tmp/ac" --io-threads 2
-      --workers 4 --log-format text)
-[ -n "$PC_PLUGIN_DIR" ] && args+=(--plugin-dir "$PC_PLUGIN_DIR")
-env -u KUBERNETES_SERVICE_HOST -u KUBECONFIG "$PC_BIN" "${args[@]}" >"$tmp/server.log" 2>&1 &
-pid=$!
 "$NGINX" -p "$tmp/nginx" -c nginx.conf -e stderr >"$tmp/nginx.log" 2>&1 &
 npid=$!
+stop_at_exit "$npid"
 
-wait_up() {  # wait_up URL PID
+# wait_up URL PID: URL answers before PID exits, within 10 s.
+wait_up() {
     for _ in $(seq 1 100); do
         curl -s -o /dev/null -m 1 "$1" && return 0
         kill -0 "$2" 2>/dev/null || return 1
@@ -161,13 +131,8 @@ wait_up() {  # wait_up URL PID
     done
     return 1
 }
-if ! wait_up "http://127.0.0.1:$ADMIN/readyz" "$pid"; then
-    echo "FAIL - portcullis serve starts"; tail -20 "$tmp/server.log"
-    echo "0 passed, 1 failed"; exit 1
-fi
 if ! wait_up "http://127.0.0.1:$UP/" "$npid"; then
-    echo "FAIL - nginx starts"; tail -20 "$tmp/nginx.log"
-    echo "0 passed, 1 failed"; exit 1
+    bad "nginx starts" "$(tail -20 "$tmp/nginx.log")"; finish
 fi
 ok "portcullis and nginx started"
 
@@ -207,12 +172,8 @@ for i in $(seq 1 30); do
 done
 expect "30 allowed requests in a row: all 200" [ "$okn" -eq 30 ]
 
-expect "portcullis still running" kill -0 "$pid"
+expect "portcullis still running" kill -0 "$SERVER_PID"
 expect "nginx still running" kill -0 "$npid"
 
-if [ "$fail" -ne 0 ]; then
-    echo "---- portcullis log ----"; tail -20 "$tmp/server.log"
-    echo "---- nginx log ----"; tail -20 "$tmp/nginx.log"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+if [ "$fail" -ne 0 ]; then echo "---- nginx log ----"; tail -20 "$tmp/nginx.log"; fi
+finish

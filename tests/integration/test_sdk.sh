@@ -9,37 +9,7 @@ set -u
 
 : "${PC_BIN:?}" "${PC_BUILD_DIR:?}" "${PC_SOURCE_DIR:?}" "${PC_PLUGIN_DIR:?}"
 
-# The system interpreter, as ctest uses for the .py tests (version-manager
-# shims add a noticeable start-up cost to every call).
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
-
-pass=0
-fail=0
-tmp=$(mktemp -d /tmp/pc-test-sdk.XXXXXX)
-server_pid=
-serve_pid=
-
-cleanup() {
-    if [ -n "$serve_pid" ]; then
-        kill "$serve_pid" 2>/dev/null
-        wait "$serve_pid" 2>/dev/null
-    fi
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ $# -gt 1 ] && sed 's/^/     /' <<<"$2"; }
-
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
+source "$(dirname "$0")/lib/common.sh"
 
 # ---- 1. install the SDK and build the examples against it only ----
 
@@ -165,7 +135,7 @@ with open(sys.argv[1], "w") as f:
 s.serve_forever()
 EOF
 "$PY" "$tmp/decider.py" "$tmp/port.tmp" "$tmp/decider.log" &
-server_pid=$!
+stop_at_exit $!
 for _ in $(seq 50); do
     [ -s "$tmp/port.tmp" ] && break
     sleep 0.1
@@ -176,7 +146,7 @@ if [ -z "$port" ]; then
     finish
 fi
 # A port nothing listens on, for the fail-closed case.
-dead_port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+dead_port=$(free_ports 1)
 
 # ---- 3. AuthConfigs using the example types like built-ins ----
 
@@ -276,9 +246,9 @@ json.dump(req, open(out, "w"), indent=2)
 EOF
 }
 
-# expect NAME PYTHON-CONDITION-ON-r
+# expect_decision NAME PYTHON-CONDITION-ON-r
 # Runs $tmp/NAME.json through portcullis eval and checks the JSON decision.
-expect() {
+expect_decision() {
     local name=$1 cond=$2 out
     out=$("$PC_BIN" eval --authconfigs "$tmp/authconfigs.yaml" --request "$tmp/$name.json" \
               "${PLUGIN_ARGS[@]}" --output json --explain 2>"$tmp/$name.err")
@@ -296,34 +266,34 @@ $(cat "$tmp/$name.err")"
 # ---- 4. hmacSignature ----
 
 mkreq signed-valid signed.sdk.test GET /hello k1:s3cret 0
-expect signed-valid 'r["allowed"] and r["headers"].get("x-key-id") == "k1"'
+expect_decision signed-valid 'r["allowed"] and r["headers"].get("x-key-id") == "k1"'
 
 mkreq signed-second-key signed.sdk.test POST /orders k2:other-secret -20
-expect signed-second-key 'r["allowed"] and r["headers"].get("x-key-id") == "k2"'
+expect_decision signed-second-key 'r["allowed"] and r["headers"].get("x-key-id") == "k2"'
 
 mkreq signed-within-skew signed.sdk.test GET /hello k1:s3cret 240
-expect signed-within-skew 'r["allowed"]'
+expect_decision signed-within-skew 'r["allowed"]'
 
 mkreq unsigned signed.sdk.test GET /hello - 0
-expect unsigned 'not r["allowed"] and r["http_status"] == 401 and r["code"] == 16 and "x-signature" in r["reason"]'
+expect_decision unsigned 'not r["allowed"] and r["http_status"] == 401 and r["code"] == 16 and "x-signature" in r["reason"]'
 
 mkreq skewed-past signed.sdk.test GET /hello k1:s3cret -3600
-expect skewed-past 'not r["allowed"] and r["http_status"] == 401 and "server clock" in r["reason"]'
+expect_decision skewed-past 'not r["allowed"] and r["http_status"] == 401 and "server clock" in r["reason"]'
 
 mkreq skewed-future signed.sdk.test GET /hello k1:s3cret 900
-expect skewed-future 'not r["allowed"] and "server clock" in r["reason"]'
+expect_decision skewed-future 'not r["allowed"] and "server clock" in r["reason"]'
 
 mkreq wrong-secret signed.sdk.test GET /hello k1:guess 0
-expect wrong-secret 'not r["allowed"] and r["reason"] == "invalid signature"'
+expect_decision wrong-secret 'not r["allowed"] and r["reason"] == "invalid signature"'
 
 mkreq unknown-key signed.sdk.test GET /hello k9:s3cret 0
-expect unknown-key 'not r["allowed"] and r["reason"] == "invalid signature"'
+expect_decision unknown-key 'not r["allowed"] and r["reason"] == "invalid signature"'
 
 mkreq other-path signed.sdk.test GET /admin k1:s3cret 0 /hello
-expect other-path 'not r["allowed"] and r["reason"] == "invalid signature"'
+expect_decision other-path 'not r["allowed"] and r["reason"] == "invalid signature"'
 
 mkreq signed-explain signed.sdk.test GET /hello k1:s3cret 0
-expect signed-explain 'any(e["type"] == "hmacSignature" and e["outcome"] for e in r["explain"])'
+expect_decision signed-explain 'any(e["type"] == "hmacSignature" and e["outcome"] for e in r["explain"])'
 
 # Secrets never reach the output.
 if grep -rq "s3cret" "$tmp"/*.err 2>/dev/null; then
@@ -336,7 +306,7 @@ fi
 
 : >"$tmp/decider.log"
 mkreq decided-allowed decided.sdk.test GET /allowed k2:other-secret 0
-expect decided-allowed 'r["allowed"] and r["headers"].get("x-decision") == "{\"allow\":true}"'
+expect_decision decided-allowed 'r["allowed"] and r["headers"].get("x-decision") == "{\"allow\":true}"'
 
 if "$PY" - "$tmp/decider.log" <<'EOF'
 import json, sys
@@ -350,22 +320,22 @@ else
 fi
 
 mkreq decided-identity decided.sdk.test GET /signed-only k1:s3cret 0
-expect decided-identity 'r["allowed"]'
+expect_decision decided-identity 'r["allowed"]'
 
 mkreq decided-identity-other decided.sdk.test GET /signed-only k2:other-secret 0
-expect decided-identity-other 'not r["allowed"] and r["http_status"] == 403 and r["code"] == 7 and r["reason"] == "not on the list"'
+expect_decision decided-identity-other 'not r["allowed"] and r["http_status"] == 403 and r["code"] == 7 and r["reason"] == "not on the list"'
 
 mkreq decided-forbidden decided.sdk.test DELETE /forbidden k1:s3cret 0
-expect decided-forbidden 'not r["allowed"] and r["http_status"] == 403 and r["reason"] == "forbidden by policy"'
+expect_decision decided-forbidden 'not r["allowed"] and r["http_status"] == 403 and r["reason"] == "forbidden by policy"'
 
 mkreq decided-broken decided.sdk.test GET /broken k1:s3cret 0
-expect decided-broken 'not r["allowed"] and any(e["type"] == "externalDecision" and "500" in e.get("reason", "") for e in r["explain"])'
+expect_decision decided-broken 'not r["allowed"] and any(e["type"] == "externalDecision" and "500" in e.get("reason", "") for e in r["explain"])'
 
 mkreq decided-unsigned decided.sdk.test GET /allowed - 0
-expect decided-unsigned 'not r["allowed"] and r["http_status"] == 401'
+expect_decision decided-unsigned 'not r["allowed"] and r["http_status"] == 401'
 
 mkreq unreachable unreachable.sdk.test GET /allowed - 0
-expect unreachable 'not r["allowed"] and any(e["type"] == "externalDecision" and "unreachable" in e.get("reason", "") for e in r["explain"])'
+expect_decision unreachable 'not r["allowed"] and any(e["type"] == "externalDecision" and "unreachable" in e.get("reason", "") for e in r["explain"])'
 
 # ---- 6. bad configs are reported by the plugin's create and schema ----
 
@@ -402,20 +372,8 @@ fi
 
 # ---- 7. through the running server: real requests, cached decisions ----
 
-ports=$("$PY" -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-read -r grpc_port http_port admin_port <<<"$ports"
-"$PC_BIN" serve "${PLUGIN_ARGS[@]}" --authconfigs "$tmp/authconfigs.yaml" \
-    --grpc-addr "127.0.0.1:$grpc_port" --http-addr "127.0.0.1:$http_port" \
-    --admin-addr "127.0.0.1:$admin_port" --log-format text >"$tmp/serve.log" 2>&1 &
-serve_pid=$!
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+# A server that never gets ready shows in the next check, with its log.
+start_server "$tmp/authconfigs.yaml" "${PLUGIN_ARGS[@]}"
 signed_curl() { # METHOD PATH KEYID:SECRET -> HTTP status
     local hdrs
     hdrs=$("$PY" - "$1" "$2" "$3" <<'EOF'
@@ -432,7 +390,7 @@ EOF
     local -a args=()
     while IFS= read -r h; do args+=(-H "$h"); done <<<"$hdrs"
     curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Host: decided.sdk.test" "${args[@]}" \
-        "http://127.0.0.1:$http_port$2"
+        "http://127.0.0.1:$HTTP$2"
 }
 : >"$tmp/decider.log"
 first=$(signed_curl GET /allowed k1:s3cret)
@@ -443,7 +401,7 @@ if [ "$first" = 200 ] && [ "$second" = 200 ] && [ "$denied" = 403 ]; then
     ok "the server decides real requests with both example plugins"
 else
     bad "the server decides real requests with both example plugins" \
-        "statuses $first $second $denied; $(cat "$tmp/serve.log")"
+        "statuses $first $second $denied; $(cat "$SERVER_LOG")"
 fi
 if [ "$calls" = 2 ]; then
     ok "a repeated request is answered from the plugin's cache (2 calls for 3 checks)"
@@ -451,7 +409,6 @@ else
     bad "a repeated request is answered from the plugin's cache (2 calls for 3 checks)" \
         "$(cat "$tmp/decider.log")"
 fi
-kill "$serve_pid" 2>/dev/null
-wait "$serve_pid" 2>/dev/null
+stop_server
 
 finish

@@ -8,9 +8,7 @@ import concurrent.futures
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,14 +17,13 @@ import time
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("PC_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
-sys.path.insert(0, os.path.join(SRC, "tests", "fixtures", "kube_apiserver"))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, Server, clean_env,  # noqa: E402
+                       plugin_args, write)
+sys.path.insert(0, os.path.join(PC_SOURCE_DIR, "tests", "fixtures", "kube_apiserver"))
 from fake_apiserver import FakeApiServer  # noqa: E402
 
-PC_BIN = os.environ.get("PC_BIN", "portcullis")
-PC_PLUGIN_DIR = os.environ.get("PC_PLUGIN_DIR", "")
 HOST = "talker-api.127.0.0.1.nip.io"
-JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 AUTHCONFIG = """\
 apiVersion: authorino.kuadrant.io/v1beta3
@@ -48,25 +45,8 @@ spec:
             selector: auth.identity.user.username
 """
 
-failures = []
-passes = 0
-
-
-def check(cond, what, detail=""):
-    global passes
-    if cond:
-        passes += 1
-        print("ok   - " + what)
-    else:
-        failures.append(what)
-        detail = JWT_RE.sub("<token>", str(detail)) if detail != "" else ""
-        print("FAIL - %s%s" % (what, ("\n       " + detail) if detail else ""))
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+checks = Checks(limit=None)
+check = checks.check
 
 
 def authconfig(tmp, name, method, host=HOST):
@@ -87,16 +67,11 @@ def check_request(headers, host=HOST):
 def run_eval(tmp, acdir, kubeconfig, headers, host=HOST, env=None):
     req = write(os.path.join(tmp, "request.json"), json.dumps(check_request(headers, host)))
     cmd = [PC_BIN, "eval", "--output", "json", "--explain", "-a", acdir, "-r", req]
-    if PC_PLUGIN_DIR:
-        cmd += ["--plugin-dir", PC_PLUGIN_DIR]
+    cmd += plugin_args()
     if kubeconfig:
         cmd += ["--kubeconfig", kubeconfig]
-    e = dict(os.environ)
-    for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"):
-        e.pop(k, None)
-    e.update(env or {})
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=60)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(env), timeout=60)
     took = time.monotonic() - t0
     out = None
     try:
@@ -272,61 +247,16 @@ def test_clients(api, tmp):
                reason_prefix="TokenReview failed: no Kubernetes API server")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    def __init__(self, tmp, acdir, kubeconfig):
-        self.http_port, self.admin_port = free_port(), free_port()
-        cmd = [PC_BIN, "serve", "--grpc-addr", "127.0.0.1:0",
-               "--http-addr", "127.0.0.1:%d" % self.http_port,
-               "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-               "--authconfigs", acdir, "--kubeconfig", kubeconfig,
-               "--log-format", "text", "--log-level", "debug"]
-        if PC_PLUGIN_DIR:
-            cmd += ["--plugin-dir", PC_PLUGIN_DIR]
-        self.log = open(os.path.join(tmp, "serve.log"), "w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def ready(self, timeout=10):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=1)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.1)
-        return False
-
-    def check(self, token=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
-        h = {"Host": HOST}
-        if token is not None:
-            h["Authorization"] = "Bearer " + token
-        c.request("GET", "/hello", headers=h)
-        r = c.getresponse()
-        r.read()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.seek(0)
-        return self.log.read()
+def serve_check(srv, token=None):
+    """GET /hello on the server's HTTP port: (status, lower-cased headers)."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=30)
+    h = {"Host": HOST}
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    c.request("GET", "/hello", headers=h)
+    r = c.getresponse()
+    r.read()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}
 
 
 def test_serve(api, tmp):
@@ -337,9 +267,10 @@ def test_serve(api, tmp):
         if u["name"] == "portcullis":
             u["user"] = {"tokenFile": tf}
     kc = write(os.path.join(tmp, "kc-serve"), yaml.safe_dump(k))
-    srv = Server(tmp, ac, kc)
+    srv = Server(tmp, ac, extra=["--kubeconfig", kc, "--log-level", "debug"], name="serve")
     if not srv.ready():
-        log = srv.stop()
+        srv.stop()
+        log = srv.logtext()
         if "no plugin provides the frontend" in log:
             print("skip - portcullis serve: the frontend plugin is not built")
             return
@@ -349,18 +280,18 @@ def test_serve(api, tmp):
     try:
         good = api.token_request("default", "api-consumer-1", ["talker-api"], 600)
         tokens.append(good)
-        st, h = srv.check(good)
+        st, h = serve_check(srv, good)
         check(st == 401 and h.get("x-ext-auth-reason", "").startswith("TokenReview failed: HTTP 401"),
               "serve: a rejected caller token fails closed", (st, h))
         # The caller token is rotated on disk: the next 401 makes the client
         # read it again and retry once.
         write(tf, api.caller_token + "\n")
-        st, h = srv.check(good)
+        st, h = serve_check(srv, good)
         check(st == 200 and h.get("x-username") == "system:serviceaccount:default:api-consumer-1",
               "serve: token file re-read after a 401", (st, h))
 
         api.reset_counters()
-        st, _ = srv.check(good)
+        st, _ = serve_check(srv, good)
         check(st == 200 and api.counters()["tokenreviews"] == 0,
               "serve: a cached success needs no TokenReview", api.counters())
 
@@ -370,7 +301,7 @@ def test_serve(api, tmp):
         api.reset_counters()
         api.set_fault("tokenreviews", delay_ms=700)
         with concurrent.futures.ThreadPoolExecutor(max_workers=64) as ex:
-            res = list(ex.map(lambda _: srv.check(fresh)[0], range(200)))
+            res = list(ex.map(lambda _: serve_check(srv, fresh)[0], range(200)))
         api.clear_faults()
         check(res.count(200) == 200, "serve: 200 concurrent checks all allowed",
               {s: res.count(s) for s in set(res)})
@@ -381,8 +312,8 @@ def test_serve(api, tmp):
         bad = api.mint("default", "api-consumer-1", ["talker-api"], expired=True)
         tokens.append(bad)
         api.reset_counters()
-        st1, h1 = srv.check(bad)
-        st2, _ = srv.check(bad)
+        st1, h1 = serve_check(srv, bad)
+        st2, _ = serve_check(srv, bad)
         check(st1 == 401 and st2 == 401 and h1.get("x-ext-auth-reason") == "Not authenticated"
               and api.counters()["tokenreviews"] == 1,
               "serve: a denial is cached", (st1, st2, h1, api.counters()))
@@ -390,17 +321,17 @@ def test_serve(api, tmp):
         tokens.append(third)
         api.reset_counters()
         api.set_fault("tokenreviews", status=503, times=1)
-        st1, h1 = srv.check(third)
-        st2, _ = srv.check(third)
+        st1, h1 = serve_check(srv, third)
+        st2, _ = serve_check(srv, third)
         check(st1 == 401 and h1.get("x-ext-auth-reason", "").startswith("TokenReview failed")
               and st2 == 200 and api.counters()["tokenreviews"] == 2,
               "serve: an API error is not cached", (st1, st2, h1, api.counters()))
-        st, h = srv.check(None)
+        st, h = serve_check(srv)
         check(st == 401 and h.get("www-authenticate") ==
               'Bearer realm="authorized-service-accounts"', "serve: no credential: 401", (st, h))
     finally:
-        log = srv.stop()
-    no_token_in(log, tokens + [api.caller_token], "serve log")
+        srv.stop()
+    no_token_in(srv.logtext(), tokens + [api.caller_token], "serve log")
 
 
 def main():
@@ -413,10 +344,7 @@ def main():
             test_serve(api, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passes, len(failures)))
-    for f in failures:
-        print("  failed: " + f)
-    sys.exit(1 if failures else 0)
+    checks.finish()
 
 
 if __name__ == "__main__":
