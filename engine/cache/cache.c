@@ -13,6 +13,7 @@
 #include "config/ydoc.h"
 #include "pipeline/evalctx.h"
 #include "util/clock.h"
+#include "util/thread_exit.h"
 
 #define STRIPES 16
 #define BUCKETS_PER_STRIPE 256
@@ -70,6 +71,11 @@ static void hkey_init(void)
  * digest up and sets the key on every call. */
 static _Thread_local EVP_MAC_CTX *t_mac;
 
+static void free_mac(void *ctx)
+{
+    EVP_MAC_CTX_free(ctx);
+}
+
 static EVP_MAC_CTX *thread_mac(void)
 {
     if (t_mac)
@@ -84,6 +90,8 @@ static EVP_MAC_CTX *thread_mac(void)
         EVP_MAC_CTX_free(ctx);
         ctx = NULL;
     }
+    if (ctx)
+        thread_at_exit(free_mac, ctx);
     return t_mac = ctx;
 }
 

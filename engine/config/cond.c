@@ -9,6 +9,7 @@
 #include "cfgerr.h"
 #include "cond.h"
 #include "selector/selector.h"
+#include "util/thread_exit.h"
 
 struct pc_cond {
     cond_kind kind;
@@ -254,10 +255,18 @@ pc_cond *cond_compile(struct json_object *list, const char *path,
 
 static _Thread_local pcre2_match_data *t_md;
 
+static void free_match_data(void *md)
+{
+    pcre2_match_data_free(md);
+}
+
 static int regex_match(const pcre2_code *re, const char *s, size_t len)
 {
-    if (!t_md && !(t_md = pcre2_match_data_create(1, NULL)))
-        return -1;
+    if (!t_md) {
+        if (!(t_md = pcre2_match_data_create(1, NULL)))
+            return -1;
+        thread_at_exit(free_match_data, t_md);
+    }
     int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, t_md, NULL);
     if (rc >= 0)
         return 1;

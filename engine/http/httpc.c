@@ -4,6 +4,7 @@
 #include <string.h>
 #include "httpc.h"
 #include "util/clock.h"
+#include "util/thread_exit.h"
 
 static CURLSH *g_share;
 static pthread_mutex_t g_share_mu[CURL_LOCK_DATA_LAST];
@@ -55,9 +56,12 @@ pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
                    size_t errlen)
 {
     httpc_global_init();
-    if (!t_curl && !(t_curl = curl_easy_init())) {
-        snprintf(err, errlen, "cannot create an HTTP client");
-        return PC_ERROR;
+    if (!t_curl) {
+        if (!(t_curl = curl_easy_init())) {
+            snprintf(err, errlen, "cannot create an HTTP client");
+            return PC_ERROR;
+        }
+        thread_at_exit(curl_easy_cleanup, t_curl);
     }
     CURL *c = t_curl;
     curl_easy_reset(c);

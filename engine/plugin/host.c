@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
+#include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
 #define V(j) ((pc_value *)(j))
@@ -163,10 +164,18 @@ static pc_value *h_new_bool(pc_eval *ev, int b) { return keep(ev, json_object_ne
 /* One tokener per thread: making one costs more than a small parse. */
 static _Thread_local struct json_tokener *t_tok;
 
+static void free_tokener(void *tok)
+{
+    json_tokener_free(tok);
+}
+
 static struct json_object *parse_json(const char *json, size_t len)
 {
-    if (!t_tok && !(t_tok = json_tokener_new_ex(64)))
-        return NULL;
+    if (!t_tok) {
+        if (!(t_tok = json_tokener_new_ex(64)))
+            return NULL;
+        thread_at_exit(free_tokener, t_tok);
+    }
     json_tokener_reset(t_tok);
     struct json_object *o = json_tokener_parse_ex(t_tok, json, (int)len);
     if (json_tokener_get_error(t_tok) != json_tokener_success ||
@@ -441,6 +450,11 @@ static EVP_MD *g_sha256;
 static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
 static _Thread_local EVP_MD_CTX *t_mdctx;
 
+static void free_mdctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 static void sha256_init(void)
 {
     g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -450,7 +464,9 @@ static void h_sha256(const void *d, size_t n, uint8_t out[32])
 {
     pthread_once(&g_sha256_once, sha256_init);
     unsigned int len = 32;
-    if (!g_sha256 || (!t_mdctx && !(t_mdctx = EVP_MD_CTX_new())) ||
+    if (g_sha256 && !t_mdctx && (t_mdctx = EVP_MD_CTX_new()))
+        thread_at_exit(free_mdctx, t_mdctx);
+    if (!g_sha256 || !t_mdctx ||
         EVP_DigestInit_ex(t_mdctx, g_sha256, NULL) != 1 ||
         EVP_DigestUpdate(t_mdctx, d, n) != 1 ||
         EVP_DigestFinal_ex(t_mdctx, out, &len) != 1)

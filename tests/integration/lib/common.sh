@@ -10,6 +10,7 @@
 PC_PLUGIN_DIR=${PC_PLUGIN_DIR:-}
 PY=/usr/bin/python3
 # Flags for a small server, sized for a 2-core test machine.
+# shellcheck disable=SC2034  # used by the tests that source this file
 SMALL=(--io-threads 2 --workers 4)
 
 pass=0
@@ -17,7 +18,7 @@ fail=0
 tmp=$(mktemp -d "/tmp/pc-$(basename "$0" .sh).XXXXXX")
 SERVER_PID=
 SERVER_LOG="$tmp/server.log"
-GRPC= HTTP= ADMIN=
+GRPC='' HTTP='' ADMIN=''
 _pc_exit_pids=()
 
 # stop_pid PID: SIGTERM, then SIGKILL after 12 s (the server's grace
@@ -96,7 +97,7 @@ ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 # bad WHAT [DETAIL]: a failure, with DETAIL indented below it.
 bad() {
     fail=$((fail + 1)); echo "FAIL - $1"
-    if [ $# -gt 1 ] && [ -n "$2" ]; then sed 's/^/       /' <<<"$2"; fi
+    if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | sed 's/^/       /'; fi
     return 0
 }
 
