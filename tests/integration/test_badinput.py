@@ -24,48 +24,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import Client, build_check_request, V3_CHECK  # noqa: E402
-from pcharness import Checks, Server, SMALL  # noqa: E402
+from pcharness import Checks, Server, SMALL, api_key_authconfig  # noqa: E402
 import grpc  # noqa: E402
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-AUTHCONFIG = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: api-protection
-  namespace: default
-spec:
-  hosts:
-    - api.test
-  authentication:
-    friends:
-      apiKey:
-        selector:
-          matchLabels:
-            group: friends
-      credentials:
-        authorizationHeader:
-          prefix: APIKEY
+AUTHCONFIG = api_key_authconfig("""\
   response:
     success:
       headers:
         x-user:
           plain:
             selector: auth.identity.metadata.name
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: alice-key
-  namespace: default
-  labels:
-    authorino.kuadrant.io/managed-by: authorino
-    group: friends
-stringData:
-  api_key: alice-secret-key
-type: Opaque
-"""
+""")
 AUTH = {"authorization": "APIKEY alice-secret-key"}
 
 checks = Checks()

@@ -25,30 +25,13 @@ sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import (Client, build_check_request, v3,  # noqa: E402
                              V3_CHECK)
-from pcharness import Checks, Server, SMALL, write  # noqa: E402
+from pcharness import Checks, Server, SMALL, api_key_authconfig, write  # noqa: E402
 import grpc  # noqa: E402
 
 API_KEY = "alice-secret-key"
 PRINCIPAL = "spiffe://portcullis.test/ns/default/sa/client"
 
-API_AC = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: api-protection
-  namespace: default
-spec:
-  hosts:
-    - api.test
-  authentication:
-    friends:
-      apiKey:
-        selector:
-          matchLabels:
-            group: friends
-      credentials:
-        authorizationHeader:
-          prefix: APIKEY
+API_AC = api_key_authconfig("""\
   authorization:
     not-forbidden:
       patternMatching:
@@ -73,18 +56,7 @@ spec:
                 selector: auth.identity.metadata.name
               fixed:
                 value: hello
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: alice-key
-  namespace: default
-  labels:
-    authorino.kuadrant.io/managed-by: authorino
-    group: friends
-stringData:
-  api_key: %s
-type: Opaque
+""") + """\
 ---
 apiVersion: authorino.kuadrant.io/v1beta3
 kind: AuthConfig
@@ -110,7 +82,7 @@ spec:
         x-principal:
           plain:
             selector: source.principal
-""" % (API_KEY, PRINCIPAL)
+""" % PRINCIPAL
 
 OTHER_AC = """\
 apiVersion: authorino.kuadrant.io/v1beta3

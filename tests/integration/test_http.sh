@@ -12,24 +12,7 @@ set -u
 source "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$tmp/ac"
-cat >"$tmp/ac/api.yaml" <<'EOF'
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: api-protection
-  namespace: default
-spec:
-  hosts:
-    - api.test
-  authentication:
-    friends:
-      apiKey:
-        selector:
-          matchLabels:
-            group: friends
-      credentials:
-        authorizationHeader:
-          prefix: APIKEY
+api_key_authconfig "$tmp/ac/api.yaml" <<'EOF'
   authorization:
     not-admin:
       patternMatching:
@@ -46,18 +29,6 @@ spec:
         x-path:
           plain:
             selector: request.path
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: alice-key
-  namespace: default
-  labels:
-    authorino.kuadrant.io/managed-by: authorino
-    group: friends
-stringData:
-  api_key: alice-secret-key
-type: Opaque
 EOF
 cat >"$tmp/ac/paths.yaml" <<'EOF'
 apiVersion: authorino.kuadrant.io/v1beta3

@@ -17,24 +17,7 @@ source "$(dirname "$0")/lib/common.sh"
     skip_all "$NGINX was built without http_auth_request_module"
 
 mkdir -p "$tmp/ac" "$tmp/nginx/logs" "$tmp/nginx/tmp"
-cat >"$tmp/ac/api.yaml" <<'EOF'
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: api-protection
-  namespace: default
-spec:
-  hosts:
-    - api.test
-  authentication:
-    friends:
-      apiKey:
-        selector:
-          matchLabels:
-            group: friends
-      credentials:
-        authorizationHeader:
-          prefix: APIKEY
+api_key_authconfig "$tmp/ac/api.yaml" <<'EOF'
   authorization:
     no-admin:
       patternMatching:
@@ -51,18 +34,6 @@ spec:
         x-auth-path:
           plain:
             selector: request.path
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: alice-key
-  namespace: default
-  labels:
-    authorino.kuadrant.io/managed-by: authorino
-    group: friends
-stringData:
-  api_key: alice-secret-key
-type: Opaque
 EOF
 
 if ! start_server "$tmp/ac" "${SMALL[@]}"; then

@@ -2,12 +2,13 @@
 #
 # Sourcing it creates $tmp (removed at exit, with every process started
 # here or handed to stop_at_exit stopped first) and the ok/bad counters.
-# Provides: free_ports, start_server/stop_server, stop_at_exit, ok, bad,
-# expect, skip_all, finish.
+# Provides: free_ports, start_server/stop_server, stop_at_exit,
+# api_key_authconfig, ok, bad, expect, skip_all, finish.
 #
 # Env (set by ctest): PC_BIN (for start_server), PC_PLUGIN_DIR.
 
 PC_PLUGIN_DIR=${PC_PLUGIN_DIR:-}
+_pc_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=/usr/bin/python3
 # Flags for a small server, sized for a 2-core test machine.
 # shellcheck disable=SC2034  # used by the tests that source this file
@@ -90,6 +91,16 @@ stop_server() {
     SERVER_PID=
     stop_pid "$p"
     wait "$p" 2>/dev/null
+}
+
+# api_key_authconfig FILE: writes the shared API-key AuthConfig and its
+# Secret (lib/api-key-authconfig.yaml) to FILE, with the test's own sections
+# under spec, read from stdin, in place of its #RULES line.
+api_key_authconfig() {
+    cat >"$tmp/.rules"
+    awk -v rules="$tmp/.rules" \
+        '$0 == "#RULES" { while ((getline l < rules) > 0) print l; next } { print }' \
+        "$_pc_lib/api-key-authconfig.yaml" >"$1"
 }
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }

@@ -72,6 +72,13 @@ def plugin_args(flags=()):
     return []
 
 
+def api_key_authconfig(rules):
+    """The shared API-key AuthConfig and its Secret (api-key-authconfig.yaml)
+    with `rules`, the test's own sections under spec, in place of #RULES."""
+    with open(os.path.join(HERE, "api-key-authconfig.yaml")) as f:
+        return f.read().replace("#RULES\n", rules)
+
+
 class Checks:
     """Counts checks; finish() prints "N passed, N failed" and exits
     non-zero when any failed. `limit` caps the detail shown with a FAIL."""
