@@ -334,6 +334,109 @@ def test_serve(api, tmp):
     no_token_in(srv.logtext(), tokens + [api.caller_token], "serve log")
 
 
+def headers_of(opts):
+    return {o.header.key.lower(): o.header.value for o in opts}
+
+
+def test_grpc(api, tmp):
+    """The seed guide's story through Envoy's gRPC Check, plus the cache
+    and single-flight guarantees and recovery after an API outage."""
+    sys.path.insert(0, os.path.join(HERE, "pyclient"))
+    if not os.environ.get("PC_PY_PROTO_DIR") and os.environ.get("PC_BUILD_DIR"):
+        os.environ["PC_PY_PROTO_DIR"] = os.path.join(os.environ["PC_BUILD_DIR"], "python")
+    from extauthz_client import Client, build_check_request
+
+    ac = authconfig(tmp, "ac-grpc", "audiences: [talker-api]\n        timeout: 2000")
+    srv = Server(tmp, ac, extra=["--kubeconfig", api.kubeconfig_path], name="grpc")
+    if not srv.ready():
+        srv.stop()
+        check(False, "grpc: portcullis serve starts", srv.logtext()[-2000:])
+        return
+    tokens = []
+
+    def grpc_check(c, token=None):
+        h = {"authorization": "Bearer " + token} if token else {}
+        return c.check(build_check_request(HOST, "/hello", headers=h))
+
+    try:
+        with Client(srv.grpc, timeout=30) as c:
+            good = api.token_request("default", "api-consumer-1", ["talker-api"], 600)
+            tokens.append(good)
+            r = grpc_check(c, good)
+            check(r.status.code == 0 and headers_of(r.ok_response.headers).get("x-username") ==
+                  "system:serviceaccount:default:api-consumer-1",
+                  "grpc: a TokenRequest token with audience talker-api is allowed", r)
+
+            expired = api.mint("default", "api-consumer-1", ["talker-api"], expired=True)
+            tokens.append(expired)
+            r = grpc_check(c, expired)
+            h = headers_of(r.denied_response.headers)
+            check(r.status.code == 16 and r.denied_response.status.code == 401 and
+                  h.get("www-authenticate") == 'Bearer realm="authorized-service-accounts"' and
+                  h.get("x-ext-auth-reason") == "Not authenticated",
+                  "grpc: an expired token gets 401 with the guide's headers", r)
+            for name, tok in (("wrong audience",
+                               api.token_request("default", "api-consumer-1", ["other"], 600)),
+                              ("wrong signature",
+                               api.mint("default", "api-consumer-1", ["talker-api"],
+                                        signing="wrong-key")),
+                              ("garbage", "not-a-token")):
+                tokens.append(tok)
+                r = grpc_check(c, tok)
+                check(r.status.code == 16 and r.denied_response.status.code == 401,
+                      "grpc: %s gets 401" % name, r)
+            r = grpc_check(c)
+            check(r.status.code == 16 and r.denied_response.status.code == 401,
+                  "grpc: a missing Authorization header gets 401", r)
+
+            # A cached success never outlives the token's own exp.
+            short = api.mint("default", "api-consumer-1", ["talker-api"], exp_offset=3)
+            tokens.append(short)
+            api.reset_counters()
+            first = grpc_check(c, short).status.code
+            again = grpc_check(c, short).status.code
+            n1 = api.counters()["tokenreviews"]
+            time.sleep(3.5)
+            later = grpc_check(c, short).status.code
+            n2 = api.counters()["tokenreviews"]
+            check(first == 0 and again == 0 and n1 == 1 and n2 == 2,
+                  "grpc: a cached success ends at the token's exp (1 review, then 1 more "
+                  "after exp)", (first, again, later, n1, n2))
+
+        # 1,000 concurrent checks with one new token: exactly one TokenReview.
+        fresh = api.token_request("default", "api-consumer-2", ["talker-api"], 600)
+        tokens.append(fresh)
+        api.reset_counters()
+        api.set_fault("tokenreviews", delay_ms=800)
+        with Client(srv.grpc, timeout=30) as c:
+            req = build_check_request(HOST, "/hello", headers={"authorization": "Bearer " + fresh})
+            # All 1,000 in flight at once on one connection, as Envoy multiplexes.
+            futs = [c._check_v3.future(req, timeout=30) for _ in range(1000)]
+            codes = [f.result().status.code for f in futs]
+        api.clear_faults()
+        check(codes.count(0) == 1000, "grpc: 1,000 concurrent checks of one new token allowed",
+              {x: codes.count(x) for x in set(codes)})
+        check(api.counters()["tokenreviews"] == 1,
+              "grpc: 1,000 concurrent checks -> exactly 1 TokenReview", api.counters())
+
+        # The API server down: 401 quickly; back up: checks recover by themselves.
+        down = api.token_request("default", "api-consumer-3", ["talker-api"], 600)
+        tokens.append(down)
+        api.set_fault("tokenreviews", close=True)
+        with Client(srv.grpc, timeout=30) as c:
+            t0 = time.monotonic()
+            r = grpc_check(c, down)
+            took = time.monotonic() - t0
+            check(r.status.code == 16 and r.denied_response.status.code == 401 and took < 3,
+                  "grpc: API server down -> 401 within the timeout (%.2fs)" % took, r)
+            api.clear_faults()
+            r = grpc_check(c, down)
+            check(r.status.code == 0, "grpc: API server back -> the same token is allowed", r)
+    finally:
+        srv.stop()
+    no_token_in(srv.logtext(), tokens + [api.caller_token], "grpc serve log")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-tokenreview-")
     try:
@@ -342,6 +445,8 @@ def main():
             test_clients(api, tmp)
             api.reset()
             test_serve(api, tmp)
+            api.reset()
+            test_grpc(api, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish()
