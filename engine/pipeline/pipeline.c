@@ -124,19 +124,25 @@ static void trace(pipe_result *r, const ac_eval *ev, const char *outcome,
     snprintf(t->reason, sizeof t->reason, "%s", reason ? reason : "");
 }
 
+/* Keys below are string literals or evaluator names, which the snapshot
+ * keeps alive longer than any request's Authorization JSON: json-c need
+ * not copy them. */
+#define KEY_CONST JSON_C_OBJECT_ADD_CONSTANT_KEY
+#define KEY_NEW (JSON_C_OBJECT_ADD_CONSTANT_KEY | JSON_C_OBJECT_ADD_KEY_IS_NEW)
+
 static struct json_object *auth_section(struct json_object *root,
                                         const char *section)
 {
     struct json_object *auth, *sec;
     if (!json_object_object_get_ex(root, "auth", &auth)) {
         auth = json_object_new_object();
-        json_object_object_add(root, "auth", auth);
+        json_object_object_add_ex(root, "auth", auth, KEY_NEW);
     }
     if (!section)
         return auth;
     if (!json_object_object_get_ex(auth, section, &sec)) {
         sec = json_object_new_object();
-        json_object_object_add(auth, section, sec);
+        json_object_object_add_ex(auth, section, sec, KEY_NEW);
     }
     return sec;
 }
@@ -371,7 +377,7 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
         apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
         apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
     }
-    json_object_object_add(auth_section(root, NULL), "identity", winner);
+    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
     return 1;
 }
 
@@ -387,7 +393,8 @@ static void phase_metadata(const ac_config *cfg, struct json_object *root,
         if (o == RUN_AGAIN)
             return;
         if (o == RUN_OK)
-            json_object_object_add(auth_section(root, "metadata"), ev->name, out);
+            json_object_object_add_ex(auth_section(root, "metadata"), ev->name, out,
+                                      KEY_CONST);
         else if (why[0] && plog_enabled(PC_LOG_DEBUG))
             plog(PC_LOG_DEBUG, ev->name, "metadata ignored: %s", why);
     }
@@ -406,7 +413,8 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
         }
         switch (run_eval(ev, root, rq, r, &out, why, sizeof why)) {
         case RUN_OK:
-            json_object_object_add(auth_section(root, "authorization"), ev->name, out);
+            json_object_object_add_ex(auth_section(root, "authorization"), ev->name,
+                                      out, KEY_CONST);
             break;
         case RUN_SKIP:
             break;
@@ -442,7 +450,8 @@ static void phase_response(const ac_config *cfg, struct json_object *root,
             const char *s = sel_text(out, &n);
             pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
         }
-        json_object_object_add(auth_section(root, "response"), ev->name, out);
+        json_object_object_add_ex(auth_section(root, "response"), ev->name, out,
+                                  KEY_CONST);
     }
 }
 
@@ -457,7 +466,8 @@ static void phase_callbacks(const ac_config *cfg, struct json_object *root,
         if (o == RUN_AGAIN)
             return;
         if (o == RUN_OK)
-            json_object_object_add(auth_section(root, "callbacks"), ev->name, out);
+            json_object_object_add_ex(auth_section(root, "callbacks"), ev->name, out,
+                                      KEY_CONST);
     }
 }
 

@@ -9,6 +9,14 @@
 #include <time.h>
 #include "authjson.h"
 
+/* Adds a member under a string literal key that the object does not have
+ * yet: json-c then neither copies the key nor looks it up first. */
+static void jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+    json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+                                             JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static struct json_object *jstr(pc_str s)
 {
     return json_object_new_string_len(s.ptr ? s.ptr : "", (int)s.len);
@@ -18,7 +26,7 @@ static struct json_object *jstr(pc_str s)
 static void put_str(struct json_object *o, const char *key, pc_str s)
 {
     if (s.len)
-        json_object_object_add(o, key, jstr(s));
+        jadd(o, key, jstr(s));
 }
 
 static struct json_object *kv_object(const pc_kv *kv, size_t n, int join)
@@ -59,20 +67,20 @@ static struct json_object *peer(const pc_peer_view *p, int proto_form)
         /* context.source.address.socket_address.{address,port_value} */
         if (p->address.len) {
             struct json_object *sa = json_object_new_object();
-            json_object_object_add(sa, "address", jstr(p->address));
-            json_object_object_add(sa, "port_value", json_object_new_int64(p->port));
+            jadd(sa, "address", jstr(p->address));
+            jadd(sa, "port_value", json_object_new_int64(p->port));
             struct json_object *addr = json_object_new_object();
-            json_object_object_add(addr, "socket_address", sa);
-            json_object_object_add(o, "address", addr);
+            jadd(addr, "socket_address", sa);
+            jadd(o, "address", addr);
         }
     } else {
         put_str(o, "address", p->address);
         if (p->port)
-            json_object_object_add(o, "port", json_object_new_int64(p->port));
+            jadd(o, "port", json_object_new_int64(p->port));
     }
     put_str(o, "service", p->service);
     if (p->n_labels)
-        json_object_object_add(o, "labels", kv_object(p->labels, p->n_labels, 0));
+        jadd(o, "labels", kv_object(p->labels, p->n_labels, 0));
     put_str(o, "principal", p->principal);
     if (proto_form)
         put_str(o, "certificate", p->certificate);
@@ -106,33 +114,33 @@ struct json_object *authjson_build(const pc_request_view *v, int with_context)
     /* context: Envoy's AttributeContext, only for configs that use it. */
     struct json_object *ctx = with_context ? json_object_new_object() : NULL;
     if (ctx) {
-        json_object_object_add(ctx, "source", peer(&v->source, 1));
-        json_object_object_add(ctx, "destination", peer(&v->destination, 1));
+        jadd(ctx, "source", peer(&v->source, 1));
+        jadd(ctx, "destination", peer(&v->destination, 1));
         struct json_object *creq = json_object_new_object();
         struct json_object *http = json_object_new_object();
         put_str(http, "id", v->id);
         put_str(http, "method", v->method);
-        json_object_object_add(http, "headers", json_object_get(headers));
+        jadd(http, "headers", json_object_get(headers));
         put_str(http, "path", v->path);
         put_str(http, "host", v->host);
         put_str(http, "scheme", v->scheme);
         put_str(http, "query", v->query);
         put_str(http, "fragment", v->fragment);
         if (v->size > 0)
-            json_object_object_add(http, "size", json_object_new_int64(v->size));
+            jadd(http, "size", json_object_new_int64(v->size));
         put_str(http, "protocol", v->protocol);
         put_str(http, "body", v->body);
-        json_object_object_add(creq, "http", http);
+        jadd(creq, "http", http);
         if (v->time_sec) {
             struct json_object *t = json_object_new_object();
-            json_object_object_add(t, "seconds", json_object_new_int64(v->time_sec));
+            jadd(t, "seconds", json_object_new_int64(v->time_sec));
             if (v->time_nanos)
-                json_object_object_add(t, "nanos", json_object_new_int(v->time_nanos));
-            json_object_object_add(creq, "time", t);
+                jadd(t, "nanos", json_object_new_int(v->time_nanos));
+            jadd(creq, "time", t);
         }
-        json_object_object_add(ctx, "request", creq);
+        jadd(ctx, "request", creq);
         if (ctxext)
-            json_object_object_add(ctx, "context_extensions", json_object_get(ctxext));
+            jadd(ctx, "context_extensions", json_object_get(ctxext));
     }
 
     /* metadata: Envoy's metadata_context. */
@@ -147,17 +155,17 @@ struct json_object *authjson_build(const pc_request_view *v, int with_context)
     }
     if (meta) {
         if (ctx)
-            json_object_object_add(ctx, "metadata_context", json_object_get(meta));
-        json_object_object_add(root, "metadata", meta);
+            jadd(ctx, "metadata_context", json_object_get(meta));
+        jadd(root, "metadata", meta);
     }
     if (ctx)
-        json_object_object_add(root, "context", ctx);
+        jadd(root, "context", ctx);
 
     /* request: Authorino's well-known attributes. */
     struct json_object *req = json_object_new_object();
     put_str(req, "id", v->id);
     if (v->time_sec)
-        json_object_object_add(req, "time", rfc3339(v->time_sec, v->time_nanos));
+        jadd(req, "time", rfc3339(v->time_sec, v->time_nanos));
     put_str(req, "protocol", v->protocol);
     put_str(req, "scheme", v->scheme);
     put_str(req, "host", v->host);
@@ -166,25 +174,25 @@ struct json_object *authjson_build(const pc_request_view *v, int with_context)
     if (v->path.len) {
         const char *q = memchr(v->path.ptr, '?', v->path.len);
         size_t ul = q ? (size_t)(q - v->path.ptr) : v->path.len;
-        json_object_object_add(req, "url_path",
+        jadd(req, "url_path",
                                json_object_new_string_len(v->path.ptr, (int)ul));
         if (q)
-            json_object_object_add(req, "query", json_object_new_string_len(
+            jadd(req, "query", json_object_new_string_len(
                                                      q + 1, (int)(v->path.len - ul - 1)));
     }
-    json_object_object_add(req, "headers", headers);
+    jadd(req, "headers", headers);
     struct json_object *h;
     if (json_object_object_get_ex(headers, "referer", &h))
-        json_object_object_add(req, "referer", json_object_get(h));
+        jadd(req, "referer", json_object_get(h));
     if (json_object_object_get_ex(headers, "user-agent", &h))
-        json_object_object_add(req, "user_agent", json_object_get(h));
+        jadd(req, "user_agent", json_object_get(h));
     if (v->size > 0)
-        json_object_object_add(req, "size", json_object_new_int64(v->size));
+        jadd(req, "size", json_object_new_int64(v->size));
     put_str(req, "body", v->body);
     if (v->raw_body.len)
-        json_object_object_add(req, "raw_body", jstr(v->raw_body));
+        jadd(req, "raw_body", jstr(v->raw_body));
     if (ctxext)
-        json_object_object_add(req, "context_extensions", ctxext);
+        jadd(req, "context_extensions", ctxext);
     /* request.grpc: /package.Service/Method paths of gRPC requests. */
     if (json_object_object_get_ex(headers, "content-type", &h) &&
         strncmp(json_object_get_string(h), "application/grpc", 16) == 0 &&
@@ -192,17 +200,17 @@ struct json_object *authjson_build(const pc_request_view *v, int with_context)
         const char *slash = memchr(v->path.ptr + 1, '/', v->path.len - 1);
         if (slash) {
             struct json_object *g = json_object_new_object();
-            json_object_object_add(g, "service", json_object_new_string_len(
+            jadd(g, "service", json_object_new_string_len(
                                                      v->path.ptr + 1,
                                                      (int)(slash - v->path.ptr - 1)));
-            json_object_object_add(g, "method", json_object_new_string_len(
+            jadd(g, "method", json_object_new_string_len(
                                                     slash + 1,
                                                     (int)(v->path.ptr + v->path.len - slash - 1)));
-            json_object_object_add(req, "grpc", g);
+            jadd(req, "grpc", g);
         }
     }
-    json_object_object_add(root, "request", req);
-    json_object_object_add(root, "source", peer(&v->source, 0));
-    json_object_object_add(root, "destination", peer(&v->destination, 0));
+    jadd(root, "request", req);
+    jadd(root, "source", peer(&v->source, 0));
+    jadd(root, "destination", peer(&v->destination, 0));
     return root;
 }

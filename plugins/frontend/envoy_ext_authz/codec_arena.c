@@ -4,6 +4,7 @@
  * would cost more than the decoding itself.
  */
 #include <stdalign.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "codec_int.h"
@@ -39,6 +40,44 @@ void codec_arena_init_on(codec_arena *a, void *mem, size_t size)
     a->head = b;
 }
 
+/* Each thread keeps one freed block for the next request: a request's
+ * first block is a few KiB, and handing such blocks back and forth to
+ * malloc makes glibc consolidate its free lists on every request. */
+#define ARENA_SPARE_MAX ((size_t)64 << 10)
+static pthread_key_t g_spare_key;
+static pthread_once_t g_spare_once = PTHREAD_ONCE_INIT;
+static int g_spare_ok;
+
+static void spare_key_init(void)
+{
+    /* The destructor frees a thread's spare when the thread ends. */
+    g_spare_ok = pthread_key_create(&g_spare_key, free) == 0;
+}
+
+static codec_arena_block *block_new(size_t cap)
+{
+    pthread_once(&g_spare_once, spare_key_init);
+    codec_arena_block *b = g_spare_ok ? pthread_getspecific(g_spare_key) : NULL;
+    if (b && b->cap >= cap) {
+        pthread_setspecific(g_spare_key, NULL);
+        return b;
+    }
+    if (cap < ARENA_SPARE_MAX && cap < 16384)
+        cap = 16384; /* a spare-sized block serves most later requests */
+    b = malloc(sizeof(codec_arena_block) + cap);
+    if (b)
+        b->cap = cap;
+    return b;
+}
+
+static void block_free(codec_arena_block *b)
+{
+    if (g_spare_ok && b->cap <= ARENA_SPARE_MAX && !pthread_getspecific(g_spare_key) &&
+        pthread_setspecific(g_spare_key, b) == 0)
+        return;
+    free(b);
+}
+
 void *codec_arena_alloc(codec_arena *a, size_t size)
 {
     size_t need = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
@@ -51,10 +90,9 @@ void *codec_arena_alloc(codec_arena *a, size_t size)
             cap = need;
         if (cap > SIZE_MAX - sizeof(codec_arena_block))
             return NULL;
-        b = malloc(sizeof(codec_arena_block) + cap);
+        b = block_new(cap);
         if (!b)
             return NULL;
-        b->cap = cap;
         b->used = 0;
         b->owned = 1;
         b->next = a->head;
@@ -88,7 +126,7 @@ void codec_arena_free(codec_arena *a)
     while (b) {
         codec_arena_block *next = b->next;
         if (b->owned)
-            free(b);
+            block_free(b);
         b = next;
     }
     a->head = NULL;
