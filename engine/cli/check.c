@@ -2,20 +2,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
+#include "config/cfgerr.h"
 #include "plugin/loader.h"
 #include "snapshot/snapshot.h"
 
-static void on_error(void *arg, const char *line)
-{
-    (void)arg;
-    fprintf(stderr, "error: %s\n", line);
-}
-
-static void on_warning(void *arg, const char *line)
-{
-    (void)arg;
-    fprintf(stderr, "warning: %s\n", line);
-}
 
 static void usage(FILE *f)
 {
@@ -61,7 +51,7 @@ int cmd_check(int argc, char **argv)
         return 2;
     }
     int refused = cli_load_plugins(dirs, nd, 0);
-    snapshot_sink sink = {on_error, on_warning, NULL};
+    snapshot_sink sink = {cfgerr_print_error, cfgerr_print_warning, NULL};
     snapshot *s = snapshot_load((const char *const *)argv + optind,
                                 (size_t)(argc - optind), &sink);
     if (!s)

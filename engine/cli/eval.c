@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "config/cfgerr.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
 #include "pipeline/decide.h"
@@ -14,11 +15,6 @@
 #include "request/checkjson.h"
 #include "util/buf.h"
 
-static void on_error(void *arg, const char *line)
-{
-    (void)arg;
-    fprintf(stderr, "error: %s\n", line);
-}
 
 static void usage(FILE *f)
 {
@@ -207,7 +203,7 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     cli_load_plugins(dirs, nd, 0);
-    snapshot_sink sink = {on_error, NULL, NULL};
+    snapshot_sink sink = {cfgerr_print_error, NULL, NULL};
     snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
     pipe_result r;
     pipe_result_init(&r, explain);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "metrics/metrics.h"
 #include "plugin/hostimpl.h"
@@ -126,19 +127,10 @@ static const char *const SERVER_SCHEMA =
     "\"gracePeriodMs\":{\"type\":\"integer\",\"minimum\":0},"
     "\"frontend\":{\"type\":\"string\"}}}";
 
-struct cfg_report {
-    const char *file;
-    int errors;
-};
-
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
 {
-    struct cfg_report *r = arg;
-    fprintf(stderr, "%s: %s:%d: %s: %s\n", unknown ? "warning" : "error", r->file,
-            node ? ydoc_line(node) : 0, sub && *sub ? sub : "(top)", msg);
-    if (!unknown)
-        r->errors++;
+    cfgerr_schema(arg, "", sub, node, msg, unknown);
 }
 
 static int read_config_file(settings *s, ydoc_file **keep)
@@ -152,12 +144,13 @@ static int read_config_file(settings *s, ydoc_file **keep)
         return 0;
     struct json_object *o = (*keep)->docs[0].root;
     schema *sc = schema_compile(SERVER_SCHEMA, err, sizeof err);
-    struct cfg_report rep = {s->config, 0};
+    cfgerr ce = {.file = s->config, .doc_line = (*keep)->docs[0].line,
+                 .on_error = cfgerr_print_error, .on_warning = cfgerr_print_warning};
     if (sc) {
-        schema_validate(sc, o, on_cfg_problem, &rep);
+        schema_validate(sc, o, on_cfg_problem, &ce);
         schema_free(sc);
     }
-    if (rep.errors)
+    if (ce.errors)
         return -1;
     struct json_object *l = NULL, *t = NULL, *p = NULL, *lg = NULL;
     json_object_object_get_ex(o, "listeners", &l);

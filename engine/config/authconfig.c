@@ -245,15 +245,7 @@ static void on_schema(void *arg, const char *sub, const struct json_object *node
                       const char *msg, int unknown)
 {
     struct schema_report *sr = arg;
-    char p[768];
-    if (sub && *sub)
-        snprintf(p, sizeof p, "%s.%s", sr->path, sub);
-    else
-        snprintf(p, sizeof p, "%s", sr->path);
-    if (unknown)
-        cfgerr_warn(sr->cx->ce, node, p, "%s", msg);
-    else
-        cfgerr_error(sr->cx->ce, node, p, "%s", msg);
+    cfgerr_schema(sr->cx->ce, sr->path, sub, node, msg, unknown);
 }
 
 static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,

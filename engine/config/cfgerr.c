@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "cfgerr.h"
 #include "ydoc.h"
 
@@ -44,4 +45,46 @@ void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
     va_start(ap, fmt);
     emit(ce, 0, node, path, fmt, ap);
     va_end(ap);
+}
+
+void cfgerr_schema(cfgerr *ce, const char *base_path, const char *subpath,
+                   const struct json_object *node, const char *message,
+                   int is_unknown_field)
+{
+    char path[768];
+    const char *sep = base_path && *base_path && subpath && *subpath ? "." : "";
+    snprintf(path, sizeof path, "%s%s%s", base_path ? base_path : "", sep,
+             subpath ? subpath : "");
+    const char *q1 = is_unknown_field ? strchr(message, '"') : NULL;
+    const char *q2 = q1 ? strrchr(message, '"') : NULL;
+    if (q1 && q2 > q1) {
+        /* 'unknown field "key"': point at the key itself. */
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "%s%s", n ? "." : "", key);
+        int saved = ce->doc_line;
+        int line = ydoc_key_line(node, key);
+        if (line > 0)
+            ce->doc_line = line;
+        cfgerr_warn(ce, line > 0 ? NULL : node, path, "unknown field");
+        ce->doc_line = saved;
+        return;
+    }
+    if (is_unknown_field)
+        cfgerr_warn(ce, node, path, "%s", message);
+    else
+        cfgerr_error(ce, node, path, "%s", message);
+}
+
+void cfgerr_print_error(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "error: %s\n", line);
+}
+
+void cfgerr_print_warning(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "warning: %s\n", line);
 }

@@ -21,4 +21,13 @@ void cfgerr_error(cfgerr *ce, const struct json_object *node, const char *path,
                   const char *fmt, ...) PC_PRINTF(4, 5);
 void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
                  const char *fmt, ...) PC_PRINTF(4, 5);
+/* Reports a schema_validate problem found at subpath below base_path.
+ * Unknown fields become warnings at the key's own line and path. */
+void cfgerr_schema(cfgerr *ce, const char *base_path, const char *subpath,
+                   const struct json_object *node, const char *message,
+                   int is_unknown_field);
+/* Writes a plain line to stderr, "error: " or "warning: " first; a sink for
+ * command-line tools. */
+void cfgerr_print_error(void *arg, const char *line);
+void cfgerr_print_warning(void *arg, const char *line);
 #endif

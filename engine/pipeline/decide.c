@@ -25,9 +25,3 @@ void decide(const snapshot *s, const pc_request_view *view,
     reqctx_clear(&rq);
     json_object_put(root);
 }
-
-int decide_may_block(const snapshot *s, const pc_request_view *view)
-{
-    const ac_config *cfg = s ? snapshot_lookup(s, view) : NULL;
-    return cfg && cfg->may_block;
-}

@@ -10,6 +10,4 @@
  * reqctx. r must be initialised with pipe_result_init. */
 void decide(const snapshot *s, const pc_request_view *view,
             int64_t deadline_ns, atomic_int *cancelled, pipe_result *r);
-/* Whether the AuthConfig serving view may block (then run it on workers). */
-int decide_may_block(const snapshot *s, const pc_request_view *view);
 #endif

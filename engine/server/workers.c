@@ -88,11 +88,3 @@ void workers_stop(void)
     g_threads = NULL;
     g_n = 0;
 }
-
-size_t workers_queued(void)
-{
-    pthread_mutex_lock(&g_mu);
-    size_t n = g_len;
-    pthread_mutex_unlock(&g_mu);
-    return n;
-}

@@ -10,5 +10,4 @@ int workers_start(int n);
 int workers_post(void (*fn)(void *), void *arg);
 /* Runs what is queued, then joins the threads. */
 void workers_stop(void);
-size_t workers_queued(void);
 #endif
