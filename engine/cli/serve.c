@@ -185,7 +185,7 @@ static void split_list(char *v, const char **out, int *n)
         out[(*n)++] = tok;
 }
 
-static void read_env(settings *s)
+static void read_env(settings *s, char **lists)
 {
     const char *v;
     if ((v = getenv("PORTCULLIS_GRPC_ADDR"))) s->grpc_addr = v;
@@ -200,8 +200,10 @@ static void read_env(settings *s)
     if ((v = getenv("PORTCULLIS_WORKERS"))) s->workers = atoi(v);
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
-    if ((v = getenv("PORTCULLIS_AUTHCONFIGS"))) split_list(strdup(v), s->authconfigs, &s->n_authconfigs);
-    if ((v = getenv("PORTCULLIS_PLUGIN_DIR"))) split_list(strdup(v), s->plugin_dirs, &s->n_plugin_dirs);
+    if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
+        split_list(lists[0], s->authconfigs, &s->n_authconfigs);
+    if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
+        split_list(lists[1], s->plugin_dirs, &s->n_plugin_dirs);
 }
 
 /* ---- running ---- */
@@ -253,7 +255,22 @@ static struct json_object *frontend_config(const settings *s)
     return o;
 }
 
+static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists);
+
 int cmd_serve(int argc, char **argv)
+{
+    /* Everything serve_main reads from files and the environment lives
+     * here, so every exit path frees it. */
+    ydoc_file *cfgfile = NULL;
+    char *envlists[2] = {NULL, NULL};
+    int rc = serve_main(argc, argv, &cfgfile, envlists);
+    ydoc_file_free(cfgfile);
+    free(envlists[0]);
+    free(envlists[1]);
+    return rc;
+}
+
+static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists)
 {
     static const struct option opts[] = {
         {"grpc-addr", required_argument, NULL, 'g'},
@@ -291,10 +308,9 @@ int cmd_serve(int argc, char **argv)
     }
     if (!s.config)
         s.config = getenv("PORTCULLIS_CONFIG");
-    ydoc_file *cfgfile = NULL;
-    if (s.config && read_config_file(&s, &cfgfile) < 0)
+    if (s.config && read_config_file(&s, cfgfile) < 0)
         return 2;
-    read_env(&s);
+    read_env(&s, envlists);
     optind = 1;
     opterr = 1;
     int flag_ac = 0, flag_pd = 0;
@@ -423,7 +439,6 @@ int cmd_serve(int argc, char **argv)
     workers_stop();
     snapshot_install(NULL);
     kube_teardown();
-    ydoc_file_free(cfgfile);
     plog(PC_LOG_INFO, "portcullis", "stopped");
     return 0;
 }

@@ -489,8 +489,15 @@ static int h_ct_equal(const void *a, const void *b, size_t n)
 
 static void h_submit(const pc_request_view *v, pc_verdict_fn done, void *arg)
 {
-    if (g_fe.submit)
+    if (g_fe.submit) {
         g_fe.submit(v, done, arg);
+        return;
+    }
+    /* No engine behind the table (a frontend driven outside `serve`): the
+     * contract still holds, with a fail-closed verdict. */
+    static const pc_verdict unavailable = {sizeof(pc_verdict), 0, 14, 503, NULL, 0,
+                                           {"", 0}, {"", 0}, NULL, {"", 0}};
+    done(arg, NULL, &unavailable);
 }
 
 static void h_release(pc_submission *s)
