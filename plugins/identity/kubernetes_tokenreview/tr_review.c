@@ -37,7 +37,7 @@ static void tr_fail_http(const pc_host *h, pc_eval *ev, const pc_http_response *
     const char *why = b ? h->value_string(h->value_get(b, "reason"), NULL) : NULL;
     size_t wl = 0;
     if (why) {
-        for (; why[wl] && wl < 40; wl++)
+        for (; wl < 40 && why[wl]; wl++)
             if (!((why[wl] >= 'A' && why[wl] <= 'Z') || (why[wl] >= 'a' && why[wl] <= 'z')))
                 break;
         if (why[wl])
