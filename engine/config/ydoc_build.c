@@ -227,7 +227,8 @@ static int set_key(builder *b, frame *t, const char *s, size_t n, const yaml_mar
         t->key = k;
         t->keycap = cap;
     }
-    memcpy(t->key, s, n);
+    if (n)
+        memcpy(t->key, s, n);
     t->key[n] = '\0';
     t->have_key = 1;
     t->key_is_merge = 0;

@@ -197,13 +197,13 @@ static int add_frontends(const pc_plugin *p, const char *path,
                    path, f->name, loader_find_frontend(f->name)->path);
             return -1;
         }
-        loader_frontend *lf = calloc(1, sizeof *lf);
         loader_frontend **nf = realloc(g_fronts, (g_nfronts + 1) * sizeof *nf);
-        if (!lf || !nf) {
-            free(lf);
+        if (!nf)
             return -1;
-        }
         g_fronts = nf;
+        loader_frontend *lf = calloc(1, sizeof *lf);
+        if (!lf)
+            return -1;
         size_t sz = f->struct_size < sizeof lf->t ? f->struct_size : sizeof lf->t;
         memcpy(&lf->t, f, sz);
         lf->plugin_name = p->name;
@@ -276,10 +276,13 @@ int loader_load_dir(const char *dir, loader_err_fn errf, void *arg)
         if (!nn)
             break;
         names = nn;
-        names[n++] = strdup(de->d_name);
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
     int refused = 0;
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];

@@ -20,7 +20,7 @@ typedef struct jw {
 
 static void put(jw *w, const char *s, size_t n)
 {
-    if (w->out)
+    if (w->out && n)
         memcpy(w->out + w->len, s, n);
     w->len += n;
 }
