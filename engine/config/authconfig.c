@@ -459,7 +459,6 @@ static void compile_deny(compile_ctx *cx, struct json_object *o,
                          const char *path, ac_deny *d)
 {
     char p[512];
-    struct json_object *v;
     if (!json_object_is_type(o, json_type_object)) {
         cfgerr_error(cx->ce, o, path, "expected {code, message, headers, body}");
         return;
@@ -483,7 +482,6 @@ static void compile_deny(compile_ctx *cx, struct json_object *o,
             cfgerr_warn(cx->ce, val, p, "unknown field");
         }
     }
-    (void)v;
 }
 
 static void compile_response(compile_ctx *cx, struct json_object *resp)
