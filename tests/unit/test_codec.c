@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/hostimpl.h"
 #include "codec.h"
 #include "codec_int.h"
 #include "cu_main.h"
@@ -155,99 +156,11 @@ static const uint8_t *grpc_body(const codec_buf *b, size_t at, size_t *len)
     return p + 5;
 }
 
-/* ---- a pc_host whose values are json-c objects (NULL is null) ---- */
-
-static pc_type jv_type(const pc_value *v)
-{
-    switch (json_object_get_type((json_object *)v)) {
-    case json_type_boolean: return PC_TYPE_BOOL;
-    case json_type_int: return PC_TYPE_INT;
-    case json_type_double: return PC_TYPE_DOUBLE;
-    case json_type_string: return PC_TYPE_STRING;
-    case json_type_array: return PC_TYPE_ARRAY;
-    case json_type_object: return PC_TYPE_OBJECT;
-    default: return PC_TYPE_NULL;
-    }
-}
-
-static const char *jv_string(const pc_value *v, size_t *len)
-{
-    json_object *o = (json_object *)v;
-    if (!json_object_is_type(o, json_type_string))
-        return NULL;
-    if (len)
-        *len = (size_t)json_object_get_string_len(o);
-    return json_object_get_string(o);
-}
-
-static int jv_bool(const pc_value *v)
-{
-    return json_object_get_boolean((json_object *)v);
-}
-
-static int64_t jv_int(const pc_value *v)
-{
-    return json_object_get_int64((json_object *)v);
-}
-
-static double jv_double(const pc_value *v)
-{
-    return json_object_get_double((json_object *)v);
-}
-
-static const pc_value *jv_get(const pc_value *obj, const char *key)
-{
-    json_object *out = NULL;
-    if (!json_object_object_get_ex((json_object *)obj, key, &out))
-        return NULL;
-    return (const pc_value *)out;
-}
-
-static size_t jv_length(const pc_value *v)
-{
-    json_object *o = (json_object *)v;
-    if (json_object_is_type(o, json_type_array))
-        return json_object_array_length(o);
-    if (json_object_is_type(o, json_type_object))
-        return (size_t)json_object_object_length(o);
-    return 0;
-}
-
-static const pc_value *jv_at(const pc_value *arr, size_t i)
-{
-    return (const pc_value *)json_object_array_get_idx((json_object *)arr, i);
-}
-
-static int jv_foreach(const pc_value *obj,
-                      int (*fn)(void *, const char *, const pc_value *),
-                      void *arg)
-{
-    json_object_object_foreach((json_object *)obj, key, val)
-    {
-        int r = fn(arg, key, (const pc_value *)val);
-        if (r)
-            return r;
-    }
-    return 0;
-}
-
+/* The engine's own services table: the codec reads verdict values through
+ * it exactly as in the server. */
 static pc_host json_host(void)
 {
-    pc_host h;
-    memset(&h, 0, sizeof h);
-    h.struct_size = sizeof h;
-    h.abi_major = PC_ABI_MAJOR;
-    h.abi_minor = PC_ABI_MINOR;
-    h.value_type = jv_type;
-    h.value_string = jv_string;
-    h.value_bool = jv_bool;
-    h.value_int = jv_int;
-    h.value_double = jv_double;
-    h.value_get = jv_get;
-    h.value_length = jv_length;
-    h.value_at = jv_at;
-    h.value_foreach = jv_foreach;
-    return h;
+    return *host_table();
 }
 
 static const Google__Protobuf__Value *
