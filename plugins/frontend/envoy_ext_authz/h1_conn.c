@@ -324,17 +324,6 @@ const srv_proto h1_proto_http = {
     .idle = h1_idle,
     .free = h1_free,
 };
-const srv_proto h1_proto_admin = {
-    .name = "http/1.1-admin",
-    .on_data = h1_on_data,
-    .on_drain = h1_on_drain,
-    .on_eof = h1_on_eof,
-    .deliver = h1_deliver,
-    .on_timeout = h1_on_timeout,
-    .shutdown = h1_shutdown,
-    .idle = h1_idle,
-    .free = h1_free,
-};
 
 int h1_attach(srv_conn *c, int admin)
 {
@@ -352,6 +341,6 @@ int h1_attach(srv_conn *c, int admin)
         free(h);
         return -1;
     }
-    srv_conn_set_proto(c, admin ? &h1_proto_admin : &h1_proto_http, h);
+    srv_conn_set_proto(c, &h1_proto_http, h); /* h->admin picks the routes */
     return 0;
 }

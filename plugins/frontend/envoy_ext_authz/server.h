@@ -278,7 +278,6 @@ void srv_loop_drain_closed(srv_loop *l);
 
 extern const srv_proto h2_proto;
 extern const srv_proto h1_proto_http;
-extern const srv_proto h1_proto_admin;
 /** Creates the protocol state for c and sets it (-1 on failure). */
 int h2_attach(srv_conn *c);
 int h1_attach(srv_conn *c, int admin);
