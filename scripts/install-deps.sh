@@ -13,6 +13,10 @@ TEST_PKGS="libcunit1-dev clang libclang-rt-14-dev
 
 pkgs="$BUILD_PKGS"
 [ "${1:-}" = "--build-only" ] || pkgs="$pkgs $TEST_PKGS"
+# kubectl: Debian's kubernetes-client, unless a kubectl is installed already
+# (another package of it would conflict).
+[ "${1:-}" = "--build-only" ] || command -v kubectl >/dev/null 2>&1 \
+  || pkgs="$pkgs kubernetes-client"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -48,6 +48,90 @@ else
     bad "the Kubernetes ConfigMap holds a valid AuthConfig" "$out"
 fi
 
+# The Kubernetes manifests: kustomize puts every object (and the
+# ClusterRoleBinding's subject) into the namespace it is given, and each pod
+# passes Pod Security "restricted" and drains gently.
+cp configs/kubernetes/*.yaml "$tmp/" && mkdir -p "$tmp/k" && mv "$tmp"/*.yaml "$tmp/k/"
+sed -i 's/^namespace: .*/namespace: pc-test-ns/' "$tmp/k/kustomization.yaml"
+if kubectl kustomize "$tmp/k" >"$tmp/rendered.yaml" 2>"$tmp/kerr"; then
+    ok "kubectl kustomize renders configs/kubernetes"
+else
+    bad "kubectl kustomize renders configs/kubernetes" "$(cat "$tmp/kerr")"
+fi
+out=$("$PY" - "$tmp/rendered.yaml" <<'PYEOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+problems = []
+kinds = {d["kind"] for d in docs}
+for need in ("ServiceAccount", "ClusterRoleBinding", "Deployment", "Service",
+             "ConfigMap", "PodDisruptionBudget"):
+    if need not in kinds:
+        problems.append("no " + need)
+for d in docs:
+    name = d["kind"] + "/" + d["metadata"]["name"]
+    if d["kind"] != "ClusterRoleBinding" and d["metadata"].get("namespace") != "pc-test-ns":
+        problems.append(name + ": namespace not set by kustomize")
+    if d["kind"] == "ClusterRoleBinding":
+        for s in d["subjects"]:
+            if s.get("namespace") != "pc-test-ns":
+                problems.append(name + ": subject namespace " + str(s.get("namespace")))
+    if d["kind"] != "Deployment":
+        continue
+    pod = d["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    for c in pod["containers"]:
+        sc = c.get("securityContext", {})
+        where = name + " container " + c["name"]
+        seccomp = sc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append(where + ": seccompProfile " + str(seccomp))
+        if not sc.get("runAsNonRoot", psc.get("runAsNonRoot")):
+            problems.append(where + ": runAsNonRoot not set")
+        if sc.get("runAsUser", psc.get("runAsUser")) == 0:
+            problems.append(where + ": runs as root")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(where + ": allowPrivilegeEscalation not false")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+            problems.append(where + ": capabilities not dropped")
+        if sc.get("capabilities", {}).get("add"):
+            problems.append(where + ": adds capabilities")
+        if not sc.get("readOnlyRootFilesystem"):
+            problems.append(where + ": root filesystem writable")
+        if "preStop" not in c.get("lifecycle", {}):
+            problems.append(where + ": no preStop delay")
+        if "limits" not in c.get("resources", {}):
+            problems.append(where + ": no resource limits")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PYEOF
+)
+if [ $? -eq 0 ]; then
+    ok "the manifests take their namespace from kustomize and pass Pod Security restricted"
+else
+    bad "the manifests take their namespace from kustomize and pass Pod Security restricted" "$out"
+fi
+
+# The Dockerfile's runtime stage: its packages provide every shared library
+# that the binary and the built-in plugins load (there may be no container
+# engine to build the image with).
+runtime=$(sed -n '/^FROM debian:12-slim/,$p' Dockerfile | tr ' \\' '\n\n' | grep -E '^lib|^ca-certificates$' | sort -u)
+# The listed packages and what they pull in.
+closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+          --no-breaks --no-replaces --no-enhances $runtime 2>/dev/null | grep -v '^ ' | sort -u)
+missing=
+for f in "$(dirname "$PC_BIN")"/portcullis "$PC_PLUGIN_DIR"/*.so; do
+    for lib in $(ldd "$f" | awk '/=> \//{print $3}'); do
+        pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n1 | cut -d: -f1)
+        case "$pkg" in libc6|libgcc-s1|"") continue ;; esac
+        grep -qx "$pkg" <<<"$closure" || missing="$missing $(basename "$f"):$pkg"
+    done
+done
+if [ -z "$missing" ]; then
+    ok "the Dockerfile's runtime packages provide every library the binary and plugins load"
+else
+    bad "the Dockerfile's runtime packages provide every library the binary and plugins load" "$missing"
+fi
+
 read -r g h a < <(free_ports 3)
 "$PC_BIN" serve --config configs/server.yaml "${P[@]}" --grpc-addr "127.0.0.1:$g" \
     --http-addr "127.0.0.1:$h" --admin-addr "127.0.0.1:$a" >"$SERVER_LOG" 2>&1 &
