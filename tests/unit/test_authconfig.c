@@ -212,11 +212,161 @@ static void test_syntax_and_dirs(void)
     snapshot_unref(s);
 }
 
+/* ---- load order: a broken AuthConfig changes nothing else ---- */
+
+#define AC(name) "apiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n" \
+                 "metadata: {name: " name "}\nspec:\n"
+
+/* Two good files and three broken ones; the broken ones claim the good
+ * ones' hosts too. */
+static const char *const order_files[] = {
+    /* good: no authentication (the implicit anonymous identity) */
+    AC("implicit") "  hosts: [a.test]\n  authorization:\n    get-only:\n      patternMatching:\n"
+    "        patterns: [{selector: request.method, operator: eq, value: GET}]\n",
+    /* good: an identity from a header, echoed in a response header */
+    AC("plain") "  hosts: [b.test]\n  authentication:\n    u: {plain: {selector: request.headers.x-user}}\n"
+    "  response:\n    success:\n      headers:\n        x-who: {plain: {selector: auth.identity}}\n",
+    /* broken: a method no plugin provides */
+    AC("no-plugin") "  hosts: [a.test, c.test]\n  authentication:\n    j: {jwt: {issuerUrl: x}}\n",
+    /* broken: YAML syntax */
+    "apiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\nspec: [unclosed\n",
+    /* broken: a typo in a pattern, no authentication either */
+    AC("typo") "  hosts: [b.test, e.test]\n  authorization:\n    p:\n      patternMatching:\n"
+    "        patterns: [{selector: request.method, operator: neq, valu: GET}]\n",
+};
+#define N_ORDER_FILES (sizeof order_files / sizeof order_files[0])
+
+static const char *const order_requests[] = {
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"a.test\",\"method\":\"GET\",\"path\":\"/\"}}}}",
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"a.test\",\"method\":\"POST\",\"path\":\"/\"}}}}",
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"b.test\",\"method\":\"GET\",\"path\":\"/\","
+    "\"headers\":{\"x-user\":\"ann\"}}}}}",
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"b.test\",\"method\":\"GET\",\"path\":\"/\"}}}}",
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"c.test\",\"method\":\"GET\",\"path\":\"/\"}}}}",
+    "{\"attributes\":{\"request\":{\"http\":{\"host\":\"e.test\",\"method\":\"GET\",\"path\":\"/\"}}}}",
+};
+#define N_ORDER_REQUESTS (sizeof order_requests / sizeof order_requests[0])
+
+/* A decision as text: verdict, codes, reason and every header. */
+static void decision_text(snapshot *s, const char *req, char *out, size_t len)
+{
+    pipe_result r;
+    if (tu_decide(s, req, &r, 0) < 0) {
+        snprintf(out, len, "bad request");
+        return;
+    }
+    size_t n = (size_t)snprintf(out, len, "allowed=%d grpc=%d http=%d reason=%s", r.allowed,
+                                r.grpc_code, r.http_status, r.reason ? r.reason : "-");
+    for (size_t i = 0; i < r.n_headers && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, " %.*s: %.*s", (int)r.headers[i].name.len,
+                              r.headers[i].name.ptr, (int)r.headers[i].value.len,
+                              r.headers[i].value.ptr);
+    pipe_result_free(&r);
+}
+
+/* Writes the files in the given order (names sort in that order) into a
+ * fresh directory and loads it. */
+static snapshot *load_in_order(const size_t *order, size_t n, int *errors)
+{
+    char dir[] = "/tmp/pc-order-XXXXXX";
+    if (!mkdtemp(dir))
+        return NULL;
+    char paths[N_ORDER_FILES][64];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%zu.yaml", dir, i);
+        FILE *f = fopen(paths[i], "w");
+        if (!f)
+            return NULL;
+        fputs(order_files[order[i]], f);
+        fclose(f);
+    }
+    const char *p = dir;
+    snapshot *s = snapshot_load(&p, 1, NULL);
+    for (size_t i = 0; i < n; i++)
+        unlink(paths[i]);
+    rmdir(dir);
+    *errors = s ? s->errors : -1;
+    return s;
+}
+
+static int next_permutation(size_t *a, size_t n)
+{
+    size_t i = n - 1;
+    while (i > 0 && a[i - 1] >= a[i])
+        i--;
+    if (i == 0)
+        return 0;
+    size_t j = n - 1;
+    while (a[j] <= a[i - 1])
+        j--;
+    size_t t = a[i - 1];
+    a[i - 1] = a[j];
+    a[j] = t;
+    for (size_t l = i, r = n - 1; l < r; l++, r--) {
+        t = a[l];
+        a[l] = a[r];
+        a[r] = t;
+    }
+    return 1;
+}
+
+/* Every order of the files gives every request the decision it gets with
+ * the good files alone, and the same errors. */
+static void test_load_order(void)
+{
+    CU_ASSERT_EQUAL_FATAL(tu_load_plugins(), 0);
+    static char want[N_ORDER_REQUESTS][2048], got[2048];
+    size_t good[] = {0, 1};
+    int errors;
+    snapshot *s = load_in_order(good, 2, &errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(errors, 0);
+    for (size_t q = 0; q < N_ORDER_REQUESTS; q++)
+        decision_text(s, order_requests[q], want[q], sizeof want[q]);
+    snapshot_unref(s);
+    /* The cases mean something: allow, deny, 401, 404. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[0], "allowed=1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[1], "http=403"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[2], "x-who: ann"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[3], "http=401"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[4], "http=404"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want[5], "http=404"));
+
+    size_t order[N_ORDER_FILES];
+    for (size_t i = 0; i < N_ORDER_FILES; i++)
+        order[i] = i;
+    int errors0 = -1, orders = 0, bad = 0;
+    do {
+        s = load_in_order(order, N_ORDER_FILES, &errors);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        orders++;
+        if (errors0 < 0)
+            errors0 = errors;
+        int ok = s->n_configs == 2 && errors == errors0;
+        for (size_t q = 0; q < N_ORDER_REQUESTS; q++) {
+            decision_text(s, order_requests[q], got, sizeof got);
+            if (strcmp(got, want[q]) != 0) {
+                if (bad < 5)
+                    fprintf(stderr, "  order %zu%zu%zu%zu%zu request %zu: got %s, want %s\n",
+                            order[0], order[1], order[2], order[3], order[4], q, got, want[q]);
+                ok = 0;
+            }
+        }
+        if (!ok)
+            bad++;
+        snapshot_unref(s);
+    } while (next_permutation(order, N_ORDER_FILES));
+    CU_ASSERT_EQUAL(orders, 120);
+    CU_ASSERT(errors0 >= 3);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 int cu_register(void)
 {
     static const cu_case c[] = {{"errors name file, line and path", test_errors},
                                 {"warnings", test_warnings},
                                 {"syntax errors and directories", test_syntax_and_dirs},
+                                {"every load order decides the same", test_load_order},
                                 {NULL, NULL}};
     return cu_add_suite("authconfig loading", c);
 }
