@@ -212,6 +212,60 @@ static void test_syntax_and_dirs(void)
     snapshot_unref(s);
 }
 
+/* ---- schema defaults reach create ---- */
+
+#ifndef PC_ENGINE_PLUGIN_DIR
+#define PC_ENGINE_PLUGIN_DIR "tests/plugins/engine"
+#endif
+
+/* The abiDefaults plugin refuses a config without its schema's defaults and
+ * answers with what its create saw. */
+static void test_defaults_reach_create(void)
+{
+    CU_ASSERT_EQUAL_FATAL(tu_load_plugins(), 0);
+    static int loaded;
+    if (!loaded++)
+        CU_ASSERT_EQUAL_FATAL(loader_load_file(PC_ENGINE_PLUGIN_DIR "/engine_defaults.so", NULL, NULL), 0);
+    static const struct {
+        const char *conf, *want;
+    } dc[] = {
+        {"{}", "hello 60 3"},
+        {"{ttl: 5}", "hello 5 3"},
+        {"{greeting: hi, retry: {count: 0}}", "hi 60 0"},
+        {"{retry: {}}", "hello 60 3"},
+    };
+    for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml,
+                 H "  hosts: [a.test]\n  response:\n    success:\n      headers:\n"
+                   "        x-seen: {abiDefaults: %s}\n", dc[i].conf);
+        tu_errors errs = {0};
+        snapshot *s = tu_snapshot(yaml, &errs);
+        CU_ASSERT_EQUAL(errs.n, 0);
+        if (errs.n)
+            fprintf(stderr, "  [%s] %s\n", dc[i].conf, errs.lines[0]);
+        pipe_result r;
+        char v[256];
+        tu_decide(s, "{\"attributes\":{\"request\":{\"http\":{\"host\":\"a.test\","
+                     "\"method\":\"GET\",\"path\":\"/\"}}}}", &r, 0);
+        const char *got = tu_header(&r, "x-seen", v, sizeof v);
+        CU_ASSERT(got && strcmp(got, dc[i].want) == 0);
+        if (!got || strcmp(got, dc[i].want) != 0)
+            fprintf(stderr, "  [%s] x-seen: %s, want %s\n", dc[i].conf, got ? got : "(none)",
+                    dc[i].want);
+        pipe_result_free(&r);
+        snapshot_unref(s);
+    }
+    /* The defaults are checked like the rest: a typo is still refused. */
+    tu_errors errs = {0};
+    snapshot *s = tu_snapshot(H "  hosts: [a.test]\n  response:\n    success:\n      headers:\n"
+                                "        x-seen: {abiDefaults: {retry: {cuont: 1}}}\n", &errs);
+    CU_ASSERT_EQUAL(s->n_configs, 0);
+    CU_ASSERT(errs.n > 0 && strstr(errs.lines[0], ":10: spec.response.success.headers.x-seen."
+                                                  "abiDefaults.retry.cuont: unknown field"));
+    snapshot_unref(s);
+}
+
 /* ---- load order: a broken AuthConfig changes nothing else ---- */
 
 #define AC(name) "apiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n" \
@@ -367,6 +421,7 @@ int cu_register(void)
                                 {"warnings", test_warnings},
                                 {"syntax errors and directories", test_syntax_and_dirs},
                                 {"every load order decides the same", test_load_order},
+                                {"schema defaults reach create", test_defaults_reach_create},
                                 {NULL, NULL}};
     return cu_add_suite("authconfig loading", c);
 }
