@@ -145,6 +145,15 @@ static const pcase cases[] = {
      "authorization: {admins: {when: [" ADMIN_RE "], patternMatching: {patterns: ["
      "{selector: request.method, operator: eq, value: NEVER}]}}}}",
      "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0}, NULL},
+    {"an identity's when on invalid UTF-8 denies, though another identity would pass", HDR
+     "spec: {hosts: [a.test], authentication: {admins: {when: [" ADMIN_RE "], apiKey: {selector: "
+     "{matchLabels: {app: t}}}}, others: {anonymous: {}}}}" SECRETS,
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"a response's when on invalid UTF-8 denies", HDR "spec: {hosts: [a.test], response: {"
+     "success: {headers: {x-admin: {when: [" ADMIN_RE "], plain: {value: yes}}}}}}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
     {"patternMatching on invalid UTF-8 is an error, not a no", HDR "spec: {hosts: [a.test], "
      "authorization: {p: {patternMatching: {patterns: [{any: [" ADMIN_RE ", {selector: "
      "request.method, operator: eq, value: GET}]}]}}}}",
