@@ -15,6 +15,7 @@
 #include "plugin/schema.h"
 #include "resset.h"
 #include "vos.h"
+#include "ydoc.h"
 
 #define GROUP "authorino.kuadrant.io/"
 
@@ -191,6 +192,19 @@ static int compile_credentials(compile_ctx *cx, ac_eval *e,
                          "queryString, cookie");
             return -1;
         }
+        if (json_object_is_type(v, json_type_object)) {
+            int bad = 0;
+            json_object_object_foreach(v, ik, iv) {
+                (void)iv;
+                if (strcmp(ik, field) != 0) {
+                    snprintf(p, sizeof p, "%s.%s.%s", path, k, ik);
+                    cfgerr_unknown(cx->ce, v, ik, p);
+                    bad = 1;
+                }
+            }
+            if (bad)
+                return -1;
+        }
         const char *val = json_object_is_type(v, json_type_object) ? str_of(v, field)
                                                                    : NULL;
         if (!val && kind == CRED_AUTH_HEADER &&
@@ -248,6 +262,50 @@ static void on_schema(void *arg, const char *sub, const struct json_object *node
     cfgerr_schema(sr->cx->ce, sr->path, sub, node, msg, unknown);
 }
 
+/* The method's own config: checked against the plugin's schema, completed
+ * with the schema's defaults (on a copy, so the document stays as written),
+ * then handed to the plugin's create. 0, or -1 with the problem reported. */
+static int create_instance(compile_ctx *cx, ac_eval *e, struct json_object *mconf,
+                           const char *mpath)
+{
+    int errors0 = cx->ce->errors;
+    const schema *sc = e->type->schema;
+    struct json_object *conf = NULL;
+    if (sc) {
+        struct schema_report sr = {cx, mpath};
+        schema_validate(sc, mconf, on_schema, &sr);
+        if (cx->ce->errors > errors0)
+            return -1;
+        if (ydoc_copy(mconf, &conf) != 0 ||
+            (conf && schema_apply_defaults(sc, conf) != 0)) {
+            json_object_put(conf);
+            cfgerr_error(cx->ce, mconf, mpath, "out of memory");
+            return -1;
+        }
+    }
+    if (!e->type->t.create) {
+        json_object_put(conf);
+        return 0;
+    }
+    struct json_object *use = sc ? conf : mconf;
+    struct pc_create_ctx cc = {
+        .evname = e->name, .acname = cx->cfg->name, .acns = cx->cfg->ns,
+        .path = mpath, .config = use, .res = cx->res, .named = &cx->named,
+        .ce = cx->ce};
+    char err[512] = "";
+    e->inst = e->type->t.create(host_table(), &cc, (const pc_value *)use, err, sizeof err);
+    json_object_put(conf);
+    if (!e->inst) {
+        /* Problems the host already reported (bad patterns...) are not
+         * repeated. */
+        if (cx->ce->errors == errors0)
+            cfgerr_error(cx->ce, mconf, mpath, "%s",
+                         err[0] ? err : "the plugin refused this config");
+        return -1;
+    }
+    return 0;
+}
+
 static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
                              struct json_object *o, const char *path)
 {
@@ -268,7 +326,7 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     struct json_object *v;
 
     /* The method is the key a loaded plugin provides; other unknown keys
-     * are typos to warn about. With no provided key, a lone unknown key is
+     * are typos and errors. With no provided key, a lone unknown key is
      * the method, so the error says which plugin is missing. */
     const char *unknown = NULL;
     struct json_object *unknown_v = NULL;
@@ -306,7 +364,7 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
                 continue;
             snprintf(p, sizeof p, "%s.%s", path, k2);
             if (method)
-                cfgerr_warn(cx->ce, val2, p, "unknown field");
+                cfgerr_unknown(cx->ce, o, k2, p);
             else
                 cfgerr_error(cx->ce, val2, p,
                              "no loaded plugin provides the %s method \"%s\"",
@@ -357,6 +415,14 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
             cfgerr_error(cx->ce, v, p, "expected {key: {value|selector}, ttl: seconds}");
         } else {
             char kp[512];
+            static const char *const cache_keys[] = {"key", "ttl", NULL};
+            json_object_object_foreach(v, ck, cv) {
+                (void)cv;
+                if (!in_list(ck, cache_keys)) {
+                    snprintf(kp, sizeof kp, "%s.%s", p, ck);
+                    cfgerr_unknown(cx->ce, v, ck, kp);
+                }
+            }
             snprintf(kp, sizeof kp, "%s.key", p);
             e->cache_key = vos_compile(key, kp, cx->ce);
             e->cache_ttl_ms = 60000;
@@ -403,30 +469,8 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     if (e->type->t.flags & PC_EVAL_NEEDS_CONTEXT)
         cx->cfg->needs_context = 1;
 
-    /* The method's own config: schema first, then the plugin. */
-    if (e->type->schema) {
-        struct schema_report sr = {cx, mpath};
-        schema_validate(e->type->schema, mconf, on_schema, &sr);
-    }
-    if (cx->ce->errors > errors0)
+    if (cx->ce->errors > errors0 || create_instance(cx, e, mconf, mpath) < 0)
         goto fail;
-    if (e->type->t.create) {
-        struct pc_create_ctx cc = {
-            .evname = name, .acname = cx->cfg->name, .acns = cx->cfg->ns,
-            .path = mpath, .config = mconf, .res = cx->res, .named = &cx->named,
-            .ce = cx->ce};
-        char err[512] = "";
-        e->inst = e->type->t.create(host_table(), &cc, (const pc_value *)mconf,
-                                    err, sizeof err);
-        if (!e->inst) {
-            /* Problems the host already reported (bad patterns...) are not
-             * repeated. */
-            if (cx->ce->errors == errors0)
-                cfgerr_error(cx->ce, mconf, mpath, "%s",
-                             err[0] ? err : "the plugin refused this config");
-            goto fail;
-        }
-    }
     return e;
 fail:
     eval_free(e);
@@ -479,7 +523,7 @@ static void compile_deny(compile_ctx *cx, struct json_object *o,
         } else if (strcmp(k, "headers") == 0) {
             compile_props(cx, val, p, &d->headers, &d->n_headers);
         } else {
-            cfgerr_warn(cx->ce, val, p, "unknown field");
+            cfgerr_unknown(cx->ce, o, k, p);
         }
     }
 }
@@ -506,14 +550,14 @@ static void compile_response(compile_ctx *cx, struct json_object *resp)
                 else if (strcmp(sk, "dynamicMetadata") == 0)
                     compile_section(cx, PC_PHASE_RESPONSE, sv, sp, 1);
                 else
-                    cfgerr_warn(cx->ce, sv, sp, "unknown field");
+                    cfgerr_unknown(cx->ce, v, sk, sp);
             }
         } else if (strcmp(k, "unauthenticated") == 0) {
             compile_deny(cx, v, p, &cx->cfg->unauthenticated);
         } else if (strcmp(k, "unauthorized") == 0) {
             compile_deny(cx, v, p, &cx->cfg->unauthorized);
         } else {
-            cfgerr_warn(cx->ce, v, p, "unknown field");
+            cfgerr_unknown(cx->ce, resp, k, p);
         }
     }
 }
@@ -540,10 +584,13 @@ static void compile_hosts(compile_ctx *cx, struct json_object *hosts)
     }
 }
 
-/* Authorino injects an anonymous identity when none is configured. */
-static void implicit_anonymous(compile_ctx *cx, struct json_object *spec)
+/* Authorino injects an anonymous identity when none is configured. Only
+ * when this document compiled so far: a config with errors is refused
+ * anyway, and the count is this document's own (see ac_compile). */
+static void implicit_anonymous(compile_ctx *cx, struct json_object *spec,
+                               int errors0)
 {
-    if (cx->cfg->n_evs[PC_PHASE_IDENTITY] || cx->ce->errors)
+    if (cx->cfg->n_evs[PC_PHASE_IDENTITY] || cx->ce->errors > errors0)
         return;
     const loader_type *t = loader_find(PC_PHASE_IDENTITY, "anonymous");
     if (!t) {
@@ -560,19 +607,17 @@ static void implicit_anonymous(compile_ctx *cx, struct json_object *spec)
     e->phase = PC_PHASE_IDENTITY;
     e->type = t;
     e->cred_name = strdup("Bearer");
+    /* The same path as a written `anonymous: {}`: schema, defaults, create. */
     struct json_object *empty = json_object_new_object();
-    struct pc_create_ctx cc = {.evname = "anonymous", .acname = cx->cfg->name,
-                               .acns = cx->cfg->ns, .path = "spec.authentication",
-                               .config = empty, .res = cx->res,
-                               .named = &cx->named, .ce = cx->ce};
-    char err[256] = "";
-    e->inst = t->t.create ? t->t.create(host_table(), &cc, (const pc_value *)empty,
-                                        err, sizeof err)
-                          : (void *)e;
+    int rc = empty ? create_instance(cx, e, empty, "spec.authentication") : -1;
     json_object_put(empty);
-    if (!e->inst || add_eval(cx->cfg, e) < 0) {
-        cfgerr_error(cx->ce, spec, "spec.authentication", "anonymous: %s", err);
-        e->inst = NULL;
+    if (rc == 0 && !e->type->t.create)
+        e->inst = e; /* a stateless method: any non-NULL instance */
+    if (rc < 0 || add_eval(cx->cfg, e) < 0) {
+        if (rc == 0 || !empty)
+            cfgerr_error(cx->ce, spec, "spec.authentication", "out of memory");
+        if (e->inst == e)
+            e->inst = NULL;
         eval_free(e);
     }
 }
@@ -606,8 +651,48 @@ static int mentions_context(struct json_object *o)
 static const char *const spec_keys[] = {"hosts", "patterns", "when", "authentication",
                                         "metadata", "authorization", "response",
                                         "callbacks", NULL};
+/* A resource as the API server returns it may carry status; every other
+ * top-level field is a typo, as under kubectl's strict field validation. */
+static const char *const doc_keys[] = {"apiVersion", "kind", "metadata", "spec",
+                                       "status", NULL};
+/* Kubernetes ObjectMeta. */
+static const char *const meta_keys[] = {
+    "name", "namespace", "labels", "annotations", "uid", "resourceVersion",
+    "generation", "generateName", "creationTimestamp", "deletionTimestamp",
+    "deletionGracePeriodSeconds", "finalizers", "ownerReferences", "managedFields",
+    "selfLink", NULL};
 
+static void check_keys(cfgerr *ce, struct json_object *o, const char *prefix,
+                       const char *const *keys)
+{
+    if (!json_object_is_type(o, json_type_object))
+        return;
+    json_object_object_foreach(o, k, v) {
+        (void)v;
+        if (!in_list(k, keys)) {
+            char p[256];
+            snprintf(p, sizeof p, "%s%s", prefix, k);
+            cfgerr_unknown(ce, o, k, p);
+        }
+    }
+}
+
+static ac_config *compile_doc(struct json_object *doc, resset *res, cfgerr *ce);
+
+/* Each document compiles against a fresh error count, so nothing a broken
+ * document before it left behind (errors, warnings) can change what this
+ * one compiles to; the counts are added to the caller's afterwards. */
 ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
+{
+    cfgerr own = *ce;
+    own.errors = own.warnings = 0;
+    ac_config *c = compile_doc(doc, res, &own);
+    ce->errors += own.errors;
+    ce->warnings += own.warnings;
+    return c;
+}
+
+static ac_config *compile_doc(struct json_object *doc, resset *res, cfgerr *ce)
 {
     compile_ctx cx = {.ce = ce, .res = res};
     int errors0 = ce->errors;
@@ -631,7 +716,11 @@ ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
     c->file = strdup(ce->file ? ce->file : "-");
     c->line = ce->doc_line;
     struct json_object *meta = NULL, *spec = NULL, *v;
+    check_keys(ce, doc, "", doc_keys);
     json_object_object_get_ex(doc, "metadata", &meta);
+    if (meta && !json_object_is_type(meta, json_type_object))
+        cfgerr_error(ce, meta, "metadata", "expected an object");
+    check_keys(ce, meta, "metadata.", meta_keys);
     const char *name = meta ? str_of(meta, "name") : NULL;
     const char *ns = meta ? str_of(meta, "namespace") : NULL;
     if (!name || !*name)
@@ -648,13 +737,7 @@ ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
         ac_free(c);
         return NULL;
     }
-    json_object_object_foreach(spec, sk, sv) {
-        if (!in_list(sk, spec_keys)) {
-            char p[256];
-            snprintf(p, sizeof p, "spec.%s", sk);
-            cfgerr_warn(ce, sv, p, "unknown field");
-        }
-    }
+    check_keys(ce, spec, "spec.", spec_keys);
     json_object_object_get_ex(spec, "hosts", &v);
     compile_hosts(&cx, v);
     if (json_object_object_get_ex(spec, "patterns", &v)) {
@@ -681,7 +764,7 @@ ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
     compile_section(&cx, PC_PHASE_CALLBACK,
                     json_object_object_get_ex(spec, "callbacks", &v) ? v : NULL,
                     "spec.callbacks", 0);
-    implicit_anonymous(&cx, spec);
+    implicit_anonymous(&cx, spec, errors0);
     if (mentions_context(spec))
         c->needs_context = 1;
     c->try_inline = c->may_block && !c->blocks_at_once;

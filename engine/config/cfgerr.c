@@ -47,6 +47,19 @@ void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
     va_end(ap);
 }
 
+void cfgerr_unknown(cfgerr *ce, const struct json_object *map, const char *key,
+                    const char *path)
+{
+    int saved = ce->doc_line;
+    int line = ydoc_key_line(map, key);
+    if (line > 0)
+        ce->doc_line = line;
+    else if (ydoc_line(map) > 0)
+        ce->doc_line = ydoc_line(map);
+    cfgerr_error(ce, NULL, path, "unknown field");
+    ce->doc_line = saved;
+}
+
 void cfgerr_schema(cfgerr *ce, const char *base_path, const char *subpath,
                    const struct json_object *node, const char *message,
                    int is_unknown_field)
@@ -63,18 +76,10 @@ void cfgerr_schema(cfgerr *ce, const char *base_path, const char *subpath,
         snprintf(key, sizeof key, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
         size_t n = strlen(path);
         snprintf(path + n, sizeof path - n, "%s%s", n ? "." : "", key);
-        int saved = ce->doc_line;
-        int line = ydoc_key_line(node, key);
-        if (line > 0)
-            ce->doc_line = line;
-        cfgerr_warn(ce, line > 0 ? NULL : node, path, "unknown field");
-        ce->doc_line = saved;
+        cfgerr_unknown(ce, node, key, path);
         return;
     }
-    if (is_unknown_field)
-        cfgerr_warn(ce, node, path, "%s", message);
-    else
-        cfgerr_error(ce, node, path, "%s", message);
+    cfgerr_error(ce, node, path, "%s", message);
 }
 
 void cfgerr_print_error(void *arg, const char *line)

@@ -21,8 +21,14 @@ void cfgerr_error(cfgerr *ce, const struct json_object *node, const char *path,
                   const char *fmt, ...) PC_PRINTF(4, 5);
 void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
                  const char *fmt, ...) PC_PRINTF(4, 5);
+/* Reports `path: unknown field` for key of map, at the key's own line (the
+ * value may be null, which has no line). path already ends in the key. */
+void cfgerr_unknown(cfgerr *ce, const struct json_object *map, const char *key,
+                    const char *path);
 /* Reports a schema_validate problem found at subpath below base_path.
- * Unknown fields become warnings at the key's own line and path. */
+ * Every problem is an error, unknown fields included (a typo must not
+ * load as a config that means something else); an unknown field is
+ * reported at the key's own line and path. */
 void cfgerr_schema(cfgerr *ce, const char *base_path, const char *subpath,
                    const struct json_object *node, const char *message,
                    int is_unknown_field);

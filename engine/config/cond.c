@@ -3,6 +3,7 @@
  * recompiles them on every evaluation). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,6 @@ static int add_kid(pc_cond *parent, pc_cond *kid)
  * value, so any scalar the user wrote is turned into that same text. */
 static char *value_text(struct json_object *v, size_t *len)
 {
-    if (!v) {
-        *len = 0;
-        return strdup("");
-    }
     const char *s = sel_text(v, len);
     char *out = malloc(*len + 1);
     if (out) {
@@ -65,11 +62,35 @@ static char *value_text(struct json_object *v, size_t *len)
     return out;
 }
 
+/* Every field of a pattern item must be one the item's form declares: a
+ * typo such as `valu` would otherwise change what the rule means. */
+static int only_fields(struct json_object *o, const char *path,
+                       const char *const *allowed, cfgerr *ce)
+{
+    int rc = 0;
+    json_object_object_foreach(o, k, v) {
+        (void)v;
+        const char *const *a = allowed;
+        while (*a && strcmp(*a, k) != 0)
+            a++;
+        if (*a)
+            continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s.%s", path, k);
+        cfgerr_unknown(ce, o, k, p);
+        rc = -1;
+    }
+    return rc;
+}
+
+static const char *const pattern_fields[] = {"selector", "operator", "value", NULL};
+
 static pc_cond *compile_pattern(struct json_object *o, const char *path,
                                 cfgerr *ce)
 {
     char p[512];
     struct json_object *jsel, *jop, *jval;
+    int bad = only_fields(o, path, pattern_fields, ce) < 0;
     if (!json_object_object_get_ex(o, "selector", &jsel) ||
         !json_object_is_type(jsel, json_type_string)) {
         snprintf(p, sizeof p, "%s.selector", path);
@@ -104,10 +125,17 @@ static pc_cond *compile_pattern(struct json_object *o, const char *path,
         cond_free(c);
         return NULL;
     }
-    json_object_object_get_ex(o, "value", &jval);
-    if (jval && (json_object_is_type(jval, json_type_object) ||
-                 json_object_is_type(jval, json_type_array))) {
-        snprintf(p, sizeof p, "%s.value", path);
+    /* Every operator compares with a value. A missing one is not read as
+     * "": `{operator: neq}` would then hold for every non-empty input. */
+    snprintf(p, sizeof p, "%s.value", path);
+    if (!json_object_object_get_ex(o, "value", &jval) || !jval) {
+        cfgerr_error(ce, o, p, "the %s operator needs a value (write value: \"\" "
+                     "to compare with the empty string)", op_names[c->op]);
+        cond_free(c);
+        return NULL;
+    }
+    if (json_object_is_type(jval, json_type_object) ||
+        json_object_is_type(jval, json_type_array)) {
         cfgerr_error(ce, jval, p, "expected a string");
         cond_free(c);
         return NULL;
@@ -125,23 +153,16 @@ static pc_cond *compile_pattern(struct json_object *o, const char *path,
         if (!c->re) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
-            snprintf(p, sizeof p, "%s.value", path);
-            cfgerr_error(ce, jval ? jval : o, p,
-                         "invalid regular expression at offset %zu: %s",
+            cfgerr_error(ce, jval, p, "invalid regular expression at offset %zu: %s",
                          (size_t)eo, (const char *)msg);
             cond_free(c);
             return NULL;
         }
         pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
     }
-    for (struct json_object_iterator it = json_object_iter_begin(o),
-                                      end = json_object_iter_end(o);
-         !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *k = json_object_iter_peek_name(&it);
-        if (strcmp(k, "selector") && strcmp(k, "operator") && strcmp(k, "value")) {
-            snprintf(p, sizeof p, "%s.%s", path, k);
-            cfgerr_warn(ce, json_object_iter_peek_value(&it), p, "unknown field");
-        }
+    if (bad) {
+        cond_free(c);
+        return NULL;
     }
     return c;
 }
@@ -167,6 +188,9 @@ static int compile_item(pc_cond *parent, struct json_object *o,
         return -1;
     }
     if (json_object_object_get_ex(o, "patternRef", &v)) {
+        static const char *const ref_fields[] = {"patternRef", NULL};
+        if (only_fields(o, path, ref_fields, ce) < 0)
+            return -1;
         snprintf(p, sizeof p, "%s.patternRef", path);
         struct json_object *list;
         if (!json_object_is_type(v, json_type_string)) {
@@ -197,6 +221,10 @@ static int compile_item(pc_cond *parent, struct json_object *o,
     }
     int is_all = json_object_object_get_ex(o, "all", &v);
     if (is_all || json_object_object_get_ex(o, "any", &v)) {
+        static const char *const all_fields[] = {"all", NULL};
+        static const char *const any_fields[] = {"any", NULL};
+        if (only_fields(o, path, is_all ? all_fields : any_fields, ce) < 0)
+            return -1;
         snprintf(p, sizeof p, "%s.%s", path, is_all ? "all" : "any");
         pc_cond *g = calloc(1, sizeof *g);
         if (!g)
@@ -254,50 +282,96 @@ pc_cond *cond_compile(struct json_object *list, const char *path,
 }
 
 static _Thread_local pcre2_match_data *t_md;
+static pcre2_match_context *g_mctx;
+static pthread_once_t g_mctx_once = PTHREAD_ONCE_INIT;
 
 static void free_match_data(void *md)
 {
     pcre2_match_data_free(md);
 }
 
-static int regex_match(const pcre2_code *re, const char *s, size_t len)
+/* One read-only match context bounds every match: a pattern that
+ * backtracks without end is an error (deny), not a stuck worker. */
+static void make_match_context(void)
 {
+    g_mctx = pcre2_match_context_create(NULL);
+    if (!g_mctx)
+        return;
+    pcre2_set_match_limit(g_mctx, COND_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(g_mctx, COND_REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(g_mctx, COND_REGEX_HEAP_LIMIT_KIB);
+}
+
+/* 1 match, 0 none, -1 error: a subject that is not valid UTF-8 (the
+ * pattern is UTF), a match or depth limit reached, out of memory. */
+static int regex_match(const pcre2_code *re, const char *s, size_t len,
+                       char *why, size_t whylen, const char *src)
+{
+    pthread_once(&g_mctx_once, make_match_context);
     if (!t_md) {
-        if (!(t_md = pcre2_match_data_create(1, NULL)))
+        if (!(t_md = pcre2_match_data_create(1, NULL))) {
+            snprintf(why, whylen, "out of memory matching %s", src);
             return -1;
+        }
         thread_at_exit(free_match_data, t_md);
     }
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, t_md, NULL);
+    if (!g_mctx) {
+        snprintf(why, whylen, "out of memory matching %s", src);
+        return -1;
+    }
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, t_md, g_mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
-    /* Invalid UTF-8 input cannot match a UTF pattern; anything else is an
-     * error that must deny. */
-    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)
-        return 0;
+    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
+        snprintf(why, whylen, "%s is not valid UTF-8; cannot match it", src);
+        return -1;
+    }
+    PCRE2_UCHAR msg[128];
+    if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
+        snprintf((char *)msg, sizeof msg, "error %d", rc);
+    snprintf(why, whylen, "regular expression failed on %s: %s", src,
+             (const char *)msg);
     return -1;
 }
 
-static int text_eq(struct json_object *v, const pc_cond *c)
+static int text_eq(const char *s, size_t len, const pc_cond *c)
 {
-    size_t len;
-    const char *s = sel_text(v, &len);
     return len == c->vlen && memcmp(s, c->value, len) == 0;
 }
 
-/* gjson's Array(): an array is itself, a missing value is empty, any other
- * value is a one-element list. */
+/* gjson's String() of a value, or NULL when it cannot be had (out of
+ * memory): a non-NULL value never has empty JSON text. */
+static const char *text_of(struct json_object *v, size_t *len)
+{
+    const char *s = sel_text(v, len);
+    return v && !json_object_is_type(v, json_type_string) && *len == 0 ? NULL : s;
+}
+
+static int is_structured(struct json_object *v)
+{
+    return json_object_is_type(v, json_type_object) ||
+           json_object_is_type(v, json_type_array);
+}
+
+/* incl/excl read the selected value as gjson's Array(): an array is its
+ * elements, a missing value (or null) is empty, a scalar is a one-element
+ * list. An element is compared by its String(). */
 static int includes(struct json_object *v, const pc_cond *c)
 {
-    if (!v)
-        return 0;
-    if (!json_object_is_type(v, json_type_array))
-        return text_eq(v, c);
-    size_t n = json_object_array_length(v);
-    for (size_t i = 0; i < n; i++)
-        if (text_eq(json_object_array_get_idx(v, i), c))
+    size_t n = !v ? 0 : json_object_is_type(v, json_type_array)
+                            ? json_object_array_length(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_is_type(v, json_type_array)
+                                    ? json_object_array_get_idx(v, i) : v;
+        size_t len;
+        const char *s = text_of(e, &len);
+        if (!s)
+            return -1;
+        if (text_eq(s, len, c))
             return 1;
+    }
     return 0;
 }
 
@@ -305,25 +379,35 @@ static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
                         size_t whylen)
 {
     struct json_object *v = NULL;
+    const char *src = sel_source(c->sel);
     if (sel_resolve(c->sel, root, &v) < 0) {
-        snprintf(why, whylen, "cannot resolve selector %s", sel_source(c->sel));
+        snprintf(why, whylen, "cannot resolve selector %s", src);
         return -1;
     }
-    int r;
-    size_t len;
-    const char *s;
-    switch (c->op) {
-    case COND_EQ: r = text_eq(v, c); break;
-    case COND_NEQ: r = !text_eq(v, c); break;
-    case COND_INCL: r = includes(v, c); break;
-    case COND_EXCL: r = !includes(v, c); break;
-    default:
-        s = sel_text(v, &len);
-        r = regex_match(c->re, s, len);
-        if (r < 0)
-            snprintf(why, whylen, "regular expression failed on %s",
-                     sel_source(c->sel));
-        break;
+    int r = -1;
+    size_t len = 0;
+    const char *s = NULL;
+    if (c->op == COND_INCL || c->op == COND_EXCL) {
+        if (json_object_is_type(v, json_type_object)) {
+            snprintf(why, whylen, "%s: %s needs a list or a single value, got an object",
+                     src, op_names[c->op]);
+        } else if ((r = includes(v, c)) < 0) {
+            snprintf(why, whylen, "out of memory reading %s", src);
+        } else if (c->op == COND_EXCL) {
+            r = !r;
+        }
+    } else if (is_structured(v)) {
+        /* Comparing a list or an object with a string compares its JSON
+         * text, which is almost never what was meant; fail closed. */
+        snprintf(why, whylen, "%s: %s needs a single value, got %s", src,
+                 op_names[c->op],
+                 json_object_is_type(v, json_type_array) ? "a list" : "an object");
+    } else if (!(s = text_of(v, &len))) {
+        snprintf(why, whylen, "out of memory reading %s", src);
+    } else if (c->op == COND_MATCHES) {
+        r = regex_match(c->re, s, len, why, whylen, src);
+    } else {
+        r = text_eq(s, len, c) == (c->op == COND_EQ);
     }
     json_object_put(v);
     return r;

@@ -10,6 +10,13 @@ struct cfgerr;
 typedef enum { COND_PATTERN, COND_ALL, COND_ANY } cond_kind;
 typedef enum { COND_EQ, COND_NEQ, COND_INCL, COND_EXCL, COND_MATCHES } cond_op;
 
+/* Bounds on one `matches` evaluation (PCRE2 match, depth and heap limits;
+ * JIT-compiled patterns also stop at PCRE2's 32 KiB JIT stack). Reaching
+ * one is an evaluation error, so the condition denies. */
+#define COND_REGEX_MATCH_LIMIT 1000000u
+#define COND_REGEX_DEPTH_LIMIT 10000u
+#define COND_REGEX_HEAP_LIMIT_KIB 4096u
+
 /* Named patterns of one AuthConfig (spec.patterns), for patternRef. */
 typedef struct cond_named {
     struct json_object *patterns; /* the spec.patterns object, borrowed */
@@ -22,7 +29,13 @@ typedef struct cond_named {
 pc_cond *cond_compile(struct json_object *list, const char *path,
                       const cond_named *named, struct cfgerr *ce);
 void cond_free(pc_cond *c);
-/* 1 = holds, 0 = does not, -1 = error (reason written to why). */
+/* 1 = holds, 0 = does not, -1 = error (reason written to why). Errors:
+ * the selector cannot be resolved; `matches` on a value that is not valid
+ * UTF-8 or that reaches a regex limit; eq/neq/matches on a list or an
+ * object; incl/excl on an object; out of memory. A missing value (or JSON
+ * null) is not an error: it reads as "" for eq/neq/matches and as an empty
+ * list for incl/excl, as in Authorino. all/any stop at the first term that
+ * decides them, and an error in a term that is reached is the result. */
 int cond_eval(const pc_cond *c, struct json_object *root, char *why,
               size_t whylen);
 #endif

@@ -19,6 +19,17 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
         cfgerr_error(ce, spec, path, "expected {value: ...} or {selector: ...}");
         return NULL;
     }
+    int bad = 0;
+    json_object_object_foreach(spec, k, kv) {
+        (void)kv;
+        if (strcmp(k, "value") && strcmp(k, "selector") && strcmp(k, "expression")) {
+            snprintf(p, sizeof p, "%s.%s", path, k);
+            cfgerr_unknown(ce, spec, k, p);
+            bad = 1;
+        }
+    }
+    if (bad)
+        return NULL;
     pc_vos *out = calloc(1, sizeof *out);
     if (!out)
         return NULL;

@@ -166,7 +166,8 @@ static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
     return st;
 }
 
-typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP, RUN_AGAIN } run_outcome;
+/* RUN_WHEN_ERROR: the evaluator's `when` could not be evaluated. */
+typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP, RUN_AGAIN, RUN_WHEN_ERROR } run_outcome;
 
 /* Runs one evaluator with its `when`, credential and cache. On RUN_OK,
  * *out holds a new reference to its output (never NULL). */
@@ -187,7 +188,7 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
         }
         if (w < 0) {
             trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
-            return RUN_FAIL;
+            return RUN_WHEN_ERROR;
         }
     }
     pc_eval e;
@@ -326,6 +327,18 @@ static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
     buf_free(&tmp);
 }
 
+/* A `when` that cannot be evaluated denies the request in whatever phase it
+ * is: taken as a failed or skipped evaluator it could let the request
+ * through (another identity wins, metadata that a later `neq` misses, a
+ * response header left out). */
+static void deny_when_error(const ac_config *cfg, const char *why,
+                            struct json_object *root, pipe_result *r)
+{
+    render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403, why, root, 0, r);
+    json_object_put(r->dynmeta);
+    r->dynmeta = NULL;
+}
+
 /* Identity: any of, by priority group. Returns 1 when one succeeded. */
 static int phase_identity(const ac_config *cfg, struct json_object *root,
                           reqctx *rq, pipe_result *r)
@@ -354,6 +367,10 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
         case RUN_AGAIN:
             json_object_put(errors);
             return 0;
+        case RUN_WHEN_ERROR:
+            json_object_put(errors);
+            deny_when_error(cfg, why, root, r);
+            return 0;
         }
     }
     if (!winner) {
@@ -381,8 +398,9 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
     return 1;
 }
 
-static void phase_metadata(const ac_config *cfg, struct json_object *root,
-                           reqctx *rq, pipe_result *r)
+/* Returns 0 when the request was denied (or must run again). */
+static int phase_metadata(const ac_config *cfg, struct json_object *root,
+                          reqctx *rq, pipe_result *r)
 {
     char why[512];
     for (size_t i = 0; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
@@ -391,13 +409,18 @@ static void phase_metadata(const ac_config *cfg, struct json_object *root,
         /* Failures are ignored, as in Authorino: metadata is best effort. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN)
-            return;
+            return 0;
+        if (o == RUN_WHEN_ERROR) {
+            deny_when_error(cfg, why, root, r);
+            return 0;
+        }
         if (o == RUN_OK)
             json_object_object_add_ex(auth_section(root, "metadata"), ev->name, out,
                                       KEY_CONST);
         else if (why[0] && plog_enabled(PC_LOG_DEBUG))
             plog(PC_LOG_DEBUG, ev->name, "metadata ignored: %s", why);
     }
+    return 1;
 }
 
 static int phase_authorization(const ac_config *cfg, struct json_object *root,
@@ -420,6 +443,7 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
             break;
         case RUN_AGAIN:
             return 0;
+        case RUN_WHEN_ERROR:
         case RUN_FAIL:
             render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403,
                         why[0] ? why : "Unauthorized", root, 0, r);
@@ -439,6 +463,10 @@ static void phase_response(const ac_config *cfg, struct json_object *root,
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN)
             return;
+        if (o == RUN_WHEN_ERROR) {
+            deny_when_error(cfg, why, root, r);
+            return;
+        }
         if (o != RUN_OK)
             continue; /* a failed response item is left out */
         if (ev->dynmeta) {
@@ -462,6 +490,8 @@ static void phase_callbacks(const ac_config *cfg, struct json_object *root,
     for (size_t i = 0; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_CALLBACK][i];
         struct json_object *out;
+        /* Callbacks run once the decision is made: a failure, or a `when`
+         * that cannot be evaluated, only skips the callback. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN)
             return;
@@ -498,9 +528,11 @@ void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
     if (r->again)
         return;
     if (ok) {
-        phase_metadata(cfg, root, rq, r);
+        ok = phase_metadata(cfg, root, rq, r);
         if (r->again)
             return;
+    }
+    if (ok) {
         ok = phase_authorization(cfg, root, rq, r);
         if (r->again)
             return;

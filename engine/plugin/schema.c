@@ -50,6 +50,8 @@ struct node {
     struct json_object *enum_vals; /* borrowed from the schema document */
     int has_const;
     struct json_object *const_val;
+    int has_default;
+    struct json_object *default_val; /* borrowed; NULL is JSON null */
     struct bound min, max, xmin, xmax;
     int xmin_draft4, xmax_draft4;
     long long min_len, max_len, min_items, max_items; /* -1: unset */
@@ -491,6 +493,13 @@ static int kw_ignored(struct cc *c, struct node *n, struct json_object *val)
     return 0;
 }
 
+static int kw_default(struct cc *c, struct node *n, struct json_object *val)
+{
+    n->has_default = 1;
+    n->default_val = val;
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct cc *c, struct node *n, struct json_object *val);
@@ -513,13 +522,15 @@ static const struct {
     { "pattern", kw_pattern },
     { "oneOf", kw_one_of },
     { "anyOf", kw_any_of },
-    { "default", kw_ignored },
+    { "default", kw_default },
     { "description", kw_ignored },
     { "title", kw_ignored },
     { "examples", kw_ignored },
     { "$schema", kw_ignored },
     { "$comment", kw_ignored },
 };
+
+static int node_accepts(const struct node *n, const struct json_object *v);
 
 static struct node *compile_node(struct cc *c, struct json_object *j)
 {
@@ -570,6 +581,13 @@ static struct node *compile_node(struct cc *c, struct json_object *j)
         }
         n->xmax = n->max;
         n->max.set = 0;
+    }
+    /* A default is applied to configs before create sees them, so it must
+     * be a value the schema itself accepts. */
+    if (n->has_default && !node_accepts(n, n->default_val)) {
+        cerr(c, "\"default\" is not a value this schema accepts");
+        node_free(n);
+        return NULL;
     }
     return n;
 }
@@ -1197,6 +1215,18 @@ static void validate_node(const struct node *n, const struct json_object *v, str
     }
 }
 
+/* Does v pass n? No report, no allocation kept. */
+static int node_accepts(const struct node *n, const struct json_object *v)
+{
+    struct vpath path = { .len = 0 };
+    path.buf[0] = '\0';
+    struct problems p = { 0 };
+    struct vctx c = { .path = &path, .collect = &p };
+    validate_node(n, v, &c);
+    problems_clear(&p);
+    return c.errors == 0;
+}
+
 int schema_validate(const schema *s, const struct json_object *v, schema_report_fn report, void *arg)
 {
     if (!s || !s->root)
@@ -1206,4 +1236,72 @@ int schema_validate(const schema *s, const struct json_object *v, schema_report_
     struct vctx c = { .path = &path, .report = report, .arg = arg };
     validate_node(s->root, v, &c);
     return c.errors;
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static int apply_node(const struct node *n, struct json_object *v);
+
+/* Of oneOf/anyOf branches, only one that the value passes contributes its
+ * defaults: a branch the value does not take says nothing about it. */
+static int apply_branches(struct node *const *br, size_t nbr, struct json_object *v)
+{
+    for (size_t i = 0; i < nbr; i++)
+        if (node_accepts(br[i], v))
+            return apply_node(br[i], v);
+    return 0;
+}
+
+static int apply_node(const struct node *n, struct json_object *v)
+{
+    if (n->never)
+        return 0;
+    if (json_object_is_type(v, json_type_object)) {
+        for (size_t i = 0; i < n->nprops; i++) {
+            const struct node *sub = n->props[i].schema;
+            struct json_object *have;
+            if (json_object_object_get_ex(v, n->props[i].name, &have)) {
+                if (apply_node(sub, have) < 0)
+                    return -1;
+                continue;
+            }
+            if (!sub->has_default)
+                continue;
+            struct json_object *copy = NULL;
+            if (sub->default_val && json_object_deep_copy(sub->default_val, &copy, NULL) != 0)
+                return -1;
+            if (json_object_object_add(v, n->props[i].name, copy) != 0) {
+                json_object_put(copy);
+                return -1;
+            }
+            /* The copy may itself be an object whose members have defaults. */
+            if (copy && apply_node(sub, copy) < 0)
+                return -1;
+        }
+        if (n->additional == ADD_SCHEMA) {
+            json_object_object_foreach(v, key, val) {
+                size_t i = 0;
+                while (i < n->nprops && strcmp(n->props[i].name, key) != 0)
+                    i++;
+                if (i == n->nprops && apply_node(n->add_schema, val) < 0)
+                    return -1;
+            }
+        }
+    } else if (json_object_is_type(v, json_type_array) && n->items) {
+        size_t cnt = json_object_array_length(v);
+        for (size_t i = 0; i < cnt; i++)
+            if (apply_node(n->items, json_object_array_get_idx(v, i)) < 0)
+                return -1;
+    }
+    if (apply_branches(n->any_of, n->n_any_of, v) < 0 ||
+        apply_branches(n->one_of, n->n_one_of, v) < 0)
+        return -1;
+    return 0;
+}
+
+int schema_apply_defaults(const schema *s, struct json_object *v)
+{
+    if (!s || !s->root)
+        return -1;
+    return apply_node(s->root, v);
 }

@@ -12,8 +12,9 @@
  *   minimum/maximum), minLength, maxLength (in Unicode code points), minItems,
  *   maxItems, pattern (PCRE2, unanchored, compiled once here), oneOf, anyOf.
  *   Schemas may also be the booleans true (anything) and false (nothing).
- *   Annotations accepted and ignored: default (never applied), description,
- *   title, examples, $schema, $comment.
+ *   default (applied by schema_apply_defaults; it must pass its own
+ *   schema, or schema_compile fails). Annotations accepted and ignored:
+ *   description, title, examples, $schema, $comment.
  * Any other keyword (format, $ref, allOf, tuple-form items, ...) makes
  * schema_compile fail, so a plugin cannot ship a check that silently does
  * nothing. As in JSON Schema, keywords for one kind of value (minLength,
@@ -62,5 +63,12 @@ typedef void (*schema_report_fn)(void *arg, const char *subpath, const struct js
  * or a list of strings`). */
 int schema_validate(const schema *s, const struct json_object *v, schema_report_fn report,
                     void *arg);
+
+/* Adds, in place, every default the schema declares for a property that v
+ * (an object, at any depth: properties, additionalProperties, items, and
+ * the first oneOf/anyOf branch v passes) does not have. Defaults are deep
+ * copies. Meant for a value that already passed schema_validate. Returns 0,
+ * or -1 when out of memory (v may then hold some defaults). */
+int schema_apply_defaults(const schema *s, struct json_object *v);
 
 #endif

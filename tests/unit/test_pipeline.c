@@ -11,6 +11,10 @@
     "---\napiVersion: v1\nkind: Secret\nmetadata: {name: k2, namespace: other, " \
     "labels: {app: t}}\nstringData: {api_key: elsewhere}\n"
 
+#define ADMIN_RE "{selector: request.path, operator: matches, value: '^/admin'}"
+#define DENY_ALL "{deny: {patternMatching: {patterns: [{selector: request.method, " \
+                 "operator: eq, value: NEVER}]}}}"
+
 typedef struct pcase {
     const char *name;
     const char *yaml;
@@ -132,6 +136,79 @@ static const pcase cases[] = {
      "request.path, operator: matches, value: '^/admin'}], authorization: {deny: {"
      "patternMatching: {patterns: [{selector: request.method, operator: eq, value: NEVER}]}}}}",
      "a.test", "GET", "/admin/x", "", "", 0, 7, 403, {0}, {0}, "Unauthorized"},
+    /* Conditions that cannot be evaluated deny, wherever they are. */
+    {"top-level when on invalid UTF-8 denies", HDR "spec: {hosts: [a.test], when: [" ADMIN_RE
+     "], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"evaluator when on invalid UTF-8 fails the evaluator", HDR "spec: {hosts: [a.test], "
+     "authorization: {admins: {when: [" ADMIN_RE "], patternMatching: {patterns: ["
+     "{selector: request.method, operator: eq, value: NEVER}]}}}}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0}, NULL},
+    {"an identity's when on invalid UTF-8 denies, though another identity would pass", HDR
+     "spec: {hosts: [a.test], authentication: {admins: {when: [" ADMIN_RE "], apiKey: {selector: "
+     "{matchLabels: {app: t}}}}, others: {anonymous: {}}}}" SECRETS,
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"a response's when on invalid UTF-8 denies", HDR "spec: {hosts: [a.test], response: {"
+     "success: {headers: {x-admin: {when: [" ADMIN_RE "], plain: {value: yes}}}}}}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"patternMatching on invalid UTF-8 is an error, not a no", HDR "spec: {hosts: [a.test], "
+     "authorization: {p: {patternMatching: {patterns: [{any: [" ADMIN_RE ", {selector: "
+     "request.method, operator: eq, value: GET}]}]}}}}",
+     "a.test", "POST", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"a named pattern on invalid UTF-8 denies", HDR "spec: {hosts: [a.test], patterns: {admin: ["
+     ADMIN_RE "]}, when: [{patternRef: admin}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"an error inside any denies", HDR "spec: {hosts: [a.test], when: [{any: [{selector: "
+     "request.headers.x-a, operator: eq, value: yes}, " ADMIN_RE "]}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"an error inside all denies", HDR "spec: {hosts: [a.test], when: [{all: [{selector: "
+     "request.method, operator: eq, value: GET}, " ADMIN_RE "]}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/admin\xff", "", "", 0, 7, 403, {0}, {0},
+     "request.path is not valid UTF-8; cannot match it"},
+    {"a regex past its match limit denies", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-a, operator: matches, value: '(a+)+$'}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "\"x-a\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"", "", 0, 7, 403,
+     {0}, {0}, "regular expression failed on request.headers.x-a: match limit exceeded"},
+    {"neq on a list denies", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.@keys, operator: neq, value: x-a}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "\"x-a\":\"1\"", "", 0, 7, 403, {0}, {0},
+     "request.headers.@keys: neq needs a single value, got a list"},
+    {"eq on an object denies", HDR "spec: {hosts: [a.test], authorization: {p: {patternMatching: "
+     "{patterns: [{selector: request.headers, operator: eq, value: x}]}}}}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0},
+     "request.headers: eq needs a single value, got an object"},
+    {"excl on an object denies", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers, operator: excl, value: x}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0},
+     "request.headers: excl needs a list or a single value, got an object"},
+    {"incl on a single value is a one-element list", HDR "spec: {hosts: [a.test], authorization: "
+     "{p: {patternMatching: {patterns: [{selector: request.headers.x-g, operator: incl, value: ops}]}}}}",
+     "a.test", "GET", "/", "\"x-g\":\"ops\"", "", 1, 0, 200, {0}, {0}, NULL},
+    {"incl over a list", HDR "spec: {hosts: [a.test], authorization: {p: {patternMatching: "
+     "{patterns: [{selector: request.headers.@keys, operator: incl, value: x-g}]}}}}",
+     "a.test", "GET", "/", "\"x-g\":\"ops\"", "", 1, 0, 200, {0}, {0}, NULL},
+    /* A missing value is "" (eq, neq, matches) or an empty list (incl, excl). */
+    {"missing: neq holds, so the when applies", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-none, operator: neq, value: '1'}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0}, "Unauthorized"},
+    {"missing: eq with the empty string holds", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-none, operator: eq, value: ''}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0}, "Unauthorized"},
+    {"missing: excl holds", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-none, operator: excl, value: a}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0}, "Unauthorized"},
+    {"missing: incl does not hold", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-none, operator: incl, value: a}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 1, 0, 200, {0}, {0}, NULL},
+    {"missing: matches reads the empty string", HDR "spec: {hosts: [a.test], when: [{selector: "
+     "request.headers.x-none, operator: matches, value: '^$'}], authorization: " DENY_ALL "}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0}, "Unauthorized"},
     {"skipped authorization passes", HDR "spec: {hosts: [a.test], authorization: {deny: {"
      "when: [{selector: request.method, operator: eq, value: DELETE}], patternMatching: "
      "{patterns: [{selector: request.method, operator: eq, value: NEVER}]}}}}",

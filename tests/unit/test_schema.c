@@ -347,6 +347,10 @@ static const struct ccase ccases[] = {
     { "additionalProperties number", "{'additionalProperties':1}",
       "\"additionalProperties\" must be true, false or a schema" },
     { "properties not object", "{'properties':[]}", "\"properties\" must be an object of schemas" },
+    { "default the schema refuses", "{'properties':{'t':{'type':'integer','default':'x'}}}",
+      "properties.t: \"default\" is not a value this schema accepts" },
+    { "default out of range", "{'type':'integer','minimum':1,'default':0}",
+      "\"default\" is not a value this schema accepts" },
     { "empty text", "", "invalid JSON at offset 0: *" },
     { "only spaces", "  ", "invalid JSON at offset *" },
 };
@@ -485,6 +489,82 @@ static void test_deep_schema(void)
     schema_free(s);
 }
 
+/* ---- defaults ---- */
+
+static const struct dcase {
+    const char *name, *schema, *value, *want;
+} dcases[] = {
+    { "missing fields get their defaults",
+      "{'type':'object','properties':{'ttl':{'type':'integer','default':60},"
+      "'mode':{'enum':['a','b'],'default':'a'},'x':{'type':'string'}}}",
+      "{'x':'y'}", "{'x':'y','ttl':60,'mode':'a'}" },
+    { "a field that is set keeps its value",
+      "{'type':'object','properties':{'ttl':{'type':'integer','default':60}}}",
+      "{'ttl':5}", "{'ttl':5}" },
+    { "an explicit null is set, not missing",
+      "{'type':'object','properties':{'t':{'type':['integer','null'],'default':1}}}",
+      "{'t':null}", "{'t':null}" },
+    { "nested objects, and members of a defaulted object",
+      "{'type':'object','properties':{'a':{'type':'object','default':{},"
+      "'properties':{'b':{'type':'integer','default':2}}},"
+      "'c':{'type':'object','properties':{'d':{'type':'boolean','default':false}}}}}",
+      "{'c':{}}", "{'c':{'d':false},'a':{'b':2}}" },
+    { "a default list is copied whole",
+      "{'type':'object','properties':{'l':{'type':'array','default':['x','y']}}}",
+      "{}", "{'l':['x','y']}" },
+    { "items and additionalProperties",
+      "{'type':'object','properties':{'i':{'type':'array','items':{'type':'object',"
+      "'properties':{'p':{'type':'integer','default':7}}}}},"
+      "'additionalProperties':{'type':'object','properties':{'q':{'type':'string','default':'z'}}}}",
+      "{'i':[{},{'p':1}],'m':{}}", "{'i':[{'p':7},{'p':1}],'m':{'q':'z'}}" },
+    { "only the oneOf branch taken",
+      "{'type':'object','oneOf':[{'required':['url'],'properties':{'url':{'type':'string'},"
+      "'method':{'type':'string','default':'GET'}}},{'required':['path'],'properties':{"
+      "'path':{'type':'string'},'mode':{'type':'string','default':'r'}}}]}",
+      "{'path':'/x'}", "{'path':'/x','mode':'r'}" },
+    { "no defaults leaves the value alone",
+      "{'type':'object','additionalProperties':false,'properties':{'a':{'type':'string'}}}",
+      "{}", "{}" },
+};
+
+static void test_defaults(void)
+{
+    for (size_t i = 0; i < sizeof dcases / sizeof dcases[0]; i++) {
+        const struct dcase *c = &dcases[i];
+        char err[256];
+        schema *s = compile_q(c->schema, err, sizeof err);
+        CHECK(s != NULL, "%s: schema compiles: %s", c->name, err);
+        if (!s)
+            continue;
+        struct json_object *v = parse_q(c->value), *want = parse_q(c->want);
+        CHECK(schema_validate(s, v, NULL, NULL) == 0, "%s: the value is valid", c->name);
+        CHECK(schema_apply_defaults(s, v) == 0, "%s: applied", c->name);
+        CHECK(json_object_equal(v, want), "%s: got %s", c->name,
+              json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        /* What the defaults added still passes, and applying twice changes nothing. */
+        CHECK(schema_validate(s, v, NULL, NULL) == 0, "%s: still valid", c->name);
+        CHECK(schema_apply_defaults(s, v) == 0 && json_object_equal(v, want),
+              "%s: idempotent", c->name);
+        json_object_put(v);
+        json_object_put(want);
+        schema_free(s);
+    }
+    /* A default is a copy: changing one config does not change the next. */
+    schema *s = compile_q("{'properties':{'l':{'type':'array','default':['x']}}}", NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    struct json_object *a = parse_q("{}"), *b = parse_q("{}"), *l;
+    CU_ASSERT_EQUAL(schema_apply_defaults(s, a), 0);
+    CU_ASSERT_FATAL(json_object_object_get_ex(a, "l", &l));
+    json_object_array_add(l, json_object_new_string("changed"));
+    CU_ASSERT_EQUAL(schema_apply_defaults(s, b), 0);
+    CU_ASSERT_FATAL(json_object_object_get_ex(b, "l", &l));
+    CU_ASSERT_EQUAL(json_object_array_length(l), 1);
+    CU_ASSERT_EQUAL(schema_apply_defaults(NULL, b), -1);
+    json_object_put(a);
+    json_object_put(b);
+    schema_free(s);
+}
+
 int cu_register(void)
 {
     static const cu_case cases[] = {
@@ -495,6 +575,7 @@ int cu_register(void)
         { "pattern on invalid UTF-8", test_pattern_invalid_utf8 },
         { "big numbers", test_big_numbers },
         { "deep schema", test_deep_schema },
+        { "defaults", test_defaults },
         { NULL, NULL },
     };
     return cu_add_suite("schema", cases);

@@ -4,7 +4,8 @@
  * The host compiles the patterns (operators, all/any, patternRef, regexes
  * once) and evaluates them; this plugin only maps the outcome to Authorino's
  * results: granted -> auth.authorization.<name> = true, not matching ->
- * deny with "Unauthorized", an evaluation error -> fail closed.
+ * deny with "Unauthorized", an evaluation error -> fail closed (an error,
+ * never a "no match" that a surrounding `any` or `neq` could turn around).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,9 @@ static pc_status pm_evaluate(void *instance, pc_eval *ev)
         return PC_DENY;
     }
     if (r != 1) {
-        /* cond_eval gives no detail; the reason only has to fail closed. */
-        h->eval_set_reason(ev, "could not evaluate the patterns");
+        /* An operator that could not be evaluated (a value that is not
+         * UTF-8 under `matches`, a regex limit, a list under `eq`...): the
+         * host has set the reason, which names the selector. */
         return PC_ERROR;
     }
     granted = h->value_new_bool(ev, 1);

@@ -79,7 +79,11 @@ typedef struct pc_evaluator_type {
      *  minimum, maximum, pattern, additionalProperties) for the method's
      *  config object, as JSON text; NULL accepts anything. The host checks
      *  each instance's config against it before create and reports errors
-     *  with file, line and path, so create may trust the shape. */
+     *  with file, line and path (a field the schema does not declare under
+     *  additionalProperties: false is an error too), so create may trust the
+     *  shape. create then sees the config with every `default` filled in
+     *  where the field was left out; a default must pass its own schema or
+     *  the plugin does not load. */
     const char *config_schema;
     /** For PC_PHASE_IDENTITY: the WWW-Authenticate scheme to challenge with
      *  when the credential location gives none (e.g. "Certificate"); NULL
