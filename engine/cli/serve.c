@@ -443,6 +443,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         s.watch = s.n_authconfigs == 0 && kube_configured() &&
                   ((incluster && *incluster) || s.kubeconfig);
     }
+    if (s.watch && s.n_authconfigs) {
+        fprintf(stderr, "portcullis serve: AuthConfigs come either from the Kubernetes API "
+                        "(--watch-authconfigs) or from files (--authconfigs), not both\n");
+        return 2;
+    }
     if (s.watch) {
         /* Nothing is served (and /readyz says 503) until the first list
          * is compiled. */

@@ -72,18 +72,24 @@ static struct json_object *parse(const char *p, size_t n)
     return o;
 }
 
-/* Lists the collection: on success hands the items over and sets rv. */
-static int do_list(ctl_informer *inf, char *rv, size_t rvlen)
+/* One page of a list: its items appended to all, rv and the continue token
+ * set. 0, or -1 after logging why. */
+static int list_page(ctl_informer *inf, const char *cont, struct json_object *all,
+                     char *rv, size_t rvlen, char *next, size_t nextlen)
 {
     buf url, out;
     buf_init(&url);
     buf_init(&out);
-    buf_puts(&url, inf->path);
-    add_selector(&url, inf->label_selector, '?');
+    buf_printf(&url, "%s?limit=%d", inf->path, CTL_LIST_PAGE);
+    if (cont && *cont) {
+        char *esc = curl_easy_escape(NULL, cont, 0);
+        buf_printf(&url, "&continue=%s", esc ? esc : "");
+        curl_free(esc);
+    }
+    add_selector(&url, inf->label_selector, '&');
     long status = 0;
     char err[256] = "";
     int rc = -1;
-    inf->lists++;
     if (kube_call("GET", url.data, NULL, NULL, 0, 60000, &status, &out, err,
                   sizeof err) != PC_OK) {
         plog(PC_LOG_WARN, "controller", "listing %s: %s", inf->what, err);
@@ -92,18 +98,37 @@ static int do_list(ctl_informer *inf, char *rv, size_t rvlen)
     } else {
         struct json_object *doc = parse(out.data, out.len), *items = NULL;
         const char *v = doc ? str_at(doc, "metadata", "resourceVersion") : NULL;
+        const char *c = doc ? str_at(doc, "metadata", "continue") : NULL;
         if (!doc || !v || !json_object_object_get_ex(doc, "items", &items) ||
             !json_object_is_type(items, json_type_array)) {
             plog(PC_LOG_WARN, "controller", "listing %s: not a list", inf->what);
         } else {
             snprintf(rv, rvlen, "%s", v);
-            inf->on_list(inf->arg, items);
+            snprintf(next, nextlen, "%s", c ? c : "");
+            for (size_t i = 0; i < json_object_array_length(items); i++)
+                json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
             rc = 0;
         }
         json_object_put(doc);
     }
     buf_free(&url);
     buf_free(&out);
+    return rc;
+}
+
+/* Lists the collection in pages (as client-go's pager does, so no response
+ * grows with the cluster); on success hands the items over and sets rv. */
+static int do_list(ctl_informer *inf, char *rv, size_t rvlen)
+{
+    struct json_object *all = json_object_new_array();
+    char cont[1024] = "", next[1024];
+    int rc;
+    inf->lists++;
+    while ((rc = list_page(inf, cont, all, rv, rvlen, next, sizeof next)) == 0 && *next)
+        snprintf(cont, sizeof cont, "%s", next);
+    if (rc == 0)
+        inf->on_list(inf->arg, all);
+    json_object_put(all);
     return rc;
 }
 

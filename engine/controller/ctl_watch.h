@@ -11,6 +11,8 @@
 /* A watch line longer than this ends the watch (the API server's own object
  * limit is 1.5 MiB). */
 #define CTL_MAX_EVENT (16u << 20)
+/* Objects per list page (client-go's pager uses 500). */
+#define CTL_LIST_PAGE 500
 
 typedef struct ctl_informer {
     const char *what;            /* for logs: "AuthConfigs" */

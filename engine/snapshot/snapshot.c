@@ -68,10 +68,15 @@ static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
             const ac_config *h = holder;
             if (h == c)
                 continue;
-            cfgerr_warn(ce, node, path,
-                        "host \"%s\" is already taken by %s (%s:%d); not linked "
-                        "to this AuthConfig",
-                        c->hosts[i], h->id, h->file, h->line);
+            if (h->line > 0)
+                cfgerr_warn(ce, node, path,
+                            "host \"%s\" is already taken by %s (%s:%d); not linked "
+                            "to this AuthConfig",
+                            c->hosts[i], h->id, h->file, h->line);
+            else
+                cfgerr_warn(ce, node, path,
+                            "host \"%s\" is already taken by %s; not linked to this "
+                            "AuthConfig", c->hosts[i], h->id);
         } else if (rc < 0) {
             cfgerr_error(ce, node, path, "invalid host \"%s\"", c->hosts[i]);
         }
