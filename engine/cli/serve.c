@@ -43,7 +43,7 @@ typedef struct settings {
     const char *frontend;
     int watch;                       /* -1: decide (in a cluster or with a
                                         kubeconfig, and no AuthConfig paths) */
-    const char *watch_ns, *ac_selector;
+    const char *watch_ns, *ac_selector, *secret_selector;
     int write_status;
 } settings;
 
@@ -73,6 +73,9 @@ static void usage(FILE *f)
         "  --watch-namespace NS      watch one namespace (default: all)\n"
         "  --auth-config-label-selector SEL\n"
         "                            watch only AuthConfigs with these labels\n"
+        "  --secret-label-selector SEL\n"
+        "                            Secrets to read in controller mode (default\n"
+        "                            authorino.kuadrant.io/managed-by=authorino)\n"
         "  --no-status-updates       do not write AuthConfig status\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
@@ -142,6 +145,7 @@ static const char *const SERVER_SCHEMA =
     "\"watchAuthConfigs\":{\"type\":\"boolean\"},"
     "\"watchNamespace\":{\"type\":\"string\"},"
     "\"authConfigLabelSelector\":{\"type\":\"string\"},"
+    "\"secretLabelSelector\":{\"type\":\"string\"},"
     "\"statusUpdates\":{\"type\":\"boolean\"}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
@@ -196,6 +200,7 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (json_object_object_get_ex(o, "statusUpdates", &b))
         s->write_status = json_object_get_boolean(b);
     if (jstr(o, "watchNamespace")) s->watch_ns = jstr(o, "watchNamespace");
+    if (jstr(o, "secretLabelSelector")) s->secret_selector = jstr(o, "secretLabelSelector");
     if (jstr(o, "authConfigLabelSelector"))
         s->ac_selector = jstr(o, "authConfigLabelSelector");
     return 0;
@@ -230,6 +235,8 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WATCH_NAMESPACE"))) s->watch_ns = v;
     if ((v = getenv("AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
     if ((v = getenv("PORTCULLIS_AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
+    if ((v = getenv("SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
+    if ((v = getenv("PORTCULLIS_SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
     if ((v = getenv("PORTCULLIS_WATCH_AUTHCONFIGS")))
         s->watch = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
@@ -331,12 +338,14 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"watch-namespace", required_argument, NULL, 9},
         {"auth-config-label-selector", required_argument, NULL, 10},
         {"no-status-updates", no_argument, NULL, 11},
+        {"secret-label-selector", required_argument, NULL, 12},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
                   .admin_addr = "0.0.0.0:8080", .workers = 32, .log_level = "info",
                   .log_format = "json", .grace_ms = 10000,
-                  .frontend = "envoy_ext_authz", .watch = -1, .write_status = 1};
+                  .frontend = "envoy_ext_authz", .watch = -1, .write_status = 1,
+                  .secret_selector = "authorino.kuadrant.io/managed-by=authorino"};
     /* First pass: only --config and --help, so the file can sit under the
      * environment and the flags. */
     int c;
@@ -385,6 +394,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 9: s.watch_ns = optarg; break;
         case 10: s.ac_selector = optarg; break;
         case 11: s.write_status = 0; break;
+        case 12: s.secret_selector = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -453,6 +463,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
          * is compiled. */
         snapshot_install(snapshot_assemble(NULL, 0, NULL, NULL));
         controller_opts co = {.namespace_ = s.watch_ns, .label_selector = s.ac_selector,
+                              .secret_selector = s.secret_selector,
                               .write_status = s.write_status, .on_synced = on_synced};
         char cerr[512];
         if (controller_start(&co, cerr, sizeof cerr) < 0) {

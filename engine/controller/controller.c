@@ -1,6 +1,7 @@
-/* The controller thread: one informer over AuthConfigs. Everything it
- * changes (the AuthConfig set, the installed snapshot, status writes) happens
- * on this thread, so the set needs no lock; requests read only snapshots. */
+/* The controller: one informer thread over AuthConfigs and one over Secrets
+ * (for apiKey and the like). Their callbacks take one lock around the
+ * AuthConfig set, the Secret set and the snapshot they install; requests
+ * read only snapshots. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "config/resset.h"
 #include "kube/kube.h"
 #include "util/log.h"
+#include "util/strmap.h"
 #include "controller.h"
 #include "ctl_authconfigs.h"
 #include "ctl_watch.h"
@@ -16,46 +18,138 @@
 #define AC_API "/apis/authorino.kuadrant.io/v1beta3"
 
 static struct {
-    pthread_t thread;
-    int running;
+    pthread_t thread, sthread;
+    int running, srunning;
     atomic_int stop;
+    pthread_mutex_t mu;
     controller_opts opts;
-    char path[512], prefix[512];
-    ctl_informer inf;
+    char path[512], prefix[512], spath[512];
+    ctl_informer inf, sinf;
     ctl_acset *set;
-    resset secrets;     /* Secrets given to apiKey instances (none listed yet) */
-    int synced;
+    strmap *secret_objs;  /* namespace/name -> Secret (a reference) */
+    resset secrets;       /* the same, as handed to compiles */
+    int synced, ssynced;
 } g;
+
+static void put_obj(void *p)
+{
+    json_object_put(p);
+}
+
+static int add_secret(void *arg, const char *k, size_t l, void *v)
+{
+    (void)arg, (void)k, (void)l;
+    resset_add(&g.secrets, v);
+    return 0;
+}
+
+static void rebuild_secrets(void)
+{
+    resset_free(&g.secrets);
+    strmap_iterate(g.secret_objs, add_secret, NULL);
+}
+
+static void maybe_synced(void)
+{
+    if (g.synced == 1 && g.ssynced) {
+        g.synced = 2;
+        if (g.opts.on_synced)
+            g.opts.on_synced(g.opts.arg);
+    }
+}
+
+static int secret_key(struct json_object *obj, char *key, size_t len)
+{
+    struct json_object *meta = NULL, *ns = NULL, *name = NULL;
+    json_object_object_get_ex(obj, "metadata", &meta);
+    if (!json_object_object_get_ex(meta, "namespace", &ns) ||
+        !json_object_object_get_ex(meta, "name", &name))
+        return -1;
+    snprintf(key, len, "%s/%s", json_object_get_string(ns), json_object_get_string(name));
+    /* List items carry no kind; compiles look Secrets up by it. */
+    struct json_object *kind = NULL;
+    if (!json_object_object_get_ex(obj, "kind", &kind))
+        json_object_object_add(obj, "kind", json_object_new_string("Secret"));
+    return 0;
+}
+
+static void secrets_changed(void)
+{
+    rebuild_secrets();
+    int n = ctl_acset_recompile_secret_users(g.set, &g.secrets);
+    if (n)
+        ctl_acset_publish(g.set, &g.secrets);
+    if (g.opts.write_status && n)
+        ctl_acset_write_status(g.set, g.prefix);
+}
+
+static void on_secret_list(void *arg, struct json_object *items)
+{
+    (void)arg;
+    pthread_mutex_lock(&g.mu);
+    strmap_free(g.secret_objs, put_obj);
+    g.secret_objs = strmap_new(64);
+    for (size_t i = 0; g.secret_objs && i < json_object_array_length(items); i++) {
+        struct json_object *o = json_object_array_get_idx(items, i);
+        char key[512];
+        void *old = NULL;
+        if (secret_key(o, key, sizeof key) == 0 &&
+            strmap_put(g.secret_objs, key, json_object_get(o), &old) >= 0)
+            json_object_put(old);
+    }
+    secrets_changed();
+    g.ssynced = 1;
+    maybe_synced();
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void on_secret_event(void *arg, const char *type, struct json_object *obj)
+{
+    (void)arg;
+    char key[512];
+    if (secret_key(obj, key, sizeof key) < 0)
+        return;
+    pthread_mutex_lock(&g.mu);
+    void *old = NULL;
+    if (strcmp(type, "DELETED") == 0)
+        strmap_del(g.secret_objs, key, &old);
+    else
+        strmap_put(g.secret_objs, key, json_object_get(obj), &old);
+    json_object_put(old);
+    secrets_changed();
+    pthread_mutex_unlock(&g.mu);
+}
 
 static void on_list(void *arg, struct json_object *items)
 {
     (void)arg;
+    pthread_mutex_lock(&g.mu);
     ctl_acset_replace(g.set, items, &g.secrets);
     ctl_acset_publish(g.set, &g.secrets);
     plog(PC_LOG_INFO, "controller", "%zu AuthConfigs listed and compiled",
          ctl_acset_count(g.set));
-    if (!g.synced) {
+    if (!g.synced)
         g.synced = 1;
-        if (g.opts.on_synced)
-            g.opts.on_synced(g.opts.arg);
-    }
+    maybe_synced();
     if (g.opts.write_status)
         ctl_acset_write_status(g.set, g.prefix);
+    pthread_mutex_unlock(&g.mu);
 }
 
 static void on_event(void *arg, const char *type, struct json_object *obj)
 {
     (void)arg;
+    pthread_mutex_lock(&g.mu);
     if (ctl_acset_apply(g.set, type, obj, &g.secrets))
         ctl_acset_publish(g.set, &g.secrets);
     if (g.opts.write_status)
         ctl_acset_write_status(g.set, g.prefix);
+    pthread_mutex_unlock(&g.mu);
 }
 
 static void *run(void *arg)
 {
-    (void)arg;
-    ctl_informer_run(&g.inf);
+    ctl_informer_run(arg);
     return NULL;
 }
 
@@ -74,8 +168,14 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
         snprintf(g.path, sizeof g.path, "%s/namespaces/%s/authconfigs", AC_API, ns);
     else
         snprintf(g.path, sizeof g.path, "%s/authconfigs", AC_API);
+    if (ns)
+        snprintf(g.spath, sizeof g.spath, "/api/v1/namespaces/%s/secrets", ns);
+    else
+        snprintf(g.spath, sizeof g.spath, "/api/v1/secrets");
     resset_init(&g.secrets);
-    if (!(g.set = ctl_acset_new())) {
+    pthread_mutex_init(&g.mu, NULL);
+    g.secret_objs = strmap_new(64);
+    if (!(g.set = ctl_acset_new()) || !g.secret_objs) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -83,9 +183,18 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
         .what = "AuthConfigs", .path = g.path, .label_selector = o->label_selector,
         .on_list = on_list, .on_event = on_event, .stop = &g.stop,
     };
+    g.sinf = (ctl_informer){
+        .what = "Secrets", .path = g.spath, .label_selector = o->secret_selector,
+        .on_list = on_secret_list, .on_event = on_secret_event, .stop = &g.stop,
+    };
     atomic_init(&g.stop, 0);
-    if (pthread_create(&g.thread, NULL, run, NULL) != 0) {
-        ctl_acset_free(g.set);
+    if (pthread_create(&g.sthread, NULL, run, &g.sinf) != 0) {
+        snprintf(err, errlen, "cannot start the controller thread");
+        return -1;
+    }
+    g.srunning = 1;
+    if (pthread_create(&g.thread, NULL, run, &g.inf) != 0) {
+        controller_stop();
         snprintf(err, errlen, "cannot start the controller thread");
         return -1;
     }
@@ -99,12 +208,18 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
 
 void controller_stop(void)
 {
-    if (!g.running)
+    if (!g.running && !g.srunning)
         return;
     atomic_store(&g.stop, 1);
-    pthread_join(g.thread, NULL);
-    g.running = 0;
+    if (g.running)
+        pthread_join(g.thread, NULL);
+    if (g.srunning)
+        pthread_join(g.sthread, NULL);
+    g.running = g.srunning = 0;
     ctl_acset_free(g.set);
     g.set = NULL;
+    strmap_free(g.secret_objs, put_obj);
+    g.secret_objs = NULL;
     resset_free(&g.secrets);
+    pthread_mutex_destroy(&g.mu);
 }

@@ -10,6 +10,7 @@
 typedef struct controller_opts {
     const char *namespace_;       /* "" or NULL: cluster-wide */
     const char *label_selector;   /* AuthConfigs: sent as labelSelector */
+    const char *secret_selector;  /* Secrets (apiKey keys and the like) */
     int write_status;             /* patch authconfigs/status */
     /* Called once on the controller's thread when the first list is
      * compiled and installed (readiness). */

@@ -20,6 +20,7 @@ typedef struct ctl_ac {
     char *ns, *name, *created;  /* created: RFC 3339, sorts by time */
     int64_t generation;
     struct json_object *spec;   /* what compiled was built from (a reference) */
+    struct json_object *obj;    /* the whole object, to compile again */
     struct json_object *api_status; /* the status the API server holds */
     ac_config *compiled;        /* NULL: broken */
     char *error;                /* the first problem, when broken */
@@ -30,6 +31,7 @@ typedef struct ctl_ac {
     int last_ready, last_available;
     int seen;                   /* mark for replace() */
     int dirty;                  /* its status may need a write */
+    int uses_secrets;           /* its compile looked at Secrets */
 } ctl_ac;
 
 struct ctl_acset {
@@ -64,6 +66,7 @@ static void entry_free(void *p)
     free(e->name);
     free(e->created);
     json_object_put(e->spec);
+    json_object_put(e->obj);
     json_object_put(e->api_status);
     ac_free(e->compiled);
     free(e->error);
@@ -121,13 +124,36 @@ static void compile(ctl_ac *e, struct json_object *obj, const resset *secrets)
     snprintf(origin, sizeof origin, "authconfigs/%s", e->key);
     cfgerr ce = {.file = origin, .doc_line = 0, .on_error = keep_error,
                  .on_warning = log_warning, .arg = e};
+    unsigned long before = secrets ? secrets->lookups : 0;
     e->compiled = ac_compile(obj, (resset *)secrets, &ce);
+    e->uses_secrets = secrets && secrets->lookups != before;
     if (!e->compiled && !e->error)
         e->error = strdup("the AuthConfig could not be compiled");
     struct json_object *spec = NULL, *hosts = NULL;
     json_object_object_get_ex(obj, "spec", &spec);
     json_object_object_get_ex(spec, "hosts", &hosts);
     e->n_hosts = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
+}
+
+typedef struct gather {
+    ctl_ac **v;
+    size_t n;
+} gather;
+
+static int collect(void *arg, const char *k, size_t l, void *v)
+{
+    (void)k, (void)l;
+    gather *g = arg;
+    g->v[g->n++] = v;
+    return 0;
+}
+
+static gather all_entries(ctl_acset *s)
+{
+    gather g = {calloc(strmap_count(s->by_key) + 1, sizeof(ctl_ac *)), 0};
+    if (g.v)
+        strmap_iterate(s->by_key, collect, &g);
+    return g;
 }
 
 static ctl_ac *upsert(ctl_acset *s, struct json_object *obj, const resset *secrets,
@@ -164,9 +190,25 @@ static ctl_ac *upsert(ctl_acset *s, struct json_object *obj, const resset *secre
     e->generation = g;
     json_object_put(e->spec);
     e->spec = json_object_get(spec);
+    json_object_put(e->obj);
+    e->obj = json_object_get(obj);
     compile(e, obj, secrets);
     *changed = 1;
     return e;
+}
+
+int ctl_acset_recompile_secret_users(ctl_acset *s, const resset *secrets)
+{
+    gather g = all_entries(s);
+    int n = 0;
+    for (size_t i = 0; g.v && i < g.n; i++)
+        if (g.v[i]->uses_secrets && g.v[i]->obj) {
+            compile(g.v[i], g.v[i]->obj, secrets);
+            g.v[i]->dirty = 1;
+            n++;
+        }
+    free(g.v);
+    return n;
 }
 
 int ctl_acset_apply(ctl_acset *s, const char *type, struct json_object *obj,
@@ -195,27 +237,6 @@ static int clear_seen(void *arg, const char *k, size_t l, void *v)
     (void)arg, (void)k, (void)l;
     ((ctl_ac *)v)->seen = 0;
     return 0;
-}
-
-typedef struct gather {
-    ctl_ac **v;
-    size_t n;
-} gather;
-
-static int collect(void *arg, const char *k, size_t l, void *v)
-{
-    (void)k, (void)l;
-    gather *g = arg;
-    g->v[g->n++] = v;
-    return 0;
-}
-
-static gather all_entries(ctl_acset *s)
-{
-    gather g = {calloc(strmap_count(s->by_key) + 1, sizeof(ctl_ac *)), 0};
-    if (g.v)
-        strmap_iterate(s->by_key, collect, &g);
-    return g;
 }
 
 void ctl_acset_replace(ctl_acset *s, struct json_object *items, const resset *secrets)

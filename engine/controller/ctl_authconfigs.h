@@ -17,6 +17,9 @@ void ctl_acset_replace(ctl_acset *set, struct json_object *items, const resset *
 /* ADDED / MODIFIED (upsert) or DELETED. Returns 1 when the served set changed. */
 int ctl_acset_apply(ctl_acset *set, const char *type, struct json_object *obj,
                     const resset *secrets);
+/* Compiles again every AuthConfig whose last compile looked at Secrets
+ * (apiKey and the like), after the Secrets changed. Returns how many. */
+int ctl_acset_recompile_secret_users(ctl_acset *set, const resset *secrets);
 /* Assembles and installs a snapshot of every AuthConfig that compiled. Where
  * two claim a host, the one created first keeps it (then by namespace/name). */
 void ctl_acset_publish(ctl_acset *set, const resset *secrets);

@@ -139,6 +139,7 @@ def run(tmp, api):
         guide(srv, kc, api)
         lifecycle(srv, kc)
         conflicts(srv, kc)
+        secrets(srv, kc)
         faults(srv, kc, api)
     finally:
         srv.stop()
@@ -224,6 +225,64 @@ def conflicts(srv, kc):
     check(got == "True" and status_code(srv, "shared.example.com") == 200,
           "the older one deleted: the newer takes the host and becomes Ready")
     kubectl(kc, "delete", "authconfig", "second")
+
+
+APIKEY_AC = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: keys
+spec:
+  hosts: [keys.example.com]
+  authentication:
+    friends:
+      apiKey:
+        selector:
+          matchLabels: {group: friends}
+      credentials:
+        authorizationHeader: {prefix: APIKEY}
+"""
+
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: %(name)s
+  labels: {%(labels)s}
+stringData:
+  api_key: %(key)s
+type: Opaque
+"""
+
+
+def secrets(srv, kc):
+    """apiKey Secrets come from the API too, filtered by the Secret label
+    selector, and take effect as they change."""
+    kubectl(kc, "apply", "-f", "-", stdin=APIKEY_AC)
+    managed = "authorino.kuadrant.io/managed-by: authorino, group: friends"
+    kubectl(kc, "apply", "-f", "-", stdin=SECRET % {"name": "friend", "labels": managed,
+                                                    "key": "key-one"})
+    kubectl(kc, "apply", "-f", "-", stdin=SECRET % {"name": "unmanaged",
+                                                    "labels": "group: friends",
+                                                    "key": "key-unmanaged"})
+    key = lambda k: check_http(srv, "keys.example.com", {"Authorization": "APIKEY " + k})[0]
+    check(eventually(lambda: key("key-one"), 200) == 200,
+          "an apiKey Secret applied with kubectl: its key is accepted", srv.logtail())
+    check(key("key-unmanaged") == 401,
+          "a Secret without the managed-by label is not read (--secret-label-selector)")
+    t0 = time.monotonic()
+    kubectl(kc, "apply", "-f", "-", stdin=SECRET % {"name": "friend", "labels": managed,
+                                                    "key": "key-two"})
+    got = eventually(lambda: key("key-two"), 200)
+    took = time.monotonic() - t0
+    check(got == 200 and key("key-one") == 401 and took < 3,
+          "the Secret's key rotated: the new key works and the old one is refused "
+          "(%.2f s, kubectl included)" % took)
+    kubectl(kc, "delete", "secret", "friend")
+    check(eventually(lambda: key("key-two"), 401) == 401,
+          "the Secret deleted: its key is refused")
+    kubectl(kc, "delete", "authconfig", "keys")
+    kubectl(kc, "delete", "secret", "unmanaged")
 
 
 def faults(srv, kc, api):
