@@ -45,6 +45,9 @@ typedef struct settings {
                                         kubeconfig, and no AuthConfig paths) */
     const char *watch_ns, *ac_selector, *secret_selector;
     int write_status;
+    int leader_election;
+    const char *lease_ns;
+    int64_t lease_ms;
 } settings;
 
 static void usage(FILE *f)
@@ -77,6 +80,11 @@ static void usage(FILE *f)
         "                            Secrets to read in controller mode (default\n"
         "                            authorino.kuadrant.io/managed-by=authorino)\n"
         "  --no-status-updates       do not write AuthConfig status\n"
+        "  --enable-leader-election  replicas elect one (a Lease) to write status\n"
+        "  --leader-election-namespace NS\n"
+        "                            where the Lease lives (default: $POD_NAMESPACE,\n"
+        "                            the watched namespace, else default)\n"
+        "  --leader-election-lease-duration MS  (default 15000)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -236,6 +244,7 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
     if ((v = getenv("PORTCULLIS_AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
     if ((v = getenv("SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
+    if ((v = getenv("POD_NAMESPACE"))) s->lease_ns = v;
     if ((v = getenv("PORTCULLIS_SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
     if ((v = getenv("PORTCULLIS_WATCH_AUTHCONFIGS")))
         s->watch = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
@@ -339,6 +348,9 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"auth-config-label-selector", required_argument, NULL, 10},
         {"no-status-updates", no_argument, NULL, 11},
         {"secret-label-selector", required_argument, NULL, 12},
+        {"enable-leader-election", no_argument, NULL, 13},
+        {"leader-election-namespace", required_argument, NULL, 14},
+        {"leader-election-lease-duration", required_argument, NULL, 15},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -395,6 +407,9 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 10: s.ac_selector = optarg; break;
         case 11: s.write_status = 0; break;
         case 12: s.secret_selector = optarg; break;
+        case 13: s.leader_election = 1; break;
+        case 14: s.lease_ns = optarg; break;
+        case 15: s.lease_ms = atoll(optarg); break;
         default: usage(stderr); return 2;
         }
     }
@@ -464,6 +479,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         snapshot_install(snapshot_assemble(NULL, 0, NULL, NULL));
         controller_opts co = {.namespace_ = s.watch_ns, .label_selector = s.ac_selector,
                               .secret_selector = s.secret_selector,
+                              .leader_election = s.leader_election,
+                              .lease_namespace = s.lease_ns, .lease_duration_ms = s.lease_ms,
                               .write_status = s.write_status, .on_synced = on_synced};
         char cerr[512];
         if (controller_start(&co, cerr, sizeof cerr) < 0) {

@@ -13,13 +13,15 @@
 #include "util/strmap.h"
 #include "controller.h"
 #include "ctl_authconfigs.h"
+#include "ctl_lease.h"
 #include "ctl_watch.h"
 
 #define AC_API "/apis/authorino.kuadrant.io/v1beta3"
 
 static struct {
-    pthread_t thread, sthread;
-    int running, srunning;
+    pthread_t thread, sthread, lthread;
+    int running, srunning, lrunning;
+    ctl_lease lease;
     atomic_int stop;
     pthread_mutex_t mu;
     controller_opts opts;
@@ -30,6 +32,32 @@ static struct {
     resset secrets;       /* the same, as handed to compiles */
     int synced, ssynced;
 } g;
+
+/* Status is written by this replica alone, or by the leader. */
+static int may_write_status(void)
+{
+    return g.opts.write_status &&
+           (!g.opts.leader_election || atomic_load(&g.lease.leader));
+}
+
+static void on_leader(void *arg, int leader)
+{
+    (void)arg;
+    if (!leader)
+        return;
+    /* What the last leader wrote may be stale: compare everything. */
+    pthread_mutex_lock(&g.mu);
+    ctl_acset_mark_dirty(g.set);
+    if (may_write_status())
+        ctl_acset_write_status(g.set, g.prefix);
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void *run_lease(void *arg)
+{
+    ctl_lease_run(arg);
+    return NULL;
+}
 
 static void put_obj(void *p)
 {
@@ -79,7 +107,7 @@ static void secrets_changed(void)
     int n = ctl_acset_recompile_secret_users(g.set, &g.secrets);
     if (n)
         ctl_acset_publish(g.set, &g.secrets);
-    if (g.opts.write_status && n)
+    if (n && may_write_status())
         ctl_acset_write_status(g.set, g.prefix);
 }
 
@@ -131,7 +159,7 @@ static void on_list(void *arg, struct json_object *items)
     if (!g.synced)
         g.synced = 1;
     maybe_synced();
-    if (g.opts.write_status)
+    if (may_write_status())
         ctl_acset_write_status(g.set, g.prefix);
     pthread_mutex_unlock(&g.mu);
 }
@@ -142,7 +170,7 @@ static void on_event(void *arg, const char *type, struct json_object *obj)
     pthread_mutex_lock(&g.mu);
     if (ctl_acset_apply(g.set, type, obj, &g.secrets))
         ctl_acset_publish(g.set, &g.secrets);
-    if (g.opts.write_status)
+    if (may_write_status())
         ctl_acset_write_status(g.set, g.prefix);
     pthread_mutex_unlock(&g.mu);
 }
@@ -193,6 +221,21 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
         return -1;
     }
     g.srunning = 1;
+    if (o->leader_election) {
+        ctl_lease_init(&g.lease, o->lease_namespace && *o->lease_namespace ? o->lease_namespace
+                                 : ns ? ns : "default", "portcullis-controller", &g.stop);
+        if (o->lease_duration_ms > 0) {
+            g.lease.duration_ms = o->lease_duration_ms;
+            g.lease.retry_ms = o->lease_duration_ms / 7 > 100 ? o->lease_duration_ms / 7 : 100;
+        }
+        g.lease.on_change = on_leader;
+        if (pthread_create(&g.lthread, NULL, run_lease, &g.lease) != 0) {
+            controller_stop();
+            snprintf(err, errlen, "cannot start the leader election thread");
+            return -1;
+        }
+        g.lrunning = 1;
+    }
     if (pthread_create(&g.thread, NULL, run, &g.inf) != 0) {
         controller_stop();
         snprintf(err, errlen, "cannot start the controller thread");
@@ -208,14 +251,16 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
 
 void controller_stop(void)
 {
-    if (!g.running && !g.srunning)
+    if (!g.running && !g.srunning && !g.lrunning)
         return;
     atomic_store(&g.stop, 1);
     if (g.running)
         pthread_join(g.thread, NULL);
     if (g.srunning)
         pthread_join(g.sthread, NULL);
-    g.running = g.srunning = 0;
+    if (g.lrunning)
+        pthread_join(g.lthread, NULL);
+    g.running = g.srunning = g.lrunning = 0;
     ctl_acset_free(g.set);
     g.set = NULL;
     strmap_free(g.secret_objs, put_obj);

@@ -6,12 +6,16 @@
 #ifndef PC_CONTROLLER_CONTROLLER_H
 #define PC_CONTROLLER_CONTROLLER_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct controller_opts {
     const char *namespace_;       /* "" or NULL: cluster-wide */
     const char *label_selector;   /* AuthConfigs: sent as labelSelector */
     const char *secret_selector;  /* Secrets (apiKey keys and the like) */
     int write_status;             /* patch authconfigs/status */
+    int leader_election;          /* only the holder of the Lease writes status */
+    const char *lease_namespace;  /* default: the watched namespace, else "default" */
+    int64_t lease_duration_ms;    /* default 15 s; renewals every duration / 7 */
     /* Called once on the controller's thread when the first list is
      * compiled and installed (readiness). */
     void (*on_synced)(void *arg);

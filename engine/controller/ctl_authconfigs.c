@@ -440,6 +440,14 @@ static void write_one(ctl_ac *e, const char *prefix)
     buf_free(&out);
 }
 
+void ctl_acset_mark_dirty(ctl_acset *s)
+{
+    gather g = all_entries(s);
+    for (size_t i = 0; g.v && i < g.n; i++)
+        g.v[i]->dirty = 1;
+    free(g.v);
+}
+
 void ctl_acset_write_status(ctl_acset *s, const char *prefix)
 {
     gather g = all_entries(s);

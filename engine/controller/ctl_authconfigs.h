@@ -26,5 +26,7 @@ void ctl_acset_publish(ctl_acset *set, const resset *secrets);
 /* Writes the status of every AuthConfig whose status on the API server
  * differs from what this process computed. */
 void ctl_acset_write_status(ctl_acset *set, const char *api_prefix);
+/* Makes the next write_status compare every AuthConfig (a new leader). */
+void ctl_acset_mark_dirty(ctl_acset *set);
 size_t ctl_acset_count(const ctl_acset *set);
 #endif

@@ -146,6 +146,7 @@ def run(tmp, api):
     check(srv.rc == 0, "the controller-mode server exits 0 on SIGTERM", srv.logtail())
     check("Bearer ey" not in srv.logtext(), "no token in the server log")
     scoped(tmp, kc, api)
+    replicas(tmp, kc, api)
 
 
 def guide(srv, kc, api):
@@ -310,6 +311,61 @@ def faults(srv, kc, api):
     check("is gone; listing again" in srv.logtext(),
           "the 410 made the controller list again", srv.logtail())
     kubectl(kc, "delete", "authconfig", "f3")
+
+
+def fixture_counters(kc):
+    rc, out = kubectl(kc, "get", "--raw", "/_fixture/objects/counters")
+    return json.loads(out) if rc == 0 else {}
+
+
+def replicas(tmp, kc, api):
+    """Two replicas with leader election: both serve, one writes status;
+    when it stops (or dies) the other takes over within the lease."""
+    flags = ["--watch-authconfigs", "--kubeconfig", api.kubeconfig_path,
+             "--enable-leader-election", "--leader-election-lease-duration", "2000"]
+    a = Server(tmp, name="replica-a", extra=flags)
+    b = Server(tmp, name="replica-b", extra=flags)
+    try:
+        check(a.ready() and b.ready(), "two replicas get ready")
+        leader = lambda: [s for s in (a, b) if "became leader" in s.logtext()]
+        end = time.monotonic() + 10
+        while not leader() and time.monotonic() < end:
+            time.sleep(0.1)
+        lead = leader()
+        check(len(lead) == 1, "exactly one replica leads", a.logtail() + b.logtail())
+        if len(lead) != 1:
+            return
+        first = lead[0]
+        other = b if first is a else a
+        c0 = fixture_counters(kc).get("status", 0)
+        anon(kc, "replicated", "replicated.example.com")
+        ok = eventually(lambda: (condition(kc, "replicated") or {}).get("status"), "True")
+        time.sleep(0.5)
+        c1 = fixture_counters(kc).get("status", 0)
+        check(ok == "True" and c1 - c0 == 1,
+              "a new AuthConfig: both replicas serve it, its status is written once",
+              "%d status writes" % (c1 - c0))
+        check(status_code(a, "replicated.example.com") == 200 and
+              status_code(b, "replicated.example.com") == 200, "both replicas serve it")
+        first.proc.kill()       # no release: the lease must run out
+        t0 = time.monotonic()
+        end = t0 + 10
+        while "became leader" not in other.logtext() and time.monotonic() < end:
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        check("became leader" in other.logtext() and took < 5,
+              "the leader killed: the other takes over within the lease (%.1f s)" % took,
+              other.logtail())
+        anon(kc, "replicated", "replicated2.example.com")
+        gen = eventually(lambda: ((condition(kc, "replicated") or {}) and
+                                  json.loads(kubectl(kc, "get", "authconfig", "replicated",
+                                                     "-o", "json")[1])
+                                  .get("status", {}).get("observedGeneration")), 2)
+        check(gen == 2, "the new leader writes status (observedGeneration 2)")
+        kubectl(kc, "delete", "authconfig", "replicated")
+    finally:
+        a.stop()
+        b.stop()
 
 
 def scoped(tmp, kc, api):
