@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
+#include "controller/controller.h"
 #include "metrics/metrics.h"
 #include "plugin/hostimpl.h"
 #include "plugin/loader.h"
@@ -40,6 +41,13 @@ typedef struct settings {
     const char *log_level, *log_format;
     int64_t timeout_ms, grace_ms;
     const char *frontend;
+    int watch;                       /* -1: decide (in a cluster or with a
+                                        kubeconfig, and no AuthConfig paths) */
+    const char *watch_ns, *ac_selector, *secret_selector;
+    int write_status;
+    int leader_election;
+    const char *lease_ns;
+    int64_t lease_ms;
 } settings;
 
 static void usage(FILE *f)
@@ -61,6 +69,22 @@ static void usage(FILE *f)
         "  --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]\n"
         "                            serve gRPC and HTTP over TLS (mTLS with a CA)\n"
         "  --timeout MS              default deadline of a check (default 0 = none)\n"
+        "  --watch-authconfigs       read AuthConfigs from the Kubernetes API (list +\n"
+        "                            watch); default when in a cluster or given a\n"
+        "                            kubeconfig, and no --authconfigs path\n"
+        "  --no-watch-authconfigs    never watch, even then\n"
+        "  --watch-namespace NS      watch one namespace (default: all)\n"
+        "  --auth-config-label-selector SEL\n"
+        "                            watch only AuthConfigs with these labels\n"
+        "  --secret-label-selector SEL\n"
+        "                            Secrets to read in controller mode (default\n"
+        "                            authorino.kuadrant.io/managed-by=authorino)\n"
+        "  --no-status-updates       do not write AuthConfig status\n"
+        "  --enable-leader-election  replicas elect one (a Lease) to write status\n"
+        "  --leader-election-namespace NS\n"
+        "                            where the Lease lives (default: $POD_NAMESPACE,\n"
+        "                            the watched namespace, else default)\n"
+        "  --leader-election-lease-duration MS  (default 15000)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -125,7 +149,12 @@ static const char *const SERVER_SCHEMA =
     "\"ioThreads\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
     "\"timeoutMs\":{\"type\":\"integer\",\"minimum\":0},"
     "\"gracePeriodMs\":{\"type\":\"integer\",\"minimum\":0},"
-    "\"frontend\":{\"type\":\"string\"}}}";
+    "\"frontend\":{\"type\":\"string\"},"
+    "\"watchAuthConfigs\":{\"type\":\"boolean\"},"
+    "\"watchNamespace\":{\"type\":\"string\"},"
+    "\"authConfigLabelSelector\":{\"type\":\"string\"},"
+    "\"secretLabelSelector\":{\"type\":\"string\"},"
+    "\"statusUpdates\":{\"type\":\"boolean\"}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -173,6 +202,15 @@ static int read_config_file(settings *s, ydoc_file **keep)
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
     s->grace_ms = jint(o, "gracePeriodMs", (int)s->grace_ms);
+    struct json_object *b;
+    if (json_object_object_get_ex(o, "watchAuthConfigs", &b))
+        s->watch = json_object_get_boolean(b);
+    if (json_object_object_get_ex(o, "statusUpdates", &b))
+        s->write_status = json_object_get_boolean(b);
+    if (jstr(o, "watchNamespace")) s->watch_ns = jstr(o, "watchNamespace");
+    if (jstr(o, "secretLabelSelector")) s->secret_selector = jstr(o, "secretLabelSelector");
+    if (jstr(o, "authConfigLabelSelector"))
+        s->ac_selector = jstr(o, "authConfigLabelSelector");
     return 0;
 }
 
@@ -200,6 +238,16 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WORKERS"))) s->workers = atoi(v);
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
+    /* Authorino's names too, so its Deployments' env works unchanged. */
+    if ((v = getenv("WATCH_NAMESPACE"))) s->watch_ns = v;
+    if ((v = getenv("PORTCULLIS_WATCH_NAMESPACE"))) s->watch_ns = v;
+    if ((v = getenv("AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
+    if ((v = getenv("PORTCULLIS_AUTH_CONFIG_LABEL_SELECTOR"))) s->ac_selector = v;
+    if ((v = getenv("SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
+    if ((v = getenv("POD_NAMESPACE"))) s->lease_ns = v;
+    if ((v = getenv("PORTCULLIS_SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
+    if ((v = getenv("PORTCULLIS_WATCH_AUTHCONFIGS")))
+        s->watch = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
@@ -224,6 +272,12 @@ static void log_refusal(void *arg, const char *line)
 {
     (void)arg;
     plog(PC_LOG_ERROR, "plugins", "%s", line);
+}
+
+static void on_synced(void *arg)
+{
+    (void)arg;
+    submit_set_ready(1);
 }
 
 static snapshot *load(const settings *s)
@@ -288,12 +342,22 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"log-level", required_argument, NULL, 4},
         {"log-format", required_argument, NULL, 5},
         {"timeout", required_argument, NULL, 6},
+        {"watch-authconfigs", no_argument, NULL, 7},
+        {"no-watch-authconfigs", no_argument, NULL, 8},
+        {"watch-namespace", required_argument, NULL, 9},
+        {"auth-config-label-selector", required_argument, NULL, 10},
+        {"no-status-updates", no_argument, NULL, 11},
+        {"secret-label-selector", required_argument, NULL, 12},
+        {"enable-leader-election", no_argument, NULL, 13},
+        {"leader-election-namespace", required_argument, NULL, 14},
+        {"leader-election-lease-duration", required_argument, NULL, 15},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
                   .admin_addr = "0.0.0.0:8080", .workers = 32, .log_level = "info",
                   .log_format = "json", .grace_ms = 10000,
-                  .frontend = "envoy_ext_authz"};
+                  .frontend = "envoy_ext_authz", .watch = -1, .write_status = 1,
+                  .secret_selector = "authorino.kuadrant.io/managed-by=authorino"};
     /* First pass: only --config and --help, so the file can sit under the
      * environment and the flags. */
     int c;
@@ -337,6 +401,15 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 4: s.log_level = optarg; break;
         case 5: s.log_format = optarg; break;
         case 6: s.timeout_ms = atoll(optarg); break;
+        case 7: s.watch = 1; break;
+        case 8: s.watch = 0; break;
+        case 9: s.watch_ns = optarg; break;
+        case 10: s.ac_selector = optarg; break;
+        case 11: s.write_status = 0; break;
+        case 12: s.secret_selector = optarg; break;
+        case 13: s.leader_election = 1; break;
+        case 14: s.lease_ns = optarg; break;
+        case 15: s.lease_ms = atoll(optarg); break;
         default: usage(stderr); return 2;
         }
     }
@@ -390,12 +463,38 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         return 2;
     }
     submit_install(s.timeout_ms);
-    snapshot *snap = load(&s);
-    if (!snap)
+    if (s.watch < 0) {
+        const char *incluster = getenv("KUBERNETES_SERVICE_HOST");
+        s.watch = s.n_authconfigs == 0 && kube_configured() &&
+                  ((incluster && *incluster) || s.kubeconfig);
+    }
+    if (s.watch && s.n_authconfigs) {
+        fprintf(stderr, "portcullis serve: AuthConfigs come either from the Kubernetes API "
+                        "(--watch-authconfigs) or from files (--authconfigs), not both\n");
         return 2;
-    snapshot_install(snap);
-    metrics_set_authconfigs(snap->n_configs);
-    submit_set_ready(1);
+    }
+    if (s.watch) {
+        /* Nothing is served (and /readyz says 503) until the first list
+         * is compiled. */
+        snapshot_install(snapshot_assemble(NULL, 0, NULL, NULL));
+        controller_opts co = {.namespace_ = s.watch_ns, .label_selector = s.ac_selector,
+                              .secret_selector = s.secret_selector,
+                              .leader_election = s.leader_election,
+                              .lease_namespace = s.lease_ns, .lease_duration_ms = s.lease_ms,
+                              .write_status = s.write_status, .on_synced = on_synced};
+        char cerr[512];
+        if (controller_start(&co, cerr, sizeof cerr) < 0) {
+            fprintf(stderr, "portcullis serve: %s\n", cerr);
+            return 2;
+        }
+    } else {
+        snapshot *snap = load(&s);
+        if (!snap)
+            return 2;
+        snapshot_install(snap);
+        metrics_set_authconfigs(snap->n_configs);
+        submit_set_ready(1);
+    }
 
     struct json_object *fcfg = frontend_config(&s);
     char err[512] = "";
@@ -414,6 +513,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
+        if (sig == SIGHUP && s.watch) {
+            plog(PC_LOG_INFO, "config", "SIGHUP: AuthConfigs come from the Kubernetes API; "
+                                        "nothing to reload");
+            continue;
+        }
         if (sig == SIGHUP) {
             plog(PC_LOG_INFO, "config", "SIGHUP: reloading AuthConfigs");
             snapshot *next = load(&s);
@@ -436,6 +540,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     submit_set_ready(0);
     lf->t.stop(fe, s.grace_ms);
     lf->t.destroy(fe);
+    controller_stop();
     workers_stop();
     snapshot_install(NULL);
     kube_teardown();

@@ -81,9 +81,16 @@ static void deny_free(ac_deny *d)
     free(d->headers);
 }
 
+ac_config *ac_ref(ac_config *c)
+{
+    if (c)
+        atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 void ac_free(ac_config *c)
 {
-    if (!c)
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     for (int p = 0; p < PC_PHASE_COUNT_; p++) {
         for (size_t i = 0; i < c->n_evs[p]; i++)
@@ -712,6 +719,7 @@ static ac_config *compile_doc(struct json_object *doc, resset *res, cfgerr *ce)
     ac_config *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    atomic_init(&c->refs, 1);
     cx.cfg = c;
     c->file = strdup(ce->file ? ce->file : "-");
     c->line = ce->doc_line;

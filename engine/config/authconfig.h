@@ -3,6 +3,7 @@
  * regex compiled and every evaluator instance created, ready to run. */
 #ifndef PC_CONFIG_AUTHCONFIG_H
 #define PC_CONFIG_AUTHCONFIG_H
+#include <stdatomic.h>
 #include <json-c/json.h>
 #include <portcullis/plugin.h>
 #include "plugin/loader.h"
@@ -72,12 +73,16 @@ typedef struct ac_config {
     int blocks_at_once;      /* some blocking evaluator cannot try first */
     int try_inline;          /* every blocking evaluator can try first
                                 without blocking: start on the I/O thread */
+    atomic_int refs;         /* snapshots holding it: consecutive snapshots
+                                share the AuthConfigs a change left alone */
 } ac_config;
 
 /* Compiles one AuthConfig document. Every problem is reported through ce
  * (file:line: path: message); returns NULL if there was any error. */
 ac_config *ac_compile(struct json_object *doc, struct resset *res,
                       struct cfgerr *ce);
+/* A new reference; ac_free drops one and frees with the last. */
+ac_config *ac_ref(ac_config *c);
 void ac_free(ac_config *c);
 /* Is this document an AuthConfig (by apiVersion group and kind)? */
 int ac_is_authconfig(struct json_object *doc);

@@ -12,12 +12,16 @@ static void emit(cfgerr *ce, int is_err, const struct json_object *node,
     int ln = node ? ydoc_line(node) : 0;
     if (ln <= 0)
         ln = ce->doc_line;
-    if (path && *path)
-        snprintf(line, sizeof line, "%s:%d: %s: %s", ce->file ? ce->file : "-",
-                 ln, path, msg);
+    /* Objects from the Kubernetes API have no lines: "authconfigs/NS/NAME: …". */
+    char where[512];
+    if (ln > 0)
+        snprintf(where, sizeof where, "%s:%d", ce->file ? ce->file : "-", ln);
     else
-        snprintf(line, sizeof line, "%s:%d: %s", ce->file ? ce->file : "-", ln,
-                 msg);
+        snprintf(where, sizeof where, "%s", ce->file ? ce->file : "-");
+    if (path && *path)
+        snprintf(line, sizeof line, "%s: %s: %s", where, path, msg);
+    else
+        snprintf(line, sizeof line, "%s: %s", where, msg);
     if (is_err) {
         ce->errors++;
         if (ce->on_error)

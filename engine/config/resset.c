@@ -6,6 +6,7 @@ void resset_init(resset *r)
 {
     r->docs = NULL;
     r->n = r->cap = 0;
+    r->lookups = 0;
 }
 
 void resset_free(resset *r)
@@ -33,6 +34,8 @@ int resset_add(resset *r, struct json_object *doc)
 int resset_foreach(const resset *r, const char *kind,
                    int (*fn)(void *arg, struct json_object *res), void *arg)
 {
+    if (r)
+        ((resset *)r)->lookups++; /* never a const object: a usage count */
     for (size_t i = 0; r && i < r->n; i++) {
         struct json_object *k;
         if (!json_object_object_get_ex(r->docs[i], "kind", &k) ||

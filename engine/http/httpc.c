@@ -51,6 +51,35 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
     return buf_append(b, p, sz * n) == 0 ? sz * n : 0;
 }
 
+typedef struct stream_ctx {
+    httpc_sink sink;
+    int (*stop)(void *arg);
+    void *arg;
+} stream_ctx;
+
+static size_t on_stream(char *p, size_t sz, size_t n, void *arg)
+{
+    stream_ctx *sc = arg;
+    return sc->sink(p, sz * n, sc->arg) == 0 ? sz * n : 0;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    stream_ctx *sc = arg;
+    return sc->stop && sc->stop(sc->arg) ? 1 : 0;
+}
+
+static size_t buf_sink(const char *p, size_t n, void *arg)
+{
+    return on_body((char *)p, 1, n, arg) == n ? 0 : 1;
+}
+
+static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *tls,
+                         int64_t deadline_ns, long *status, httpc_sink sink,
+                         int (*stop)(void *arg), void *arg, char *err, size_t errlen);
+
 pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
                    int64_t deadline_ns, long *status, buf *body, char *err,
                    size_t errlen)
@@ -63,8 +92,35 @@ pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
         }
         thread_at_exit(curl_easy_cleanup, t_curl);
     }
-    CURL *c = t_curl;
-    curl_easy_reset(c);
+    curl_easy_reset(t_curl);
+    pc_status st = perform(t_curl, req, tls, deadline_ns, status, buf_sink, NULL,
+                           body, err, errlen);
+    if (st == PC_OK && !body->data)
+        buf_append(body, "", 0);
+    return st;
+}
+
+/* A handle of its own: the sink may call httpc_do on this thread (the
+ * controller writes status while its watch is open). */
+pc_status httpc_stream(const pc_http_request *req, const httpc_tls *tls,
+                       int64_t deadline_ns, long *status, httpc_sink sink,
+                       int (*stop)(void *arg), void *arg, char *err, size_t errlen)
+{
+    httpc_global_init();
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot create an HTTP client");
+        return PC_ERROR;
+    }
+    pc_status st = perform(c, req, tls, deadline_ns, status, sink, stop, arg, err, errlen);
+    curl_easy_cleanup(c);
+    return st;
+}
+
+static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *tls,
+                         int64_t deadline_ns, long *status, httpc_sink sink,
+                         int (*stop)(void *arg), void *arg, char *err, size_t errlen)
+{
     int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
     if (deadline_ns) {
         int64_t left = (deadline_ns - clock_mono_ns()) / 1000000;
@@ -93,8 +149,16 @@ pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    stream_ctx sc = {sink, stop, arg};
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sc);
+    if (stop) {
+        /* Called about once a second even on an idle stream, so a watch
+         * ends promptly when the server stops. */
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sc);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     const char *ca = req->ca_file;
     if (tls) {
         if (tls->ca_file)
@@ -125,7 +189,5 @@ pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
         return PC_ERROR;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    if (!body->data)
-        buf_append(body, "", 0);
     return PC_OK;
 }

@@ -21,5 +21,14 @@ typedef struct httpc_tls {
 pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
                    int64_t deadline_ns, long *status, buf *body, char *err,
                    size_t errlen);
+/* A streaming sink: gets the body as it arrives; non-zero aborts. */
+typedef size_t (*httpc_sink)(const char *data, size_t len, void *arg);
+/* httpc_do for long-lived responses (Kubernetes watches): the body goes to
+ * sink as it arrives, and stop (polled about once a second, may be NULL)
+ * ends the exchange early when it returns non-zero. An abort by sink or
+ * stop is PC_ERROR. */
+pc_status httpc_stream(const pc_http_request *req, const httpc_tls *tls,
+                       int64_t deadline_ns, long *status, httpc_sink sink,
+                       int (*stop)(void *arg), void *arg, char *err, size_t errlen);
 void httpc_global_init(void);
 #endif

@@ -144,6 +144,77 @@ static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
     return st;
 }
 
+int kube_configured(void)
+{
+    return g_configured;
+}
+
+/* One exchange for the control plane (no evaluation owns it): list, status
+ * writes, watches. A 401 with a file token re-reads the token once. */
+static pc_status control_exchange(const char *method, const char *path,
+                                  const char *content_type, const char *body,
+                                  size_t body_len, int64_t timeout_ms, long *status,
+                                  buf *out, httpc_sink sink, int (*stop)(void *),
+                                  void *arg, char *err, size_t errlen)
+{
+    *status = 0;
+    if (!g_configured) {
+        snprintf(err, errlen, "no Kubernetes API server configured "
+                              "(use --kubeconfig or run in a cluster)");
+        return PC_ERROR;
+    }
+    buf url, auth, ctype;
+    buf_init(&url);
+    buf_init(&auth);
+    buf_init(&ctype);
+    buf_printf(&url, "%s%s", g_conf.server, path);
+    buf_printf(&ctype, "Content-Type: %s", content_type ? content_type : "application/json");
+    pc_status st = PC_ERROR;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        auth_header(&auth, attempt > 0);
+        const char *hdrs[4] = {ctype.data, "Accept: application/json", NULL, NULL};
+        if (auth.len)
+            hdrs[2] = auth.data;
+        pc_http_request req = {
+            .struct_size = sizeof req,
+            .method = method,
+            .url = url.data,
+            .headers = hdrs,
+            .body = body,
+            .body_len = body ? body_len : 0,
+            .timeout_ms = timeout_ms,
+        };
+        if (out) {
+            buf_reset(out);
+            st = httpc_do(&req, &g_tls, 0, status, out, err, errlen);
+        } else {
+            st = httpc_stream(&req, &g_tls, 0, status, sink, stop, arg, err, errlen);
+        }
+        if (st != PC_OK || *status != 401 || !g_conf.token_file)
+            break;
+    }
+    wipe_buf(&auth);
+    buf_free(&url);
+    buf_free(&ctype);
+    return st;
+}
+
+pc_status kube_call(const char *method, const char *path, const char *content_type,
+                    const char *body, size_t body_len, int64_t timeout_ms,
+                    long *status, buf *out, char *err, size_t errlen)
+{
+    return control_exchange(method, path, content_type, body, body_len, timeout_ms,
+                            status, out, NULL, NULL, NULL, err, errlen);
+}
+
+pc_status kube_stream(const char *path, int64_t timeout_ms, long *status,
+                      httpc_sink sink, int (*stop)(void *), void *arg, char *err,
+                      size_t errlen)
+{
+    return control_exchange("GET", path, NULL, NULL, 0, timeout_ms, status, NULL, sink,
+                            stop, arg, err, errlen);
+}
+
 static void set_tls(void)
 {
     memset(&g_tls, 0, sizeof g_tls);

@@ -3,10 +3,27 @@
 #ifndef PC_KUBE_KUBE_H
 #define PC_KUBE_KUBE_H
 #include <stddef.h>
+#include <stdint.h>
+#include "http/httpc.h"
+#include "util/buf.h"
+
 
 /* Configures the client: kubeconfig path (NULL: in-cluster when
  * KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG if set, else none).
  * Returns 0 (also when no cluster is configured) or -1 with a reason. */
 int kube_setup(const char *kubeconfig, char *err, size_t errlen);
 void kube_teardown(void);
+int kube_configured(void);
+
+/* The control plane's calls (the controller's lists, watches and status
+ * writes), outside any evaluation. kube_call collects the body in out (at
+ * most KUBE_MAX_RESPONSE); kube_stream hands it to sink as it arrives until
+ * the server ends it, timeout_ms passes, or stop returns non-zero. Both
+ * return PC_OK with *status set, or PC_ERROR with a reason. */
+pc_status kube_call(const char *method, const char *path, const char *content_type,
+                    const char *body, size_t body_len, int64_t timeout_ms,
+                    long *status, buf *out, char *err, size_t errlen);
+pc_status kube_stream(const char *path, int64_t timeout_ms, long *status,
+                      httpc_sink sink, int (*stop)(void *), void *arg, char *err,
+                      size_t errlen);
 #endif

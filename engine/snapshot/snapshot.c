@@ -62,16 +62,21 @@ static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
         void *holder = NULL;
         char path[64];
         snprintf(path, sizeof path, "spec.hosts[%zu]", i);
-        struct json_object *node = json_object_array_get_idx(hosts, i);
+        struct json_object *node = hosts ? json_object_array_get_idx(hosts, i) : NULL;
         int rc = hostidx_add(s->idx, c->hosts[i], c, &holder);
         if (rc == 1) {
             const ac_config *h = holder;
             if (h == c)
                 continue;
-            cfgerr_warn(ce, node, path,
-                        "host \"%s\" is already taken by %s (%s:%d); not linked "
-                        "to this AuthConfig",
-                        c->hosts[i], h->id, h->file, h->line);
+            if (h->line > 0)
+                cfgerr_warn(ce, node, path,
+                            "host \"%s\" is already taken by %s (%s:%d); not linked "
+                            "to this AuthConfig",
+                            c->hosts[i], h->id, h->file, h->line);
+            else
+                cfgerr_warn(ce, node, path,
+                            "host \"%s\" is already taken by %s; not linked to this "
+                            "AuthConfig", c->hosts[i], h->id);
         } else if (rc < 0) {
             cfgerr_error(ce, node, path, "invalid host \"%s\"", c->hosts[i]);
         }
@@ -148,6 +153,39 @@ snapshot *snapshot_load(const char *const *paths, size_t n,
     for (size_t f = 0; f < lc.n_files; f++)
         ydoc_file_free(lc.files[f]);
     free(lc.files);
+    return s;
+}
+
+snapshot *snapshot_assemble(ac_config **configs, size_t n, const resset *res,
+                            const snapshot_sink *sink)
+{
+    snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    resset_init(&s->res);
+    s->idx = hostidx_new();
+    s->configs = n ? calloc(n, sizeof *s->configs) : NULL;
+    if (!s->idx || (n && !s->configs)) {
+        snapshot_unref(s);
+        return NULL;
+    }
+    if (res)
+        for (size_t i = 0; i < res->n; i++)
+            resset_add(&s->res, res->docs[i]);
+    cfgerr ce = {0};
+    ce.on_error = sink ? sink->on_error : NULL;
+    ce.on_warning = sink ? sink->on_warning : NULL;
+    ce.arg = sink ? sink->arg : NULL;
+    for (size_t i = 0; i < n; i++) {
+        ac_config *c = ac_ref(configs[i]);
+        s->configs[s->n_configs++] = c;
+        ce.file = c->file;
+        ce.doc_line = c->line;
+        index_hosts(s, c, NULL, &ce);
+    }
+    s->errors = ce.errors;
+    s->warnings = ce.warnings;
     return s;
 }
 

@@ -30,6 +30,12 @@ typedef struct snapshot_sink {
  * reported and skipped; the rest load. Never NULL except on OOM. */
 snapshot *snapshot_load(const char *const *paths, size_t n,
                         const snapshot_sink *sink);
+/* A snapshot of AuthConfigs compiled elsewhere (the controller keeps them
+ * across changes): takes a reference on each, and on each Secret of res.
+ * Where two claim a host, the earlier in configs keeps it (a warning says
+ * so). NULL on OOM. */
+snapshot *snapshot_assemble(ac_config **configs, size_t n, const resset *res,
+                            const snapshot_sink *sink);
 snapshot *snapshot_ref(snapshot *s);
 void snapshot_unref(snapshot *s);
 /* The AuthConfig for a request: context_extensions["host"], else the

@@ -34,6 +34,11 @@ rc=$?
 pkill -f "$tmp/kube" 2>/dev/null
 
 if [ $rc -eq 0 ]; then ok "the walkthrough runs to its end"; else bad "the walkthrough runs to its end" "rc=$rc $(tail -20 "$tmp/out")"; fi
+if grep -q "condition met" "$tmp/out" && grep -Eq '^talker-api-protection +true +2/2' "$tmp/out"; then
+    ok "kubectl apply, kubectl wait --for=condition=Ready, kubectl get authconfigs: READY true, HOSTS 2/2"
+else
+    bad "kubectl apply, kubectl wait --for=condition=Ready, kubectl get authconfigs: READY true, HOSTS 2/2" "$(cat "$tmp/out")"
+fi
 statuses=$(grep -E '^HTTP/1.1 [0-9]+' "$tmp/out" | tr -d '\r')
 if [ "$(sed -n 1p <<<"$statuses")" = "HTTP/1.1 200 OK" ]; then
     ok "valid token: HTTP/1.1 200 OK, as the guide shows"

@@ -48,28 +48,34 @@ else
     bad "the Kubernetes ConfigMap holds a valid AuthConfig" "$out"
 fi
 
-# The Kubernetes manifests: kustomize puts every object (and the
-# ClusterRoleBinding's subject) into the namespace it is given, and each pod
-# passes Pod Security "restricted" and drains gently.
-cp configs/kubernetes/*.yaml "$tmp/" && mkdir -p "$tmp/k" && mv "$tmp"/*.yaml "$tmp/k/"
-sed -i 's/^namespace: .*/namespace: pc-test-ns/' "$tmp/k/kustomization.yaml"
-if kubectl kustomize "$tmp/k" >"$tmp/rendered.yaml" 2>"$tmp/kerr"; then
-    ok "kubectl kustomize renders configs/kubernetes"
-else
-    bad "kubectl kustomize renders configs/kubernetes" "$(cat "$tmp/kerr")"
-fi
-out=$("$PY" - "$tmp/rendered.yaml" <<'PYEOF'
+# The Kubernetes manifests (file mode, and controller mode with the CRD):
+# kustomize puts every namespaced object (and the ClusterRoleBinding's
+# subject) into the namespace it is given, and each pod passes Pod Security
+# "restricted" and drains gently.
+rm -rf "$tmp/k" && mkdir -p "$tmp/k" && cp -r configs/kubernetes/. "$tmp/k/"
+sed -i 's/^namespace: .*/namespace: pc-test-ns/' "$tmp/k/kustomization.yaml" \
+    "$tmp/k/controller/kustomization.yaml"
+for variant in "file mode::ServiceAccount ClusterRoleBinding Deployment Service ConfigMap PodDisruptionBudget" \
+               "controller mode:controller:CustomResourceDefinition ClusterRole ClusterRoleBinding ServiceAccount Deployment Service PodDisruptionBudget"; do
+    label=${variant%%:*}; rest=${variant#*:}; sub=${rest%%:*}; kinds=${rest#*:}
+    if kubectl kustomize "$tmp/k/$sub" >"$tmp/rendered.yaml" 2>"$tmp/kerr"; then
+        ok "kubectl kustomize renders configs/kubernetes/$sub ($label)"
+    else
+        bad "kubectl kustomize renders configs/kubernetes/$sub ($label)" "$(cat "$tmp/kerr")"
+        continue
+    fi
+    out=$("$PY" - "$tmp/rendered.yaml" "$kinds" <<'PYEOF'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 problems = []
 kinds = {d["kind"] for d in docs}
-for need in ("ServiceAccount", "ClusterRoleBinding", "Deployment", "Service",
-             "ConfigMap", "PodDisruptionBudget"):
+CLUSTER_SCOPED = ("ClusterRoleBinding", "ClusterRole", "CustomResourceDefinition")
+for need in sys.argv[2].split():
     if need not in kinds:
         problems.append("no " + need)
 for d in docs:
     name = d["kind"] + "/" + d["metadata"]["name"]
-    if d["kind"] != "ClusterRoleBinding" and d["metadata"].get("namespace") != "pc-test-ns":
+    if d["kind"] not in CLUSTER_SCOPED and d["metadata"].get("namespace") != "pc-test-ns":
         problems.append(name + ": namespace not set by kustomize")
     if d["kind"] == "ClusterRoleBinding":
         for s in d["subjects"]:
@@ -101,15 +107,23 @@ for d in docs:
             problems.append(where + ": no preStop delay")
         if "limits" not in c.get("resources", {}):
             problems.append(where + ": no resource limits")
+for d in docs:
+    if d["kind"] != "CustomResourceDefinition":
+        continue
+    v = d["spec"]["versions"][0]
+    cols = [c["name"] for c in v.get("additionalPrinterColumns", [])]
+    if v["name"] != "v1beta3" or "status" not in v.get("subresources", {}) or cols[:2] != ["Ready", "Hosts"]:
+        problems.append("CRD: v1beta3 with a status subresource and READY/HOSTS columns expected")
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PYEOF
 )
-if [ $? -eq 0 ]; then
-    ok "the manifests take their namespace from kustomize and pass Pod Security restricted"
-else
-    bad "the manifests take their namespace from kustomize and pass Pod Security restricted" "$out"
-fi
+    if [ $? -eq 0 ]; then
+        ok "$label manifests take their namespace from kustomize and pass Pod Security restricted"
+    else
+        bad "$label manifests take their namespace from kustomize and pass Pod Security restricted" "$out"
+    fi
+done
 
 # The Dockerfile's runtime stage: its packages provide every shared library
 # that the binary and the built-in plugins load (there may be no container

@@ -130,7 +130,8 @@ class Server:
     The log is tmp/NAME.log. `extra` flags follow the defaults."""
 
     def __init__(self, tmp, authconfigs=None, authconfig_text=None, extra=(), name="server"):
-        if (authconfigs is None) == (authconfig_text is None):
+        watching = "--watch-authconfigs" in extra
+        if (authconfigs is None) == (authconfig_text is None) and not watching:
             raise ValueError("Server: give authconfigs or authconfig_text")
         if authconfig_text is not None:
             authconfigs = write(os.path.join(tmp, name + ".yaml"), authconfig_text)
@@ -144,7 +145,9 @@ class Server:
                "--grpc-addr", self.grpc,
                "--http-addr", "127.0.0.1:%d" % self.http_port,
                "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-               "--authconfigs", authconfigs, "--log-format", "text"] + extra
+               "--log-format", "text"] + extra
+        if authconfigs is not None:
+            cmd += ["--authconfigs", authconfigs]
         cmd += plugin_args(extra)
         self.rc = None
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,

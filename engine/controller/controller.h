@@ -1,0 +1,30 @@
+/* controller.h - controller mode: AuthConfigs come from the Kubernetes API
+ * (list + watch of authorino.kuadrant.io/v1beta3 AuthConfigs), each change
+ * recompiles only the AuthConfig it touches and installs a new snapshot, and
+ * each AuthConfig's status (Ready condition, summary) is written back as
+ * Authorino writes it. */
+#ifndef PC_CONTROLLER_CONTROLLER_H
+#define PC_CONTROLLER_CONTROLLER_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct controller_opts {
+    const char *namespace_;       /* "" or NULL: cluster-wide */
+    const char *label_selector;   /* AuthConfigs: sent as labelSelector */
+    const char *secret_selector;  /* Secrets (apiKey keys and the like) */
+    int write_status;             /* patch authconfigs/status */
+    int leader_election;          /* only the holder of the Lease writes status */
+    const char *lease_namespace;  /* default: the watched namespace, else "default" */
+    int64_t lease_duration_ms;    /* default 15 s; renewals every duration / 7 */
+    /* Called once on the controller's thread when the first list is
+     * compiled and installed (readiness). */
+    void (*on_synced)(void *arg);
+    void *arg;
+} controller_opts;
+
+/* Starts the controller thread; the Kubernetes client must be configured
+ * (kube_setup). 0, or -1 with a reason. */
+int controller_start(const controller_opts *o, char *err, size_t errlen);
+/* Stops the thread (a watch in progress ends within about a second). */
+void controller_stop(void);
+#endif
