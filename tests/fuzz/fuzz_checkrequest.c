@@ -5,7 +5,9 @@
  * decoded whole as a CheckRequest; a decoded request is turned into a
  * verdict (its headers, body and metadata) and encoded as v3 and v2
  * CheckResponses. Oracles: no crash or leak, metadata_context_json parses
- * as JSON, every encoded response unpacks and carries only valid UTF-8.
+ * as JSON, the engine builds the Authorization JSON of every request the
+ * decoder accepts (no part of it can be lost there), every encoded
+ * response unpacks and carries only valid UTF-8.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "codec.h"
 #include "plugin/hostimpl.h"
+#include "request/authjson.h"
 #include "codec_int.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
 
@@ -71,7 +74,7 @@ static void frames(const uint8_t *data, size_t size)
             int comp;
             const uint8_t *m = codec_frame_reader_message(&r, &len, &comp);
             codec_check c;
-            codec_decode_check(m, len, &c, NULL, 0);
+            codec_decode_check(m, len, NULL, &c, NULL, 0);
             codec_check_free(&c);
             codec_frame_reader_next(&r);
         } else if (rc < 0) {
@@ -93,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     codec_check c;
     char err[128];
-    if (codec_decode_check(data, size, &c, err, sizeof err) != 0) {
+    if (codec_decode_check(data, size, NULL, &c, err, sizeof err) != 0) {
         codec_check_free(&c);
         return 0;
     }
@@ -103,6 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         meta = json_tokener_parse(v->metadata_context_json.ptr);
         if (!meta)
             abort(); /* the decoder wrote invalid JSON */
+    }
+    for (int ctx = 0; ctx < 2; ctx++) {
+        struct json_object *root = authjson_build(v, ctx);
+        if (!root)
+            abort(); /* accepted by the decoder, refused by the engine */
+        json_object_put(root);
     }
 
     /* The engine's own services table reads the verdict's values. */

@@ -45,12 +45,22 @@ void codec_ascii_lower(char *s, size_t len);
 
 /* ---- wire format (codec_wire.c) ---- */
 
+enum {
+    CODEC_WIRE_MALFORMED = -1, /**< not well-formed, or over a limit */
+    CODEC_WIRE_NUL = -2        /**< a NUL in a string that may hold none */
+};
+/** Most occurrences of one singular message field in one message (they
+ *  are merged, at a cost that grows with their square). */
+#define CODEC_MAX_MERGES 8
+
 /**
  * Walks buf as an encoding of desc, descending into known message fields,
  * before protobuf-c (which recurses without limit) unpacks it.
  * @param depth  how many more message levels may nest below this one.
  * @param items  budget of message and unknown-field occurrences; decreased.
- * @return 0 if well-formed within the limits, -1 otherwise.
+ * @return 0 if well-formed within the limits, else CODEC_WIRE_MALFORMED, or
+ *         CODEC_WIRE_NUL when a string field other than HttpRequest.body
+ *         (or a header's raw_value) holds a NUL byte.
  */
 int codec_wire_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *buf, size_t len, int depth, long *items);
@@ -67,6 +77,11 @@ int codec_wire_find(const uint8_t *buf, size_t len, const uint32_t *path,
 
 struct Envoy__Config__Core__V3__Metadata;
 
+/** Whether metadata_context can become JSON as it is: every namespace's
+ *  Struct (level 1) nests at most max_depth objects and arrays deep and
+ *  holds no NaN or infinite number. 0 or CODEC_EINVALREQ. */
+int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
+                         int max_depth);
 /** Renders metadata_context as {"filter_metadata":{...}} in the arena. */
 int codec_metadata_json(codec_arena *a,
                         const struct Envoy__Config__Core__V3__Metadata *md,

@@ -154,6 +154,56 @@ static void put_struct(jw *w, const Google__Protobuf__Struct *s)
     put_c(w, '}');
 }
 
+/* ---- the check made before anything is built ---- */
+
+static int check_struct(const Google__Protobuf__Struct *s, int level, int max);
+
+/* 0, or -1 when v (at nesting level `level`) nests deeper than max or holds
+ * a number JSON cannot carry. */
+static int check_value(const Google__Protobuf__Value *v, int level, int max)
+{
+    if (!v)
+        return 0;
+    switch (v->kind_case) {
+    case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
+        return isfinite(v->number_value) ? 0 : -1;
+    case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
+        return check_struct(v->struct_value, level + 1, max);
+    case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
+        if (level + 1 > max)
+            return -1;
+        if (v->list_value)
+            for (size_t i = 0; i < v->list_value->n_values; i++)
+                if (check_value(v->list_value->values[i], level + 1, max) != 0)
+                    return -1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int check_struct(const Google__Protobuf__Struct *s, int level, int max)
+{
+    if (level > max)
+        return -1;
+    if (s)
+        for (size_t i = 0; i < s->n_fields; i++)
+            if (check_value(s->fields[i]->value, level, max) != 0)
+                return -1;
+    return 0;
+}
+
+int codec_metadata_check(const Envoy__Config__Core__V3__Metadata *md,
+                         int max_depth)
+{
+    if (!md)
+        return 0;
+    for (size_t i = 0; i < md->n_filter_metadata; i++)
+        if (check_struct(md->filter_metadata[i]->value, 1, max_depth) != 0)
+            return CODEC_EINVALREQ;
+    return 0;
+}
+
 static void put_metadata(jw *w, const Envoy__Config__Core__V3__Metadata *md)
 {
     put(w, "{\"filter_metadata\":{", 20);
