@@ -5,12 +5,14 @@
  * select from. Both share sub-objects (headers, context extensions) by
  * reference instead of copying them. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "authjson.h"
+#include "jsonsink.h"
 
 /* Every part of the request goes in or the document is not built: a
  * member that silently went missing would skip a `when` that selects it.
@@ -312,9 +314,16 @@ static struct json_object *build(const pc_request_view *v, int with_context, int
             jadd(ctx, "context_extensions", json_object_get(ctxext), bad);
     }
 
-    /* metadata: Envoy's metadata_context. */
-    if (v->metadata_context_json.len) {
-        struct json_object *meta = metadata(v->metadata_context_json, bad);
+    /* metadata: Envoy's metadata_context, built straight from the
+     * frontend's structure when it offers that, else from its JSON text. */
+    int (*emit)(const void *, const pc_json_sink *) =
+        v->struct_size >= offsetof(pc_request_view, metadata_arg) + sizeof(void *)
+            ? v->metadata_emit : NULL;
+    if (emit || v->metadata_context_json.len) {
+        struct json_object *meta = emit ? jsonsink_build(emit, v->metadata_arg)
+                                        : metadata(v->metadata_context_json, bad);
+        if (!meta)
+            *bad = 1;
         if (ctx && meta)
             jadd(ctx, "metadata_context", json_object_get(meta), bad);
         jadd(root, "metadata", meta, bad);

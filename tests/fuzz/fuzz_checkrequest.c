@@ -4,10 +4,11 @@
  * The input is fed through the gRPC frame reader in uneven chunks and also
  * decoded whole as a CheckRequest; a decoded request is turned into a
  * verdict (its headers, body and metadata) and encoded as v3 and v2
- * CheckResponses. Oracles: no crash or leak, metadata_context_json parses
- * as JSON, the engine builds the Authorization JSON of every request the
- * decoder accepts (no part of it can be lost there), every encoded
- * response unpacks and carries only valid UTF-8.
+ * CheckResponses. Oracles: no crash or leak; the engine builds the
+ * Authorization JSON of every request the decoder accepts, with `metadata`
+ * exactly when metadata_context has filter_metadata (no part can be lost
+ * between them); every encoded response unpacks and carries only valid
+ * UTF-8.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -102,16 +103,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const pc_request_view *v = &c.view;
     json_object *meta = NULL;
-    if (v->metadata_context_json.len) {
-        meta = json_tokener_parse(v->metadata_context_json.ptr);
-        if (!meta)
-            abort(); /* the decoder wrote invalid JSON */
-    }
     for (int ctx = 0; ctx < 2; ctx++) {
         struct json_object *root = authjson_build(v, ctx);
         if (!root)
             abort(); /* accepted by the decoder, refused by the engine */
+        int has = json_object_object_get_ex(root, "metadata", &meta);
+        if (has != (v->metadata_emit != NULL))
+            abort(); /* metadata lost, or made up */
+        json_object_get(meta);
         json_object_put(root);
+        if (!ctx) {
+            json_object_put(meta);
+            meta = NULL;
+        }
     }
 
     /* The engine's own services table reads the verdict's values. */

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "plugin/hostimpl.h"
+#include "request/authjson.h"
+#include "request/jsonsink.h"
 #include "codec.h"
 #include "codec_int.h"
 #include "cu_main.h"
@@ -50,6 +52,32 @@ static size_t kv_count(const pc_kv *kv, size_t n, const char *key)
     for (size_t i = 0; i < n; i++)
         c += str_eq(kv[i].key, key);
     return c;
+}
+
+/* `metadata` of the Authorization JSON the engine builds from a view (a
+ * new reference), or NULL when the view has none; the build must succeed. */
+static json_object *view_metadata(const pc_request_view *v)
+{
+    json_object *root = authjson_build(v, 0), *m = NULL;
+    CU_ASSERT_FATAL(root != NULL);
+    if (json_object_object_get_ex(root, "metadata", &m))
+        json_object_get(m);
+    json_object_put(root);
+    return m;
+}
+
+/* 1 when the view's metadata prints as want. */
+static int metadata_is(const pc_request_view *v, const char *want)
+{
+    json_object *m = view_metadata(v);
+    const char *got = m ? json_object_to_json_string_ext(
+                              m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                        : "";
+    int eq = strcmp(got, want) == 0;
+    if (!eq)
+        fprintf(stderr, "metadata: got %s\n          want %s\n", got, want);
+    json_object_put(m);
+    return eq;
 }
 
 /* A protobuf writer independent of the generated code: messages are
@@ -421,12 +449,13 @@ static void test_decode_protobuf_c(void)
     CU_ASSERT_EQUAL(v->destination.port, 0);
     CU_ASSERT_EQUAL(v->destination.n_labels, 0);
     CU_ASSERT(str_eq(v->sni, "sni.example.com"));
-    CU_ASSERT(str_eq(v->metadata_context_json,
+    CU_ASSERT_EQUAL(v->metadata_context_json.len, 0);
+    CU_ASSERT(metadata_is(v,
         "{\"filter_metadata\":{\"jwt\":{\"n\":1,\"f\":2.5,\"b\":true,\"z\":null,"
         "\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"o\":{\"k\":\"v\"},"
         "\"l\":[1,\"two\",false,null,{}]}}}"));
-    /* and it is JSON a parser agrees with */
-    json_object *j = json_tokener_parse(v->metadata_context_json.ptr);
+    /* the string arrived byte for byte */
+    json_object *j = view_metadata(v);
     CU_ASSERT_FATAL(j != NULL);
     json_object *jwt = NULL, *s = NULL;
     json_object_object_get_ex(json_object_object_get(j, "filter_metadata"), "jwt", &jwt);
@@ -565,8 +594,7 @@ static void test_decode_hand_wire(void)
     CU_ASSERT_EQUAL_FATAL(v->n_context_extensions, 1);
     CU_ASSERT(str_eq(v->context_extensions[0].key, "host"));
     CU_ASSERT(str_eq(v->sni, "sni.test"));
-    CU_ASSERT(str_eq(v->metadata_context_json,
-                     "{\"filter_metadata\":{\"ns\":{\"k\":1.5}}}"));
+    CU_ASSERT(metadata_is(v, "{\"filter_metadata\":{\"ns\":{\"k\":1.5}}}"));
     codec_check_free(&c);
     free(w.buf);
 }
@@ -615,6 +643,7 @@ static void test_decode_missing_http(void)
     CU_ASSERT(c.view.path.ptr != NULL && c.view.path.len == 0);
     CU_ASSERT(c.view.source.address.ptr != NULL);
     CU_ASSERT_EQUAL(c.view.metadata_context_json.len, 0);
+    CU_ASSERT(c.view.metadata_emit == NULL);
     codec_check_free(&c);
     free(w.buf);
 }
@@ -738,7 +767,7 @@ static void test_decode_depth_and_size_limits(void)
         for (int i = 0; i < 20; i++)
             n += (size_t)snprintf(want + n, sizeof want - n, "}");
         snprintf(want + n, sizeof want - n, "}}");
-        CU_ASSERT(str_eq(c.view.metadata_context_json, want));
+        CU_ASSERT(metadata_is(&c.view, want));
     }
     codec_check_free(&c);
     free(w.buf);
@@ -806,6 +835,25 @@ static void test_decode_body_with_nul(void)
     free(w.buf);
 }
 
+/* Emits {"a": [numbers...]} into a sink. */
+typedef struct numlist {
+    const double *d;
+    size_t n;
+} numlist;
+
+static int emit_numbers(const void *arg, const pc_json_sink *k)
+{
+    const numlist *l = arg;
+    if (k->object_begin(k->arg) || k->key(k->arg, "a", 1) || k->array_begin(k->arg))
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        if (k->number(k->arg, l->d[i]))
+            return -1;
+    return k->end(k->arg) || k->end(k->arg);
+}
+
+/* Numbers reach the Authorization JSON as json-c's parser would have read
+ * their shortest text: whole ones as ints, others printing as that text. */
 static void test_json_numbers(void)
 {
     static const struct {
@@ -816,25 +864,38 @@ static void test_json_numbers(void)
         {-0.25, "-0.25"}, {1e21, "1e+21"}, {123456789, "123456789"},
         {1.0 / 3, "0.3333333333333333"},
     };
-    char buf[32];
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-        size_t n = codec_json_number(exact[i].d, buf);
-        CU_ASSERT_EQUAL(n, strlen(buf));
-        CU_ASSERT_STRING_EQUAL(buf, exact[i].want);
+        numlist l = {&exact[i].d, 1};
+        json_object *o = jsonsink_build(emit_numbers, &l);
+        CU_ASSERT_FATAL(o != NULL);
+        json_object *x = json_object_array_get_idx(json_object_object_get(o, "a"), 0);
+        CU_ASSERT_STRING_EQUAL(json_object_to_json_string(x), exact[i].want);
+        CU_ASSERT(json_object_get_double(x) == exact[i].d);
+        CU_ASSERT(json_object_is_type(x, exact[i].d == 1 || exact[i].d == 0 ||
+                                                 exact[i].d == -17 || exact[i].d == 123456789
+                                             ? json_type_int : json_type_double));
+        json_object_put(o);
     }
     static const double roundtrip[] = {
         1e300, 5e-324, 123456789012345678.0, -1.7976931348623157e308,
         0.30000000000000004, 9007199254740993.0, 1e15, 1e-7,
     };
-    for (size_t i = 0; i < sizeof roundtrip / sizeof roundtrip[0]; i++) {
-        codec_json_number(roundtrip[i], buf);
-        CU_ASSERT_EQUAL(strtod(buf, NULL), roundtrip[i]);
-        CU_ASSERT(strlen(buf) <= 24);
+    numlist l = {roundtrip, sizeof roundtrip / sizeof roundtrip[0]};
+    json_object *o = jsonsink_build(emit_numbers, &l);
+    CU_ASSERT_FATAL(o != NULL);
+    for (size_t i = 0; i < l.n; i++) {
+        json_object *x = json_object_array_get_idx(json_object_object_get(o, "a"), i);
+        const char *t = json_object_to_json_string(x);
+        CU_ASSERT_EQUAL(strtod(t, NULL), roundtrip[i]);
+        CU_ASSERT(strlen(t) <= 24);
     }
-    codec_json_number(NAN, buf);
-    CU_ASSERT_STRING_EQUAL(buf, "null");
-    codec_json_number(-INFINITY, buf);
-    CU_ASSERT_STRING_EQUAL(buf, "null");
+    json_object_put(o);
+    /* JSON has no NaN or infinity: the sink refuses them */
+    static const double bad[] = {NAN, -INFINITY};
+    for (size_t i = 0; i < 2; i++) {
+        numlist b = {&bad[i], 1};
+        CU_ASSERT(jsonsink_build(emit_numbers, &b) == NULL);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1555,7 +1616,7 @@ static void test_python_request(void)
     CU_ASSERT(str_eq(v->source.principal, "spiffe://a/b"));
     CU_ASSERT(str_eq(v->destination.address, "/run/sock"));
     CU_ASSERT(str_eq(v->sni, "sni.test"));
-    json_object *j = json_tokener_parse(v->metadata_context_json.ptr);
+    json_object *j = view_metadata(v);
     CU_ASSERT_FATAL(j != NULL);
     json_object *ns = NULL, *x = NULL;
     CU_ASSERT_FATAL(json_object_object_get_ex(json_object_object_get(j, "filter_metadata"),

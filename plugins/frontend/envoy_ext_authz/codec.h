@@ -115,9 +115,10 @@ typedef struct codec_check {
  *         header, metadata nested deeper than opts allow, a NaN): answer
  *         INVALID_ARGUMENT; CODEC_EPARSE or CODEC_ENOMEM. With a one-line
  *         reason in err.
- * view.deadline_ns is left 0. metadata_context_json is
- * {"filter_metadata":{"<ns>":{...}}} built from metadata_context (empty
- * when it has no filter_metadata; typed_filter_metadata is not rendered).
+ * view.deadline_ns is left 0. metadata_context_json is left empty: when
+ * metadata_context has filter_metadata, view.metadata_emit writes it
+ * ({"filter_metadata":{"<ns>":{...}}}) into the engine's sink, valid until
+ * codec_check_free (typed_filter_metadata is not rendered).
  */
 int codec_decode_check(const uint8_t *buf, size_t len,
                        const codec_decode_opts *opts, codec_check *out,

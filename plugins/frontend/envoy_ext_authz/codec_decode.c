@@ -230,14 +230,17 @@ int codec_decode_check(const uint8_t *buf, size_t len,
     v->sni = str_of(ac->tls_session ? ac->tls_session->sni : NULL);
     v->metadata_context_json = str_of(NULL);
     v->deadline_ns = 0;
+    /* typed_filter_metadata is not rendered (its Any values are opaque). */
+    if (ac->metadata_context && ac->metadata_context->n_filter_metadata) {
+        v->metadata_emit = codec_metadata_emit;
+        v->metadata_arg = ac->metadata_context;
+    }
 
     if (fill_body(ar, buf, len, h, v) != 0 ||
         fill_headers(ar, h, v) != 0 ||
         fill_context_extensions(ar, ac, v) != 0 ||
         fill_peer(ar, ac->source, &v->source) != 0 ||
-        fill_peer(ar, ac->destination, &v->destination) != 0 ||
-        codec_metadata_json(ar, ac->metadata_context,
-                            &v->metadata_context_json) != 0)
+        fill_peer(ar, ac->destination, &v->destination) != 0)
         return fail(CODEC_ENOMEM, err, errlen, "out of memory");
     return 0;
 }

@@ -26,10 +26,6 @@ ProtobufCAllocator codec_arena_allocator(codec_arena *a);
 
 /* ---- text (codec_utf8.c) ---- */
 
-/** Bytes (at least 1, len > 0) of the next sequence in s: *valid is 1 for a
- *  well-formed non-NUL character, 0 for a NUL or a maximal ill-formed
- *  subpart, which the clean form replaces with one U+FFFD. */
-size_t codec_utf8_next(const char *s, size_t len, int *valid);
 /**
  * Length of the clean form of s: invalid UTF-8 (each maximal ill-formed
  * subpart) and NUL bytes replaced by U+FFFD, ASCII lowercased if lower.
@@ -82,13 +78,10 @@ struct Envoy__Config__Core__V3__Metadata;
  *  holds no NaN or infinite number. 0 or CODEC_EINVALREQ. */
 int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
                          int max_depth);
-/** Renders metadata_context as {"filter_metadata":{...}} in the arena. */
-int codec_metadata_json(codec_arena *a,
-                        const struct Envoy__Config__Core__V3__Metadata *md,
-                        pc_str *out);
-/** Writes the shortest text that reads back as d (null if not finite) into
- *  buf (at least 32 bytes); returns its length. */
-size_t codec_json_number(double d, char *buf);
+/** pc_request_view.metadata_emit for the codec: writes metadata_context
+ *  (arg, an Envoy__Config__Core__V3__Metadata that passed
+ *  codec_metadata_check) as {"filter_metadata":{"<ns>":{...}}}. */
+int codec_metadata_emit(const void *arg, const pc_json_sink *sink);
 
 /* ---- framing ---- */
 
