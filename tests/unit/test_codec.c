@@ -808,6 +808,261 @@ static void test_decode_depth_and_size_limits(void)
     }
 }
 
+/* CheckRequest{attributes{request{http{<inner>}}, metadata_context{
+ * filter_metadata{"ns": Struct{fields{"v": <value>}}}}}: the writer
+ * functions add their part (written back to front) and this wraps it. */
+typedef void (*part_fn)(rw *w, const void *arg);
+
+static int decode_with(part_fn http_part, part_fn value_part, const void *arg,
+                       const codec_decode_opts *opts, char *err, size_t errlen)
+{
+    rw w;
+    rw_init(&w, 1 << 16);
+    size_t m = rw_len(&w);
+    if (value_part) {
+        size_t mc = rw_len(&w), me = rw_len(&w), st = rw_len(&w), fe = rw_len(&w);
+        value_part(&w, arg);
+        rw_wrap(&w, 2, fe);  /* FieldsEntry.value */
+        rw_str(&w, 1, "v");
+        rw_wrap(&w, 1, st);  /* Struct.fields */
+        rw_wrap(&w, 2, me);  /* FilterMetadataEntry.value */
+        rw_str(&w, 1, "ns");
+        rw_wrap(&w, 1, mc);  /* Metadata.filter_metadata */
+        rw_wrap(&w, 11, m);  /* AttributeContext.metadata_context */
+    }
+    size_t r = rw_len(&w), h = rw_len(&w);
+    rw_str(&w, 4, "/p");
+    if (http_part)
+        http_part(&w, arg);
+    rw_wrap(&w, 2, h);
+    rw_wrap(&w, 4, r);
+    rw_wrap(&w, 1, m);
+    codec_check c;
+    int rc = codec_decode_check(rw_data(&w), rw_len(&w), opts, &c, err, errlen);
+    if (rc == 0) {
+        /* whatever the decoder accepts, the engine builds whole */
+        json_object *root = authjson_build(&c.view, 1);
+        CU_ASSERT(root != NULL);
+        CU_ASSERT(!value_part || json_object_object_get_ex(root, "metadata", NULL));
+        json_object_put(root);
+    }
+    codec_check_free(&c);
+    free(w.buf);
+    return rc;
+}
+
+typedef struct kvarg {
+    const char *k, *v;
+    size_t kl, vl;
+} kvarg;
+
+static void part_header(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    size_t e = rw_len(w);
+    rw_bytes(w, 2, a->v, a->vl);
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 3, e); /* HttpRequest.headers entry */
+}
+
+static void part_raw_header(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    size_t hm = rw_len(w), hv = rw_len(w);
+    rw_bytes(w, 3, a->v, a->vl); /* HeaderValue.raw_value */
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 1, hv);           /* HeaderMap.headers */
+    rw_wrap(w, 13, hm);          /* HttpRequest.header_map */
+}
+
+static void part_field(rw *w, const void *arg)
+{
+    const kvarg *a = arg; /* k: the field number as text */
+    rw_bytes(w, (uint32_t)atoi(a->k), a->v, a->vl);
+}
+
+static void value_string(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    rw_bytes(w, 3, a->v, a->vl); /* Value.string_value */
+}
+
+static void value_number(rw *w, const void *arg)
+{
+    rw_double(w, 2, *(const double *)arg); /* Value.number_value */
+}
+
+static void value_key(rw *w, const void *arg)
+{
+    const kvarg *a = arg; /* Value{struct_value{fields{key: a->k, value{}}}} */
+    size_t sv = rw_len(w), fe = rw_len(w);
+    rw_bytes(w, 2, "", 0);
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 1, fe);
+    rw_wrap(w, 5, sv);
+}
+
+/* `levels` arrays inside each other: Value{list_value{values{...}}} */
+static void value_lists(rw *w, const void *arg)
+{
+    long levels = *(const long *)arg;
+    size_t base = rw_len(w);     /* each level wraps all written since */
+    for (long i = 0; i < levels; i++) {
+        if (i > 0)
+            rw_wrap(w, 1, base); /* ListValue.values (the inner Value) */
+        rw_wrap(w, 6, base);     /* Value.list_value */
+    }
+}
+
+/* Strings keep their length: a NUL anywhere but in the body refuses the
+ * request instead of cutting the string short. */
+static void test_decode_nul_refused(void)
+{
+    char err[160];
+    kvarg cases[] = {
+        {"authorization\0junk", "APIKEY k", 18, 8},
+        {"authorization", "APIKEY k\0junk", 13, 13},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(decode_with(part_header, NULL, &cases[i], NULL, err, sizeof err),
+                        CODEC_EINVALREQ);
+        CU_ASSERT(strstr(err, "NUL") != NULL);
+        CU_ASSERT_EQUAL(decode_with(part_raw_header, NULL, &cases[i], NULL, err, sizeof err),
+                        CODEC_EINVALREQ);
+    }
+    kvarg fine = {"authorization", "APIKEY k", 13, 8};
+    CU_ASSERT_EQUAL(decode_with(part_header, NULL, &fine, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(decode_with(part_raw_header, NULL, &fine, NULL, err, sizeof err), 0);
+    /* method (2), path (4), host (5): refused; body (11), raw_body (12): kept */
+    static const struct { const char *num; int rc; } fields[] = {
+        {"2", CODEC_EINVALREQ}, {"4", CODEC_EINVALREQ}, {"5", CODEC_EINVALREQ},
+        {"11", 0}, {"12", 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        kvarg f = {fields[i].num, "a\0b", 0, 3};
+        CU_ASSERT_EQUAL(decode_with(part_field, NULL, &f, NULL, err, sizeof err), fields[i].rc);
+    }
+    /* in metadata: a Struct key and a string value */
+    kvarg key = {"ro\0le", NULL, 5, 0}, val = {NULL, "adm\0in", 0, 6};
+    CU_ASSERT_EQUAL(decode_with(NULL, value_key, &key, NULL, err, sizeof err), CODEC_EINVALREQ);
+    CU_ASSERT_EQUAL(decode_with(NULL, value_string, &val, NULL, err, sizeof err),
+                    CODEC_EINVALREQ);
+    kvarg ok = {"role", "admin", 4, 5};
+    CU_ASSERT_EQUAL(decode_with(NULL, value_key, &ok, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(decode_with(NULL, value_string, &ok, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(codec_error_grpc_status(CODEC_EINVALREQ), 3);
+}
+
+/* One depth limit for metadata_context, checked before anything is built,
+ * objects and arrays alike; and no number JSON cannot carry. */
+static void test_decode_metadata_refused(void)
+{
+    codec_check c;
+    char err[160];
+    rw w;
+    /* build_nested(n): the namespace's Struct is level 1, n levels below */
+    for (int n = 20; n <= 26; n++) {
+        rw_init(&w, 1 << 12);
+        build_nested(&w, n);
+        int rc = codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err);
+        CU_ASSERT_EQUAL(rc, n + 1 <= CODEC_METADATA_DEPTH_DEFAULT ? 0 : CODEC_EINVALREQ);
+        if (rc == 0) {
+            json_object *m = view_metadata(&c.view);
+            CU_ASSERT(m != NULL);
+            json_object_put(m);
+        } else {
+            CU_ASSERT(strstr(err, "metadata_context") != NULL);
+        }
+        codec_check_free(&c);
+        free(w.buf);
+    }
+    /* the setting, up to the largest the message depth allows */
+    static const struct { int max, levels, rc; } lim[] = {
+        {5, 4, 0}, {5, 5, CODEC_EINVALREQ}, {1, 0, 0}, {1, 1, CODEC_EINVALREQ},
+        {CODEC_METADATA_DEPTH_MAX, CODEC_METADATA_DEPTH_MAX - 1, 0},
+        {CODEC_METADATA_DEPTH_MAX, CODEC_METADATA_DEPTH_MAX, CODEC_EINVALREQ},
+        {1000, CODEC_METADATA_DEPTH_MAX, CODEC_EINVALREQ}, /* clamped */
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+        codec_decode_opts o = {lim[i].max};
+        rw_init(&w, 1 << 12);
+        build_nested(&w, lim[i].levels);
+        CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &o, &c, err, sizeof err),
+                        lim[i].rc);
+        codec_check_free(&c);
+        free(w.buf);
+    }
+    /* arrays count as levels too: "v" is level 2, its lists 2.. below */
+    codec_decode_opts o = {6};
+    long lists = 4;
+    CU_ASSERT_EQUAL(decode_with(NULL, value_lists, &lists, &o, err, sizeof err), 0);
+    lists = 6;
+    CU_ASSERT_EQUAL(decode_with(NULL, value_lists, &lists, &o, err, sizeof err),
+                    CODEC_EINVALREQ);
+    /* NaN and infinities have no JSON form */
+    static const double nums[] = {NAN, INFINITY, -INFINITY, 1.5, -0.0, 1e308};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        CU_ASSERT_EQUAL(decode_with(NULL, value_number, &nums[i], NULL, err, sizeof err),
+                        isfinite(nums[i]) ? 0 : CODEC_EINVALREQ);
+}
+
+/* A singular message field repeated is merged by protobuf-c at a cost that
+ * grows with the square of the count; a few are fine, more are refused. */
+static void test_decode_merge_limit(void)
+{
+    for (int n = CODEC_MAX_MERGES; n <= CODEC_MAX_MERGES + 1; n++) {
+        rw w;
+        rw_init(&w, 4096);
+        for (int i = 0; i < n; i++) {
+            size_t m = rw_len(&w), r = rw_len(&w), h = rw_len(&w);
+            rw_str(&w, 4, "/p");
+            rw_wrap(&w, 2, h);
+            rw_wrap(&w, 4, r);
+            rw_wrap(&w, 1, m);
+        }
+        codec_check c;
+        CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, NULL, 0),
+                        n <= CODEC_MAX_MERGES ? 0 : CODEC_EPARSE);
+        codec_check_free(&c);
+        free(w.buf);
+    }
+}
+
+/* attributes.request.time within Timestamp's range only */
+static void test_decode_time_range(void)
+{
+    static const struct { int64_t sec; int32_t nanos; int rc; } t[] = {
+        {0, 0, 0}, {253402300799, 999999999, 0}, {-62135596800, 0, 0},
+        {253402300800, 0, CODEC_EINVALREQ}, {-62135596801, 0, CODEC_EINVALREQ},
+        {INT64_MAX, 0, CODEC_EINVALREQ}, {INT64_MIN, 0, CODEC_EINVALREQ},
+        {1, -1, CODEC_EINVALREQ}, {1, 1000000000, CODEC_EINVALREQ},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        rw w;
+        rw_init(&w, 512);
+        size_t m = rw_len(&w), r = rw_len(&w), tm = rw_len(&w);
+        rw_uint(&w, 2, (uint64_t)(int64_t)t[i].nanos);
+        rw_uint(&w, 1, (uint64_t)t[i].sec);
+        rw_wrap(&w, 1, tm); /* Request.time */
+        size_t h = rw_len(&w);
+        rw_str(&w, 4, "/p");
+        rw_wrap(&w, 2, h);
+        rw_wrap(&w, 4, r);
+        rw_wrap(&w, 1, m);
+        codec_check c;
+        int rc = codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, NULL, 0);
+        CU_ASSERT_EQUAL(rc, t[i].rc);
+        if (rc == 0) {
+            json_object *root = authjson_build(&c.view, 0);
+            CU_ASSERT(root != NULL);
+            json_object_put(root);
+        }
+        codec_check_free(&c);
+        free(w.buf);
+    }
+}
+
 static void test_decode_body_with_nul(void)
 {
     rw w;
@@ -1739,6 +1994,10 @@ int cu_register(void)
         {"malformed and mutated input", test_decode_malformed},
         {"depth and size limits", test_decode_depth_and_size_limits},
         {"body with NUL bytes", test_decode_body_with_nul},
+        {"NUL in other strings refused", test_decode_nul_refused},
+        {"metadata depth and numbers refused", test_decode_metadata_refused},
+        {"repeated singular fields bounded", test_decode_merge_limit},
+        {"request time range", test_decode_time_range},
         {"JSON numbers", test_json_numbers},
         {NULL, NULL},
     };
