@@ -187,14 +187,21 @@ def case_repeated_header(srv):
     th = threading.Thread(target=legit)
     th.start()
     time.sleep(0.2)
+    from extauthz_client import v3
+    wire = req.SerializeToString()  # before the clock starts
     cpu0 = usage(srv.proc.pid)[0]
     t = time.monotonic()
     try:
-        r = call(srv, req, timeout=30)
+        with Client(srv.grpc, timeout=30,
+                    options=[("grpc.max_send_message_length", 8 << 20)]) as c:
+            raw = c.channel.unary_unary(V3_CHECK, request_serializer=None,
+                                        response_deserializer=None)
+            r = v3.CheckResponse.FromString(raw(wire, timeout=30))
         got = outcome(r)
     except grpc.RpcError as e:
         r, got = None, "%s %s" % (e.code(), e.details())
     took = time.monotonic() - t
+    cpu = usage(srv.proc.pid)[0] - cpu0
     time.sleep(0.2)
     stop.set()
     th.join()
@@ -205,7 +212,11 @@ def case_repeated_header(srv):
            % (got, took, p99 * 1000, len(lat), len(errors)), cpu0)
     check(r is not None and r.status.code == 0,
           "60,000 repeats of one header are decided (allowed)", got)
-    check(took < 1.0, "60,000 repeats of one header answered in under 1 s", "%.3f s" % took)
+    # The server's CPU time is the measure (the machine may be shared);
+    # the wall-clock bound only catches a stall.
+    check(cpu < 1.0, "60,000 repeats of one header cost the server under 1 s of CPU",
+          "%.3f s" % cpu)
+    check(took < 3.0, "60,000 repeats of one header answered in under 3 s", "%.3f s" % took)
 
 
 def case_repeated_message_field(srv):
@@ -229,10 +240,13 @@ def case_repeated_message_field(srv):
         got = "%s %s" % (e.code(), e.details())
     took = time.monotonic() - t
     cpu, rss = usage(srv.proc.pid)
+    cpu -= cpu0
     report(srv, "repeated message field",
            "one CheckRequest then 15,000 more `attributes` occurrences (%d bytes)" % len(body),
            "%s in %.3f s" % (got, took), cpu0)
-    check(took < 1.0, "15,000 merged occurrences answered in under 1 s", "%.3f s" % took)
+    check(cpu < 1.0, "15,000 merged occurrences cost the server under 1 s of CPU",
+          "%.3f s" % cpu)
+    check(took < 3.0, "15,000 merged occurrences answered in under 3 s", "%.3f s" % took)
     check(rss < 512 * 1024, "... and the server stayed under 512 MiB", "%d KiB" % rss)
 
 

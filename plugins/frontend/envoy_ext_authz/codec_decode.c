@@ -197,10 +197,11 @@ int codec_decode_check(const uint8_t *buf, size_t len,
 
     /* Checked before anything is built, so that building cannot fail on
      * what passed: the Authorization JSON holds every part or none. */
-    if (codec_metadata_check(ac->metadata_context, max_depth) != 0) {
+    const char *why = "";
+    if (codec_metadata_check(ac->metadata_context, max_depth, &why) != 0) {
         if (err && errlen)
-            snprintf(err, errlen, "metadata_context nests deeper than %d levels "
-                     "or holds a number that is not finite", max_depth);
+            snprintf(err, errlen, "metadata_context %s (at most %d levels)", why,
+                     max_depth);
         return CODEC_EINVALREQ;
     }
 

@@ -75,9 +75,10 @@ struct Envoy__Config__Core__V3__Metadata;
 
 /** Whether metadata_context can become JSON as it is: every namespace's
  *  Struct (level 1) nests at most max_depth objects and arrays deep and
- *  holds no NaN or infinite number. 0 or CODEC_EINVALREQ. */
+ *  holds no NaN or infinite number. 0, or CODEC_EINVALREQ with *why set to
+ *  a static phrase. */
 int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
-                         int max_depth);
+                         int max_depth, const char **why);
 /** pc_request_view.metadata_emit for the codec: writes metadata_context
  *  (arg, an Envoy__Config__Core__V3__Metadata that passed
  *  codec_metadata_check) as {"filter_metadata":{"<ns>":{...}}}. */

@@ -14,24 +14,26 @@
 
 static int check_struct(const Google__Protobuf__Struct *s, int level, int max);
 
-/* 0, or -1 when v (at nesting level `level`) nests deeper than max or holds
- * a number JSON cannot carry. */
+/* 0, or when v (at nesting level `level`) nests deeper than max -1, or -2
+ * when it holds a number JSON cannot carry. */
 static int check_value(const Google__Protobuf__Value *v, int level, int max)
 {
     if (!v)
         return 0;
     switch (v->kind_case) {
     case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
-        return isfinite(v->number_value) ? 0 : -1;
+        return isfinite(v->number_value) ? 0 : -2;
     case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
         return check_struct(v->struct_value, level + 1, max);
     case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
         if (level + 1 > max)
             return -1;
         if (v->list_value)
-            for (size_t i = 0; i < v->list_value->n_values; i++)
-                if (check_value(v->list_value->values[i], level + 1, max) != 0)
-                    return -1;
+            for (size_t i = 0; i < v->list_value->n_values; i++) {
+                int rc = check_value(v->list_value->values[i], level + 1, max);
+                if (rc != 0)
+                    return rc;
+            }
         return 0;
     default:
         return 0;
@@ -43,20 +45,24 @@ static int check_struct(const Google__Protobuf__Struct *s, int level, int max)
     if (level > max)
         return -1;
     if (s)
-        for (size_t i = 0; i < s->n_fields; i++)
-            if (check_value(s->fields[i]->value, level, max) != 0)
-                return -1;
+        for (size_t i = 0; i < s->n_fields; i++) {
+            int rc = check_value(s->fields[i]->value, level, max);
+            if (rc != 0)
+                return rc;
+        }
     return 0;
 }
 
 int codec_metadata_check(const Envoy__Config__Core__V3__Metadata *md,
-                         int max_depth)
+                         int max_depth, const char **why)
 {
-    if (!md)
-        return 0;
-    for (size_t i = 0; i < md->n_filter_metadata; i++)
-        if (check_struct(md->filter_metadata[i]->value, 1, max_depth) != 0)
+    for (size_t i = 0; md && i < md->n_filter_metadata; i++) {
+        int rc = check_struct(md->filter_metadata[i]->value, 1, max_depth);
+        if (rc != 0) {
+            *why = rc == -2 ? "holds a number that is not finite" : "nests too deep";
             return CODEC_EINVALREQ;
+        }
+    }
     return 0;
 }
 
