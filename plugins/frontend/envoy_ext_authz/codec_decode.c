@@ -174,6 +174,9 @@ int codec_decode_check(const uint8_t *buf, size_t len,
     if (wrc == CODEC_WIRE_NUL)
         return fail(CODEC_EINVALREQ, err, errlen,
                     "a string in the CheckRequest holds a NUL byte");
+    if (wrc == CODEC_WIRE_MERGES)
+        return fail(CODEC_EPARSE, err, errlen,
+                    "a CheckRequest message field occurs too many times");
     if (wrc != 0)
         return fail(CODEC_EPARSE, err, errlen,
                     items < 0 ? "CheckRequest has too many fields"

@@ -43,7 +43,8 @@ void codec_ascii_lower(char *s, size_t len);
 
 enum {
     CODEC_WIRE_MALFORMED = -1, /**< not well-formed, or over a limit */
-    CODEC_WIRE_NUL = -2        /**< a NUL in a string that may hold none */
+    CODEC_WIRE_NUL = -2,       /**< a NUL in a string that may hold none */
+    CODEC_WIRE_MERGES = -3     /**< a singular message field too often */
 };
 /** Most occurrences of one singular message field in one message (they
  *  are merged, at a cost that grows with their square). */
@@ -54,9 +55,10 @@ enum {
  * before protobuf-c (which recurses without limit) unpacks it.
  * @param depth  how many more message levels may nest below this one.
  * @param items  budget of message and unknown-field occurrences; decreased.
- * @return 0 if well-formed within the limits, else CODEC_WIRE_MALFORMED, or
+ * @return 0 if well-formed within the limits, else CODEC_WIRE_MALFORMED,
  *         CODEC_WIRE_NUL when a string field other than HttpRequest.body
- *         (or a header's raw_value) holds a NUL byte.
+ *         (or a header's raw_value) holds a NUL byte, or CODEC_WIRE_MERGES
+ *         when a singular message field occurs over CODEC_MAX_MERGES times.
  */
 int codec_wire_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *buf, size_t len, int depth, long *items);

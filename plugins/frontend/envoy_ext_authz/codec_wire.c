@@ -115,7 +115,7 @@ int codec_wire_check(const ProtobufCMessageDescriptor *desc,
         size_t idx = (size_t)(f - desc->fields);
         if (f->label != PROTOBUF_C_LABEL_REPEATED && idx < sizeof seen &&
             ++seen[idx] > CODEC_MAX_MERGES)
-            return CODEC_WIRE_MALFORMED;
+            return CODEC_WIRE_MERGES;
         int r = codec_wire_check(f->descriptor, val, vlen, depth - 1, items);
         if (r != 0)
             return r;
