@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import Client, build_check_request, V3_CHECK  # noqa: E402
 from pcharness import Checks, Server, api_key_authconfig  # noqa: E402
+from h2raw import PREFACE, frame, hpack, parse_frames  # noqa: E402
 import grpc  # noqa: E402
 
 # Authenticated by API key; denied when metadata says the caller is
@@ -252,37 +253,6 @@ def case_repeated_message_field(srv):
 
 # ---- edge values: raw HTTP/2 for what grpcio will not send ----
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def frame(ftype, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
-        struct.pack(">I", stream & 0x7FFFFFFF) + payload
-
-
-def hpack_int(value, prefix_bits, first):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = bytearray([first | limit])
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def hpack(headers):
-    """Literal fields without indexing or Huffman: bytes as given."""
-    out = b""
-    for k, v in headers:
-        k = k if isinstance(k, bytes) else k.encode()
-        v = v if isinstance(v, bytes) else v.encode()
-        out += b"\x00" + hpack_int(len(k), 7, 0) + k + hpack_int(len(v), 7, 0) + v
-    return out
-
-
 def h2_call(port, headers, body, wait=5.0):
     """One stream with END_STREAM on its DATA; returns the server's frames
     as (type, flags, stream, payload) until it ends stream 1."""
@@ -301,15 +271,7 @@ def h2_call(port, headers, body, wait=5.0):
             if not chunk:
                 break
             got += chunk
-            frames, i = [], 0
-            while i + 9 <= len(got):
-                n = int.from_bytes(got[i:i + 3], "big")
-                if i + 9 + n > len(got):
-                    break
-                frames.append((got[i + 3], got[i + 4],
-                               int.from_bytes(got[i + 5:i + 9], "big") & 0x7FFFFFFF,
-                               got[i + 9:i + 9 + n]))
-                i += 9 + n
+            frames = parse_frames(got)
             if any(f[2] == 1 and (f[0] == 3 or (f[1] & 1)) for f in frames):
                 break
             if any(f[0] == 4 and not f[1] & 1 for f in frames):
