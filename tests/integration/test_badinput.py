@@ -116,8 +116,6 @@ def h2_request(headers, body=None, stream=1, end=True):
     return out
 
 
-
-
 def grpc_msg(payload, flag=0):
     return bytes([flag]) + struct.pack(">I", len(payload)) + payload
 
