@@ -79,17 +79,16 @@ static const char *key_z(pc_str k, char *buf, size_t cap, char **heap)
     return d;
 }
 
-/* Sets o[key] = v, replacing an earlier value (the last one wins). */
-static void kv_set(struct json_object *o, pc_str key, struct json_object *v,
-                   int *bad)
+/* Sets o[k] = v; with is_new, k is known to be absent (no second lookup),
+ * else an earlier value is replaced (the last one wins). Takes v. */
+static void kv_set(struct json_object *o, const char *k, struct json_object *v,
+                   int is_new, int *bad)
 {
-    char buf[256], *heap;
-    const char *k = key_z(key, buf, sizeof buf, &heap);
-    if (!v || !k || json_object_object_add(o, k, v) != 0) {
+    if (!v || json_object_object_add_ex(o, k, v,
+                                        is_new ? JSON_C_OBJECT_ADD_KEY_IS_NEW : 0) != 0) {
         json_object_put(v);
         *bad = 1;
     }
-    free(heap);
 }
 
 /* The values of repeated names, joined with "," as Envoy does, at a cost
@@ -154,10 +153,8 @@ static void kv_join_repeats(struct json_object *o, const pc_kv *kv, size_t n,
         }
         struct json_object *v = jstr_n(b, len, bad);
         free(b);
-        if (v && json_object_object_add(o, names[x], v) != 0) {
-            json_object_put(v);
-            *bad = 1;
-        }
+        if (v)
+            kv_set(o, names[x], v, 0, bad);
     }
 out:
     if (t)
@@ -181,10 +178,12 @@ static struct json_object *kv_object(const pc_kv *kv, size_t n, int join, int *b
         const char *k = key_z(kv[i].key, buf, sizeof buf, &heap);
         if (!k)
             *bad = 1;
-        else if (join && json_object_object_get_ex(o, k, NULL))
+        else if (!join)
+            kv_set(o, k, jstr(kv[i].value, bad), 0, bad);
+        else if (json_object_object_get_ex(o, k, NULL))
             repeats = 1; /* the first value stays until they are joined */
         else
-            kv_set(o, kv[i].key, jstr(kv[i].value, bad), bad);
+            kv_set(o, k, jstr(kv[i].value, bad), 1, bad);
         free(heap);
     }
     if (repeats && !*bad)
