@@ -200,10 +200,13 @@ int codec_decode_check(const uint8_t *buf, size_t len,
 
     /* Checked before anything is built, so that building cannot fail on
      * what passed: the Authorization JSON holds every part or none. */
-    const char *why = "";
-    if (codec_metadata_check(ac->metadata_context, max_depth, &why) != 0) {
+    int mrc = codec_metadata_check(ac->metadata_context, max_depth);
+    if (mrc == CODEC_META_NOT_FINITE)
+        return fail(CODEC_EINVALREQ, err, errlen,
+                    "metadata_context holds a number that is not finite");
+    if (mrc != 0) {
         if (err && errlen)
-            snprintf(err, errlen, "metadata_context %s (at most %d levels)", why,
+            snprintf(err, errlen, "metadata_context nests deeper than %d levels",
                      max_depth);
         return CODEC_EINVALREQ;
     }

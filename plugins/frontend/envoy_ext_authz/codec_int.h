@@ -75,12 +75,13 @@ int codec_wire_find(const uint8_t *buf, size_t len, const uint32_t *path,
 
 struct Envoy__Config__Core__V3__Metadata;
 
+enum { CODEC_META_TOO_DEEP = -1, CODEC_META_NOT_FINITE = -2 };
 /** Whether metadata_context can become JSON as it is: every namespace's
  *  Struct (level 1) nests at most max_depth objects and arrays deep and
- *  holds no NaN or infinite number. 0, or CODEC_EINVALREQ with *why set to
- *  a static phrase. */
+ *  holds no NaN or infinite number. 0, CODEC_META_TOO_DEEP or
+ *  CODEC_META_NOT_FINITE. */
 int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
-                         int max_depth, const char **why);
+                         int max_depth);
 /** pc_request_view.metadata_emit for the codec: writes metadata_context
  *  (arg, an Envoy__Config__Core__V3__Metadata that passed
  *  codec_metadata_check) as {"filter_metadata":{"<ns>":{...}}}. */

@@ -54,14 +54,12 @@ static int check_struct(const Google__Protobuf__Struct *s, int level, int max)
 }
 
 int codec_metadata_check(const Envoy__Config__Core__V3__Metadata *md,
-                         int max_depth, const char **why)
+                         int max_depth)
 {
     for (size_t i = 0; md && i < md->n_filter_metadata; i++) {
         int rc = check_struct(md->filter_metadata[i]->value, 1, max_depth);
-        if (rc != 0) {
-            *why = rc == -2 ? "holds a number that is not finite" : "nests too deep";
-            return CODEC_EINVALREQ;
-        }
+        if (rc != 0)
+            return rc == -2 ? CODEC_META_NOT_FINITE : CODEC_META_TOO_DEEP;
     }
     return 0;
 }
