@@ -4,213 +4,391 @@
  * AttributeContext with proto field names, which older AuthConfigs still
  * select from. Both share sub-objects (headers, context extensions) by
  * reference instead of copying them. */
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "authjson.h"
+#include "jsonsink.h"
+
+/* Every part of the request goes in or the document is not built: a
+ * member that silently went missing would skip a `when` that selects it.
+ * The helpers below record any failure in *bad and authjson_build returns
+ * NULL then (the caller denies). Frontends hand over what json-c can hold
+ * (keys without NUL, strings under 2 GiB); anything else fails here too. */
 
 /* Adds a member under a string literal key that the object does not have
  * yet: json-c then neither copies the key nor looks it up first. */
-static void jadd(struct json_object *o, const char *key, struct json_object *v)
+static void jadd(struct json_object *o, const char *key, struct json_object *v,
+                 int *bad)
 {
-    json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
-                                             JSON_C_OBJECT_ADD_CONSTANT_KEY);
+    if (!o || !v || json_object_object_add_ex(o, key, v,
+                                              JSON_C_OBJECT_ADD_KEY_IS_NEW |
+                                                  JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
+        json_object_put(v);
+        *bad = 1;
+    }
 }
 
-static struct json_object *jstr(pc_str s)
+static struct json_object *jstr_n(const char *p, size_t len, int *bad)
 {
-    return json_object_new_string_len(s.ptr ? s.ptr : "", (int)s.len);
+    struct json_object *o = len <= (size_t)INT_MAX
+        ? json_object_new_string_len(p ? p : "", (int)len) : NULL;
+    if (!o)
+        *bad = 1;
+    return o;
+}
+
+static struct json_object *jstr(pc_str s, int *bad)
+{
+    return jstr_n(s.ptr, s.len, bad);
+}
+
+static struct json_object *jobj(int *bad)
+{
+    struct json_object *o = json_object_new_object();
+    if (!o)
+        *bad = 1;
+    return o;
 }
 
 /* Adds key only when s is non-empty: Authorino omits empty parts. */
-static void put_str(struct json_object *o, const char *key, pc_str s)
+static void put_str(struct json_object *o, const char *key, pc_str s, int *bad)
 {
     if (s.len)
-        jadd(o, key, jstr(s));
+        jadd(o, key, jstr(s, bad), bad);
 }
 
-static struct json_object *kv_object(const pc_kv *kv, size_t n, int join)
+/* A NUL-terminated copy of a key: in buf when it fits, else on the heap
+ * (*heap is then set, for the caller to free). NULL when it holds a NUL,
+ * which no json-c key can. */
+static const char *key_z(pc_str k, char *buf, size_t cap, char **heap)
 {
-    struct json_object *o = json_object_new_object();
-    for (size_t i = 0; i < n; i++) {
-        char key[256];
-        size_t kl = kv[i].key.len < sizeof key - 1 ? kv[i].key.len : sizeof key - 1;
-        memcpy(key, kv[i].key.ptr, kl);
-        key[kl] = '\0';
-        struct json_object *old;
-        if (join && json_object_object_get_ex(o, key, &old)) {
-            /* Repeated header: joined with "," as Envoy does. */
-            size_t ol = (size_t)json_object_get_string_len(old);
-            char stackbuf[1024];
-            char *b = ol + 1 + kv[i].value.len <= sizeof stackbuf
-                          ? stackbuf : malloc(ol + 1 + kv[i].value.len);
-            if (!b)
-                continue;
-            memcpy(b, json_object_get_string(old), ol);
-            b[ol] = ',';
-            memcpy(b + ol + 1, kv[i].value.ptr, kv[i].value.len);
-            json_object_object_add(o, key, json_object_new_string_len(
-                                               b, (int)(ol + 1 + kv[i].value.len)));
-            if (b != stackbuf)
-                free(b);
-            continue;
-        }
-        json_object_object_add(o, key, jstr(kv[i].value));
+    *heap = NULL;
+    if (k.len && memchr(k.ptr, '\0', k.len))
+        return NULL;
+    char *d = buf;
+    if (k.len >= cap && !(d = *heap = malloc(k.len + 1)))
+        return NULL;
+    if (k.len)
+        memcpy(d, k.ptr, k.len);
+    d[k.len] = '\0';
+    return d;
+}
+
+/* Sets o[k] = v; with is_new, k is known to be absent (no second lookup),
+ * else an earlier value is replaced (the last one wins). Takes v. */
+static void kv_set(struct json_object *o, const char *k, struct json_object *v,
+                   int is_new, int *bad)
+{
+    if (!v || json_object_object_add_ex(o, k, v,
+                                        is_new ? JSON_C_OBJECT_ADD_KEY_IS_NEW : 0) != 0) {
+        json_object_put(v);
+        *bad = 1;
     }
+}
+
+/* The values of repeated names, joined with "," as Envoy does, at a cost
+ * linear in their total size: one pass groups the entries by name (json-c's
+ * seeded hash over the keys the object already holds), one builds each
+ * joined string at its final size. Joining pairwise as they come would
+ * copy the growing string again for each repeat, quadratic in the count. */
+static void kv_join_repeats(struct json_object *o, const pc_kv *kv, size_t n,
+                            int *bad)
+{
+    struct grp { size_t last; size_t total; } *g = malloc(n * sizeof *g);
+    size_t *next = malloc(n * sizeof *next), *first = malloc(n * sizeof *first);
+    const char **names = malloc(n * sizeof *names);
+    struct lh_table *t = n <= INT_MAX / 2 ? lh_kchar_table_new((int)(2 * n), NULL) : NULL;
+    size_t ng = 0;
+    if (!g || !next || !first || !names || !t) {
+        *bad = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n && !*bad; i++) {
+        char buf[256], *heap;
+        const char *k = key_z(kv[i].key, buf, sizeof buf, &heap);
+        struct lh_entry *e = k ? lh_table_lookup_entry(json_object_get_object(o), k) : NULL;
+        void *gi;
+        free(heap);
+        if (!e) {
+            *bad = 1;
+            break;
+        }
+        next[i] = SIZE_MAX;
+        if (lh_table_lookup_ex(t, e->k, &gi)) {
+            size_t x = (size_t)(uintptr_t)gi;
+            next[g[x].last] = i;
+            g[x].last = i;
+            g[x].total += 1 + kv[i].value.len;
+        } else {
+            first[ng] = i;
+            names[ng] = e->k;
+            g[ng].last = i;
+            g[ng].total = kv[i].value.len;
+            if (lh_table_insert(t, e->k, (void *)(uintptr_t)ng) != 0)
+                *bad = 1;
+            ng++;
+        }
+    }
+    for (size_t x = 0; x < ng && !*bad; x++) {
+        size_t i = first[x];
+        if (g[x].last == i)
+            continue; /* a single value, already in place */
+        char *b = g[x].total <= (size_t)INT_MAX ? malloc(g[x].total + 1) : NULL;
+        if (!b) {
+            *bad = 1;
+            break;
+        }
+        size_t len = 0;
+        for (; i != SIZE_MAX; i = next[i]) {
+            if (len)
+                b[len++] = ',';
+            if (kv[i].value.len)
+                memcpy(b + len, kv[i].value.ptr, kv[i].value.len);
+            len += kv[i].value.len;
+        }
+        struct json_object *v = jstr_n(b, len, bad);
+        free(b);
+        if (v)
+            kv_set(o, names[x], v, 0, bad);
+    }
+out:
+    if (t)
+        lh_table_free(t);
+    free(g);
+    free(next);
+    free(first);
+    free(names);
+}
+
+/* An object of the pairs; with join, repeated names are joined (headers),
+ * else the last value wins (labels, context extensions: proto maps). */
+static struct json_object *kv_object(const pc_kv *kv, size_t n, int join, int *bad)
+{
+    struct json_object *o = jobj(bad);
+    if (!o)
+        return NULL;
+    int repeats = 0;
+    for (size_t i = 0; i < n; i++) {
+        char buf[256], *heap;
+        const char *k = key_z(kv[i].key, buf, sizeof buf, &heap);
+        if (!k)
+            *bad = 1;
+        else if (!join)
+            kv_set(o, k, jstr(kv[i].value, bad), 0, bad);
+        else if (json_object_object_get_ex(o, k, NULL))
+            repeats = 1; /* the first value stays until they are joined */
+        else
+            kv_set(o, k, jstr(kv[i].value, bad), 1, bad);
+        free(heap);
+    }
+    if (repeats && !*bad)
+        kv_join_repeats(o, kv, n, bad);
     return o;
 }
 
-static struct json_object *peer(const pc_peer_view *p, int proto_form)
+static struct json_object *jint(int64_t i, int *bad)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = json_object_new_int64(i);
+    if (!o)
+        *bad = 1;
+    return o;
+}
+
+static struct json_object *peer(const pc_peer_view *p, int proto_form, int *bad)
+{
+    struct json_object *o = jobj(bad);
+    if (!o)
+        return NULL;
     if (proto_form) {
         /* context.source.address.socket_address.{address,port_value} */
         if (p->address.len) {
-            struct json_object *sa = json_object_new_object();
-            jadd(sa, "address", jstr(p->address));
-            jadd(sa, "port_value", json_object_new_int64(p->port));
-            struct json_object *addr = json_object_new_object();
-            jadd(addr, "socket_address", sa);
-            jadd(o, "address", addr);
+            struct json_object *sa = jobj(bad);
+            jadd(sa, "address", jstr(p->address, bad), bad);
+            jadd(sa, "port_value", jint(p->port, bad), bad);
+            struct json_object *addr = jobj(bad);
+            jadd(addr, "socket_address", sa, bad);
+            jadd(o, "address", addr, bad);
         }
     } else {
-        put_str(o, "address", p->address);
+        put_str(o, "address", p->address, bad);
         if (p->port)
-            jadd(o, "port", json_object_new_int64(p->port));
+            jadd(o, "port", jint(p->port, bad), bad);
     }
-    put_str(o, "service", p->service);
+    put_str(o, "service", p->service, bad);
     if (p->n_labels)
-        jadd(o, "labels", kv_object(p->labels, p->n_labels, 0));
-    put_str(o, "principal", p->principal);
+        jadd(o, "labels", kv_object(p->labels, p->n_labels, 0, bad), bad);
+    put_str(o, "principal", p->principal, bad);
     if (proto_form)
-        put_str(o, "certificate", p->certificate);
+        put_str(o, "certificate", p->certificate, bad);
     return o;
 }
 
-static struct json_object *rfc3339(int64_t sec, int32_t nanos)
+/* A time outside what gmtime can show (frontends keep to Timestamp's
+ * years 1-9999) fails rather than print what the stack held. */
+static struct json_object *rfc3339(int64_t sec, int32_t nanos, int *bad)
 {
     struct tm tm;
     time_t t = (time_t)sec;
-    gmtime_r(&t, &tm);
     char b[64];
+    if ((int64_t)t != sec || nanos < 0 || nanos > 999999999 || !gmtime_r(&t, &tm)) {
+        *bad = 1;
+        return NULL;
+    }
     if (nanos)
         snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
     else
         snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return json_object_new_string(b);
+    return jstr_n(b, strlen(b), bad);
 }
 
-struct json_object *authjson_build(const pc_request_view *v, int with_context)
+/* metadata_context from its JSON text; text that does not parse as an
+ * object fails the build instead of leaving `metadata` out. */
+static struct json_object *metadata(pc_str text, int *bad)
 {
-    struct json_object *root = json_object_new_object();
+    struct json_object *meta = NULL;
+    /* As deep as any frontend may send (the Struct's levels plus the
+     * filter_metadata wrapper), not json-c's default of 32. */
+    struct json_tokener *tok = text.len <= (size_t)INT_MAX
+        ? json_tokener_new_ex(AUTHJSON_MAX_DEPTH) : NULL;
+    if (tok) {
+        meta = json_tokener_parse_ex(tok, text.ptr, (int)text.len);
+        if (json_tokener_get_error(tok) != json_tokener_success ||
+            (size_t)json_tokener_get_parse_end(tok) != text.len ||
+            !json_object_is_type(meta, json_type_object)) {
+            json_object_put(meta);
+            meta = NULL;
+        }
+        json_tokener_free(tok);
+    }
+    if (!meta)
+        *bad = 1;
+    return meta;
+}
+
+static struct json_object *build(const pc_request_view *v, int with_context, int *bad)
+{
+    struct json_object *root = jobj(bad);
     if (!root)
         return NULL;
-    struct json_object *headers = kv_object(v->headers, v->n_headers, 1);
+    struct json_object *headers = kv_object(v->headers, v->n_headers, 1, bad);
     struct json_object *ctxext = v->n_context_extensions
-        ? kv_object(v->context_extensions, v->n_context_extensions, 0) : NULL;
+        ? kv_object(v->context_extensions, v->n_context_extensions, 0, bad) : NULL;
 
     /* context: Envoy's AttributeContext, only for configs that use it. */
-    struct json_object *ctx = with_context ? json_object_new_object() : NULL;
+    struct json_object *ctx = with_context ? jobj(bad) : NULL;
     if (ctx) {
-        jadd(ctx, "source", peer(&v->source, 1));
-        jadd(ctx, "destination", peer(&v->destination, 1));
-        struct json_object *creq = json_object_new_object();
-        struct json_object *http = json_object_new_object();
-        put_str(http, "id", v->id);
-        put_str(http, "method", v->method);
-        jadd(http, "headers", json_object_get(headers));
-        put_str(http, "path", v->path);
-        put_str(http, "host", v->host);
-        put_str(http, "scheme", v->scheme);
-        put_str(http, "query", v->query);
-        put_str(http, "fragment", v->fragment);
+        jadd(ctx, "source", peer(&v->source, 1, bad), bad);
+        jadd(ctx, "destination", peer(&v->destination, 1, bad), bad);
+        struct json_object *creq = jobj(bad);
+        struct json_object *http = jobj(bad);
+        put_str(http, "id", v->id, bad);
+        put_str(http, "method", v->method, bad);
+        jadd(http, "headers", json_object_get(headers), bad);
+        put_str(http, "path", v->path, bad);
+        put_str(http, "host", v->host, bad);
+        put_str(http, "scheme", v->scheme, bad);
+        put_str(http, "query", v->query, bad);
+        put_str(http, "fragment", v->fragment, bad);
         if (v->size > 0)
-            jadd(http, "size", json_object_new_int64(v->size));
-        put_str(http, "protocol", v->protocol);
-        put_str(http, "body", v->body);
-        jadd(creq, "http", http);
+            jadd(http, "size", jint(v->size, bad), bad);
+        put_str(http, "protocol", v->protocol, bad);
+        put_str(http, "body", v->body, bad);
+        jadd(creq, "http", http, bad);
         if (v->time_sec) {
-            struct json_object *t = json_object_new_object();
-            jadd(t, "seconds", json_object_new_int64(v->time_sec));
+            struct json_object *t = jobj(bad);
+            jadd(t, "seconds", jint(v->time_sec, bad), bad);
             if (v->time_nanos)
-                jadd(t, "nanos", json_object_new_int(v->time_nanos));
-            jadd(creq, "time", t);
+                jadd(t, "nanos", jint(v->time_nanos, bad), bad);
+            jadd(creq, "time", t, bad);
         }
-        jadd(ctx, "request", creq);
+        jadd(ctx, "request", creq, bad);
         if (ctxext)
-            jadd(ctx, "context_extensions", json_object_get(ctxext));
+            jadd(ctx, "context_extensions", json_object_get(ctxext), bad);
     }
 
-    /* metadata: Envoy's metadata_context. */
-    struct json_object *meta = NULL;
-    if (v->metadata_context_json.len) {
-        struct json_tokener *tok = json_tokener_new();
-        if (tok) {
-            meta = json_tokener_parse_ex(tok, v->metadata_context_json.ptr,
-                                         (int)v->metadata_context_json.len);
-            json_tokener_free(tok);
-        }
-    }
-    if (meta) {
-        if (ctx)
-            jadd(ctx, "metadata_context", json_object_get(meta));
-        jadd(root, "metadata", meta);
+    /* metadata: Envoy's metadata_context, built straight from the
+     * frontend's structure when it offers that, else from its JSON text. */
+    int (*emit)(const void *, const pc_json_sink *) =
+        v->struct_size >= offsetof(pc_request_view, metadata_arg) + sizeof(void *)
+            ? v->metadata_emit : NULL;
+    if (emit || v->metadata_context_json.len) {
+        struct json_object *meta = emit ? jsonsink_build(emit, v->metadata_arg)
+                                        : metadata(v->metadata_context_json, bad);
+        if (!meta)
+            *bad = 1;
+        if (ctx && meta)
+            jadd(ctx, "metadata_context", json_object_get(meta), bad);
+        jadd(root, "metadata", meta, bad);
     }
     if (ctx)
-        jadd(root, "context", ctx);
+        jadd(root, "context", ctx, bad);
 
     /* request: Authorino's well-known attributes. */
-    struct json_object *req = json_object_new_object();
-    put_str(req, "id", v->id);
+    struct json_object *req = jobj(bad);
+    put_str(req, "id", v->id, bad);
     if (v->time_sec)
-        jadd(req, "time", rfc3339(v->time_sec, v->time_nanos));
-    put_str(req, "protocol", v->protocol);
-    put_str(req, "scheme", v->scheme);
-    put_str(req, "host", v->host);
-    put_str(req, "method", v->method);
-    put_str(req, "path", v->path);
+        jadd(req, "time", rfc3339(v->time_sec, v->time_nanos, bad), bad);
+    put_str(req, "protocol", v->protocol, bad);
+    put_str(req, "scheme", v->scheme, bad);
+    put_str(req, "host", v->host, bad);
+    put_str(req, "method", v->method, bad);
+    put_str(req, "path", v->path, bad);
     if (v->path.len) {
         const char *q = memchr(v->path.ptr, '?', v->path.len);
         size_t ul = q ? (size_t)(q - v->path.ptr) : v->path.len;
-        jadd(req, "url_path",
-                               json_object_new_string_len(v->path.ptr, (int)ul));
+        jadd(req, "url_path", jstr_n(v->path.ptr, ul, bad), bad);
         if (q)
-            jadd(req, "query", json_object_new_string_len(
-                                                     q + 1, (int)(v->path.len - ul - 1)));
+            jadd(req, "query", jstr_n(q + 1, v->path.len - ul - 1, bad), bad);
     }
-    jadd(req, "headers", headers);
+    jadd(req, "headers", json_object_get(headers), bad);
     struct json_object *h;
-    if (json_object_object_get_ex(headers, "referer", &h))
-        jadd(req, "referer", json_object_get(h));
-    if (json_object_object_get_ex(headers, "user-agent", &h))
-        jadd(req, "user_agent", json_object_get(h));
+    if (headers && json_object_object_get_ex(headers, "referer", &h))
+        jadd(req, "referer", json_object_get(h), bad);
+    if (headers && json_object_object_get_ex(headers, "user-agent", &h))
+        jadd(req, "user_agent", json_object_get(h), bad);
     if (v->size > 0)
-        jadd(req, "size", json_object_new_int64(v->size));
-    put_str(req, "body", v->body);
+        jadd(req, "size", jint(v->size, bad), bad);
+    put_str(req, "body", v->body, bad);
     if (v->raw_body.len)
-        jadd(req, "raw_body", jstr(v->raw_body));
+        jadd(req, "raw_body", jstr(v->raw_body, bad), bad);
     if (ctxext)
-        jadd(req, "context_extensions", ctxext);
+        jadd(req, "context_extensions", ctxext, bad);
     /* request.grpc: /package.Service/Method paths of gRPC requests. */
-    if (json_object_object_get_ex(headers, "content-type", &h) &&
+    if (headers && json_object_object_get_ex(headers, "content-type", &h) &&
         strncmp(json_object_get_string(h), "application/grpc", 16) == 0 &&
         v->path.len > 1 && v->path.ptr[0] == '/') {
         const char *slash = memchr(v->path.ptr + 1, '/', v->path.len - 1);
         if (slash) {
-            struct json_object *g = json_object_new_object();
-            jadd(g, "service", json_object_new_string_len(
-                                                     v->path.ptr + 1,
-                                                     (int)(slash - v->path.ptr - 1)));
-            jadd(g, "method", json_object_new_string_len(
-                                                    slash + 1,
-                                                    (int)(v->path.ptr + v->path.len - slash - 1)));
-            jadd(req, "grpc", g);
+            struct json_object *g = jobj(bad);
+            jadd(g, "service", jstr_n(v->path.ptr + 1,
+                                      (size_t)(slash - v->path.ptr - 1), bad), bad);
+            jadd(g, "method", jstr_n(slash + 1,
+                                     (size_t)(v->path.ptr + v->path.len - slash - 1), bad),
+                 bad);
+            jadd(req, "grpc", g, bad);
         }
     }
-    jadd(root, "request", req);
-    jadd(root, "source", peer(&v->source, 0));
-    jadd(root, "destination", peer(&v->destination, 0));
+    json_object_put(headers);
+    jadd(root, "request", req, bad);
+    jadd(root, "source", peer(&v->source, 0, bad), bad);
+    jadd(root, "destination", peer(&v->destination, 0, bad), bad);
+    return root;
+}
+
+struct json_object *authjson_build(const pc_request_view *v, int with_context)
+{
+    int bad = 0;
+    struct json_object *root = build(v, with_context, &bad);
+    if (bad) {
+        json_object_put(root);
+        return NULL;
+    }
     return root;
 }

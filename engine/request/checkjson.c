@@ -53,8 +53,13 @@ static pc_kv *map_kv(struct json_object *m, size_t *n)
         return NULL;
     json_object_object_foreach(m, k, v) {
         kv[*n].key = (pc_str){k, strlen(k)};
+        /* A string keeps its length ("\u0000" included); other values
+         * are taken as their JSON text. */
         const char *s = json_object_get_string(v);
-        kv[*n].value = (pc_str){s ? s : "", s ? strlen(s) : 0};
+        size_t sl = json_object_is_type(v, json_type_string)
+                        ? (size_t)json_object_get_string_len(v)
+                        : (s ? strlen(s) : 0);
+        kv[*n].value = (pc_str){s ? s : "", sl};
         (*n)++;
     }
     return kv;

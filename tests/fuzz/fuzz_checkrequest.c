@@ -4,8 +4,11 @@
  * The input is fed through the gRPC frame reader in uneven chunks and also
  * decoded whole as a CheckRequest; a decoded request is turned into a
  * verdict (its headers, body and metadata) and encoded as v3 and v2
- * CheckResponses. Oracles: no crash or leak, metadata_context_json parses
- * as JSON, every encoded response unpacks and carries only valid UTF-8.
+ * CheckResponses. Oracles: no crash or leak; the engine builds the
+ * Authorization JSON of every request the decoder accepts, with `metadata`
+ * exactly when metadata_context has filter_metadata (no part can be lost
+ * between them); every encoded response unpacks and carries only valid
+ * UTF-8.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 
 #include "codec.h"
 #include "plugin/hostimpl.h"
+#include "request/authjson.h"
 #include "codec_int.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
 
@@ -71,7 +75,7 @@ static void frames(const uint8_t *data, size_t size)
             int comp;
             const uint8_t *m = codec_frame_reader_message(&r, &len, &comp);
             codec_check c;
-            codec_decode_check(m, len, &c, NULL, 0);
+            codec_decode_check(m, len, NULL, &c, NULL, 0);
             codec_check_free(&c);
             codec_frame_reader_next(&r);
         } else if (rc < 0) {
@@ -93,16 +97,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     codec_check c;
     char err[128];
-    if (codec_decode_check(data, size, &c, err, sizeof err) != 0) {
+    if (codec_decode_check(data, size, NULL, &c, err, sizeof err) != 0) {
         codec_check_free(&c);
         return 0;
     }
     const pc_request_view *v = &c.view;
     json_object *meta = NULL;
-    if (v->metadata_context_json.len) {
-        meta = json_tokener_parse(v->metadata_context_json.ptr);
-        if (!meta)
-            abort(); /* the decoder wrote invalid JSON */
+    for (int ctx = 0; ctx < 2; ctx++) {
+        struct json_object *root = authjson_build(v, ctx);
+        if (!root)
+            abort(); /* accepted by the decoder, refused by the engine */
+        int has = json_object_object_get_ex(root, "metadata", &meta);
+        if (has != (v->metadata_emit != NULL))
+            abort(); /* metadata lost, or made up */
+        json_object_get(meta);
+        json_object_put(root);
+        if (!ctx) {
+            json_object_put(meta);
+            meta = NULL;
+        }
     }
 
     /* The engine's own services table reads the verdict's values. */

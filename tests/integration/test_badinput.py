@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import Client, build_check_request, V3_CHECK  # noqa: E402
 from pcharness import Checks, Server, SMALL, api_key_authconfig  # noqa: E402
+from h2raw import PREFACE, frame, hpack, parse_frames  # noqa: E402
 import grpc  # noqa: E402
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 AUTHCONFIG = api_key_authconfig("""\
   response:
@@ -96,34 +96,6 @@ def send_and_drain(port, data, wait=2.0, half_close=False):
     return got
 
 
-# ---- a minimal HTTP/2 writer (frames and literal HPACK, no Huffman) ----
-
-def frame(ftype, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
-        struct.pack(">I", stream & 0x7FFFFFFF) + payload
-
-
-def hpack_int(value, prefix_bits, first):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = bytearray([first | limit])
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def hpack(headers):
-    out = b""
-    for k, v in headers:
-        k, v = k.encode(), v.encode() if isinstance(v, str) else v
-        out += b"\x00" + hpack_int(len(k), 7, 0) + k + hpack_int(len(v), 7, 0) + v
-    return out
-
-
 def grpc_headers(extra=()):
     return [(":method", "POST"), (":scheme", "http"), (":path", V3_CHECK),
             (":authority", "authz"), ("content-type", "application/grpc"),
@@ -144,20 +116,6 @@ def h2_request(headers, body=None, stream=1, end=True):
     return out
 
 
-def h2_frames(data):
-    """Parses server frames: list of (type, flags, stream, payload)."""
-    out, i = [], 0
-    while i + 9 <= len(data):
-        n = int.from_bytes(data[i:i + 3], "big")
-        if i + 9 + n > len(data):
-            break
-        out.append((data[i + 3], data[i + 4],
-                    int.from_bytes(data[i + 5:i + 9], "big") & 0x7FFFFFFF,
-                    data[i + 9:i + 9 + n]))
-        i += 9 + n
-    return out
-
-
 def grpc_msg(payload, flag=0):
     return bytes([flag]) + struct.pack(">I", len(payload)) + payload
 
@@ -167,7 +125,7 @@ def grpc_msg(payload, flag=0):
 def case_garbage(srv):
     junk = bytes((i * 131 + 7) % 256 for i in range(4096))
     got = send_and_drain(srv.grpc_port, junk)
-    fr = h2_frames(got)
+    fr = parse_frames(got)
     check(not any(f[0] == 1 for f in fr), "garbage on the gRPC port: no response headers",
           fr[:5])
     healthy(srv, "garbage on the gRPC port")
@@ -196,13 +154,13 @@ def case_truncated_h2(srv):
 def case_preface_garbage(srv):
     junk = bytes((i * 17 + 3) % 256 for i in range(2048))
     got = send_and_drain(srv.grpc_port, PREFACE + junk)
-    fr = h2_frames(got)
+    fr = parse_frames(got)
     check(any(f[0] == 7 for f in fr) or got == b"",
           "h2 preface then garbage (gRPC port): GOAWAY or close",
           [(f[0], f[1], f[2]) for f in fr])
     healthy(srv, "the h2 preface then garbage (gRPC port)")
     got = send_and_drain(srv.http_port, PREFACE + junk)
-    fr = h2_frames(got)
+    fr = parse_frames(got)
     check(any(f[0] == 7 for f in fr) or got == b"",
           "h2 preface then garbage (HTTP port): GOAWAY or close",
           [(f[0], f[1], f[2]) for f in fr])
@@ -234,7 +192,7 @@ def case_bad_protobuf(srv):
     for name, body in (("compressed flag without grpc-encoding", grpc_msg(b"\x0a\x00", 1)),
                        ("length prefix past END_STREAM", b"\x00\x00\x00\x10\x00\x0a\x00")):
         got = send_and_drain(srv.grpc_port, h2_request(grpc_headers(), body), wait=1.5)
-        fr = h2_frames(got)
+        fr = parse_frames(got)
         hdrs = [f for f in fr if f[0] == 1 and f[2] == 1]
         rst = [f for f in fr if f[0] == 3 and f[2] == 1]
         # The trailers (or trailers-only) carry grpc-status, literal or
@@ -267,7 +225,7 @@ def case_big_headers(srv):
                                      ("x-big", big)])):
         req = h2_request(hdrs, grpc_msg(b"") if port == srv.grpc_port else None)
         got = send_and_drain(port, req, wait=2)
-        fr = h2_frames(got)
+        fr = parse_frames(got)
         answered = [f for f in fr if f[2] == 1 and f[0] in (1, 3)] or \
             [f for f in fr if f[0] == 7]
         check(answered, "64 KiB of headers over h2 (%s port): a reply, reset or GOAWAY" % name,

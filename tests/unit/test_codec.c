@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "plugin/hostimpl.h"
+#include "request/authjson.h"
+#include "request/jsonsink.h"
 #include "codec.h"
 #include "codec_int.h"
 #include "cu_main.h"
@@ -50,6 +52,32 @@ static size_t kv_count(const pc_kv *kv, size_t n, const char *key)
     for (size_t i = 0; i < n; i++)
         c += str_eq(kv[i].key, key);
     return c;
+}
+
+/* `metadata` of the Authorization JSON the engine builds from a view (a
+ * new reference), or NULL when the view has none; the build must succeed. */
+static json_object *view_metadata(const pc_request_view *v)
+{
+    json_object *root = authjson_build(v, 0), *m = NULL;
+    CU_ASSERT_FATAL(root != NULL);
+    if (json_object_object_get_ex(root, "metadata", &m))
+        json_object_get(m);
+    json_object_put(root);
+    return m;
+}
+
+/* 1 when the view's metadata prints as want. */
+static int metadata_is(const pc_request_view *v, const char *want)
+{
+    json_object *m = view_metadata(v);
+    const char *got = m ? json_object_to_json_string_ext(
+                              m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                        : "";
+    int eq = strcmp(got, want) == 0;
+    if (!eq)
+        fprintf(stderr, "metadata: got %s\n          want %s\n", got, want);
+    json_object_put(m);
+    return eq;
 }
 
 /* A protobuf writer independent of the generated code: messages are
@@ -378,7 +406,7 @@ static void test_decode_protobuf_c(void)
     uint8_t *wire = pack(&req.base, &len);
     codec_check c;
     char err[128] = "";
-    CU_ASSERT_EQUAL_FATAL(codec_decode_check(wire, len, &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_decode_check(wire, len, NULL, &c, err, sizeof err), 0);
     const pc_request_view *v = &c.view;
     CU_ASSERT_EQUAL(v->struct_size, sizeof(pc_request_view));
     CU_ASSERT(str_eq(v->id, "42"));
@@ -421,12 +449,13 @@ static void test_decode_protobuf_c(void)
     CU_ASSERT_EQUAL(v->destination.port, 0);
     CU_ASSERT_EQUAL(v->destination.n_labels, 0);
     CU_ASSERT(str_eq(v->sni, "sni.example.com"));
-    CU_ASSERT(str_eq(v->metadata_context_json,
+    CU_ASSERT_EQUAL(v->metadata_context_json.len, 0);
+    CU_ASSERT(metadata_is(v,
         "{\"filter_metadata\":{\"jwt\":{\"n\":1,\"f\":2.5,\"b\":true,\"z\":null,"
         "\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"o\":{\"k\":\"v\"},"
         "\"l\":[1,\"two\",false,null,{}]}}}"));
-    /* and it is JSON a parser agrees with */
-    json_object *j = json_tokener_parse(v->metadata_context_json.ptr);
+    /* the string arrived byte for byte */
+    json_object *j = view_metadata(v);
     CU_ASSERT_FATAL(j != NULL);
     json_object *jwt = NULL, *s = NULL;
     json_object_object_get_ex(json_object_object_get(j, "filter_metadata"), "jwt", &jwt);
@@ -537,7 +566,7 @@ static void test_decode_hand_wire(void)
     build_hand_request(&w, 1);
     codec_check c;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), 0);
     const pc_request_view *v = &c.view;
     CU_ASSERT(str_eq(v->id, "7"));
     CU_ASSERT(str_eq(v->method, "GET"));
@@ -565,8 +594,7 @@ static void test_decode_hand_wire(void)
     CU_ASSERT_EQUAL_FATAL(v->n_context_extensions, 1);
     CU_ASSERT(str_eq(v->context_extensions[0].key, "host"));
     CU_ASSERT(str_eq(v->sni, "sni.test"));
-    CU_ASSERT(str_eq(v->metadata_context_json,
-                     "{\"filter_metadata\":{\"ns\":{\"k\":1.5}}}"));
+    CU_ASSERT(metadata_is(v, "{\"filter_metadata\":{\"ns\":{\"k\":1.5}}}"));
     codec_check_free(&c);
     free(w.buf);
 }
@@ -577,7 +605,7 @@ static void test_decode_missing_http(void)
     char err[128];
     /* empty message */
     err[0] = 0;
-    CU_ASSERT_EQUAL(codec_decode_check(NULL, 0, &c, err, sizeof err), CODEC_ENOHTTP);
+    CU_ASSERT_EQUAL(codec_decode_check(NULL, 0, NULL, &c, err, sizeof err), CODEC_ENOHTTP);
     CU_ASSERT(strstr(err, "http") != NULL);
     codec_check_free(&c);
     CU_ASSERT_EQUAL(codec_error_grpc_status(CODEC_ENOHTTP), 3);
@@ -589,7 +617,7 @@ static void test_decode_missing_http(void)
     rw_str(&w, 2, "svc");
     rw_wrap(&w, 1, p);
     rw_wrap(&w, 1, m);
-    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), CODEC_ENOHTTP);
+    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), CODEC_ENOHTTP);
     codec_check_free(&c);
 
     /* a request with a time but no http */
@@ -600,7 +628,7 @@ static void test_decode_missing_http(void)
     rw_wrap(&w, 1, t);
     rw_wrap(&w, 4, r);
     rw_wrap(&w, 1, m);
-    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), CODEC_ENOHTTP);
+    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), CODEC_ENOHTTP);
     codec_check_free(&c);
 
     /* an empty http is enough */
@@ -610,11 +638,12 @@ static void test_decode_missing_http(void)
     rw_bytes(&w, 2, "", 0);
     rw_wrap(&w, 4, r);
     rw_wrap(&w, 1, m);
-    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), 0);
     CU_ASSERT_EQUAL(c.view.n_headers, 0);
     CU_ASSERT(c.view.path.ptr != NULL && c.view.path.len == 0);
     CU_ASSERT(c.view.source.address.ptr != NULL);
     CU_ASSERT_EQUAL(c.view.metadata_context_json.len, 0);
+    CU_ASSERT(c.view.metadata_emit == NULL);
     codec_check_free(&c);
     free(w.buf);
 }
@@ -637,7 +666,7 @@ static void test_decode_malformed(void)
         codec_check c;
         char err[128] = "";
         int rc = codec_decode_check((const uint8_t *)cases[i].bytes, cases[i].len,
-                                    &c, err, sizeof err);
+                                    NULL, &c, err, sizeof err);
         CU_ASSERT_EQUAL(rc, CODEC_EPARSE);
         CU_ASSERT(err[0] != '\0');
         codec_check_free(&c);
@@ -671,8 +700,8 @@ static void test_decode_malformed(void)
             }
         }
         codec_check c;
-        int rc = codec_decode_check(buf, n, &c, NULL, 0);
-        CU_ASSERT(rc == 0 || rc == CODEC_EPARSE || rc == CODEC_ENOHTTP);
+        int rc = codec_decode_check(buf, n, NULL, &c, NULL, 0);
+        CU_ASSERT(rc == 0 || rc == CODEC_EPARSE || rc == CODEC_ENOHTTP || rc == CODEC_EINVALREQ);
         if (rc == 0) {
             ok++;
             /* every view string must be readable in full */
@@ -727,7 +756,7 @@ static void test_decode_depth_and_size_limits(void)
     /* 20 JSON levels: 4 + 3 * 20 messages deep, fine */
     rw_init(&w, 1 << 12);
     build_nested(&w, 20);
-    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), 0);
     {
         char want[512];
         size_t n = 0;
@@ -738,7 +767,7 @@ static void test_decode_depth_and_size_limits(void)
         for (int i = 0; i < 20; i++)
             n += (size_t)snprintf(want + n, sizeof want - n, "}");
         snprintf(want + n, sizeof want - n, "}}");
-        CU_ASSERT(str_eq(c.view.metadata_context_json, want));
+        CU_ASSERT(metadata_is(&c.view, want));
     }
     codec_check_free(&c);
     free(w.buf);
@@ -746,14 +775,14 @@ static void test_decode_depth_and_size_limits(void)
     /* 40 levels: more than 100 messages deep */
     rw_init(&w, 1 << 12);
     build_nested(&w, 40);
-    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), CODEC_EPARSE);
+    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), CODEC_EPARSE);
     codec_check_free(&c);
     free(w.buf);
 
     /* an attack: 200000 levels (protobuf-c alone would overflow the stack) */
     rw_init(&w, 200000 * 24 + 256);
     build_nested(&w, 200000);
-    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err), CODEC_EPARSE);
+    CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err), CODEC_EPARSE);
     codec_check_free(&c);
     free(w.buf);
 
@@ -767,12 +796,267 @@ static void test_decode_depth_and_size_limits(void)
         rw_wrap(&w, 2, h);
         rw_wrap(&w, 4, r);
         rw_wrap(&w, 1, m);
-        int rc = codec_decode_check(rw_data(&w), rw_len(&w), &c, err, sizeof err);
+        int rc = codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err);
         if (round == 0) {
             CU_ASSERT_EQUAL(rc, 0);
             CU_ASSERT_EQUAL(c.view.n_headers, 1000);
         } else {
             CU_ASSERT_EQUAL(rc, CODEC_EPARSE);
+        }
+        codec_check_free(&c);
+        free(w.buf);
+    }
+}
+
+/* CheckRequest{attributes{request{http{<inner>}}, metadata_context{
+ * filter_metadata{"ns": Struct{fields{"v": <value>}}}}}: the writer
+ * functions add their part (written back to front) and this wraps it. */
+typedef void (*part_fn)(rw *w, const void *arg);
+
+static int decode_with(part_fn http_part, part_fn value_part, const void *arg,
+                       const codec_decode_opts *opts, char *err, size_t errlen)
+{
+    rw w;
+    rw_init(&w, 1 << 16);
+    size_t m = rw_len(&w);
+    if (value_part) {
+        size_t mc = rw_len(&w), me = rw_len(&w), st = rw_len(&w), fe = rw_len(&w);
+        value_part(&w, arg);
+        rw_wrap(&w, 2, fe);  /* FieldsEntry.value */
+        rw_str(&w, 1, "v");
+        rw_wrap(&w, 1, st);  /* Struct.fields */
+        rw_wrap(&w, 2, me);  /* FilterMetadataEntry.value */
+        rw_str(&w, 1, "ns");
+        rw_wrap(&w, 1, mc);  /* Metadata.filter_metadata */
+        rw_wrap(&w, 11, m);  /* AttributeContext.metadata_context */
+    }
+    size_t r = rw_len(&w), h = rw_len(&w);
+    rw_str(&w, 4, "/p");
+    if (http_part)
+        http_part(&w, arg);
+    rw_wrap(&w, 2, h);
+    rw_wrap(&w, 4, r);
+    rw_wrap(&w, 1, m);
+    codec_check c;
+    int rc = codec_decode_check(rw_data(&w), rw_len(&w), opts, &c, err, errlen);
+    if (rc == 0) {
+        /* whatever the decoder accepts, the engine builds whole */
+        json_object *root = authjson_build(&c.view, 1);
+        CU_ASSERT(root != NULL);
+        CU_ASSERT(!value_part || json_object_object_get_ex(root, "metadata", NULL));
+        json_object_put(root);
+    }
+    codec_check_free(&c);
+    free(w.buf);
+    return rc;
+}
+
+typedef struct kvarg {
+    const char *k, *v;
+    size_t kl, vl;
+} kvarg;
+
+static void part_header(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    size_t e = rw_len(w);
+    rw_bytes(w, 2, a->v, a->vl);
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 3, e); /* HttpRequest.headers entry */
+}
+
+static void part_raw_header(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    size_t hm = rw_len(w), hv = rw_len(w);
+    rw_bytes(w, 3, a->v, a->vl); /* HeaderValue.raw_value */
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 1, hv);           /* HeaderMap.headers */
+    rw_wrap(w, 13, hm);          /* HttpRequest.header_map */
+}
+
+static void part_field(rw *w, const void *arg)
+{
+    const kvarg *a = arg; /* k: the field number as text */
+    rw_bytes(w, (uint32_t)atoi(a->k), a->v, a->vl);
+}
+
+static void value_string(rw *w, const void *arg)
+{
+    const kvarg *a = arg;
+    rw_bytes(w, 3, a->v, a->vl); /* Value.string_value */
+}
+
+static void value_number(rw *w, const void *arg)
+{
+    rw_double(w, 2, *(const double *)arg); /* Value.number_value */
+}
+
+static void value_key(rw *w, const void *arg)
+{
+    const kvarg *a = arg; /* Value{struct_value{fields{key: a->k, value{}}}} */
+    size_t sv = rw_len(w), fe = rw_len(w);
+    rw_bytes(w, 2, "", 0);
+    rw_bytes(w, 1, a->k, a->kl);
+    rw_wrap(w, 1, fe);
+    rw_wrap(w, 5, sv);
+}
+
+/* `levels` arrays inside each other: Value{list_value{values{...}}} */
+static void value_lists(rw *w, const void *arg)
+{
+    long levels = *(const long *)arg;
+    size_t base = rw_len(w);     /* each level wraps all written since */
+    for (long i = 0; i < levels; i++) {
+        if (i > 0)
+            rw_wrap(w, 1, base); /* ListValue.values (the inner Value) */
+        rw_wrap(w, 6, base);     /* Value.list_value */
+    }
+}
+
+/* Strings keep their length: a NUL anywhere but in the body refuses the
+ * request instead of cutting the string short. */
+static void test_decode_nul_refused(void)
+{
+    char err[160];
+    kvarg cases[] = {
+        {"authorization\0junk", "APIKEY k", 18, 8},
+        {"authorization", "APIKEY k\0junk", 13, 13},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(decode_with(part_header, NULL, &cases[i], NULL, err, sizeof err),
+                        CODEC_EINVALREQ);
+        CU_ASSERT(strstr(err, "NUL") != NULL);
+        CU_ASSERT_EQUAL(decode_with(part_raw_header, NULL, &cases[i], NULL, err, sizeof err),
+                        CODEC_EINVALREQ);
+    }
+    kvarg fine = {"authorization", "APIKEY k", 13, 8};
+    CU_ASSERT_EQUAL(decode_with(part_header, NULL, &fine, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(decode_with(part_raw_header, NULL, &fine, NULL, err, sizeof err), 0);
+    /* method (2), path (4), host (5): refused; body (11), raw_body (12): kept */
+    static const struct { const char *num; int rc; } fields[] = {
+        {"2", CODEC_EINVALREQ}, {"4", CODEC_EINVALREQ}, {"5", CODEC_EINVALREQ},
+        {"11", 0}, {"12", 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        kvarg f = {fields[i].num, "a\0b", 0, 3};
+        CU_ASSERT_EQUAL(decode_with(part_field, NULL, &f, NULL, err, sizeof err), fields[i].rc);
+    }
+    /* in metadata: a Struct key and a string value */
+    kvarg key = {"ro\0le", NULL, 5, 0}, val = {NULL, "adm\0in", 0, 6};
+    CU_ASSERT_EQUAL(decode_with(NULL, value_key, &key, NULL, err, sizeof err), CODEC_EINVALREQ);
+    CU_ASSERT_EQUAL(decode_with(NULL, value_string, &val, NULL, err, sizeof err),
+                    CODEC_EINVALREQ);
+    kvarg ok = {"role", "admin", 4, 5};
+    CU_ASSERT_EQUAL(decode_with(NULL, value_key, &ok, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(decode_with(NULL, value_string, &ok, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(codec_error_grpc_status(CODEC_EINVALREQ), 3);
+}
+
+/* One depth limit for metadata_context, checked before anything is built,
+ * objects and arrays alike; and no number JSON cannot carry. */
+static void test_decode_metadata_refused(void)
+{
+    codec_check c;
+    char err[160];
+    rw w;
+    /* build_nested(n): the namespace's Struct is level 1, n levels below */
+    for (int n = 20; n <= 26; n++) {
+        rw_init(&w, 1 << 12);
+        build_nested(&w, n);
+        int rc = codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, err, sizeof err);
+        CU_ASSERT_EQUAL(rc, n + 1 <= CODEC_METADATA_DEPTH_DEFAULT ? 0 : CODEC_EINVALREQ);
+        if (rc == 0) {
+            json_object *m = view_metadata(&c.view);
+            CU_ASSERT(m != NULL);
+            json_object_put(m);
+        } else {
+            CU_ASSERT(strstr(err, "metadata_context") != NULL);
+        }
+        codec_check_free(&c);
+        free(w.buf);
+    }
+    /* the setting, up to the largest the message depth allows */
+    static const struct { int max, levels, rc; } lim[] = {
+        {5, 4, 0}, {5, 5, CODEC_EINVALREQ}, {1, 0, 0}, {1, 1, CODEC_EINVALREQ},
+        {CODEC_METADATA_DEPTH_MAX, CODEC_METADATA_DEPTH_MAX - 1, 0},
+        {CODEC_METADATA_DEPTH_MAX, CODEC_METADATA_DEPTH_MAX, CODEC_EINVALREQ},
+        {1000, CODEC_METADATA_DEPTH_MAX, CODEC_EINVALREQ}, /* clamped */
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+        codec_decode_opts o = {lim[i].max};
+        rw_init(&w, 1 << 12);
+        build_nested(&w, lim[i].levels);
+        CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), &o, &c, err, sizeof err),
+                        lim[i].rc);
+        codec_check_free(&c);
+        free(w.buf);
+    }
+    /* arrays count as levels too: "v" is level 2, its lists 2.. below */
+    codec_decode_opts o = {6};
+    long lists = 4;
+    CU_ASSERT_EQUAL(decode_with(NULL, value_lists, &lists, &o, err, sizeof err), 0);
+    lists = 6;
+    CU_ASSERT_EQUAL(decode_with(NULL, value_lists, &lists, &o, err, sizeof err),
+                    CODEC_EINVALREQ);
+    /* NaN and infinities have no JSON form */
+    static const double nums[] = {NAN, INFINITY, -INFINITY, 1.5, -0.0, 1e308};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        CU_ASSERT_EQUAL(decode_with(NULL, value_number, &nums[i], NULL, err, sizeof err),
+                        isfinite(nums[i]) ? 0 : CODEC_EINVALREQ);
+}
+
+/* A singular message field repeated is merged by protobuf-c at a cost that
+ * grows with the square of the count; a few are fine, more are refused. */
+static void test_decode_merge_limit(void)
+{
+    for (int n = CODEC_MAX_MERGES; n <= CODEC_MAX_MERGES + 1; n++) {
+        rw w;
+        rw_init(&w, 4096);
+        for (int i = 0; i < n; i++) {
+            size_t m = rw_len(&w), r = rw_len(&w), h = rw_len(&w);
+            rw_str(&w, 4, "/p");
+            rw_wrap(&w, 2, h);
+            rw_wrap(&w, 4, r);
+            rw_wrap(&w, 1, m);
+        }
+        codec_check c;
+        CU_ASSERT_EQUAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, NULL, 0),
+                        n <= CODEC_MAX_MERGES ? 0 : CODEC_EPARSE);
+        codec_check_free(&c);
+        free(w.buf);
+    }
+}
+
+/* attributes.request.time within Timestamp's range only */
+static void test_decode_time_range(void)
+{
+    static const struct { int64_t sec; int32_t nanos; int rc; } t[] = {
+        {0, 0, 0}, {253402300799, 999999999, 0}, {-62135596800, 0, 0},
+        {253402300800, 0, CODEC_EINVALREQ}, {-62135596801, 0, CODEC_EINVALREQ},
+        {INT64_MAX, 0, CODEC_EINVALREQ}, {INT64_MIN, 0, CODEC_EINVALREQ},
+        {1, -1, CODEC_EINVALREQ}, {1, 1000000000, CODEC_EINVALREQ},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        rw w;
+        rw_init(&w, 512);
+        size_t m = rw_len(&w), r = rw_len(&w), tm = rw_len(&w);
+        rw_uint(&w, 2, (uint64_t)(int64_t)t[i].nanos);
+        rw_uint(&w, 1, (uint64_t)t[i].sec);
+        rw_wrap(&w, 1, tm); /* Request.time */
+        size_t h = rw_len(&w);
+        rw_str(&w, 4, "/p");
+        rw_wrap(&w, 2, h);
+        rw_wrap(&w, 4, r);
+        rw_wrap(&w, 1, m);
+        codec_check c;
+        int rc = codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, NULL, 0);
+        CU_ASSERT_EQUAL(rc, t[i].rc);
+        if (rc == 0) {
+            json_object *root = authjson_build(&c.view, 0);
+            CU_ASSERT(root != NULL);
+            json_object_put(root);
         }
         codec_check_free(&c);
         free(w.buf);
@@ -799,13 +1083,32 @@ static void test_decode_body_with_nul(void)
         rw_wrap(&w, 1, m);
     }
     codec_check c;
-    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), &c, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_decode_check(rw_data(&w), rw_len(&w), NULL, &c, NULL, 0), 0);
     CU_ASSERT(bytes_eq(c.view.body, "x\0y\0", 4));
     CU_ASSERT(str_eq(c.view.path, "/path"));
     codec_check_free(&c);
     free(w.buf);
 }
 
+/* Emits {"a": [numbers...]} into a sink. */
+typedef struct numlist {
+    const double *d;
+    size_t n;
+} numlist;
+
+static int emit_numbers(const void *arg, const pc_json_sink *k)
+{
+    const numlist *l = arg;
+    if (k->object_begin(k->arg) || k->key(k->arg, "a", 1) || k->array_begin(k->arg))
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        if (k->number(k->arg, l->d[i]))
+            return -1;
+    return k->end(k->arg) || k->end(k->arg);
+}
+
+/* Numbers reach the Authorization JSON as json-c's parser would have read
+ * their shortest text: whole ones as ints, others printing as that text. */
 static void test_json_numbers(void)
 {
     static const struct {
@@ -816,25 +1119,38 @@ static void test_json_numbers(void)
         {-0.25, "-0.25"}, {1e21, "1e+21"}, {123456789, "123456789"},
         {1.0 / 3, "0.3333333333333333"},
     };
-    char buf[32];
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-        size_t n = codec_json_number(exact[i].d, buf);
-        CU_ASSERT_EQUAL(n, strlen(buf));
-        CU_ASSERT_STRING_EQUAL(buf, exact[i].want);
+        numlist l = {&exact[i].d, 1};
+        json_object *o = jsonsink_build(emit_numbers, &l);
+        CU_ASSERT_FATAL(o != NULL);
+        json_object *x = json_object_array_get_idx(json_object_object_get(o, "a"), 0);
+        CU_ASSERT_STRING_EQUAL(json_object_to_json_string(x), exact[i].want);
+        CU_ASSERT(json_object_get_double(x) == exact[i].d);
+        CU_ASSERT(json_object_is_type(x, exact[i].d == 1 || exact[i].d == 0 ||
+                                                 exact[i].d == -17 || exact[i].d == 123456789
+                                             ? json_type_int : json_type_double));
+        json_object_put(o);
     }
     static const double roundtrip[] = {
         1e300, 5e-324, 123456789012345678.0, -1.7976931348623157e308,
         0.30000000000000004, 9007199254740993.0, 1e15, 1e-7,
     };
-    for (size_t i = 0; i < sizeof roundtrip / sizeof roundtrip[0]; i++) {
-        codec_json_number(roundtrip[i], buf);
-        CU_ASSERT_EQUAL(strtod(buf, NULL), roundtrip[i]);
-        CU_ASSERT(strlen(buf) <= 24);
+    numlist l = {roundtrip, sizeof roundtrip / sizeof roundtrip[0]};
+    json_object *o = jsonsink_build(emit_numbers, &l);
+    CU_ASSERT_FATAL(o != NULL);
+    for (size_t i = 0; i < l.n; i++) {
+        json_object *x = json_object_array_get_idx(json_object_object_get(o, "a"), i);
+        const char *t = json_object_to_json_string(x);
+        CU_ASSERT_EQUAL(strtod(t, NULL), roundtrip[i]);
+        CU_ASSERT(strlen(t) <= 24);
     }
-    codec_json_number(NAN, buf);
-    CU_ASSERT_STRING_EQUAL(buf, "null");
-    codec_json_number(-INFINITY, buf);
-    CU_ASSERT_STRING_EQUAL(buf, "null");
+    json_object_put(o);
+    /* JSON has no NaN or infinity: the sink refuses them */
+    static const double bad[] = {NAN, -INFINITY};
+    for (size_t i = 0; i < 2; i++) {
+        numlist b = {&bad[i], 1};
+        CU_ASSERT(jsonsink_build(emit_numbers, &b) == NULL);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1531,7 +1847,7 @@ static void test_python_request(void)
     CU_ASSERT_FATAL(len > 100);
     codec_check c;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(codec_decode_check(wire, len, &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_decode_check(wire, len, NULL, &c, err, sizeof err), 0);
     const pc_request_view *v = &c.view;
     CU_ASSERT(str_eq(v->host, "api.example.com"));
     CU_ASSERT(str_eq(v->path, "/v1/items?x=1"));
@@ -1555,7 +1871,7 @@ static void test_python_request(void)
     CU_ASSERT(str_eq(v->source.principal, "spiffe://a/b"));
     CU_ASSERT(str_eq(v->destination.address, "/run/sock"));
     CU_ASSERT(str_eq(v->sni, "sni.test"));
-    json_object *j = json_tokener_parse(v->metadata_context_json.ptr);
+    json_object *j = view_metadata(v);
     CU_ASSERT_FATAL(j != NULL);
     json_object *ns = NULL, *x = NULL;
     CU_ASSERT_FATAL(json_object_object_get_ex(json_object_object_get(j, "filter_metadata"),
@@ -1678,6 +1994,10 @@ int cu_register(void)
         {"malformed and mutated input", test_decode_malformed},
         {"depth and size limits", test_decode_depth_and_size_limits},
         {"body with NUL bytes", test_decode_body_with_nul},
+        {"NUL in other strings refused", test_decode_nul_refused},
+        {"metadata depth and numbers refused", test_decode_metadata_refused},
+        {"repeated singular fields bounded", test_decode_merge_limit},
+        {"request time range", test_decode_time_range},
         {"JSON numbers", test_json_numbers},
         {NULL, NULL},
     };

@@ -29,11 +29,13 @@ enum {
     CODEC_ETOOBIG = -4,     /**< message over the size limit */
     CODEC_ECOMPRESSED = -5, /**< compressed frame but no grpc-encoding */
     CODEC_EFRAME = -6,      /**< bad frame flag, or stream ended mid-message */
-    CODEC_EINVAL = -7       /**< bad argument */
+    CODEC_EINVAL = -7,      /**< bad argument */
+    CODEC_EINVALREQ = -8    /**< a part of the request that cannot be
+                                 represented (answer INVALID_ARGUMENT) */
 };
 
 /** google.rpc.Code to answer an error with: EPARSE, ECOMPRESSED, EFRAME ->
- *  INTERNAL (13); ENOHTTP, EINVAL -> INVALID_ARGUMENT (3); ETOOBIG,
+ *  INTERNAL (13); ENOHTTP, EINVAL, EINVALREQ -> INVALID_ARGUMENT (3); ETOOBIG,
  *  ENOMEM -> RESOURCE_EXHAUSTED (8); 0 -> OK. */
 int codec_error_grpc_status(int err);
 /** A short static text for an error code (for grpc-message). */
@@ -48,6 +50,18 @@ const char *codec_strerror(int err);
 /** Deepest JSON nesting encoded into dynamic_metadata; deeper values are
  *  sent as null so Envoy (limit 100 messages, 3 per JSON level) parses it. */
 #define CODEC_MAX_JSON_DEPTH 30
+
+/** Default and largest accepted nesting of a metadata_context namespace
+ *  (its Struct is level 1, each object or array inside one more). The
+ *  largest keeps a request within CODEC_MAX_DEPTH messages: a JSON level
+ *  costs three (Value, Struct, map entry). */
+#define CODEC_METADATA_DEPTH_DEFAULT 24
+#define CODEC_METADATA_DEPTH_MAX 30
+
+/** What a CheckRequest may hold beyond its size (a frontend setting). */
+typedef struct codec_decode_opts {
+    int max_metadata_depth; /**< 1..CODEC_METADATA_DEPTH_MAX; 0 = default */
+} codec_decode_opts;
 
 /* ---- memory ---- */
 
@@ -90,16 +104,24 @@ typedef struct codec_check {
 /**
  * Decodes one CheckRequest (the gRPC message without its 5-byte prefix) of
  * the v3 service; v2 requests decode too (same numbers, a subset).
+ * Every part is kept or the request is refused, never a part dropped:
+ * strings keep their length (a NUL anywhere but in the body is refused)
+ * and metadata_context is checked against opts before anything is built.
+ * @param opts    limits; NULL for the defaults.
  * @param out     overwritten; call codec_check_free on it afterwards
  *                whatever the result.
- * @return 0; CODEC_ENOHTTP when attributes.request.http is absent (answer
- *         INVALID_ARGUMENT); CODEC_EPARSE or CODEC_ENOMEM, with a one-line
+ * @return 0; CODEC_ENOHTTP when attributes.request.http is absent and
+ *         CODEC_EINVALREQ when a part cannot be represented (a NUL in a
+ *         header, metadata nested deeper than opts allow, a NaN): answer
+ *         INVALID_ARGUMENT; CODEC_EPARSE or CODEC_ENOMEM. With a one-line
  *         reason in err.
- * view.deadline_ns is left 0. metadata_context_json is
- * {"filter_metadata":{"<ns>":{...}}} built from metadata_context (empty
- * when it has no filter_metadata; typed_filter_metadata is not rendered).
+ * view.deadline_ns is left 0. metadata_context_json is left empty: when
+ * metadata_context has filter_metadata, view.metadata_emit writes it
+ * ({"filter_metadata":{"<ns>":{...}}}) into the engine's sink, valid until
+ * codec_check_free (typed_filter_metadata is not rendered).
  */
-int codec_decode_check(const uint8_t *buf, size_t len, codec_check *out,
+int codec_decode_check(const uint8_t *buf, size_t len,
+                       const codec_decode_opts *opts, codec_check *out,
                        char *err, size_t errlen);
 /** Frees a codec_check (also safe on a zeroed one, and twice). */
 void codec_check_free(codec_check *c);

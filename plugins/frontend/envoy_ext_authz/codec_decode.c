@@ -149,7 +149,8 @@ static int fail(int code, char *err, size_t errlen, const char *msg)
     return code;
 }
 
-int codec_decode_check(const uint8_t *buf, size_t len, codec_check *out,
+int codec_decode_check(const uint8_t *buf, size_t len,
+                       const codec_decode_opts *opts, codec_check *out,
                        char *err, size_t errlen)
 {
     static const uint8_t empty[1];
@@ -162,9 +163,21 @@ int codec_decode_check(const uint8_t *buf, size_t len, codec_check *out,
         buf = empty;
     }
 
+    int max_depth = opts && opts->max_metadata_depth > 0
+                        ? opts->max_metadata_depth : CODEC_METADATA_DEPTH_DEFAULT;
+    if (max_depth > CODEC_METADATA_DEPTH_MAX)
+        max_depth = CODEC_METADATA_DEPTH_MAX;
+
     long items = CODEC_MAX_ITEMS;
-    if (codec_wire_check(&envoy__service__auth__v3__check_request__descriptor,
-                         buf, len, CODEC_MAX_DEPTH, &items) != 0)
+    int wrc = codec_wire_check(&envoy__service__auth__v3__check_request__descriptor,
+                               buf, len, CODEC_MAX_DEPTH, &items);
+    if (wrc == CODEC_WIRE_NUL)
+        return fail(CODEC_EINVALREQ, err, errlen,
+                    "a string in the CheckRequest holds a NUL byte");
+    if (wrc == CODEC_WIRE_MERGES)
+        return fail(CODEC_EPARSE, err, errlen,
+                    "a CheckRequest message field occurs too many times");
+    if (wrc != 0)
         return fail(CODEC_EPARSE, err, errlen,
                     items < 0 ? "CheckRequest has too many fields"
                               : "malformed or too deeply nested CheckRequest");
@@ -185,6 +198,19 @@ int codec_decode_check(const uint8_t *buf, size_t len, codec_check *out,
         return fail(CODEC_ENOHTTP, err, errlen,
                     "CheckRequest has no attributes.request.http");
 
+    /* Checked before anything is built, so that building cannot fail on
+     * what passed: the Authorization JSON holds every part or none. */
+    int mrc = codec_metadata_check(ac->metadata_context, max_depth);
+    if (mrc == CODEC_META_NOT_FINITE)
+        return fail(CODEC_EINVALREQ, err, errlen,
+                    "metadata_context holds a number that is not finite");
+    if (mrc != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "metadata_context nests deeper than %d levels",
+                     max_depth);
+        return CODEC_EINVALREQ;
+    }
+
     codec_arena *ar = &out->arena_;
     v->id = str_of(h->id);
     v->method = str_of(h->method);
@@ -198,20 +224,30 @@ int codec_decode_check(const uint8_t *buf, size_t len, codec_check *out,
     v->raw_body.len = h->raw_body.len;
     v->size = h->size;
     if (ac->request->time) {
-        v->time_sec = ac->request->time->seconds;
-        v->time_nanos = ac->request->time->nanos;
+        /* Timestamp's own range, years 1 to 9999: the time is shown as
+         * RFC 3339 text, which has no other years. */
+        const Google__Protobuf__Timestamp *t = ac->request->time;
+        if (t->seconds < INT64_C(-62135596800) || t->seconds > INT64_C(253402300799) ||
+            t->nanos < 0 || t->nanos > 999999999)
+            return fail(CODEC_EINVALREQ, err, errlen,
+                        "attributes.request.time is out of range");
+        v->time_sec = t->seconds;
+        v->time_nanos = t->nanos;
     }
     v->sni = str_of(ac->tls_session ? ac->tls_session->sni : NULL);
     v->metadata_context_json = str_of(NULL);
     v->deadline_ns = 0;
+    /* typed_filter_metadata is not rendered (its Any values are opaque). */
+    if (ac->metadata_context && ac->metadata_context->n_filter_metadata) {
+        v->metadata_emit = codec_metadata_emit;
+        v->metadata_arg = ac->metadata_context;
+    }
 
     if (fill_body(ar, buf, len, h, v) != 0 ||
         fill_headers(ar, h, v) != 0 ||
         fill_context_extensions(ar, ac, v) != 0 ||
         fill_peer(ar, ac->source, &v->source) != 0 ||
-        fill_peer(ar, ac->destination, &v->destination) != 0 ||
-        codec_metadata_json(ar, ac->metadata_context,
-                            &v->metadata_context_json) != 0)
+        fill_peer(ar, ac->destination, &v->destination) != 0)
         return fail(CODEC_ENOMEM, err, errlen, "out of memory");
     return 0;
 }

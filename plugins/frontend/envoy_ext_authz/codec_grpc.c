@@ -19,6 +19,7 @@ int codec_error_grpc_status(int err)
         return GRPC_OK;
     case CODEC_ENOHTTP:
     case CODEC_EINVAL:
+    case CODEC_EINVALREQ:
         return GRPC_INVALID_ARGUMENT;
     case CODEC_ETOOBIG:
     case CODEC_ENOMEM:
@@ -39,6 +40,7 @@ const char *codec_strerror(int err)
     case CODEC_ECOMPRESSED: return "compressed message without grpc-encoding";
     case CODEC_EFRAME: return "malformed gRPC message frame";
     case CODEC_EINVAL: return "invalid argument";
+    case CODEC_EINVALREQ: return "a part of the request cannot be represented";
     default: return "unknown error";
     }
 }

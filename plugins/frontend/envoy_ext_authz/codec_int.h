@@ -26,10 +26,6 @@ ProtobufCAllocator codec_arena_allocator(codec_arena *a);
 
 /* ---- text (codec_utf8.c) ---- */
 
-/** Bytes (at least 1, len > 0) of the next sequence in s: *valid is 1 for a
- *  well-formed non-NUL character, 0 for a NUL or a maximal ill-formed
- *  subpart, which the clean form replaces with one U+FFFD. */
-size_t codec_utf8_next(const char *s, size_t len, int *valid);
 /**
  * Length of the clean form of s: invalid UTF-8 (each maximal ill-formed
  * subpart) and NUL bytes replaced by U+FFFD, ASCII lowercased if lower.
@@ -45,12 +41,24 @@ void codec_ascii_lower(char *s, size_t len);
 
 /* ---- wire format (codec_wire.c) ---- */
 
+enum {
+    CODEC_WIRE_MALFORMED = -1, /**< not well-formed, or over a limit */
+    CODEC_WIRE_NUL = -2,       /**< a NUL in a string that may hold none */
+    CODEC_WIRE_MERGES = -3     /**< a singular message field too often */
+};
+/** Most occurrences of one singular message field in one message (they
+ *  are merged, at a cost that grows with their square). */
+#define CODEC_MAX_MERGES 8
+
 /**
  * Walks buf as an encoding of desc, descending into known message fields,
  * before protobuf-c (which recurses without limit) unpacks it.
  * @param depth  how many more message levels may nest below this one.
  * @param items  budget of message and unknown-field occurrences; decreased.
- * @return 0 if well-formed within the limits, -1 otherwise.
+ * @return 0 if well-formed within the limits, else CODEC_WIRE_MALFORMED,
+ *         CODEC_WIRE_NUL when a string field other than HttpRequest.body
+ *         (or a header's raw_value) holds a NUL byte, or CODEC_WIRE_MERGES
+ *         when a singular message field occurs over CODEC_MAX_MERGES times.
  */
 int codec_wire_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *buf, size_t len, int depth, long *items);
@@ -67,13 +75,17 @@ int codec_wire_find(const uint8_t *buf, size_t len, const uint32_t *path,
 
 struct Envoy__Config__Core__V3__Metadata;
 
-/** Renders metadata_context as {"filter_metadata":{...}} in the arena. */
-int codec_metadata_json(codec_arena *a,
-                        const struct Envoy__Config__Core__V3__Metadata *md,
-                        pc_str *out);
-/** Writes the shortest text that reads back as d (null if not finite) into
- *  buf (at least 32 bytes); returns its length. */
-size_t codec_json_number(double d, char *buf);
+enum { CODEC_META_TOO_DEEP = -1, CODEC_META_NOT_FINITE = -2 };
+/** Whether metadata_context can become JSON as it is: every namespace's
+ *  Struct (level 1) nests at most max_depth objects and arrays deep and
+ *  holds no NaN or infinite number. 0, CODEC_META_TOO_DEEP or
+ *  CODEC_META_NOT_FINITE. */
+int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
+                         int max_depth);
+/** pc_request_view.metadata_emit for the codec: writes metadata_context
+ *  (arg, an Envoy__Config__Core__V3__Metadata that passed
+ *  codec_metadata_check) as {"filter_metadata":{"<ns>":{...}}}. */
+int codec_metadata_emit(const void *arg, const pc_json_sink *sink);
 
 /* ---- framing ---- */
 

@@ -54,14 +54,6 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return more + 1;
 }
 
-size_t codec_utf8_next(const char *s, size_t len, int *valid)
-{
-    size_t bad;
-    size_t n = utf8_seq((const unsigned char *)s, len, &bad);
-    *valid = n != 0;
-    return n ? n : bad;
-}
-
 size_t codec_utf8_clean_len(const char *s, size_t len, int lower, int *dirty)
 {
     const unsigned char *p = (const unsigned char *)s;

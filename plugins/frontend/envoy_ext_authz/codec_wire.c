@@ -7,7 +7,9 @@
  * take far more memory than it weighs. codec_wire_check rejects such input
  * before protobuf-c sees it.
  */
+#include <string.h>
 #include "codec_int.h"
+#include "envoy/service/auth/v3/external_auth.pb-c.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
@@ -63,9 +65,28 @@ static size_t next_field(const uint8_t *p, size_t n, uint32_t *num, int *wt,
     }
 }
 
+/* protobuf-c hands `string` fields over as C strings: a NUL would cut the
+ * rest off unseen (`authorization\0junk` read as `authorization`). Only
+ * HttpRequest.body keeps its true length (codec_decode.c reads it from the
+ * wire); a header's raw_value is bytes but a NUL is no valid header value. */
+static int nul_refused(const ProtobufCMessageDescriptor *desc,
+                       const ProtobufCFieldDescriptor *f)
+{
+    if (f->type == PROTOBUF_C_TYPE_STRING)
+        return !(desc == &envoy__service__auth__v3__attribute_context__http_request__descriptor &&
+                 f->id == 11);
+    return f->type == PROTOBUF_C_TYPE_BYTES &&
+           desc == &envoy__config__core__v3__header_value__descriptor && f->id == 3;
+}
+
 int codec_wire_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *buf, size_t len, int depth, long *items)
 {
+    /* protobuf-c merges repeated occurrences of a singular message field by
+     * copying everything the earlier ones gathered, into an arena that
+     * frees nothing: n occurrences cost O(n^2) time and memory. Encoders
+     * write one; a few (concatenated messages) are accepted. */
+    uint8_t seen[64] = {0};
     size_t pos = 0;
     while (pos < len) {
         uint32_t num;
@@ -74,21 +95,30 @@ int codec_wire_check(const ProtobufCMessageDescriptor *desc,
         size_t vlen = 0;
         size_t used = next_field(buf + pos, len - pos, &num, &wt, &val, &vlen);
         if (!used)
-            return -1;
+            return CODEC_WIRE_MALFORMED;
         pos += used;
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field(desc, num);
         if (!f) {
             if (--*items < 0)
-                return -1;
+                return CODEC_WIRE_MALFORMED;
             continue;
         }
-        if (wt != WT_LEN || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        if (wt != WT_LEN)
+            continue;
+        if (nul_refused(desc, f) && memchr(val, 0, vlen))
+            return CODEC_WIRE_NUL;
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         if (--*items < 0 || depth <= 0)
-            return -1;
-        if (codec_wire_check(f->descriptor, val, vlen, depth - 1, items) != 0)
-            return -1;
+            return CODEC_WIRE_MALFORMED;
+        size_t idx = (size_t)(f - desc->fields);
+        if (f->label != PROTOBUF_C_LABEL_REPEATED && idx < sizeof seen &&
+            ++seen[idx] > CODEC_MAX_MERGES)
+            return CODEC_WIRE_MERGES;
+        int r = codec_wire_check(f->descriptor, val, vlen, depth - 1, items);
+        if (r != 0)
+            return r;
     }
     return 0;
 }

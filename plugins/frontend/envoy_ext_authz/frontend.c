@@ -34,6 +34,8 @@ static const char fe_schema[] =
     "\"maximum\":2147483647,\"default\":1000},"
     "\"default_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,"
     "\"default\":0},"
+    "\"max_metadata_depth\":{\"type\":\"integer\",\"minimum\":1,"
+    "\"maximum\":30,\"default\":24},"
     "\"http_path_prefix\":{\"type\":\"string\",\"default\":\"\","
     "\"pattern\":\"^(/.*)?$\"}"
     "}}";

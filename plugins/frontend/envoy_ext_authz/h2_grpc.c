@@ -89,12 +89,13 @@ static void h2_grpc_health(h2_stream *s, const uint8_t *msg, size_t len)
     h2_respond(s, &rp);
 }
 
-/* Answers a CheckRequest without http attributes as Authorino does: a
- * CheckResponse denying with INVALID_ARGUMENT and HTTP 400. */
-static void h2_grpc_invalid(h2_stream *s)
+/* Answers a CheckRequest without http attributes as Authorino does, and one
+ * with a part that cannot be represented the same way: a CheckResponse
+ * denying with INVALID_ARGUMENT and HTTP 400. A CheckResponse and not a
+ * grpc-status, so that an Envoy with failure_mode_allow still denies. */
+static void h2_grpc_invalid(h2_stream *s, const char *reason)
 {
     const pc_host *host = srv_conn_host(s->h->c);
-    static const char reason[] = "Invalid request";
     pc_header hdr = {pc_str_c("x-ext-auth-reason"), pc_str_c(reason)};
     pc_verdict v;
     memset(&v, 0, sizeof(v));
@@ -119,6 +120,10 @@ static void h2_grpc_invalid(h2_stream *s)
     h2_respond(s, &rp);
 }
 
+/* Far enough to never come, near enough that whoever adds a margin to it
+ * (the loop adds its own) stays clear of INT64_MAX: about 146 years. */
+#define H2_DEADLINE_MAX_NS (INT64_C(1) << 62)
+
 static int64_t h2_deadline(h2_stream *s, const pc_host *host)
 {
     const srv_config *cfg = srv_conn_config(s->h->c);
@@ -133,7 +138,9 @@ static int64_t h2_deadline(h2_stream *s, const pc_host *host)
     if (ns < 0)
         return 0;
     int64_t now = host->monotonic_ns();
-    return ns > INT64_MAX - now ? INT64_MAX : now + (ns ? ns : 1);
+    if (ns == 0)
+        ns = 1;
+    return now < 0 || ns > H2_DEADLINE_MAX_NS - now ? H2_DEADLINE_MAX_NS : now + ns;
 }
 
 static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
@@ -142,10 +149,16 @@ static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
     const pc_host *host = srv_conn_host(c);
     codec_check chk;
     char err[256] = "";
-    int rc = codec_decode_check(msg, len, &chk, err, sizeof(err));
-    if (rc == CODEC_ENOHTTP) {
+    const srv_config *cfg = srv_conn_config(c);
+    codec_decode_opts opts = {cfg->max_metadata_depth};
+    int rc = codec_decode_check(msg, len, &opts, &chk, err, sizeof(err));
+    if (rc == CODEC_ENOHTTP || rc == CODEC_EINVALREQ) {
         codec_check_free(&chk);
-        h2_grpc_invalid(s);
+        char reason[300];
+        snprintf(reason, sizeof(reason), "Invalid request%s%s",
+                 rc == CODEC_EINVALREQ ? ": " : "",
+                 rc == CODEC_EINVALREQ ? err : "");
+        h2_grpc_invalid(s, reason);
         return;
     }
     if (rc != 0) {

@@ -245,6 +245,10 @@ static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame,
     s->header_bytes += namelen + valuelen + 32;
     if (s->header_bytes > H2_MAX_HEADER_BYTES)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    /* Names and values are kept with their length, but a NUL in either is
+     * no valid field (RFC 9113 8.2.1): the stream is reset, not misread. */
+    if (memchr(name, 0, namelen) || memchr(value, 0, valuelen))
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     char *n = srv_arena_dup(&s->arena, name, namelen);
     char *v = srv_arena_dup(&s->arena, value, valuelen);
     if (!n || !v)

@@ -50,6 +50,8 @@ typedef struct srv_config {
     uint32_t max_concurrent_streams;
     int64_t default_timeout_ms;
     char *http_path_prefix; /* "" when unset */
+    /* CheckRequest decoding (codec_decode_opts) */
+    int max_metadata_depth;
 } srv_config;
 
 /** Fills cfg from the frontend's JSON config (NULL = all defaults).

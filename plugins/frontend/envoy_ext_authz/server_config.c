@@ -1,6 +1,7 @@
 /* The frontend's config object: defaults, types and ranges. The host checks
  * it against the schema first; these checks keep create safe on its own. */
 #include "server.h"
+#include "codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -182,6 +183,13 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
                 errlen) != 0)
         return -1;
     cfg->default_timeout_ms = v;
+
+    /* CheckRequest decoding */
+    v = CODEC_METADATA_DEPTH_DEFAULT;
+    if (cfg_int(h, config, "max_metadata_depth", 1, CODEC_METADATA_DEPTH_MAX,
+                &v, err, errlen) != 0)
+        return -1;
+    cfg->max_metadata_depth = (int)v;
 
     const char *prefix = "";
     if (cfg_string(h, config, "http_path_prefix", &prefix, err, errlen) != 0)

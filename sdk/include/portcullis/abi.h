@@ -33,7 +33,7 @@ extern "C" {
 /** Bumped on any incompatible change; a plugin must match it exactly. */
 #define PC_ABI_MAJOR 1
 /** Bumped when a field or service is appended; plugins need <= the host's. */
-#define PC_ABI_MINOR 0
+#define PC_ABI_MINOR 1
 
 /** The symbol every plugin exports (use PC_PLUGIN_DEFINE in plugin.h). */
 #define PC_PLUGIN_ENTRY_NAME "portcullis_plugin_v1"

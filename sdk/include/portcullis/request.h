@@ -41,6 +41,29 @@ typedef struct pc_peer_view {
     size_t n_labels;
 } pc_peer_view;
 
+/**
+ * Takes a JSON value piece by piece, for a frontend that holds structured
+ * data (a protobuf Struct) to hand it over without rendering JSON text
+ * that the engine would parse again. Values come in document order: a
+ * member's key, then its value; object_begin / array_begin open a
+ * container that `end` closes. Each call returns 0, or non-zero when the
+ * engine cannot take the value (the emitter then stops and fails).
+ */
+typedef struct pc_json_sink {
+    void *arg;
+    int (*object_begin)(void *arg);
+    int (*array_begin)(void *arg);
+    /** Closes the innermost open object or array. */
+    int (*end)(void *arg);
+    /** The key of the next member of the innermost object (no NUL). */
+    int (*key)(void *arg, const char *s, size_t len);
+    int (*string)(void *arg, const char *s, size_t len);
+    /** A finite number. */
+    int (*number)(void *arg, double d);
+    int (*boolean)(void *arg, int b);
+    int (*null)(void *arg);
+} pc_json_sink;
+
 /** An HTTP request to authorize, as Envoy's AttributeContext describes it. */
 typedef struct pc_request_view {
     size_t struct_size;   /**< sizeof(pc_request_view) as compiled */
@@ -70,6 +93,14 @@ typedef struct pc_request_view {
      *  thread; cancel_arg must stay valid until the verdict callback ran. */
     int (*cancelled)(void *cancel_arg);
     void *cancel_arg;
+    /** Optional (ABI 1.1), and used instead of metadata_context_json when
+     *  set: writes AttributeContext.metadata_context into sink as one
+     *  object, {"filter_metadata": {...}}. Called (with metadata_arg) only
+     *  while pc_host.submit runs. Returns 0, or non-zero when a sink call
+     *  failed or a value cannot be represented: the engine then refuses
+     *  the request rather than decide it without its metadata. */
+    int (*metadata_emit)(const void *metadata_arg, const pc_json_sink *sink);
+    const void *metadata_arg;
 } pc_request_view;
 
 /** Returns a pc_str for a NUL-terminated string (NULL gives empty). */
