@@ -99,7 +99,7 @@ static void h2_grpc_invalid(h2_stream *s)
     pc_verdict v;
     memset(&v, 0, sizeof(v));
     v.struct_size = sizeof(v);
-    v.grpc_code = 3;
+    v.grpc_code = PC_GRPC_INVALID_ARGUMENT;
     v.http_status = 400;
     v.headers = &hdr;
     v.n_headers = 1;

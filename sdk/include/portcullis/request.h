@@ -43,7 +43,7 @@ typedef struct pc_peer_view {
 
 /** An HTTP request to authorize, as Envoy's AttributeContext describes it. */
 typedef struct pc_request_view {
-    size_t struct_size;   /**< sizeof(pc_request_view) as compiled */
+    uint32_t struct_size; /**< sizeof(pc_request_view) as compiled */
     pc_str id, method, path, host, scheme, query, fragment, protocol;
     pc_str body;          /**< UTF-8 body (HttpRequest.body) */
     pc_str raw_body;      /**< bytes body (HttpRequest.raw_body) */
@@ -117,7 +117,7 @@ typedef enum pc_grpc_code {
 /** The decision for one request. Owned by the engine; valid until the
  *  frontend calls pc_host.request_release. */
 typedef struct pc_verdict {
-    size_t struct_size;
+    uint32_t struct_size;     /**< sizeof(pc_verdict) of the host */
     int allowed;              /**< 1 = let the request through */
     int grpc_code;            /**< a pc_grpc_code: OK, UNAUTHENTICATED,
                                    PERMISSION_DENIED, NOT_FOUND,
