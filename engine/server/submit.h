@@ -18,8 +18,9 @@ void submit_set_ready(int ready);
  * pc_host.submit (deadline and cancel hook from the view, blocking work on
  * the worker pool, which must be running for pipelines that block) and
  * waits for the verdict. *out receives the decision, with the evaluator
- * trace when explain; free it with pipe_result_free. s NULL denies with
- * NOT_FOUND. Does not consult readiness or the current snapshot. */
+ * trace when explain; free it with pipe_result_free while s is still held
+ * (out->authconfig and the trace's names are the snapshot's). s NULL denies
+ * with NOT_FOUND. Does not consult readiness or the current snapshot. */
 void submit_decide(snapshot *s, const pc_request_view *view, int explain,
                    pipe_result *out);
 #endif
