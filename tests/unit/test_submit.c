@@ -240,6 +240,50 @@ static void test_handoff(void)
     snapshot_unref(s);
 }
 
+/* A type that blocks without a non-blocking try is never called on the
+ * submitting thread; with an engine cache in front, a hit is answered there
+ * without a hop, and a miss goes to a worker that fills it. */
+static void test_blocking_and_cache(void)
+{
+    CU_ASSERT_EQUAL_FATAL(setup(), 0);
+    snapshot *s = load(HDR("blk") "spec:\n  hosts: [blk.test]\n"
+                       "  authorization:\n"
+                       "    b: {probeBlocking: {counter: blk}}\n");
+    serve(s);
+    parsed p;
+    CU_ASSERT_EQUAL_FATAL(parse(&p, REQ("blk.test")), 0);
+    waiter w;
+    waiter_init(&w);
+    host_table()->submit(&p.cj.view, on_verdict, &w);
+    CU_ASSERT_EQUAL_FATAL(waiter_wait(&w), 0);
+    CU_ASSERT(!pthread_equal(w.thread, pthread_self()));
+    CU_ASSERT_EQUAL(w.allowed, 1);
+    CU_ASSERT_EQUAL(tries("blk"), 0);
+    CU_ASSERT_EQUAL(calls("blk"), 1);
+    checkjson_free(&p.cj);
+    unserve();
+    snapshot_unref(s);
+
+    s = load(HDR("blkc") "spec:\n  hosts: [blkc.test]\n  authorization:\n"
+             "    b: {cache: {key: {selector: request.method}, ttl: 60}, "
+             "probeBlocking: {counter: blkc}}\n");
+    serve(s);
+    CU_ASSERT_EQUAL_FATAL(parse(&p, REQ("blkc.test")), 0);
+    for (int round = 0; round < 2; round++) {
+        waiter_init(&w);
+        host_table()->submit(&p.cj.view, on_verdict, &w);
+        CU_ASSERT_EQUAL_FATAL(waiter_wait(&w), 0);
+        CU_ASSERT_EQUAL(w.allowed, 1);
+        /* The miss fills on a worker; the hit answers inline. */
+        CU_ASSERT_EQUAL(pthread_equal(w.thread, pthread_self()) ? 1 : 0, round);
+    }
+    CU_ASSERT_EQUAL(tries("blkc"), 0);
+    CU_ASSERT_EQUAL(calls("blkc"), 1);
+    checkjson_free(&p.cj);
+    unserve();
+    snapshot_unref(s);
+}
+
 /* ---- the resume ---- */
 
 static int trace_count(const pipe_result *r, const char *name)
@@ -524,6 +568,7 @@ int cu_register(void)
     static const cu_case c[] = {
         {"inline decisions", test_inline},
         {"PC_AGAIN hands off to a worker", test_handoff},
+        {"blocking types and the engine cache", test_blocking_and_cache},
         {"the worker resumes at the evaluator", test_resume},
         {"identity failures survive the hand-off", test_resume_identity_errors},
         {"deadlines", test_deadline},

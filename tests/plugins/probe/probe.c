@@ -1,5 +1,7 @@
 /* A test plugin whose behaviour its config chooses, with one "probe" type
- * per phase, for tests of the request path (tests/unit/test_submit.c):
+ * per phase (blocking, with a non-blocking try) and an authorization type
+ * "probeBlocking" (blocking, no try), for tests of the request path
+ * (tests/unit/test_submit.c):
  *   {counter: NAME, again: bool, result: ok|deny|error|bogus|again,
  *    sleep_ms: N, output: TEXT}
  * Every evaluate call counts under NAME: the tries on an I/O thread
@@ -154,25 +156,28 @@ static pc_status probe_evaluate(void *instance, pc_eval *ev)
     return PC_OK;
 }
 
-#define PROBE_TYPE(var, ph)                                                   \
+#define PROBE_TYPE(var, ph, name_, flags_)                                     \
     static const pc_evaluator_type var = {                                    \
         .struct_size = sizeof(pc_evaluator_type),                             \
-        .flags = PC_EVAL_MAY_BLOCK | PC_EVAL_TRY_NONBLOCKING,                 \
+        .flags = flags_,                                                      \
         .phase = ph,                                                          \
-        .name = "probe",                                                      \
+        .name = name_,                                                        \
         .config_schema = probe_schema,                                        \
         .create = probe_create,                                               \
         .destroy = probe_destroy,                                             \
         .evaluate = probe_evaluate,                                           \
     }
-PROBE_TYPE(probe_identity, PC_PHASE_IDENTITY);
-PROBE_TYPE(probe_metadata, PC_PHASE_METADATA);
-PROBE_TYPE(probe_authorization, PC_PHASE_AUTHORIZATION);
-PROBE_TYPE(probe_response, PC_PHASE_RESPONSE);
-PROBE_TYPE(probe_callback, PC_PHASE_CALLBACK);
+#define TRY (PC_EVAL_MAY_BLOCK | PC_EVAL_TRY_NONBLOCKING)
+PROBE_TYPE(probe_identity, PC_PHASE_IDENTITY, "probe", TRY);
+PROBE_TYPE(probe_metadata, PC_PHASE_METADATA, "probe", TRY);
+PROBE_TYPE(probe_authorization, PC_PHASE_AUTHORIZATION, "probe", TRY);
+PROBE_TYPE(probe_response, PC_PHASE_RESPONSE, "probe", TRY);
+PROBE_TYPE(probe_callback, PC_PHASE_CALLBACK, "probe", TRY);
+/* Blocks without a non-blocking try: never called on an I/O thread. */
+PROBE_TYPE(probe_blocking, PC_PHASE_AUTHORIZATION, "probeBlocking", PC_EVAL_MAY_BLOCK);
 
 static const pc_evaluator_type *const probe_types[] = {
     &probe_identity, &probe_metadata, &probe_authorization, &probe_response,
-    &probe_callback, NULL};
+    &probe_callback, &probe_blocking, NULL};
 PC_PLUGIN_DEFINE("probe", "1.0.0", "configurable evaluator for request-path tests",
                  probe_types, NULL)
