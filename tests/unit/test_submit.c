@@ -563,6 +563,12 @@ static void test_default_timeout(void)
     snapshot_unref(s);
 }
 
+static int stop_workers(void)
+{
+    workers_stop();
+    return 0;
+}
+
 int cu_register(void)
 {
     static const cu_case c[] = {
@@ -576,5 +582,13 @@ int cu_register(void)
         {"every error fails closed", test_fail_closed},
         {"default timeout", test_default_timeout},
         {NULL, NULL}};
-    return cu_add_suite("submit", c);
+    /* The pool stops with the suite, before exit handlers run: a worker
+     * thread's cleanup (its HMAC context) must not outlive OpenSSL's. */
+    CU_pSuite suite = CU_add_suite("submit", NULL, stop_workers);
+    if (!suite)
+        return -1;
+    for (const cu_case *t = c; t->name; t++)
+        if (!CU_add_test(suite, t->name, t->fn))
+            return -1;
+    return 0;
 }
