@@ -2,16 +2,17 @@
  *   (a) anonymous + one patternMatching rule
  *   (b) apiKey + three patterns + a json success header
  * Each figure covers the host lookup, building the Authorization JSON from
- * the request view and running the pipeline, as a request does.
+ * the request view and running the pipeline along the serving path
+ * (submit_decide), as a request does.
  * usage: bench_pipeline [iterations [a|b]]   (plugins: $PC_PLUGIN_DIR or the
  * build tree's plugin directory) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pipeline/decide.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
+#include "server/submit.h"
 #include "snapshot/snapshot.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -56,15 +57,13 @@ static double run(snapshot *s, const char *req, long iters, int *allowed)
     }
     for (long i = 0; i < iters / 10; i++) { /* warm-up */
         pipe_result r;
-        pipe_result_init(&r, 0);
-        decide(s, &cj.view, 0, NULL, &r);
+        submit_decide(s, &cj.view, 0, &r);
         pipe_result_free(&r);
     }
     int64_t t0 = clock_mono_ns();
     for (long i = 0; i < iters; i++) {
         pipe_result r;
-        pipe_result_init(&r, 0);
-        decide(s, &cj.view, 0, NULL, &r);
+        submit_decide(s, &cj.view, 0, &r);
         *allowed = r.allowed;
         pipe_result_free(&r);
     }

@@ -10,9 +10,10 @@
 #include "config/cfgerr.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
-#include "pipeline/decide.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
+#include "server/submit.h"
+#include "server/workers.h"
 #include "util/buf.h"
 
 
@@ -206,11 +207,17 @@ int cmd_eval(int argc, char **argv)
     snapshot_sink sink = {cfgerr_print_error, NULL, NULL};
     snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
     pipe_result r;
-    pipe_result_init(&r, explain);
-    if (rc == CHECKJSON_NO_HTTP)
-        pipe_result_deny(&r, GRPC_INVALID_ARGUMENT, 400, "Invalid request");
-    else
-        decide(s, &cj.view, 0, NULL, &r);
+    if (rc == CHECKJSON_NO_HTTP) {
+        pipe_result_init(&r, explain);
+        pipe_result_deny(&r, PC_GRPC_INVALID_ARGUMENT, 400, "Invalid request");
+    } else {
+        /* The serving path: blocking evaluators run on a worker, as in
+         * `serve`, after the inline try. */
+        int pool = workers_start(1);
+        submit_decide(s, &cj.view, explain, &r);
+        if (pool == 0)
+            workers_stop();
+    }
     if (json)
         print_json(&r);
     else

@@ -41,6 +41,7 @@ void pipe_result_free(pipe_result *r)
     free(r->body);
     free(r->reason);
     json_object_put(r->dynmeta);
+    json_object_put(r->pos.id_errors);
     free(r->trace);
     memset(r, 0, sizeof *r);
 }
@@ -334,23 +335,23 @@ static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
 static void deny_when_error(const ac_config *cfg, const char *why,
                             struct json_object *root, pipe_result *r)
 {
-    render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403, why, root, 0, r);
+    render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403, why, root, 0, r);
     json_object_put(r->dynmeta);
     r->dynmeta = NULL;
 }
 
-/* Identity: any of, by priority group. Returns 1 when one succeeded. */
+/* Identity: any of, by priority group. Returns 1 when one succeeded.
+ * Failures are kept in r->pos so that a run resumed after RUN_AGAIN still
+ * reports them. */
 static int phase_identity(const ac_config *cfg, struct json_object *root,
                           reqctx *rq, pipe_result *r)
 {
     const size_t n = cfg->n_evs[PC_PHASE_IDENTITY];
     ac_eval *const *evs = cfg->evs[PC_PHASE_IDENTITY];
-    struct json_object *errors = json_object_new_object();
-    const char *single = NULL;
-    char why[512], single_why[512] = "";
+    char why[512];
     struct json_object *winner = NULL;
     const ac_eval *wev = NULL;
-    for (size_t i = 0; i < n && !winner; i++) {
+    for (size_t i = r->pos.next; i < n && !winner; i++) {
         if (expired(rq))
             break;
         switch (run_eval(evs[i], root, rq, r, &winner, why, sizeof why)) {
@@ -358,38 +359,41 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
             wev = evs[i];
             break;
         case RUN_FAIL:
-            json_object_object_add(errors, evs[i]->name, json_object_new_string(why));
-            single = evs[i]->name;
-            snprintf(single_why, sizeof single_why, "%s", why);
+            /* Made on the first failure only: most requests have none. */
+            if (!r->pos.id_errors)
+                r->pos.id_errors = json_object_new_object();
+            json_object_object_add(r->pos.id_errors, evs[i]->name,
+                                   json_object_new_string(why));
             break;
         case RUN_SKIP:
             break;
         case RUN_AGAIN:
-            json_object_put(errors);
+            r->pos.next = i;
             return 0;
         case RUN_WHEN_ERROR:
-            json_object_put(errors);
             deny_when_error(cfg, why, root, r);
             return 0;
         }
     }
+    struct json_object *errors = r->pos.id_errors;
     if (!winner) {
         if (expired(rq)) {
-            pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+            pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
         } else {
-            const char *reason;
-            if (n == 1 && single)
-                reason = single_why;
-            else
+            /* One identity: its own reason; several: a map of them. */
+            struct json_object *only = NULL;
+            const char *reason = "{}";
+            if (n == 1 && errors &&
+                json_object_object_get_ex(errors, evs[0]->name, &only))
+                reason = json_object_get_string(only);
+            else if (errors)
                 reason = json_object_to_json_string_ext(
                     errors, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-            render_deny(cfg, &cfg->unauthenticated, GRPC_UNAUTHENTICATED, 401,
+            render_deny(cfg, &cfg->unauthenticated, PC_GRPC_UNAUTHENTICATED, 401,
                         reason, root, 1, r);
         }
-        json_object_put(errors);
         return 0;
     }
-    json_object_put(errors);
     if (json_object_is_type(winner, json_type_object)) {
         apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
         apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
@@ -403,13 +407,15 @@ static int phase_metadata(const ac_config *cfg, struct json_object *root,
                           reqctx *rq, pipe_result *r)
 {
     char why[512];
-    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
+    for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_METADATA][i];
         struct json_object *out;
         /* Failures are ignored, as in Authorino: metadata is best effort. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
-        if (o == RUN_AGAIN)
+        if (o == RUN_AGAIN) {
+            r->pos.next = i;
             return 0;
+        }
         if (o == RUN_WHEN_ERROR) {
             deny_when_error(cfg, why, root, r);
             return 0;
@@ -427,11 +433,11 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
                                reqctx *rq, pipe_result *r)
 {
     char why[512];
-    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_AUTHORIZATION]; i++) {
+    for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_AUTHORIZATION]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_AUTHORIZATION][i];
         struct json_object *out;
         if (expired(rq)) {
-            pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+            pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
             return 0;
         }
         switch (run_eval(ev, root, rq, r, &out, why, sizeof why)) {
@@ -442,10 +448,11 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
         case RUN_SKIP:
             break;
         case RUN_AGAIN:
+            r->pos.next = i;
             return 0;
         case RUN_WHEN_ERROR:
         case RUN_FAIL:
-            render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403,
+            render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403,
                         why[0] ? why : "Unauthorized", root, 0, r);
             return 0;
         }
@@ -457,12 +464,14 @@ static void phase_response(const ac_config *cfg, struct json_object *root,
                            reqctx *rq, pipe_result *r)
 {
     char why[512];
-    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_RESPONSE]; i++) {
+    for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_RESPONSE]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_RESPONSE][i];
         struct json_object *out;
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
-        if (o == RUN_AGAIN)
+        if (o == RUN_AGAIN) {
+            r->pos.next = i;
             return;
+        }
         if (o == RUN_WHEN_ERROR) {
             deny_when_error(cfg, why, root, r);
             return;
@@ -487,73 +496,100 @@ static void phase_callbacks(const ac_config *cfg, struct json_object *root,
                             reqctx *rq, pipe_result *r)
 {
     char why[512];
-    for (size_t i = 0; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
+    for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_CALLBACK][i];
         struct json_object *out;
         /* Callbacks run once the decision is made: a failure, or a `when`
          * that cannot be evaluated, only skips the callback. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
-        if (o == RUN_AGAIN)
+        if (o == RUN_AGAIN) {
+            r->pos.next = i;
             return;
+        }
         if (o == RUN_OK)
             json_object_object_add_ex(auth_section(root, "callbacks"), ev->name, out,
                                       KEY_CONST);
     }
 }
 
+/* Moves r to the start of stage. */
+static void goto_stage(pipe_result *r, pipe_stage stage)
+{
+    r->pos.stage = stage;
+    r->pos.next = 0;
+}
+
 void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
               pipe_result *r)
 {
+    pipe_pos *p = &r->pos;
     r->authconfig = cfg->id;
-    if (cfg->when) {
-        char why[512] = "";
-        int w = cond_eval(cfg->when, root, why, sizeof why);
-        if (w == 0) {
-            /* Conditions not met: the AuthConfig does not apply; allow
-             * with no headers, as Authorino does. */
+    r->again = 0;
+    /* Each stage returns early with r->again set when an evaluator needs
+     * to block while rq->no_block; the next call starts at p->stage. */
+    if (p->stage == PIPE_AT_WHEN) {
+        if (cfg->when) {
+            char why[512] = "";
+            int w = cond_eval(cfg->when, root, why, sizeof why);
+            if (w == 0) {
+                /* Conditions not met: the AuthConfig does not apply; allow
+                 * with no headers, as Authorino does. */
+                r->allowed = 1;
+                r->grpc_code = PC_GRPC_OK;
+                r->http_status = 200;
+                goto_stage(r, PIPE_AT_END);
+                return;
+            }
+            if (w < 0) {
+                render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403,
+                            why, root, 0, r);
+                goto_stage(r, PIPE_AT_END);
+                return;
+            }
+        }
+        goto_stage(r, PIPE_AT_IDENTITY);
+    }
+    if (p->stage == PIPE_AT_IDENTITY) {
+        p->ok = phase_identity(cfg, root, rq, r);
+        if (r->again)
+            return;
+        goto_stage(r, p->ok ? PIPE_AT_METADATA : PIPE_AT_CALLBACKS);
+    }
+    if (p->stage == PIPE_AT_METADATA) {
+        int ok = phase_metadata(cfg, root, rq, r);
+        if (r->again)
+            return;
+        goto_stage(r, ok ? PIPE_AT_AUTHORIZATION : PIPE_AT_CALLBACKS);
+    }
+    if (p->stage == PIPE_AT_AUTHORIZATION) {
+        p->ok = phase_authorization(cfg, root, rq, r);
+        if (r->again)
+            return;
+        if (p->ok && expired(rq)) {
+            pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
+            p->ok = 0;
+        }
+        if (p->ok) {
             r->allowed = 1;
-            r->grpc_code = GRPC_OK;
+            r->grpc_code = PC_GRPC_OK;
             r->http_status = 200;
-            return;
         }
-        if (w < 0) {
-            render_deny(cfg, &cfg->unauthorized, GRPC_PERMISSION_DENIED, 403, why,
-                        root, 0, r);
-            return;
-        }
+        goto_stage(r, p->ok ? PIPE_AT_RESPONSE : PIPE_AT_CALLBACKS);
     }
-    /* r->again: an evaluator needs to block while rq->no_block; the caller
-     * runs the whole pipeline again on a worker. */
-    int ok = phase_identity(cfg, root, rq, r);
-    if (r->again)
-        return;
-    if (ok) {
-        ok = phase_metadata(cfg, root, rq, r);
-        if (r->again)
-            return;
-    }
-    if (ok) {
-        ok = phase_authorization(cfg, root, rq, r);
-        if (r->again)
-            return;
-    }
-    if (ok && expired(rq)) {
-        pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
-        ok = 0;
-    }
-    if (ok) {
-        r->allowed = 1;
-        r->grpc_code = GRPC_OK;
-        r->http_status = 200;
+    if (p->stage == PIPE_AT_RESPONSE) {
         phase_response(cfg, root, rq, r);
         if (r->again)
             return;
+        goto_stage(r, PIPE_AT_CALLBACKS);
     }
-    phase_callbacks(cfg, root, rq, r);
-    if (r->again)
-        return;
-    /* A deadline that passed while callbacks ran must not turn into an
-     * allow that nobody checked in time. */
-    if (r->allowed && expired(rq))
-        pipe_result_deny(r, GRPC_UNAVAILABLE, 503, "");
+    if (p->stage == PIPE_AT_CALLBACKS) {
+        phase_callbacks(cfg, root, rq, r);
+        if (r->again)
+            return;
+        goto_stage(r, PIPE_AT_END);
+        /* A deadline that passed while callbacks ran must not turn into an
+         * allow that nobody checked in time. */
+        if (r->allowed && expired(rq))
+            pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
+    }
 }

@@ -16,6 +16,27 @@ typedef struct pipe_trace {
     char reason[200];
 } pipe_trace;
 
+/* Where a pipeline stopped when an evaluator needed to block on an I/O
+ * thread (pipe_result.again): pipe_run called again with the same result
+ * and Authorization JSON continues at that evaluator, so the ones before it
+ * neither run twice nor count twice in outputs, traces or metrics. */
+typedef enum pipe_stage {
+    PIPE_AT_WHEN = 0,  /* the AuthConfig's top-level when (start) */
+    PIPE_AT_IDENTITY,
+    PIPE_AT_METADATA,
+    PIPE_AT_AUTHORIZATION,
+    PIPE_AT_RESPONSE,
+    PIPE_AT_CALLBACKS,
+    PIPE_AT_END
+} pipe_stage;
+
+typedef struct pipe_pos {
+    pipe_stage stage;              /* the phase to run next */
+    size_t next;                   /* its first evaluator still to run */
+    int ok;                        /* identity, then authorization, passed */
+    struct json_object *id_errors; /* identity failures so far, or NULL (owned) */
+} pipe_pos;
+
 /* The decision, with every string owned by the result. */
 typedef struct pipe_result {
     int allowed;
@@ -29,6 +50,7 @@ typedef struct pipe_result {
     const char *authconfig;       /* id, borrowed from the snapshot */
     int explain;                  /* collect trace */
     int again;                    /* stopped: blocking work needed (no_block) */
+    pipe_pos pos;                 /* where pipe_run continues after again */
     pipe_trace *trace;
     size_t n_trace, cap_trace;
 } pipe_result;
@@ -42,17 +64,10 @@ int pipe_result_add_header(pipe_result *r, const char *name, size_t nlen,
                            const char *value, size_t vlen);
 
 /* Runs cfg's pipeline with the Authorization JSON root (which it extends
- * with auth.*). Any error denies. */
+ * with auth.*). Any error denies. When it returns with r->again set (an
+ * evaluator must block while rq->no_block), call it again with the same
+ * cfg, root and r once blocking is allowed: it resumes where it stopped. */
 void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
               pipe_result *r);
 
-/* google.rpc.Code values used in verdicts. */
-enum {
-    GRPC_OK = 0,
-    GRPC_INVALID_ARGUMENT = 3,
-    GRPC_NOT_FOUND = 5,
-    GRPC_PERMISSION_DENIED = 7,
-    GRPC_UNAVAILABLE = 14,
-    GRPC_UNAUTHENTICATED = 16
-};
 #endif

@@ -495,8 +495,9 @@ static void h_submit(const pc_request_view *v, pc_verdict_fn done, void *arg)
     }
     /* No engine behind the table (a frontend driven outside `serve`): the
      * contract still holds, with a fail-closed verdict. */
-    static const pc_verdict unavailable = {sizeof(pc_verdict), 0, 14, 503, NULL, 0,
-                                           {"", 0}, {"", 0}, NULL, {"", 0}};
+    static const pc_verdict unavailable = {sizeof(pc_verdict), 0, PC_GRPC_UNAVAILABLE,
+                                           503, NULL, 0, {"", 0}, {"", 0}, NULL,
+                                           {"", 0}};
     done(arg, NULL, &unavailable);
 }
 

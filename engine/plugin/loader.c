@@ -5,6 +5,7 @@
  * anything else in it is read. Refusals are one line naming the file and
  * both versions, so the author knows what to rebuild. */
 #include <dirent.h>
+#include <stddef.h>
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -16,11 +17,40 @@
 #include "loader.h"
 #include "schema.h"
 
-/* Sizes of the v1.0 layouts: a plugin built with 1.0 headers has exactly
- * these; later minors may only be larger. */
-#define V10_PLUGIN_SIZE sizeof(pc_plugin)
-#define V10_EVAL_SIZE sizeof(pc_evaluator_type)
-#define V10_FRONTEND_SIZE sizeof(pc_frontend_type)
+/* The layouts of every minor, as numbers (LP64): a plugin built with 1.m
+ * headers has exactly the sizes of row m, whatever later minors append, so
+ * sizeof of today's structs must never stand in for an older row. A minor
+ * that grows a struct adds a row with the new numbers; rows never change.
+ * `host` is where pc_host ended in that minor (plugins check it with
+ * PC_HOST_HAS); the assertions below keep every service at its offset. */
+typedef struct abi_sizes {
+    uint32_t plugin, evaluator, frontend, host;
+} abi_sizes;
+
+static const abi_sizes k_abi_sizes[PC_ABI_MINOR + 1] = {
+    /* 1.0 */ {56, 64, 56, 488},
+    /* 1.1 value_keep_json, value_release */ {56, 64, 56, 504},
+    /* 1.2 base64_decode */ {56, 64, 56, 512},
+    /* 1.3 eval_can_block */ {56, 64, 56, 520},
+    /* 1.4 pc_request_view.metadata_emit (no pc_host change) */ {56, 64, 56, 520},
+};
+
+_Static_assert(sizeof(void *) == 8, "the ABI size table is recorded for LP64");
+_Static_assert(sizeof k_abi_sizes / sizeof k_abi_sizes[0] == PC_ABI_MINOR + 1,
+               "one row per minor");
+/* The current minor's row is what the headers compile to. */
+_Static_assert(sizeof(pc_plugin) == 56 && sizeof(pc_evaluator_type) == 64 &&
+               sizeof(pc_frontend_type) == 56 && sizeof(pc_host) == 520,
+               "a struct changed size: add a row for the new minor");
+_Static_assert(offsetof(pc_host, value_keep_json) == 488 &&
+               offsetof(pc_host, base64_decode) == 504 &&
+               offsetof(pc_host, eval_can_block) == 512,
+               "a pc_host service moved: the table only grows at its end");
+
+uint32_t loader_abi_host_size(unsigned minor)
+{
+    return minor <= PC_ABI_MINOR ? k_abi_sizes[minor].host : 0;
+}
 
 static loader_type **g_types;
 static size_t g_ntypes;
@@ -78,15 +108,14 @@ int loader_check_descriptor(const pc_plugin *p, const char *path, char *err,
                  PC_ABI_MAJOR, PC_ABI_MINOR);
         return -1;
     }
-    /* Same minor: the layout must be exactly ours. Older minor: at least
-     * the 1.0 layout (later fields are read as absent). */
-    if ((p->abi_minor == PC_ABI_MINOR && p->struct_size != sizeof(pc_plugin)) ||
-        p->struct_size < V10_PLUGIN_SIZE) {
+    /* Each minor's layout is known exactly (k_abi_sizes): anything else was
+     * built with headers that do not match the version they claim. */
+    const uint32_t want = k_abi_sizes[p->abi_minor].plugin;
+    if (p->struct_size != want) {
         snprintf(err, errlen,
                  "%s: descriptor size %u does not match ABI %u.%u (host expects "
-                 "%zu): rebuild the plugin with the installed SDK headers",
-                 path, p->struct_size, p->abi_major, p->abi_minor,
-                 sizeof(pc_plugin));
+                 "%u): rebuild the plugin with the installed SDK headers",
+                 path, p->struct_size, p->abi_major, p->abi_minor, want);
         return -1;
     }
     if (!p->name || !*p->name) {
@@ -99,12 +128,12 @@ int loader_check_descriptor(const pc_plugin *p, const char *path, char *err,
 static int check_type(const pc_evaluator_type *t, const pc_plugin *p,
                       const char *path, char *err, size_t errlen)
 {
-    if (t->struct_size < V10_EVAL_SIZE ||
-        (p->abi_minor == PC_ABI_MINOR && t->struct_size != V10_EVAL_SIZE)) {
+    const uint32_t want = k_abi_sizes[p->abi_minor].evaluator;
+    if (t->struct_size != want) {
         snprintf(err, errlen,
-                 "%s: evaluator type struct size %u, host expects %zu: rebuild "
+                 "%s: evaluator type struct size %u, ABI %u.%u has %u: rebuild "
                  "the plugin with the installed SDK headers",
-                 path, t->struct_size, sizeof(pc_evaluator_type));
+                 path, t->struct_size, p->abi_major, p->abi_minor, want);
         return -1;
     }
     if (!t->name || !*t->name || !t->evaluate ||
@@ -186,7 +215,7 @@ static int add_frontends(const pc_plugin *p, const char *path,
     char err[1024];
     for (const pc_frontend_type *const *fp = p->frontends; fp && *fp; fp++) {
         const pc_frontend_type *f = *fp;
-        if (f->struct_size < V10_FRONTEND_SIZE || !f->name || !f->create ||
+        if (f->struct_size != k_abi_sizes[p->abi_minor].frontend || !f->name || !f->create ||
             !f->start || !f->stop || !f->destroy) {
             report(errf, arg, "%s: frontend %s has a bad layout or lacks hooks",
                    path, f->name ? f->name : "(unnamed)");

@@ -30,6 +30,9 @@ int loader_load_file(const char *path, loader_err_fn err, void *arg);
 /* Loads every *.so in dir (sorted). Returns the number refused. A missing
  * directory is reported and counts as one. */
 int loader_load_dir(const char *dir, loader_err_fn err, void *arg);
+/* Where pc_host ended in ABI 1.minor (its struct_size for a host of that
+ * minor), 0 for a minor this host does not know. */
+uint32_t loader_abi_host_size(unsigned minor);
 /* Checks a descriptor as the loader would; 0 or -1 with a message. Exposed
  * for tests. */
 int loader_check_descriptor(const pc_plugin *p, const char *path, char *err,

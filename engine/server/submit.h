@@ -1,12 +1,26 @@
-/* submit.h - the engine's side of pc_host.submit: look the host up, build
- * the Authorization JSON on the caller's thread, run the pipeline inline or
- * on the worker pool, hand back a verdict. */
+/* submit.h - the engine's one request path: look the host up, build the
+ * Authorization JSON on the caller's thread, run the pipeline inline or on
+ * the worker pool (continuing where the inline run stopped), hand back a
+ * verdict. */
 #ifndef PC_SERVER_SUBMIT_H
 #define PC_SERVER_SUBMIT_H
 #include <portcullis/host.h>
+#include "pipeline/pipeline.h"
+#include "snapshot/snapshot.h"
 
-/* Installs submit/cancel/release/ready/metrics into the host table.
- * default_timeout_ms bounds pipelines without a deadline of their own. */
+/* Installs submit/release/ready/metrics into the host table (what
+ * frontends call). default_timeout_ms bounds pipelines without a deadline
+ * of their own. */
 void submit_install(int64_t default_timeout_ms);
 void submit_set_ready(int ready);
+
+/* Decides view with the AuthConfigs of s along the same path as
+ * pc_host.submit (deadline and cancel hook from the view, blocking work on
+ * the worker pool, which must be running for pipelines that block) and
+ * waits for the verdict. *out receives the decision, with the evaluator
+ * trace when explain; free it with pipe_result_free while s is still held
+ * (out->authconfig and the trace's names are the snapshot's). s NULL denies
+ * with NOT_FOUND. Does not consult readiness or the current snapshot. */
+void submit_decide(snapshot *s, const pc_request_view *view, int explain,
+                   pipe_result *out);
 #endif

@@ -6,18 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pipeline/decide.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
+#include "server/submit.h"
+#include "server/workers.h"
 #include "snapshot/snapshot.h"
 #include "util/log.h"
 
-/* Loads the built-in plugins once (PC_PLUGIN_DIR, set by ctest). */
+/* Loads the built-in plugins once (PC_PLUGIN_DIR, set by ctest) and
+ * starts the worker pool that pipelines which block need. */
 static inline int tu_load_plugins(void)
 {
     static int loaded;
     if (loaded)
         return 0;
+    if (workers_start(2) == 0)
+        atexit(workers_stop);
     const char *dir = getenv("PC_PLUGIN_DIR");
     if (!dir) {
         fprintf(stderr, "PC_PLUGIN_DIR is not set\n");
@@ -71,7 +75,7 @@ static inline snapshot *tu_snapshot(const char *yaml, tu_errors *errs)
     return s;
 }
 
-/* Decides a CheckRequest given as JSON text. */
+/* Decides a CheckRequest given as JSON text, along the serving path. */
 static inline int tu_decide(snapshot *s, const char *request_json,
                             pipe_result *r, int explain)
 {
@@ -82,9 +86,9 @@ static inline int tu_decide(snapshot *s, const char *request_json,
     if (rc == CHECKJSON_SYNTAX)
         return -1;
     if (rc == CHECKJSON_NO_HTTP)
-        pipe_result_deny(r, 3, 400, "Invalid request");
+        pipe_result_deny(r, PC_GRPC_INVALID_ARGUMENT, 400, "Invalid request");
     else
-        decide(s, &cj.view, 0, NULL, r);
+        submit_decide(s, &cj.view, explain, r);
     checkjson_free(&cj);
     return 0;
 }

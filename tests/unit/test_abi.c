@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cu_main.h"
+#include "plugin/hostimpl.h"
 #include "plugin/loader.h"
 #include "snapshot/snapshot.h"
 
@@ -136,6 +137,58 @@ static void test_bad_size(void)
     CU_ASSERT_PTR_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiBadSize"));
 }
 
+/* A plugin built with the 1.0 headers loads on this host whatever was
+ * appended since; one claiming 1.0 with a size 1.0 never had does not. */
+static void test_v1_0_loads(void)
+{
+    char path[1200];
+    struct msgs m = {0};
+    loader_reset();
+    plugin_path(path, sizeof path, "abi_v1_0");
+    CHECK(loader_load_file(path, collect, &m) == 0, "abi_v1_0 refused: %s", m.all);
+    CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiV10"));
+    loader_reset();
+    const char *msg = refused("abi_v1_0_bad_type", &m);
+    contains(msg, "evaluator type struct size 72, ABI 1.0 has 64");
+    CU_ASSERT_PTR_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiV10BadType"));
+
+    /* The descriptor check knows every minor's size as a number. */
+    char err[512];
+    pc_plugin p = {PC_PLUGIN_MAGIC, 1, 0, 56u, 0, "x", "1", "", NULL, NULL};
+    for (unsigned minor = 0; minor <= PC_ABI_MINOR; minor++) {
+        p.abi_minor = (uint16_t)minor;
+        CHECK(loader_check_descriptor(&p, "/p/x.so", err, sizeof err) == 0,
+              "1.%u with 56 bytes refused: %s", minor, err);
+    }
+    p.abi_minor = 0;
+    p.struct_size = 64u;
+    CU_ASSERT_EQUAL(loader_check_descriptor(&p, "/p/x.so", err, sizeof err), -1);
+    contains(err, "descriptor size 64 does not match ABI 1.0 (host expects 56)");
+}
+
+/* PC_HOST_HAS against the table a host of each minor hands out: a service
+ * appended later reads as absent, one of 1.0 as present. */
+static void test_host_has(void)
+{
+    pc_host h = *host_table();
+    CU_ASSERT_EQUAL(h.struct_size, loader_abi_host_size(PC_ABI_MINOR));
+    CU_ASSERT(PC_HOST_HAS(&h, eval_can_block));
+    h.struct_size = loader_abi_host_size(0);
+    CU_ASSERT(PC_HOST_HAS(&h, metrics_request));
+    CU_ASSERT(PC_HOST_HAS(&h, submit));
+    CU_ASSERT(!PC_HOST_HAS(&h, value_keep_json));
+    CU_ASSERT(!PC_HOST_HAS(&h, value_release));
+    CU_ASSERT(!PC_HOST_HAS(&h, base64_decode));
+    CU_ASSERT(!PC_HOST_HAS(&h, eval_can_block));
+    h.struct_size = loader_abi_host_size(1);
+    CU_ASSERT(PC_HOST_HAS(&h, value_release));
+    CU_ASSERT(!PC_HOST_HAS(&h, base64_decode));
+    h.struct_size = loader_abi_host_size(2);
+    CU_ASSERT(PC_HOST_HAS(&h, base64_decode));
+    CU_ASSERT(!PC_HOST_HAS(&h, eval_can_block));
+    CU_ASSERT_EQUAL(loader_abi_host_size(PC_ABI_MINOR + 1), 0);
+}
+
 static void test_no_entry(void)
 {
     struct msgs m;
@@ -211,11 +264,13 @@ static void test_load_dir_counts(void)
     struct msgs m = {0};
     loader_reset();
     /* Refused: bad_size, dup_b, garbage, newer_minor, no_entry,
-     * other_major, plain_lib. Loaded: create_fails, dup_a, ok. */
+     * other_major, plain_lib, v1_0_bad_type. Loaded: create_fails, dup_a,
+     * ok, v1_0. */
     int n = loader_load_dir(abi_dir(), collect, &m);
-    CHECK(n == 7, "loader_load_dir refused %d, want 7:\n%s", n, m.all);
-    CHECK(m.n == 7, "%d messages, want 7:\n%s", m.n, m.all);
-    CU_ASSERT_EQUAL(loader_count_types(), 3);
+    CHECK(n == 8, "loader_load_dir refused %d, want 8:\n%s", n, m.all);
+    CHECK(m.n == 8, "%d messages, want 8:\n%s", m.n, m.all);
+    CU_ASSERT_EQUAL(loader_count_types(), 4);
+    CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiV10"));
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiOk"));
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiCreateFails"));
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_IDENTITY, "abiDuplicate"));
@@ -274,6 +329,8 @@ int cu_register(void)
         {"another major is refused", test_other_major},
         {"a newer minor is refused", test_newer_minor},
         {"a different descriptor size is refused", test_bad_size},
+        {"a plugin built against 1.0 loads", test_v1_0_loads},
+        {"PC_HOST_HAS on the table of each minor", test_host_has},
         {"a missing entry point is refused", test_no_entry},
         {"a plain shared library is refused", test_plain_lib},
         {"a file that is not ELF is refused", test_not_elf},

@@ -348,7 +348,14 @@ static void test_dynamic_metadata(void)
     snapshot_unref(s);
 }
 
-/* A request whose deadline has passed fails closed with UNAVAILABLE. */
+static int always_cancelled(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+
+/* A request whose deadline has passed fails closed with UNAVAILABLE, as
+ * does one whose client went away. */
 static void test_deadline(void)
 {
     tu_load_plugins();
@@ -359,17 +366,17 @@ static void test_deadline(void)
                       "\"method\":\"GET\",\"path\":\"/\"}}}}";
     CU_ASSERT_EQUAL_FATAL(checkjson_parse(req, strlen(req), &cj, err, sizeof err), 0);
     pipe_result r;
-    pipe_result_init(&r, 0);
-    decide(s, &cj.view, 1 /* long past */, NULL, &r);
+    cj.view.deadline_ns = 1; /* long past */
+    submit_decide(s, &cj.view, 0, &r);
     CU_ASSERT_EQUAL(r.allowed, 0);
-    CU_ASSERT_EQUAL(r.grpc_code, 14);
+    CU_ASSERT_EQUAL(r.grpc_code, PC_GRPC_UNAVAILABLE);
     CU_ASSERT_EQUAL(r.http_status, 503);
     pipe_result_free(&r);
-    atomic_int cancelled = 1;
-    pipe_result_init(&r, 0);
-    decide(s, &cj.view, 0, &cancelled, &r);
+    cj.view.deadline_ns = 0;
+    cj.view.cancelled = always_cancelled;
+    submit_decide(s, &cj.view, 0, &r);
     CU_ASSERT_EQUAL(r.allowed, 0);
-    CU_ASSERT_EQUAL(r.grpc_code, 14);
+    CU_ASSERT_EQUAL(r.grpc_code, PC_GRPC_UNAVAILABLE);
     pipe_result_free(&r);
     checkjson_free(&cj);
     snapshot_unref(s);

@@ -17,8 +17,6 @@ typedef Google__Protobuf__Struct Struct;
 typedef Google__Protobuf__Struct__FieldsEntry FieldsEntry;
 typedef Google__Protobuf__Value Value;
 
-#define GRPC_PERMISSION_DENIED 7
-
 typedef struct enc {
     codec_arena arena;
     const pc_host *host;
@@ -214,7 +212,7 @@ int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
         resp.ok_response = &ok;
     } else {
         if (status.code == 0) /* never let a denial read as OK */
-            status.code = GRPC_PERMISSION_DENIED;
+            status.code = PC_GRPC_PERMISSION_DENIED;
         status.message = text(&e, v->reason, 0);
         http.code = (Envoy__Type__V3__StatusCode)(v->http_status > 0 ? v->http_status : 0);
         denied.status = &http;

@@ -5,27 +5,20 @@
  */
 #include "codec_int.h"
 
-enum {
-    GRPC_OK = 0,
-    GRPC_INVALID_ARGUMENT = 3,
-    GRPC_RESOURCE_EXHAUSTED = 8,
-    GRPC_INTERNAL = 13
-};
-
 int codec_error_grpc_status(int err)
 {
     switch (err) {
     case CODEC_OK:
-        return GRPC_OK;
+        return PC_GRPC_OK;
     case CODEC_ENOHTTP:
     case CODEC_EINVAL:
     case CODEC_EINVALREQ:
-        return GRPC_INVALID_ARGUMENT;
+        return PC_GRPC_INVALID_ARGUMENT;
     case CODEC_ETOOBIG:
     case CODEC_ENOMEM:
-        return GRPC_RESOURCE_EXHAUSTED;
+        return PC_GRPC_RESOURCE_EXHAUSTED;
     default:
-        return GRPC_INTERNAL;
+        return PC_GRPC_INTERNAL;
     }
 }
 

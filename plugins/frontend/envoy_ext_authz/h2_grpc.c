@@ -51,12 +51,13 @@ void h2_grpc_on_headers(h2_stream *s)
         snprintf(msg, sizeof(msg), "unknown method %.*s",
                  (int)(s->path.len > 200 ? 200 : s->path.len),
                  s->path.ptr ? s->path.ptr : "");
-        h2_respond_grpc_status(s, 12, msg);
+        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED, msg);
         return;
     }
     if (s->grpc_encoding.len && !h2_is(s->grpc_encoding, "identity")) {
         s->route = H2_ROUTE_NONE;
-        h2_respond_grpc_status(s, 12, "grpc-encoding not supported: use identity");
+        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED,
+                               "grpc-encoding not supported: use identity");
         return;
     }
     size_t max = s->route == H2_ROUTE_HEALTH ? 64 * 1024 : cfg->max_message_bytes;
@@ -68,13 +69,13 @@ static void h2_grpc_health(h2_stream *s, const uint8_t *msg, size_t len)
     const pc_host *host = srv_conn_host(s->h->c);
     char service[512];
     if (codec_decode_health_request(msg, len, service, sizeof(service)) != 0) {
-        h2_respond_grpc_status(s, 3, "bad HealthCheckRequest");
+        h2_respond_grpc_status(s, PC_GRPC_INVALID_ARGUMENT, "bad HealthCheckRequest");
         return;
     }
     int ready = host->ready ? host->ready() : 1;
     codec_health_status st = codec_health_status_for(service, ready);
     if (st == CODEC_HEALTH_SERVICE_UNKNOWN) {
-        h2_respond_grpc_status(s, 5, NULL);
+        h2_respond_grpc_status(s, PC_GRPC_NOT_FOUND, NULL);
         return;
     }
     codec_buf out = CODEC_BUF_INIT;
@@ -100,7 +101,7 @@ static void h2_grpc_invalid(h2_stream *s, const char *reason)
     pc_verdict v;
     memset(&v, 0, sizeof(v));
     v.struct_size = sizeof(v);
-    v.grpc_code = 3;
+    v.grpc_code = PC_GRPC_INVALID_ARGUMENT;
     v.http_status = 400;
     v.headers = &hdr;
     v.n_headers = 1;
@@ -172,7 +173,7 @@ static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
                              s);
     if (!r) {
         codec_check_free(&chk);
-        h2_respond_grpc_status(s, 8, "out of memory");
+        h2_respond_grpc_status(s, PC_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
     chk.view.deadline_ns = h2_deadline(s, host);
@@ -189,7 +190,7 @@ void h2_grpc_on_end(h2_stream *s)
                                                                   &compressed)
                                      : NULL;
     if (!msg) {
-        h2_respond_grpc_status(s, 13, codec_frame_reader_partial(&s->fr)
+        h2_respond_grpc_status(s, PC_GRPC_INTERNAL, codec_frame_reader_partial(&s->fr)
                                           ? "truncated request message"
                                           : "missing request message");
         return;
@@ -217,6 +218,6 @@ int h2_grpc_render(srv_req *r, const pc_verdict *v)
         return -1;
     r->reply.status = 200;
     r->reply.grpc = 1;
-    r->reply.grpc_status = 0;
+    r->reply.grpc_status = PC_GRPC_OK;
     return 0;
 }

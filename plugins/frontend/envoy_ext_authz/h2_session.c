@@ -120,7 +120,7 @@ int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg)
         codec_grpc_message_escape(msg, strlen(msg), esc, sizeof(esc));
         H2_NV_LIT(&nv[n++], "grpc-message", esc);
     }
-    if (grpc_status == 12)
+    if (grpc_status == PC_GRPC_UNIMPLEMENTED)
         H2_NV_LIT(&nv[n++], "grpc-accept-encoding", "identity");
     s->answered = 1;
     return nghttp2_submit_response(s->h->session, s->id, nv, n, NULL) == 0

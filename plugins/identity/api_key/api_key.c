@@ -243,6 +243,14 @@ static void *apikey_create(const pc_host *host, pc_create_ctx *cc,
 
     if (!who)
         who = "apiKey";
+    /* Services of plugin ABI 1.1 and 1.2: keeping identities and decoding
+     * Secret data. */
+    if (!PC_HOST_HAS(host, value_keep_json) || !PC_HOST_HAS(host, value_release) ||
+        !PC_HOST_HAS(host, base64_decode)) {
+        snprintf(err, errlen, "this host lacks value_keep_json or base64_decode "
+                              "(plugin ABI 1.2 or later needed)");
+        return NULL;
+    }
     sel = lsel_compile(host, host->value_get(config, "selector"), err, errlen);
     if (!sel)
         return NULL;

@@ -52,6 +52,13 @@ static void *tr_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                        char *err, size_t errlen)
 {
     (void)cc;
+    /* Cached verdicts must not outlive the token's exp, read with
+     * base64_decode (plugin ABI 1.2). */
+    if (!PC_HOST_HAS(h, base64_decode)) {
+        snprintf(err, errlen, "this host lacks base64_decode (plugin ABI 1.2 or "
+                              "later needed)");
+        return NULL;
+    }
     tr_inst *in = calloc(1, sizeof *in);
     if (!in)
         goto oom;
@@ -143,7 +150,9 @@ static pc_status tr_evaluate(void *p, pc_eval *ev)
     }
     pc_value *id = NULL;
     pc_status st;
-    const int can_block = h->eval_can_block(ev);
+    /* A host without eval_can_block (before ABI 1.3) ignores
+     * PC_EVAL_TRY_NONBLOCKING and only calls evaluate where it may block. */
+    const int can_block = PC_HOST_HAS(h, eval_can_block) ? h->eval_can_block(ev) : 1;
     if (!in->cache && !can_block)
         return PC_AGAIN;
     if (in->cache) {

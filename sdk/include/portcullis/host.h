@@ -3,8 +3,8 @@
  *
  * Plugins link against nothing of the host: every engine facility is a
  * function pointer in pc_host, which is size-prefixed and only grows at its
- * end (see abi.h). Before calling a service added after v1.0, check it with
- * PC_HOST_HAS(host, field).
+ * end (see abi.h, which lists the minor each service came with). Before
+ * calling a service added after v1.0, check it with PC_HOST_HAS(host, field).
  *
  * Memory rules, visible in the names:
  *  - const pc_value * results are *borrowed*: valid until evaluate returns
@@ -62,7 +62,7 @@ typedef enum pc_log_level {
 
 /** Options of a cache made with pc_host.cache_new. */
 typedef struct pc_cache_opts {
-    size_t struct_size;     /**< sizeof(pc_cache_opts) */
+    uint32_t struct_size;   /**< sizeof(pc_cache_opts) */
     const char *name;       /**< for metrics and logs, e.g. "tokenreview" */
     int64_t ok_ttl_ms;      /**< how long PC_OK results live (upper bound) */
     int64_t deny_ttl_ms;    /**< how long PC_DENY results live; 0 = never cached */
@@ -87,7 +87,7 @@ typedef pc_status (*pc_cache_fill_fn)(void *arg, pc_eval *ev, pc_value **out,
 
 /** An outbound HTTP request (pc_host.http_do). */
 typedef struct pc_http_request {
-    size_t struct_size;        /**< sizeof(pc_http_request) */
+    uint32_t struct_size;      /**< sizeof(pc_http_request) */
     const char *method;        /**< "GET", "POST", ... */
     const char *url;
     /** NULL-terminated "Name: value" lines, or NULL. */
@@ -291,7 +291,7 @@ typedef struct pc_host {
     /** Records one finished request for metrics (frontends call it). */
     void (*metrics_request)(const pc_verdict *v, int64_t duration_ns);
 
-    /* ---- values kept by instances ---- */
+    /* ---- added in 1.1: values kept by instances ---- */
 
     /** Parses JSON into a value the instance keeps (any thread may read it,
      *  none may change it); NULL on a syntax error. For outputs that are
@@ -301,12 +301,16 @@ typedef struct pc_host {
     /** Frees a value from value_keep_json (control thread, in destroy). */
     void (*value_release)(pc_value *v);
 
+    /* ---- added in 1.2 ---- */
+
     /** Decodes base64 (the standard alphabet, or URL-safe when url is
      *  non-zero; padding optional; line breaks skipped) into a new buffer
      *  with a NUL after its *out_len bytes; host->free it. NULL on invalid
      *  input. */
     unsigned char *(*base64_decode)(const char *src, size_t len, int url,
                                     size_t *out_len);
+
+    /* ---- added in 1.3 ---- */
 
     /** 0 while a PC_EVAL_TRY_NONBLOCKING evaluator is tried on an I/O
      *  thread (it must not block: answer from memory or return PC_AGAIN),

@@ -56,11 +56,12 @@ enum {
      *  subtree only for AuthConfigs whose selectors mention it or that use
      *  an evaluator with this flag. */
     PC_EVAL_NEEDS_CONTEXT = 1u << 2,
-    /** With PC_EVAL_MAY_BLOCK: the engine first calls evaluate on the I/O
-     *  thread, where pc_host.eval_can_block returns 0. Answer from memory
-     *  (e.g. cache_lookup with a NULL fill) or return PC_AGAIN, and the
-     *  request moves to the worker pool. Cache hits then cost no thread
-     *  hop. */
+    /** Since 1.3. With PC_EVAL_MAY_BLOCK: the engine first calls evaluate
+     *  on the I/O thread, where pc_host.eval_can_block returns 0. Answer
+     *  from memory (e.g. cache_lookup with a NULL fill) or return PC_AGAIN,
+     *  and the request moves to the worker pool, which continues at this
+     *  evaluator (the ones before it do not run again). Cache hits then
+     *  cost no thread hop. A host before 1.3 ignores the flag. */
     PC_EVAL_TRY_NONBLOCKING = 1u << 3
 };
 

@@ -66,7 +66,7 @@ typedef struct pc_json_sink {
 
 /** An HTTP request to authorize, as Envoy's AttributeContext describes it. */
 typedef struct pc_request_view {
-    size_t struct_size;   /**< sizeof(pc_request_view) as compiled */
+    uint32_t struct_size; /**< sizeof(pc_request_view) as compiled */
     pc_str id, method, path, host, scheme, query, fragment, protocol;
     pc_str body;          /**< UTF-8 body (HttpRequest.body) */
     pc_str raw_body;      /**< bytes body (HttpRequest.raw_body) */
@@ -123,12 +123,36 @@ typedef struct pc_header {
     pc_str value;
 } pc_header;
 
+/** google.rpc.Code, the status of a gRPC call and of a CheckResponse
+ *  (pc_verdict.grpc_code). Values are fixed by gRPC. */
+typedef enum pc_grpc_code {
+    PC_GRPC_OK = 0,
+    PC_GRPC_CANCELLED = 1,
+    PC_GRPC_UNKNOWN = 2,
+    PC_GRPC_INVALID_ARGUMENT = 3,
+    PC_GRPC_DEADLINE_EXCEEDED = 4,
+    PC_GRPC_NOT_FOUND = 5,
+    PC_GRPC_ALREADY_EXISTS = 6,
+    PC_GRPC_PERMISSION_DENIED = 7,
+    PC_GRPC_RESOURCE_EXHAUSTED = 8,
+    PC_GRPC_FAILED_PRECONDITION = 9,
+    PC_GRPC_ABORTED = 10,
+    PC_GRPC_OUT_OF_RANGE = 11,
+    PC_GRPC_UNIMPLEMENTED = 12,
+    PC_GRPC_INTERNAL = 13,
+    PC_GRPC_UNAVAILABLE = 14,
+    PC_GRPC_DATA_LOSS = 15,
+    PC_GRPC_UNAUTHENTICATED = 16
+} pc_grpc_code;
+
 /** The decision for one request. Owned by the engine; valid until the
  *  frontend calls pc_host.request_release. */
 typedef struct pc_verdict {
-    size_t struct_size;
+    uint32_t struct_size;     /**< sizeof(pc_verdict) of the host */
     int allowed;              /**< 1 = let the request through */
-    int grpc_code;            /**< google.rpc.Code: 0, 16, 7, 5, 3, 14 ... */
+    int grpc_code;            /**< a pc_grpc_code: OK, UNAUTHENTICATED,
+                                   PERMISSION_DENIED, NOT_FOUND,
+                                   INVALID_ARGUMENT, UNAVAILABLE ... */
     int http_status;          /**< 200 on allow; the deny status otherwise */
     const pc_header *headers; /**< allow: set on the upstream request;
                                    deny: sent to the client */
