@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&st, 0, sizeof(st));
     st.pause_every = mode & 3;
     size_t chunk = (size_t)(mode >> 2) + 1; /* 1..64 bytes per feed */
-    h1_limits lim = {4096, 4096, 64};
+    h1_limits lim = {4096, 4096, 64, 1024};
     h1_callbacks cb = {fz_on_request, fz_on_continue};
     h1_parser *p = h1_parser_new(&lim, &cb, &st);
     if (!p)
@@ -97,8 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ssize_t used = h1_parser_feed(p, data + off, n);
         if (used < 0) {
             int status = h1_parser_error_status(p);
-            if (status != 400 && status != 413 && status != 431 &&
-                status != 500)
+            if (status != 400 && status != 413 && status != 414 &&
+                status != 431 && status != 500 && status != 501 &&
+                status != 505)
                 abort();
             srv_buf_reset(&st.out);
             h1_response_write(&st.out, status, NULL, 0, "text/plain", "", 0,
