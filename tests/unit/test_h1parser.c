@@ -267,6 +267,41 @@ static void test_rejects_malformed(void)
     CU_ASSERT_EQUAL(parse(longline, sizeof(longline), &s), 414);
 }
 
+/* Every byte value in a header name, a header value and the request
+ * target (snprintf writes a %c of 0 too): only the RFC's classes get
+ * through. */
+static void test_byte_classes(void)
+{
+    const char *tchars = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c < 256; c++) {
+        int tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') ||
+                    (c && c < 128 && strchr(tchars, c));
+        int vbyte = c == '\t' || c == ' ' || (c > 0x20 && c != 0x7f);
+        int tbyte = c > 0x20 && c < 0x7f;
+        char msg[80];
+        seen s;
+        int n = snprintf(msg, sizeof(msg),
+                         "GET / HTTP/1.1\r\nHost: a\r\nX%cY: v\r\n\r\n", c);
+        int st = parse(msg, (size_t)n, &s);
+        if ((st == 0) != (tchar || c == ':'))
+            fprintf(stderr, "  name byte 0x%02x: status %d\n", c, st);
+        CU_ASSERT_EQUAL(st == 0, tchar || c == ':'); /* "X:Y: v" is valid */
+        n = snprintf(msg, sizeof(msg),
+                     "GET / HTTP/1.1\r\nHost: a\r\nX: a%cb\r\n\r\n", c);
+        st = parse(msg, (size_t)n, &s);
+        if ((st == 0) != vbyte)
+            fprintf(stderr, "  value byte 0x%02x: status %d\n", c, st);
+        CU_ASSERT_EQUAL(st == 0, vbyte);
+        n = snprintf(msg, sizeof(msg),
+                     "GET /a%cb HTTP/1.1\r\nHost: a\r\n\r\n", c);
+        st = parse(msg, (size_t)n, &s);
+        if ((st == 0) != tbyte)
+            fprintf(stderr, "  target byte 0x%02x: status %d\n", c, st);
+        CU_ASSERT_EQUAL(st == 0, tbyte);
+    }
+}
+
 static void test_limits(void)
 {
     seen s;
@@ -351,6 +386,7 @@ int cu_register(void)
         {"chunked and pipelined", test_chunked_and_pipelined},
         {"absolute-form wins over Host", test_absolute_form_wins_over_host},
         {"rejects malformed heads and bodies", test_rejects_malformed},
+        {"byte classes", test_byte_classes},
         {"limits", test_limits},
         {"pause and resume", test_pause_and_resume},
         {"CONNECT tunnels", test_connect_tunnels},

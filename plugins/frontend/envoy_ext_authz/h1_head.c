@@ -7,12 +7,19 @@
 #include <string.h>
 #include <strings.h>
 
+/* RFC 9110 tchar, one bit per byte: names are checked byte by byte on the
+ * request path. */
+static const uint32_t h1_tchar_bits[8] = {
+    0x00000000u, /* 0x00-0x1f: controls */
+    0x03ff6cfau, /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
+    0xc7fffffeu, /* 0x40-0x5f: A-Z ^ _ */
+    0x57ffffffu, /* 0x60-0x7f: ` a-z | ~ */
+    0, 0, 0, 0,  /* 0x80-0xff */
+};
+
 int h1_is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9'))
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return (h1_tchar_bits[c >> 5] >> (c & 31)) & 1;
 }
 
 static int h1_is_digit(char c)
