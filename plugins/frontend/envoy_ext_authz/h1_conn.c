@@ -91,6 +91,7 @@ static void h1_flush(h1_conn *h)
         if (!keep) {
             h->stop_parsing = 1;
             srv_conn_close(c, 1);
+            h1_arm(h); /* bounds the wait for the peer to take it */
             return;
         }
     }
