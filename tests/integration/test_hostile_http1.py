@@ -244,6 +244,11 @@ def slow_cases(srv):
           (limit + 0.4), answers)
 
 
+def asan(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -311,9 +316,13 @@ def pipelining_case(srv):
           "-> peak %d kB (+%.1f MB)" % (sent, sent // len(req), ATTACK_S, before, peak,
                                         growth_mb))
     # The bound: the 1 MiB output high-water mark, one read of pending
-    # input and the requests in flight, plus allocator slack.
-    check(growth_mb < 6, "RSS stays bounded under a non-reading pipeliner (< +6 MB)",
-          "+%.1f MB" % growth_mb)
+    # input and the requests in flight, plus allocator slack. AddressSanitizer
+    # keeps freed blocks in a quarantine (256 MB), so RSS says nothing there.
+    if asan(srv.proc.pid):
+        print("note - RSS bound not checked: AddressSanitizer build")
+    else:
+        check(growth_mb < 6, "RSS stays bounded under a non-reading pipeliner (< +6 MB)",
+              "+%.1f MB" % growth_mb)
     ok = [x for x in legit if x[0] == 200]
     worst = max((x[1] for x in legit), default=0)
     check(len(ok) == len(legit) and len(legit) >= 5,
