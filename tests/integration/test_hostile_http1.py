@@ -14,13 +14,15 @@ import re
 import select
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from pcharness import Checks, Server, SMALL, api_key_authconfig  # noqa: E402
+from pcharness import (Checks, Server, SMALL, PC_BIN, api_key_authconfig,  # noqa: E402
+                       clean_env, free_ports, plugin_args, write)
 
 AUTHCONFIG = api_key_authconfig("")
 KEY = b"Authorization: APIKEY alice-secret-key\r\n"
@@ -353,9 +355,29 @@ def pipelining_case(srv):
           (answers, got), "answers=%d bytes=%d" % (answers, got))
 
 
+def settings_cases(tmp):
+    """A mistyped or out-of-range setting stops serve (exit 2) and names it."""
+    ac = write(os.path.join(tmp, "settings.yaml"), AUTHCONFIG)
+    ports = free_ports(3)
+    base = [PC_BIN, "serve", "--authconfigs", ac,
+            "--grpc-addr", "127.0.0.1:%d" % ports[0],
+            "--http-addr", "127.0.0.1:%d" % ports[1],
+            "--admin-addr", "127.0.0.1:%d" % ports[2]] + plugin_args()
+    for opt, want in (("http1_header_timout_ms=5", "http1_header_timout_ms"),
+                      ("http1_max_pipelined=0", "http1_max_pipelined"),
+                      ("http1_body_timeout_ms=soon", "http1_body_timeout_ms")):
+        p = subprocess.run(base + ["--frontend-opt", opt], env=clean_env(),
+                           capture_output=True, text=True, timeout=20)
+        check(p.returncode == 2 and want in p.stderr,
+              "--frontend-opt %s refused (exit 2, names the setting)" % opt,
+              "rc=%s stderr=%s" % (p.returncode, p.stderr[-400:]))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-hostile-h1-")
     try:
+        with checks.guard("settings cases ran to the end"):
+            settings_cases(tmp)
         with Server(tmp, authconfig_text=AUTHCONFIG, extra=FLAGS) as srv:
             if not check(srv.ready(), "server ready", srv.logtail()):
                 checks.finish()
