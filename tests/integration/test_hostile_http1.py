@@ -212,6 +212,34 @@ def slow_cases(srv):
           "request line cut in half: closed within %.1f s" % (limit + 1.5),
           "got %s, closed after %s s" % (shown(got), closed))
 
+    # 100 connections at once, each stopped in the middle of a head.
+    socks = []
+    for i in range(100):
+        c = socket.create_connection(("127.0.0.1", srv.http_port), timeout=5)
+        c.sendall(b"GET /check HTTP/1.1\r\nHost: api.test\r\nX-Half: %d" % i)
+        socks.append(c)
+    t0 = time.monotonic()
+    open_socks = set(socks)
+    got408 = 0
+    while open_socks and time.monotonic() - t0 < 4 * limit + 2:
+        r, _, _ = select.select(list(open_socks), [], [], 0.2)
+        for c in r:
+            try:
+                b = c.recv(4096)
+            except ConnectionResetError:
+                b = b""
+            if b.startswith(b"HTTP/1.1 408 "):
+                got408 += 1
+            if not b or b"connection: close" in b:
+                open_socks.discard(c)
+    took = time.monotonic() - t0
+    for c in socks:
+        c.close()
+    check(not open_socks and got408 == 100 and took < limit + 2,
+          "100 connections stopped mid-head: all 408 and closed within %.1f s" % (limit + 2),
+          "%d still open, %d answered 408, after %.1f s" % (len(open_socks), got408, took))
+    print("       100 half heads: closed after %.2f s" % took)
+
     # The admin port: a connection that never sends a byte.
     got, closed = exchange(srv.admin_port, b"", wait=4 * limit + 2)
     check(closed is not None and closed < limit + 1.5 and got == b"",
@@ -251,6 +279,13 @@ def asan(pid):
         return "libasan" in f.read()
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of the process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -280,6 +315,7 @@ def pipelining_case(srv):
         c.getresponse().read()
         c.close()
     before = rss_kb(srv.proc.pid)
+    cpu0 = cpu_s(srv.proc.pid)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
     s.connect(("127.0.0.1", srv.http_port))
@@ -314,9 +350,10 @@ def pipelining_case(srv):
             finally:
                 c.close()
     growth_mb = (peak - before) / 1024.0
+    cpu = cpu_s(srv.proc.pid) - cpu0
     print("       pipelined %d bytes (%d requests) in %d s, reading only at first; RSS %d kB "
-          "-> peak %d kB (+%.1f MB)" % (sent, sent // len(req), ATTACK_S, before, peak,
-                                        growth_mb))
+          "-> peak %d kB (+%.1f MB), server CPU %.1f s" % (
+              sent, sent // len(req), ATTACK_S, before, peak, growth_mb, cpu))
     # The bound: the 1 MiB output high-water mark, one read of pending
     # input and the requests in flight, plus allocator slack. AddressSanitizer
     # keeps freed blocks in a quarantine (256 MB), so RSS says nothing there.
