@@ -269,6 +269,75 @@ static int h1_hexval(unsigned char c)
     return -1;
 }
 
+/* The LF of a CRLF: where the line that ended leads. */
+static int h1_line_end(h1_parser *p)
+{
+    h1_state was = p->state;
+    if (was == S_CHUNK_SIZE_LF) {
+        p->state = p->left ? S_CHUNK_DATA : S_TRAILER_START;
+        return 0;
+    }
+    if (was == S_CHUNK_DATA_LF) {
+        p->state = S_CHUNK_SIZE;
+        p->chunk_line = 0;
+        p->chunk_digits = 0;
+        return 0;
+    }
+    if (h1_count(p, 1))
+        return -1;
+    if (was == S_LINE_LF) {
+        /* Checked now so a bad line fails before its fields arrive; read
+         * again in h1_head_done. */
+        const char *why = "";
+        int st = h1_head_line(&p->head, (const char *)p->hdr.data,
+                              p->line_len, &why);
+        if (st)
+            return h1_fail(p, st, why);
+    }
+    if (was == S_LINE_LF || was == S_VALUE_LF)
+        p->state = S_FIELD_START;
+    else if (was == S_TRAILER_LF)
+        p->state = S_TRAILER_START;
+    else if (was == S_HEAD_LF)
+        return h1_head_done(p);
+    else if (was == S_END_LF)
+        return h1_complete(p);
+    return 0;
+}
+
+/* One byte of a chunk-size line: 1*HEXDIG [ BWS ";" extensions ] CR. */
+static int h1_chunk_line_byte(h1_parser *p, unsigned char c)
+{
+    if (++p->chunk_line > H1_MAX_CHUNK_LINE)
+        return h1_fail(p, 400, "chunk size line too long");
+    if (p->state == S_CHUNK_SIZE && h1_hexval(c) >= 0) {
+        /* Checked per digit against what the body may still hold: no size
+         * can overflow. */
+        p->left = p->left * 16 + (uint64_t)h1_hexval(c);
+        p->chunk_digits = 1;
+        if (p->left > p->lim.max_body_bytes - p->body.len)
+            return h1_fail(p, 413, "request body too large");
+        return 0;
+    }
+    if (!p->chunk_digits)
+        return h1_bad_byte(p, c, "invalid chunk size");
+    if (c == '\r') {
+        if (p->state == S_CHUNK_BWS)
+            return h1_fail(p, 400, "invalid chunk size");
+        p->state = S_CHUNK_SIZE_LF;
+    } else if (p->state == S_CHUNK_EXT) {
+        if (!h1_is_vbyte(c))
+            return h1_bad_byte(p, c, "invalid byte in a chunk extension");
+    } else if (c == ';') {
+        p->state = S_CHUNK_EXT;
+    } else if (c == ' ' || c == '\t') {
+        p->state = S_CHUNK_BWS;
+    } else {
+        return h1_bad_byte(p, c, "invalid chunk size");
+    }
+    return 0;
+}
+
 /* Runs the machine over d[0..n) until it is consumed, the request callback
  * paused or an error; returns the bytes used or -1. */
 static ssize_t h1_run(h1_parser *p, const uint8_t *d, size_t n)
@@ -329,42 +398,13 @@ static ssize_t h1_run(h1_parser *p, const uint8_t *d, size_t n)
         case S_CHUNK_SIZE_LF:
         case S_CHUNK_DATA_LF:
         case S_TRAILER_LF:
-        case S_END_LF: {
+        case S_END_LF:
             if (c != '\n')
                 return h1_fail(p, 400, "bare CR");
-            h1_state was = p->state;
             i++;
-            if (was == S_CHUNK_SIZE_LF) {
-                p->state = p->left ? S_CHUNK_DATA : S_TRAILER_START;
-                break;
-            }
-            if (was == S_CHUNK_DATA_LF) {
-                p->state = S_CHUNK_SIZE;
-                p->chunk_line = 0;
-                p->chunk_digits = 0;
-                break;
-            }
-            if (h1_count(p, 1))
-                return -1;
-            if (was == S_LINE_LF) {
-                /* Checked now so a bad line fails before its fields
-                 * arrive; read again in h1_head_done. */
-                const char *why = "";
-                int st = h1_head_line(&p->head, (const char *)p->hdr.data,
-                                      p->line_len, &why);
-                if (st)
-                    return h1_fail(p, st, why);
-            }
-            if (was == S_LINE_LF || was == S_VALUE_LF)
-                p->state = S_FIELD_START;
-            else if (was == S_TRAILER_LF)
-                p->state = S_TRAILER_START;
-            else if (was == S_HEAD_LF && h1_head_done(p))
-                return -1;
-            else if (was == S_END_LF && h1_complete(p))
+            if (h1_line_end(p))
                 return -1;
             break;
-        }
         case S_FIELD_START:
         case S_TRAILER_START:
             if (c == '\r') {
@@ -491,35 +531,9 @@ static ssize_t h1_run(h1_parser *p, const uint8_t *d, size_t n)
         case S_CHUNK_SIZE:
         case S_CHUNK_BWS:
         case S_CHUNK_EXT:
-            if (++p->chunk_line > H1_MAX_CHUNK_LINE)
-                return h1_fail(p, 400, "chunk size line too long");
             i++;
-            if (p->state == S_CHUNK_SIZE && h1_hexval(c) >= 0) {
-                /* Checked per digit against what the body may still hold:
-                 * no size can overflow. */
-                p->left = p->left * 16 + (uint64_t)h1_hexval(c);
-                p->chunk_digits = 1;
-                if (p->left > p->lim.max_body_bytes - p->body.len)
-                    return h1_fail(p, 413, "request body too large");
-                break;
-            }
-            if (!p->chunk_digits)
-                return h1_bad_byte(p, c, "invalid chunk size");
-            if (c == '\r') {
-                if (p->state == S_CHUNK_BWS)
-                    return h1_fail(p, 400, "invalid chunk size");
-                p->state = S_CHUNK_SIZE_LF;
-            } else if (p->state == S_CHUNK_EXT) {
-                if (!h1_is_vbyte(c))
-                    return h1_bad_byte(p, c, "invalid byte in a chunk "
-                                             "extension");
-            } else if (c == ';') {
-                p->state = S_CHUNK_EXT;
-            } else if (c == ' ' || c == '\t') {
-                p->state = S_CHUNK_BWS;
-            } else {
-                return h1_bad_byte(p, c, "invalid chunk size");
-            }
+            if (h1_chunk_line_byte(p, c))
+                return -1;
             break;
         case S_TUNNEL:
             return (ssize_t)n;
