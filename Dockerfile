@@ -18,7 +18,7 @@ FROM debian:12-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libjson-c5 libyaml-0-2 libpcre2-8-0 libnghttp2-14 libprotobuf-c1 libuv1 \
-      libhttp-parser2.9 libcurl4 libssl3 ca-certificates \
+      libcurl4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 65532 --no-create-home portcullis
 COPY --from=build /opt/portcullis /opt/portcullis

@@ -5,7 +5,7 @@ set -eu
 
 BUILD_PKGS="build-essential cmake pkg-config git
   libjson-c-dev libyaml-dev libpcre2-dev libnghttp2-dev
-  libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libuv1-dev libhttp-parser-dev
+  libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libuv1-dev
   libcurl4-openssl-dev libssl-dev openssl ca-certificates"
 TEST_PKGS="libcunit1-dev clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-cryptography

@@ -48,6 +48,11 @@ typedef struct settings {
     int leader_election;
     const char *lease_ns;
     int64_t lease_ms;
+    /* frontend settings by name: the file's frontendOptions, then
+     * --frontend-opt KEY=VALUE flags */
+    struct json_object *fe_file_opts;
+    const char *fe_opts[MAXLIST];
+    int n_fe_opts;
 } settings;
 
 static void usage(FILE *f)
@@ -87,6 +92,8 @@ static void usage(FILE *f)
         "  --leader-election-lease-duration MS  (default 15000)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
+        "  --frontend-opt KEY=VALUE  a frontend setting (repeatable), e.g.\n"
+        "                            http1_header_timeout_ms=10000; see docs/configuration.md\n"
         "  -h, --help                show this help\n\n"
         "Every flag is also read from the environment as PORTCULLIS_<FLAG>, e.g.\n"
         "PORTCULLIS_GRPC_ADDR, PORTCULLIS_AUTHCONFIGS (a colon-separated list).\n");
@@ -154,7 +161,8 @@ static const char *const SERVER_SCHEMA =
     "\"watchNamespace\":{\"type\":\"string\"},"
     "\"authConfigLabelSelector\":{\"type\":\"string\"},"
     "\"secretLabelSelector\":{\"type\":\"string\"},"
-    "\"statusUpdates\":{\"type\":\"boolean\"}}}";
+    "\"statusUpdates\":{\"type\":\"boolean\"},"
+    "\"frontendOptions\":{\"type\":\"object\"}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -198,6 +206,7 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(lg, "level")) s->log_level = jstr(lg, "level");
     if (jstr(lg, "format")) s->log_format = jstr(lg, "format");
     if (jstr(o, "frontend")) s->frontend = jstr(o, "frontend");
+    json_object_object_get_ex(o, "frontendOptions", &s->fe_file_opts);
     s->workers = jint(o, "workers", s->workers);
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
@@ -290,9 +299,42 @@ static snapshot *load(const settings *s)
     return snap;
 }
 
+/* KEY=VALUE: VALUE is JSON when it parses as JSON, else a string. */
+static int add_fe_opt(struct json_object *o, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return -1;
+    char key[128];
+    size_t kl = (size_t)(eq - kv);
+    if (kl >= sizeof key)
+        return -1;
+    memcpy(key, kv, kl);
+    key[kl] = '\0';
+    struct json_object *v = json_tokener_parse(eq + 1);
+    if (!v || json_object_is_type(v, json_type_object) ||
+        json_object_is_type(v, json_type_array)) {
+        json_object_put(v);
+        v = json_object_new_string(eq + 1);
+    }
+    json_object_object_add(o, key, v);
+    return 0;
+}
+
 static struct json_object *frontend_config(const settings *s)
 {
     struct json_object *o = json_object_new_object();
+    if (s->fe_file_opts) {
+        json_object_object_foreach(s->fe_file_opts, k, v)
+            json_object_object_add(o, k, json_object_get(v));
+    }
+    for (int i = 0; i < s->n_fe_opts; i++)
+        if (add_fe_opt(o, s->fe_opts[i]) != 0) {
+            fprintf(stderr, "portcullis serve: --frontend-opt %s: want KEY=VALUE\n",
+                    s->fe_opts[i]);
+            json_object_put(o);
+            return NULL;
+        }
     json_object_object_add(o, "grpc_addr", json_object_new_string(s->grpc_addr));
     json_object_object_add(o, "http_addr", json_object_new_string(s->http_addr));
     json_object_object_add(o, "admin_addr", json_object_new_string(s->admin_addr));
@@ -307,6 +349,33 @@ static struct json_object *frontend_config(const settings *s)
         json_object_object_add(o, "tls", t);
     }
     return o;
+}
+
+static void on_fe_problem(void *arg, const char *sub, const struct json_object *node,
+                          const char *msg, int unknown)
+{
+    (void)node;
+    (void)unknown;
+    fprintf(stderr, "portcullis serve: frontend %s%s%s\n", *sub ? sub : "",
+            *sub ? ": " : "", msg);
+    ++*(int *)arg;
+}
+
+/* A mistyped or out-of-range frontend option is an error, not ignored. */
+static int check_frontend_config(const loader_frontend *lf, struct json_object *cfg)
+{
+    if (!lf->t.config_schema)
+        return 0;
+    char err[256];
+    schema *sc = schema_compile(lf->t.config_schema, err, sizeof err);
+    if (!sc) {
+        fprintf(stderr, "portcullis serve: frontend schema: %s\n", err);
+        return -1;
+    }
+    int problems = 0;
+    schema_validate(sc, cfg, on_fe_problem, &problems);
+    schema_free(sc);
+    return problems ? -1 : 0;
 }
 
 static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists);
@@ -351,6 +420,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"enable-leader-election", no_argument, NULL, 13},
         {"leader-election-namespace", required_argument, NULL, 14},
         {"leader-election-lease-duration", required_argument, NULL, 15},
+        {"frontend-opt", required_argument, NULL, 16},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -410,6 +480,9 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 13: s.leader_election = 1; break;
         case 14: s.lease_ns = optarg; break;
         case 15: s.lease_ms = atoll(optarg); break;
+        case 16:
+            if (s.n_fe_opts < MAXLIST) s.fe_opts[s.n_fe_opts++] = optarg;
+            break;
         default: usage(stderr); return 2;
         }
     }
@@ -497,6 +570,10 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     }
 
     struct json_object *fcfg = frontend_config(&s);
+    if (!fcfg || check_frontend_config(lf, fcfg) != 0) {
+        json_object_put(fcfg);
+        return 2;
+    }
     char err[512] = "";
     void *fe = lf->t.create(host_table(), (const pc_value *)fcfg, err, sizeof err);
     json_object_put(fcfg);

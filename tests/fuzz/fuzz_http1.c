@@ -7,6 +7,9 @@
  * HTTP seeds work as they are and incremental parsing, pipelining and
  * pause/resume are all exercised. Every request is checked for the
  * invariants the frontend relies on and answered, as the connection would.
+ * The input is parsed twice, whole and in pieces: the requests and the
+ * final status must be the same, since a parser whose result depends on
+ * where TCP cut the stream is a smuggling bug.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +23,28 @@
 typedef struct fz_state {
     int pause_every;
     int n;
+    uint64_t hash; /* of every request seen, in order */
     srv_buf out;
 } fz_state;
+
+static void fz_mix(fz_state *st, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        st->hash = (st->hash ^ b[i]) * 1099511628211u;
+    st->hash = (st->hash ^ n) * 1099511628211u;
+}
+
+static void fz_mix_str(fz_state *st, pc_str s)
+{
+    fz_mix(st, s.ptr, s.len);
+}
+
+static int fz_is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
 
 static void fz_check_str(pc_str s)
 {
@@ -46,13 +69,29 @@ static int fz_on_request(void *arg, const h1_request *r)
     fz_check_str(r->body);
     if (r->path.len > r->target.len || r->body.len > 4096)
         abort();
+    if (r->target.len && r->target.ptr[0] != '/' && r->target.ptr[0] != '*')
+        abort(); /* origin-form, asterisk-form, or empty for CONNECT */
     for (size_t i = 0; i < r->n_headers; i++) {
         fz_check_str(r->headers[i].key);
         fz_check_str(r->headers[i].value);
+        if (r->headers[i].key.len == 0)
+            abort();
         for (size_t k = 0; k < r->headers[i].key.len; k++)
-            if (r->headers[i].key.ptr[k] >= 'A' && r->headers[i].key.ptr[k] <= 'Z')
-                abort(); /* names must come out lowercase */
+            if (!fz_is_tchar((unsigned char)r->headers[i].key.ptr[k]))
+                abort(); /* names are lowercase tokens */
+        for (size_t k = 0; k < r->headers[i].value.len; k++) {
+            unsigned char c = (unsigned char)r->headers[i].value.ptr[k];
+            if (c == '\r' || c == '\n' || c == 0)
+                abort(); /* no line breaks or NUL get through */
+        }
+        fz_mix_str(st, r->headers[i].key);
+        fz_mix_str(st, r->headers[i].value);
     }
+    fz_mix_str(st, r->method);
+    fz_mix_str(st, r->target);
+    fz_mix_str(st, r->host);
+    fz_mix_str(st, r->body);
+    fz_mix(st, &r->keep_alive, sizeof(r->keep_alive));
     /* Echo the headers back: the writer must drop what cannot be sent. */
     pc_header hs[8];
     size_t n = r->n_headers < 8 ? r->n_headers : 8;
@@ -75,33 +114,31 @@ static void fz_on_continue(void *arg)
     h1_response_continue(&st->out);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Parses data in feeds of `chunk` bytes; returns the final status (0 when
+ * no error) and leaves the requests' hash in st. */
+static int fz_run(const uint8_t *data, size_t size, size_t chunk,
+                  int pause_every, fz_state *st)
 {
-    if (size < 1)
-        return 0;
-    uint8_t mode = data[size - 1];
-    fz_state st;
-    memset(&st, 0, sizeof(st));
-    st.pause_every = mode & 3;
-    size_t chunk = (size_t)(mode >> 2) + 1; /* 1..64 bytes per feed */
-    h1_limits lim = {4096, 4096, 64};
+    memset(st, 0, sizeof(*st));
+    st->pause_every = pause_every;
+    h1_limits lim = {4096, 4096, 64, 1024};
     h1_callbacks cb = {fz_on_request, fz_on_continue};
-    h1_parser *p = h1_parser_new(&lim, &cb, &st);
+    h1_parser *p = h1_parser_new(&lim, &cb, st);
     if (!p)
-        return 0;
+        abort();
+    int status = 0;
     size_t off = 0;
     while (off < size) {
         size_t n = size - off < chunk ? size - off : chunk;
         ssize_t used = h1_parser_feed(p, data + off, n);
         if (used < 0) {
-            int status = h1_parser_error_status(p);
-            if (status != 400 && status != 413 && status != 431 &&
-                status != 500)
+            status = h1_parser_error_status(p);
+            if (status != 400 && status != 413 && status != 414 &&
+                status != 431 && status != 500 && status != 501 &&
+                status != 505)
                 abort();
-            srv_buf_reset(&st.out);
-            h1_response_write(&st.out, status, NULL, 0, "text/plain", "", 0,
+            srv_buf_reset(&st->out);
+            h1_response_write(&st->out, status, NULL, 0, "text/plain", "", 0,
                               0);
             break;
         }
@@ -115,6 +152,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     h1_parser_eof(p);
     h1_parser_free(p);
-    srv_buf_free(&st.out);
+    srv_buf_free(&st->out);
+    return status;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    uint8_t mode = data[size - 1];
+    size_t chunk = (size_t)(mode >> 2) + 1; /* 1..64 bytes per feed */
+    fz_state whole, pieces;
+    int a = fz_run(data, size, size, 0, &whole);
+    int b = fz_run(data, size, chunk, mode & 3, &pieces);
+    if (a != b || whole.n != pieces.n || whole.hash != pieces.hash)
+        abort(); /* the result depends on where the stream was cut */
     return 0;
 }

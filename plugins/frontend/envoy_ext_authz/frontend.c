@@ -37,7 +37,15 @@ static const char fe_schema[] =
     "\"max_metadata_depth\":{\"type\":\"integer\",\"minimum\":1,"
     "\"maximum\":30,\"default\":24},"
     "\"http_path_prefix\":{\"type\":\"string\",\"default\":\"\","
-    "\"pattern\":\"^(/.*)?$\"}"
+    "\"pattern\":\"^(/.*)?$\"},"
+    /* HTTP/1.1; ranges are checked in server_config.c */
+    "\"http1_max_header_bytes\":{\"type\":\"integer\",\"default\":65536},"
+    "\"http1_max_headers\":{\"type\":\"integer\",\"default\":256},"
+    "\"http1_max_line_bytes\":{\"type\":\"integer\",\"default\":8192},"
+    "\"http1_max_pipelined\":{\"type\":\"integer\",\"default\":32},"
+    "\"http1_header_timeout_ms\":{\"type\":\"integer\",\"default\":10000},"
+    "\"http1_body_timeout_ms\":{\"type\":\"integer\",\"default\":30000},"
+    "\"admin_idle_timeout_ms\":{\"type\":\"integer\",\"default\":60000}"
     "}}";
 
 static void *fe_create(const pc_host *host, const pc_value *config, char *err,

@@ -1,6 +1,8 @@
 /* HTTP/1.1 on a connection (HTTP port and admin port): feeds the I/O-free
  * parser, keeps pipelined responses in request order, bounds the requests
- * in flight and closes after "connection: close" or a protocol error. */
+ * in flight and the unsent output (parsing pauses past either, so a client
+ * that pipelines and never reads costs a bounded amount), times each stage
+ * of a request and closes after "connection: close" or a protocol error. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,10 +11,14 @@
 #include "h1_response.h"
 #include "server.h"
 
-/* Pipelined requests waiting for their turn before parsing pauses. */
-#define H1_MAX_SLOTS 32
-/* Request header bytes (request line included): over it, 431. */
-#define H1_MAX_HEADER_BYTES (64 * 1024)
+/* What the stage timer is measuring. */
+typedef enum h1_wait {
+    H1_WAIT_NONE = 0,
+    H1_WAIT_HEAD,   /* a request head (from accept for the first one) */
+    H1_WAIT_BODY,   /* its body */
+    H1_WAIT_IDLE,   /* admin port: the next request */
+    H1_WAIT_CLOSE   /* a closing connection whose peer does not read */
+} h1_wait;
 
 typedef struct h1_slot {
     struct h1_slot *next;
@@ -33,6 +39,11 @@ typedef struct h1_conn {
     int in_feed;       /* guards the parser against re-entry */
     int eof;
     int draining;      /* stopping: every response closes */
+    /* the stage timer; its own allocation, as it is closed after h */
+    uv_timer_t *timer;
+    h1_wait wait;
+    uint64_t wait_req; /* h1_parser_started when the wait began */
+    int timed_out;
 } h1_conn;
 
 static h1_conn *h1_of(srv_conn *c)
@@ -62,6 +73,7 @@ static void h1_slot_free(h1_slot *s)
 }
 
 static void h1_pump(h1_conn *h);
+static void h1_arm(h1_conn *h);
 
 /* Writes ready responses from the head, in order. */
 static void h1_flush(h1_conn *h)
@@ -79,6 +91,7 @@ static void h1_flush(h1_conn *h)
         if (!keep) {
             h->stop_parsing = 1;
             srv_conn_close(c, 1);
+            h1_arm(h); /* bounds the wait for the peer to take it */
             return;
         }
     }
@@ -86,6 +99,7 @@ static void h1_flush(h1_conn *h)
         srv_conn_close(c, 1);
     else
         h1_pump(h);
+    h1_arm(h);
 }
 
 static void h1_error_reply(h1_conn *h, int status)
@@ -115,6 +129,15 @@ static void h1_render(h1_slot *s, const srv_reply *rp)
                           s->keep_alive);
     }
     s->ready = 1;
+}
+
+/* Room for one more pipelined request: few enough in flight, and the
+ * answers already made are leaving (the peer reads them). */
+static int h1_room(const h1_conn *h)
+{
+    const srv_config *cfg = srv_conn_config(h->c);
+    return h->n_slots < (size_t)cfg->h1.max_pipelined &&
+           !srv_conn_congested(h->c);
 }
 
 static int h1_on_request(void *arg, const h1_request *req)
@@ -158,7 +181,7 @@ static int h1_on_request(void *arg, const h1_request *req)
         h->stop_parsing = 1;
         return H1_PAUSE;
     }
-    return h->n_slots >= H1_MAX_SLOTS ? H1_PAUSE : H1_CONTINUE;
+    return h1_room(h) ? H1_CONTINUE : H1_PAUSE;
 }
 
 static void h1_on_continue(void *arg)
@@ -204,8 +227,7 @@ static void h1_pump(h1_conn *h)
 {
     srv_conn *c = h->c;
     while (!h->in_feed && !c->closed && !h->stop_parsing &&
-           h1_parser_paused(h->p) && h->n_slots < H1_MAX_SLOTS &&
-           !srv_conn_congested(c)) {
+           h1_parser_paused(h->p) && h1_room(h)) {
         h1_parser_resume(h->p);
         srv_buf rest = h->pending;
         memset(&h->pending, 0, sizeof(h->pending));
@@ -236,7 +258,9 @@ static int h1_on_data(srv_conn *c, const uint8_t *data, size_t n)
 
 static void h1_on_drain(srv_conn *c)
 {
-    h1_pump(h1_of(c));
+    h1_conn *h = h1_of(c);
+    h1_pump(h);
+    h1_arm(h);
 }
 
 static void h1_on_eof(srv_conn *c)
@@ -296,6 +320,120 @@ static int h1_idle(srv_conn *c)
     return h->n_slots == 0 && !h1_parser_mid_request(h->p);
 }
 
+/* ---- the stage timer ---- */
+
+static h1_wait h1_waiting_for(const h1_conn *h)
+{
+    const srv_conn *c = h->c;
+    if (c->closed)
+        return H1_WAIT_NONE;
+    if (c->closing)
+        return H1_WAIT_CLOSE;
+    if (h->stop_parsing)
+        return H1_WAIT_NONE; /* answers still to come, then the close */
+    /* Not reading (the peer does not take its answers, or parsing is
+     * paused): the bytes it sent wait for us, not the other way round. */
+    if (c->read_block)
+        return H1_WAIT_NONE;
+    int stage = h1_parser_stage(h->p);
+    if (stage == H1_STAGE_BODY)
+        return H1_WAIT_BODY;
+    if (stage == H1_STAGE_HEAD)
+        return H1_WAIT_HEAD;
+    /* Idle parser: paused with requests in flight or output to drain is
+     * the engine's or the peer's turn, not a wait for the client. */
+    if (h1_parser_paused(h->p) || h->pending.len || h->n_slots || h->eof)
+        return H1_WAIT_NONE;
+    if (h1_parser_started(h->p) == 0)
+        return H1_WAIT_HEAD;
+    return h->admin ? H1_WAIT_IDLE : H1_WAIT_NONE;
+}
+
+static uint64_t h1_wait_ms(const h1_conn *h, h1_wait w)
+{
+    const srv_h1_config *t = &srv_conn_config(h->c)->h1;
+    switch (w) {
+    case H1_WAIT_HEAD: return (uint64_t)t->header_timeout_ms;
+    case H1_WAIT_BODY: return (uint64_t)t->body_timeout_ms;
+    case H1_WAIT_IDLE: return (uint64_t)t->admin_idle_timeout_ms;
+    /* As long as a head may take: the answer is small. */
+    case H1_WAIT_CLOSE: return (uint64_t)t->header_timeout_ms;
+    default: return 0;
+    }
+}
+
+static void h1_timer_cb(uv_timer_t *t);
+
+/* Starts the timer when the connection begins waiting for something new;
+ * a wait that goes on keeps its start, so a trickle of bytes does not
+ * extend it. */
+static void h1_arm(h1_conn *h)
+{
+    if (!h->timer || h->timed_out)
+        return;
+    h1_wait w = h1_waiting_for(h);
+    uint64_t req = h1_parser_started(h->p);
+    if (w == h->wait && req == h->wait_req)
+        return;
+    h->wait = w;
+    h->wait_req = req;
+    uint64_t ms = h1_wait_ms(h, w);
+    if (ms)
+        uv_timer_start(h->timer, h1_timer_cb, ms, 0);
+    else
+        uv_timer_stop(h->timer);
+}
+
+static void h1_timer_cb(uv_timer_t *t)
+{
+    h1_conn *h = t->data;
+    srv_conn *c = h->c;
+    h1_wait w = h->wait;
+    if (c->closed)
+        return;
+    if (!h->timed_out && (h1_waiting_for(h) != w ||
+                          h1_parser_started(h->p) != h->wait_req)) {
+        /* The wait changed without a call to h1_arm (the core stopped
+         * reading, say): measure the new one. */
+        h->wait = H1_WAIT_NONE;
+        h->wait_req = UINT64_MAX;
+        h1_arm(h);
+        return;
+    }
+    if (w == H1_WAIT_CLOSE || h->timed_out) {
+        srv_conn_close(c, 0);
+        return;
+    }
+    static const char *const what[] = {"", "request head", "request body",
+                                       "next request", "close"};
+    srv_conn_host(c)->log(PC_LOG_DEBUG, SRV_WHO,
+                          "http/1 connection from %s: %s not received in "
+                          "time (%d requests waiting)",
+                          c->peer_ip, what[w], (int)h->n_slots);
+    h->timed_out = 1;
+    h->stop_parsing = 1;
+    if (h1_parser_mid_request(h->p)) {
+        /* After the answers to earlier requests; closes once written. */
+        h1_error_reply(h, 408);
+        h1_flush(h);
+    } else {
+        /* Nothing begun (a silent connection, an idle admin client): no
+         * answer is owed. */
+        srv_conn_close(c, 1);
+    }
+    /* Whatever was queued gets one more wait to leave, then the close is
+     * forced: a peer that does not read cannot hold the connection. */
+    if (!c->closed)
+        uv_timer_start(t, h1_timer_cb, h1_wait_ms(h, H1_WAIT_CLOSE) ?
+                       h1_wait_ms(h, H1_WAIT_CLOSE) : 1000, 0);
+    srv_loop_flush_dirty(c->loop);
+}
+
+static void h1_timer_closed(uv_handle_t *t)
+{
+    free(t);
+}
+
 static void h1_free(srv_conn *c)
 {
     h1_conn *h = h1_of(c);
@@ -309,6 +447,8 @@ static void h1_free(srv_conn *c)
     }
     h1_parser_free(h->p);
     srv_buf_free(&h->pending);
+    if (h->timer)
+        uv_close((uv_handle_t *)h->timer, h1_timer_closed);
     free(h);
     c->pstate = NULL;
 }
@@ -333,14 +473,22 @@ int h1_attach(srv_conn *c, int admin)
     h->c = c;
     h->admin = admin;
     const srv_config *cfg = srv_conn_config(c);
-    h1_limits lim = {H1_MAX_HEADER_BYTES,
-                     admin ? 0 : cfg->max_http_body_bytes, 256};
+    h1_limits lim = {(size_t)cfg->h1.max_header_bytes,
+                     admin ? 0 : cfg->max_http_body_bytes,
+                     (size_t)cfg->h1.max_headers,
+                     (size_t)cfg->h1.max_line_bytes};
     h1_callbacks cb = {h1_on_request, h1_on_continue};
     h->p = h1_parser_new(&lim, &cb, h);
-    if (!h->p) {
+    h->timer = malloc(sizeof(*h->timer));
+    if (!h->p || !h->timer) {
+        h1_parser_free(h->p);
+        free(h->timer);
         free(h);
         return -1;
     }
+    uv_timer_init(&c->loop->uv, h->timer);
+    h->timer->data = h;
     srv_conn_set_proto(c, &h1_proto_http, h); /* h->admin picks the routes */
+    h1_arm(h);
     return 0;
 }

@@ -40,6 +40,17 @@ typedef struct srv_addr {
     char text[96]; /* as configured, for logs and errors */
 } srv_addr;
 
+/* HTTP/1.1 limits and timeouts (h1_conn.c); 0 timeouts mean "never". */
+typedef struct srv_h1_config {
+    int64_t max_header_bytes;   /* request line + headers: 431 */
+    int64_t max_headers;        /* header lines: 431 */
+    int64_t max_line_bytes;     /* request line: 414 */
+    int64_t max_pipelined;      /* requests in flight per connection */
+    int64_t header_timeout_ms;  /* first byte (or accept) to end of head */
+    int64_t body_timeout_ms;    /* end of head to end of body */
+    int64_t admin_idle_timeout_ms; /* admin port, between requests */
+} srv_h1_config;
+
 typedef struct srv_config {
     srv_addr addr[SRV_PORT_COUNT_];
     int io_threads;
@@ -52,6 +63,7 @@ typedef struct srv_config {
     char *http_path_prefix; /* "" when unset */
     /* CheckRequest decoding (codec_decode_opts) */
     int max_metadata_depth;
+    srv_h1_config h1;
 } srv_config;
 
 /** Fills cfg from the frontend's JSON config (NULL = all defaults).

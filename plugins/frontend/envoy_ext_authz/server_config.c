@@ -127,6 +127,38 @@ static char *cfg_dup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* The HTTP/1.1 settings. Timeouts, as nginx's client_header_timeout and
+ * client_body_timeout but for the whole head or body rather than between
+ * two reads, so a client that drips one byte at a time is cut off too: a
+ * head comes in one packet from Envoy, nginx or any real client, and the
+ * body is at most max_http_body_bytes. */
+static int cfg_h1(const pc_host *h, const pc_value *config, srv_h1_config *o,
+                  char *err, size_t errlen)
+{
+    const int64_t big = INT64_C(1) << 40;
+    const struct {
+        const char *key;
+        int64_t def, min, max;
+        int64_t *out;
+    } t[] = {
+        {"http1_max_header_bytes", 64 * 1024, 256, INT32_MAX,
+         &o->max_header_bytes},
+        {"http1_max_headers", 256, 1, 65536, &o->max_headers},
+        {"http1_max_line_bytes", 8192, 64, INT32_MAX, &o->max_line_bytes},
+        {"http1_max_pipelined", 32, 1, 65536, &o->max_pipelined},
+        {"http1_header_timeout_ms", 10000, 0, big, &o->header_timeout_ms},
+        {"http1_body_timeout_ms", 30000, 0, big, &o->body_timeout_ms},
+        {"admin_idle_timeout_ms", 60000, 0, big, &o->admin_idle_timeout_ms},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        *t[i].out = t[i].def;
+        if (cfg_int(h, config, t[i].key, t[i].min, t[i].max, t[i].out, err,
+                    errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int srv_config_parse(const pc_host *h, const pc_value *config,
                      srv_config *cfg, char *err, size_t errlen)
 {
@@ -183,6 +215,8 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
                 errlen) != 0)
         return -1;
     cfg->default_timeout_ms = v;
+    if (cfg_h1(h, config, &cfg->h1, err, errlen) != 0)
+        return -1;
 
     /* CheckRequest decoding */
     v = CODEC_METADATA_DEPTH_DEFAULT;
