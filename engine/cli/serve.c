@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "cli.h"
 #include "config/cfgerr.h"
@@ -40,6 +41,11 @@ typedef struct settings {
     const char *log_level, *log_format;
     int64_t timeout_ms, grace_ms;
     const char *frontend;
+    /* Frontend settings passed through as they are (limits, timeouts):
+     * the file's frontendOptions object, then KEY=VALUE options. */
+    struct json_object *fe_file_opts;
+    const char *fe_opts[MAXLIST];
+    int n_fe_opts;
 } settings;
 
 static void usage(FILE *f)
@@ -61,6 +67,9 @@ static void usage(FILE *f)
         "  --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]\n"
         "                            serve gRPC and HTTP over TLS (mTLS with a CA)\n"
         "  --timeout MS              default deadline of a check (default 0 = none)\n"
+        "  --frontend-option KEY=VALUE\n"
+        "                            a frontend setting, e.g. memory_budget_bytes=268435456\n"
+        "                            (repeatable; docs/configuration.md lists them)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -125,7 +134,8 @@ static const char *const SERVER_SCHEMA =
     "\"ioThreads\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
     "\"timeoutMs\":{\"type\":\"integer\",\"minimum\":0},"
     "\"gracePeriodMs\":{\"type\":\"integer\",\"minimum\":0},"
-    "\"frontend\":{\"type\":\"string\"}}}";
+    "\"frontend\":{\"type\":\"string\"},"
+    "\"frontendOptions\":{\"type\":\"object\"}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -169,6 +179,7 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(lg, "level")) s->log_level = jstr(lg, "level");
     if (jstr(lg, "format")) s->log_format = jstr(lg, "format");
     if (jstr(o, "frontend")) s->frontend = jstr(o, "frontend");
+    json_object_object_get_ex(o, "frontendOptions", &s->fe_file_opts);
     s->workers = jint(o, "workers", s->workers);
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
@@ -200,6 +211,12 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WORKERS"))) s->workers = atoi(v);
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
+    if ((v = getenv("PORTCULLIS_FRONTEND_OPTIONS")) && (lists[2] = strdup(v))) {
+        s->n_fe_opts = 0;
+        for (char *tok = strtok(lists[2], ","); tok && s->n_fe_opts < MAXLIST;
+             tok = strtok(NULL, ","))
+            s->fe_opts[s->n_fe_opts++] = tok;
+    }
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
@@ -236,9 +253,35 @@ static snapshot *load(const settings *s)
     return snap;
 }
 
+/* "KEY=VALUE" as JSON: integers and booleans by their look, else a string;
+ * the frontend's schema then says whether the type fits the key. */
+static struct json_object *fe_opt_value(const char *v)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+        return json_object_new_boolean(v[0] == 't');
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*v && !*end && !errno)
+        return json_object_new_int64(n);
+    return json_object_new_string(v);
+}
+
 static struct json_object *frontend_config(const settings *s)
 {
     struct json_object *o = json_object_new_object();
+    if (s->fe_file_opts) {
+        json_object_object_foreach(s->fe_file_opts, k, fv)
+            json_object_object_add(o, k, json_object_get(fv));
+    }
+    for (int i = 0; i < s->n_fe_opts; i++) {
+        const char *eq = strchr(s->fe_opts[i], '=');
+        if (!eq)
+            continue; /* refused in serve_main */
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - s->fe_opts[i]), s->fe_opts[i]);
+        json_object_object_add(o, key, fe_opt_value(eq + 1));
+    }
     json_object_object_add(o, "grpc_addr", json_object_new_string(s->grpc_addr));
     json_object_object_add(o, "http_addr", json_object_new_string(s->http_addr));
     json_object_object_add(o, "admin_addr", json_object_new_string(s->admin_addr));
@@ -257,16 +300,42 @@ static struct json_object *frontend_config(const settings *s)
 
 static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists);
 
+/* Every connection costs a descriptor: take all the hard limit allows (the
+ * soft limit is often 1024 while the hard one is far higher). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        plog(PC_LOG_DEBUG, "portcullis", "open file limit raised from %llu to %llu",
+             (unsigned long long)was, (unsigned long long)rl.rlim_max);
+    else
+        plog(PC_LOG_WARN, "portcullis", "cannot raise the open file limit from %llu: %s",
+             (unsigned long long)was, strerror(errno));
+}
+
+static void on_fe_problem(void *arg, const char *sub, const struct json_object *node,
+                          const char *msg, int unknown)
+{
+    (void)node;
+    (void)unknown;
+    (*(int *)arg)++;
+    fprintf(stderr, "portcullis serve: frontend option%s%s: %s\n", *sub ? " " : "", sub, msg);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     /* Everything serve_main reads from files and the environment lives
      * here, so every exit path frees it. */
     ydoc_file *cfgfile = NULL;
-    char *envlists[2] = {NULL, NULL};
+    char *envlists[3] = {NULL, NULL, NULL};
     int rc = serve_main(argc, argv, &cfgfile, envlists);
     ydoc_file_free(cfgfile);
-    free(envlists[0]);
-    free(envlists[1]);
+    for (int i = 0; i < 3; i++)
+        free(envlists[i]);
     return rc;
 }
 
@@ -288,6 +357,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"log-level", required_argument, NULL, 4},
         {"log-format", required_argument, NULL, 5},
         {"timeout", required_argument, NULL, 6},
+        {"frontend-option", required_argument, NULL, 7},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -313,7 +383,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     read_env(&s, envlists);
     optind = 1;
     opterr = 1;
-    int flag_ac = 0, flag_pd = 0;
+    int flag_ac = 0, flag_pd = 0, flag_fo = 0;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g': s.grpc_addr = optarg; break;
@@ -337,6 +407,10 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 4: s.log_level = optarg; break;
         case 5: s.log_format = optarg; break;
         case 6: s.timeout_ms = atoll(optarg); break;
+        case 7:
+            if (!flag_fo++) s.n_fe_opts = 0;
+            if (s.n_fe_opts < MAXLIST) s.fe_opts[s.n_fe_opts++] = optarg;
+            break;
         default: usage(stderr); return 2;
         }
     }
@@ -350,11 +424,20 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         fprintf(stderr, "portcullis serve: --workers must be 1..4096\n");
         return 2;
     }
+    for (int i = 0; i < s.n_fe_opts; i++) {
+        const char *eq = strchr(s.fe_opts[i], '=');
+        if (!eq || eq == s.fe_opts[i] || eq - s.fe_opts[i] >= 128) {
+            fprintf(stderr, "portcullis serve: --frontend-option \"%s\": want KEY=VALUE\n",
+                    s.fe_opts[i]);
+            return 2;
+        }
+    }
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
         return 2;
     }
     plog_setup(lvl, fmt);
+    raise_fd_limit();
     /* Many worker threads each get a malloc arena by default; a few shared
      * ones keep resident memory flat under bursts of blocking checks. */
     if (!getenv("MALLOC_ARENA_MAX"))
@@ -398,6 +481,14 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     submit_set_ready(1);
 
     struct json_object *fcfg = frontend_config(&s);
+    if (lf->schema) {
+        int bad = 0;
+        schema_validate(lf->schema, fcfg, on_fe_problem, &bad);
+        if (bad) {
+            json_object_put(fcfg);
+            return 2;
+        }
+    }
     char err[512] = "";
     void *fe = lf->t.create(host_table(), (const pc_value *)fcfg, err, sizeof err);
     json_object_put(fcfg);
@@ -433,8 +524,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
              (long long)s.grace_ms);
         break;
     }
-    submit_set_ready(0);
+    /* Readiness goes down at once; what the frontend already received is
+     * still decided during the grace period, and only then does submit
+     * answer "Busy". */
+    submit_set_draining(1);
     lf->t.stop(fe, s.grace_ms);
+    submit_set_ready(0);
     lf->t.destroy(fe);
     workers_stop();
     snapshot_install(NULL);

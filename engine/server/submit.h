@@ -9,4 +9,6 @@
  * default_timeout_ms bounds pipelines without a deadline of their own. */
 void submit_install(int64_t default_timeout_ms);
 void submit_set_ready(int ready);
+/* While draining, readiness reports 0 but requests are still decided. */
+void submit_set_draining(int draining);
 #endif
