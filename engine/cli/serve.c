@@ -442,6 +442,13 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
      * ones keep resident memory flat under bursts of blocking checks. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 4);
+    /* Buffers of 256 KiB and more (a large request body, a slow client's
+     * output) come straight from mmap, so freeing them hands them back at
+     * once. A fixed threshold also stops glibc from raising it after the
+     * first such free, which would leave them in arenas whose tops
+     * malloc_trim cannot shrink. */
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
     /* Signals are taken by sigwait in this thread only. */
     sigset_t set;

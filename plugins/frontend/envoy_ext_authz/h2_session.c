@@ -16,6 +16,8 @@
 /* What a stream costs beyond its headers and reply, for the memory budget:
  * our object and nghttp2's stream and frame state. */
 #define H2_STREAM_COST (sizeof(h2_stream) + 1024)
+/* nghttp2's session: header tables, frame buffers (an estimate). */
+#define H2_SESSION_COST (32 * 1024)
 
 static h2_conn *h2_of(srv_conn *c)
 {
@@ -488,7 +490,8 @@ static int h2_on_data(srv_conn *c, const uint8_t *data, size_t len)
     ssize_t rv = nghttp2_session_mem_recv(h->session, data, len);
     srv_conn_mark_dirty(c);
     if (rv < 0) {
-        int flood = rv == NGHTTP2_ERR_FLOODED;
+        int flood = rv == NGHTTP2_ERR_FLOODED ||
+                    rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
         srv_conn_host(c)->log(flood ? PC_LOG_WARN : PC_LOG_DEBUG, SRV_WHO,
                               "http/2 connection from %s: %s", c->peer_ip,
                               nghttp2_strerror((int)rv));
@@ -654,6 +657,7 @@ int h2_attach(srv_conn *c)
         return -1;
     }
     srv_conn_set_proto(c, &h2_proto, h);
+    srv_conn_charge_force(c, H2_SESSION_COST); /* given back with c */
     srv_conn_mark_dirty(c);
     return 0;
 }

@@ -306,8 +306,9 @@ void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v);
 /* ---- the memory budget (server_mem.c) ---- */
 
 void srv_mem_init(srv_mem *m, size_t budget);
-/** Adds n; -1 and nothing added when the budget would be exceeded. */
-int srv_mem_try(srv_mem *m, size_t n);
+/** Adds n; -1 and nothing added when the budget would be exceeded. A
+ *  small holder (1) may go an eighth above it. */
+int srv_mem_try(srv_mem *m, size_t n, int small);
 void srv_mem_add(srv_mem *m, size_t n);
 void srv_mem_sub(srv_mem *m, size_t n);
 /** 1 while more than the budget is in use. */

@@ -15,6 +15,14 @@
 /* Over the memory budget, a connection with this much unsent output stops
  * reading even below its own high-water mark. */
 #define SRV_OUT_SHED (16 * 1024)
+/* What a connection costs before any request, for the memory budget: our
+ * object, and OpenSSL's buffers with TLS (estimates). */
+#define SRV_CONN_COST (sizeof(srv_conn) + 1024)
+#define SRV_TLS_COST (48 * 1024)
+/* Over the budget, the connections that hold the most are refused first:
+ * one holding less than this may still go an eighth above the budget, so
+ * an ordinary client keeps being served while the hogs are shed. */
+#define SRV_SMALL_HOLDER (192 * 1024)
 
 static const char srv_h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -53,7 +61,8 @@ static int srv_conn_drained(const srv_conn *c)
 int srv_conn_charge(srv_conn *c, size_t n)
 {
     srv_fe *fe = c->loop->fe;
-    if (srv_mem_try(&fe->mem, n) != 0) {
+    int small = c->mem_charged + n <= SRV_SMALL_HOLDER;
+    if (srv_mem_try(&fe->mem, n, small) != 0) {
         srv_mem_log_refusal(fe, srv_now_ms(c->loop), "refusing new work");
         return -1;
     }
@@ -482,6 +491,7 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
     if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
         srv_name(&ss, c->local_ip, sizeof(c->local_ip), &c->local_port);
 
+    srv_conn_charge_force(c, SRV_CONN_COST + (fe->tls ? SRV_TLS_COST : 0));
     int rc = 0;
     if (fe->tls && port != SRV_PORT_ADMIN) {
         c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);

@@ -9,7 +9,7 @@
 
 /* Give memory back once usage fell below half its high-water mark and the
  * difference is worth a system call. */
-#define SRV_TRIM_MIN_BYTES ((size_t)8 << 20)
+#define SRV_TRIM_MIN_BYTES ((size_t)2 << 20)
 #define SRV_TRIM_EVERY_MS 1000
 /* Free objects a loop's pools keep between bursts. */
 #define SRV_POOL_KEEP 256
@@ -30,10 +30,11 @@ static void srv_mem_raise_peak(srv_mem *m, size_t now)
         ;
 }
 
-int srv_mem_try(srv_mem *m, size_t n)
+int srv_mem_try(srv_mem *m, size_t n, int small)
 {
+    size_t limit = small ? m->budget + m->budget / 8 : m->budget;
     size_t was = atomic_fetch_add(&m->used, n);
-    if (was + n > m->budget) {
+    if (was + n > limit) {
         atomic_fetch_sub(&m->used, n);
         return -1;
     }
@@ -83,6 +84,9 @@ void srv_mem_tick(srv_fe *fe, srv_loop *l, uint64_t now_ms)
      * clients leaves the process at its peak size for good. */
     atomic_store(&m->peak, used);
     malloc_trim(0);
+    fe->host->log(PC_LOG_DEBUG, SRV_WHO,
+                  "buffered bytes fell from %zu to %zu: free memory returned",
+                  peak, used);
 }
 
 void srv_mem_log_refusal(srv_fe *fe, uint64_t now_ms, const char *what)
