@@ -1037,6 +1037,36 @@ def case_drain(tmp):
     check(rc == 0, "drain: exit 0", rc)
 
 
+def case_settings(tmp):
+    """The limits are settings: from flags, the environment and the config
+    file; an unknown key or a bad value stops the start with a message."""
+    def serve(args, env=None):
+        g, h, a = free_ports(3)
+        cmd = [PC_BIN, "serve", "--grpc-addr", "127.0.0.1:%d" % g, "--http-addr",
+               "127.0.0.1:%d" % h, "--admin-addr", "127.0.0.1:%d" % a, "--authconfigs",
+               os.path.join(tmp, "ac")] + plugin_args() + args
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10,
+                               env=clean_env(env))
+            return p.returncode, p.stderr
+        except subprocess.TimeoutExpired:
+            return "running", ""
+    rc, err = serve(["--frontend-option", "max_pipelines_in_fligth=5"])
+    check(rc == 2 and "max_pipelines_in_fligth" in err,
+          "settings: an unknown frontend option is an error", (rc, err))
+    rc, err = serve(["--frontend-option", "memory_budget_bytes=12"])
+    check(rc == 2 and "memory_budget_bytes" in err,
+          "settings: a frontend option out of range is an error", (rc, err))
+    rc, err = serve([], env={"PORTCULLIS_FRONTEND_OPTIONS": "handshake_timeout_ms=abc"})
+    check(rc == 2 and "handshake_timeout_ms" in err,
+          "settings: PORTCULLIS_FRONTEND_OPTIONS is read and checked", (rc, err))
+    conf = write(os.path.join(tmp, "server.yaml"),
+                 "frontendOptions:\n  stream_idle_timeout_ms: -1\n")
+    rc, err = serve(["--config", conf])
+    check(rc == 2 and "stream_idle_timeout_ms" in err,
+          "settings: frontendOptions in the config file is read and checked", (rc, err))
+
+
 def legit_main(target, ca):
     """The legitimate client (a process of its own): one check every 20 ms
     until stdin closes, then its latencies as one JSON line."""
@@ -1063,7 +1093,7 @@ def legit_main(target, ca):
     print(json.dumps({"lat": lat, "ok": ok, "err": err}), flush=True)
 
 
-CASES = ["budget", "zerowindow", "preface", "tls", "fds", "floods", "drain"]
+CASES = ["settings", "budget", "zerowindow", "preface", "tls", "fds", "floods", "drain"]
 
 
 def main():
