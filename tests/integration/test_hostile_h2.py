@@ -70,7 +70,18 @@ def sanitizer_build():
         return False
 
 
-SCALE = float(os.environ.get("PC_HOSTILE_SCALE", "0.5" if sanitizer_build() else "1"))
+SANITIZED = sanitizer_build()
+SCALE = float(os.environ.get("PC_HOSTILE_SCALE", "0.5" if SANITIZED else "1"))
+
+
+def check_rss(cond, what, detail):
+    """RSS bounds hold for glibc's malloc; ASan's allocator keeps freed
+    memory in its quarantine (256 MB) and ignores malloc_trim, so there the
+    figures are reported only."""
+    if SANITIZED:
+        print("skip - %s (RSS is not bounded under ASan: %s)" % (what, detail))
+        return True
+    return check(cond, what, detail)
 
 
 def scaled(n, least=2):
@@ -220,7 +231,7 @@ class Watch:
 def settle_rss(pid, start_kb, within=1.2, wait=4.0):
     """Waits (up to `wait` s) for RSS to come back within `within` of
     start_kb; returns the last value seen."""
-    end = time.monotonic() + wait
+    end = time.monotonic() + (0 if SANITIZED else wait)
     kb = proc_rss_kb(pid)
     while time.monotonic() < end and kb > start_kb * within:
         time.sleep(0.2)
@@ -549,16 +560,17 @@ def case_budget(tmp):
         if total > budget * 1.5:
             check(shed > 0, "budget: streams past the memory budget get RESOURCE_EXHAUSTED",
                   "shed %d of %d" % (shed, n_conns * streams))
-        check(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 1.5,
-              "budget: peak RSS stays under start + 1.5 x budget",
-              "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))
+        check_rss(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 1.5,
+                  "budget: peak RSS stays under start + 1.5 x budget",
+                  "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))
         for p in peers:
             p.close()
         after = settle_rss(srv.proc.pid, w.start_kb)
         print("figure - budget: RSS %.1f MB holding, %.1f MB after the connections closed "
               "(start %.1f MB)" % (held_kb / 1024, after / 1024, w.start_kb / 1024))
-        check(after < w.start_kb * 1.5 + 8192, "budget: memory is handed back after they close",
-              "%d kB after, %d kB at start" % (after, w.start_kb))
+        check_rss(after < w.start_kb * 1.5 + 8192,
+                  "budget: memory is handed back after they close",
+                  "%d kB after, %d kB at start" % (after, w.start_kb))
         check(srv.proc.poll() is None, "budget: server still running")
     finally:
         srv.stop()
@@ -605,17 +617,17 @@ def case_zerowindow(tmp):
         check(resets + shed >= n * 0.95,
               "zerowindow: streams stuck behind a zero window are reset by the stream "
               "idle timeout", "%d reset, %d shed of %d" % (resets, shed, n))
-        check(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 2,
-              "zerowindow: peak RSS stays under start + 2 x budget",
-              "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))
+        check_rss(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 2,
+                  "zerowindow: peak RSS stays under start + 2 x budget",
+                  "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))
         for p in peers:
             p.close()
         after = settle_rss(srv.proc.pid, w.start_kb)
         print("figure - zerowindow: RSS %.1f MB holding, %.1f MB after close (start %.1f MB)"
               % (held_kb / 1024, after / 1024, w.start_kb / 1024))
-        check(after < w.start_kb * 1.5 + 8192,
-              "zerowindow: memory is handed back after they close",
-              "%d kB after, %d kB at start" % (after, w.start_kb))
+        check_rss(after < w.start_kb * 1.5 + 8192,
+                  "zerowindow: memory is handed back after they close",
+                  "%d kB after, %d kB at start" % (after, w.start_kb))
     finally:
         srv.stop()
 
