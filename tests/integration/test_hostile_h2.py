@@ -680,19 +680,30 @@ def case_preface(tmp):
                 s = socket.create_connection(("127.0.0.1", srv.grpc_port))
                 s.sendall(b"PRI * HTTP/2.0\r\n")
                 half.append(s)
+            # The HTTP and admin ports: silent, or half an HTTP/2 preface.
+            other = [socket.create_connection(("127.0.0.1", port))
+                     for port in (srv.http_port, srv.admin_port) for _ in range(n // 5 + 1)]
+            for _ in range(n // 5 + 1):
+                s = socket.create_connection(("127.0.0.1", srv.http_port))
+                s.sendall(b"PRI * HTTP/2.0\r\n")
+                other.append(s)
             good = Peer(srv.grpc_port)
             good.pump(0.3)
             closed = closed_within(silent + half, 3.5)
-        w.report("preface", "%d silent and %d half-preface connections" % (n, n))
+            closed_other = closed_within(other, 1.0)
+        w.report("preface", "%d silent and %d half-preface connections to the gRPC port, %d "
+                 "silent or half-preface ones to the HTTP and admin ports" % (n, n, len(other)))
         check(closed == 2 * n, "preface: connections without a preface are closed after "
               "handshake_timeout_ms", "%d of %d closed" % (closed, 2 * n))
+        check(closed_other == len(other), "preface: so are silent HTTP and admin connections",
+              "%d of %d closed" % (closed_other, len(other)))
         sid = good.request(grpc_body())
         good.flush()
         good.pump(3, until=lambda p: p.st(sid)["ended"])
         check(status_of(good.st(sid)) == 0,
               "preface: a connection that sent its preface is not cut by it",
               good.st(sid))
-        for s in silent + half:
+        for s in silent + half + other:
             s.close()
         good.close()
     finally:

@@ -107,7 +107,8 @@ typedef struct srv_proto {
     /** Periodic check (about once a second): stream timeouts. May be NULL. */
     void (*sweep)(srv_conn *c, uint64_t now_ms);
     /** 1: the connection stays under the handshake timeout until the
-     *  protocol calls srv_conn_established (HTTP/2: the client preface). */
+     *  protocol calls srv_conn_established (HTTP/2: the client preface);
+     *  0: until the first plaintext bytes arrive. */
     int greeting;
 } srv_proto;
 

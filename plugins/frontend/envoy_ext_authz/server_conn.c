@@ -295,8 +295,6 @@ void srv_conn_set_proto(srv_conn *c, const srv_proto *p, void *state)
 {
     c->proto = p;
     c->pstate = state;
-    if (!p->greeting)
-        c->established = 1;
 }
 
 void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v)
@@ -317,6 +315,10 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
     srv_conn *c = arg;
     if (c->closed || c->closing)
         return 0;
+    /* HTTP/1 is established by its first bytes after any handshake; HTTP/2
+     * by its preface (h2_session.c). */
+    if (n && c->proto && !c->proto->greeting)
+        c->established = 1;
     if (!c->proto) {
         size_t take = sizeof(srv_h2_preface) - c->sniff_len;
         if (take > n)
@@ -331,6 +333,8 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
         int rc = match ? h2_attach(c) : h1_attach(c, 0);
         if (rc != 0)
             return -1;
+        if (!c->proto->greeting)
+            c->established = 1;
         if (c->proto->on_data(c, c->sniff, c->sniff_len) != 0)
             return -1;
         if (c->closed)
