@@ -15,8 +15,9 @@
   floods      PING and CONTINUATION floods (GOAWAY ENHANCE_YOUR_CALM), a
               burst of slow checks past max_pipelines_in_flight (denied at
               once), rapid reset
-  drain       SIGTERM under pipelined load: what was received is decided,
-              never answered "Busy"
+  drain       SIGTERM under pipelined load (HTTP/2 and HTTP/1.1): what was
+              received is decided, never answered "Busy"
+  settings    the limits are settings, checked at start
 
 Each case prints what it sent, the server's peak RSS (VmRSS sampled from
 /proc), its CPU time and a legitimate gRPC client's p99 latency during the
@@ -28,6 +29,7 @@ Env (set by ctest): PC_BIN, PC_PLUGIN_DIR, PC_BUILD_DIR, PC_SOURCE_DIR."""
 
 import json
 import os
+import re
 import resource
 import selectors
 import shutil
@@ -989,6 +991,7 @@ def case_drain(tmp):
         return
     n_conns, depth = scaled(16, 4), 20
     body = grpc_body()
+    watch = Watch(srv, legit=False).__enter__()
     peers = [RawPeer(srv.grpc_port) for _ in range(n_conns)]
     for p in peers:
         for _ in range(depth):
@@ -1026,6 +1029,7 @@ def case_drain(tmp):
                     sent += 1
             p.flush()
     sel.close()
+    watch.__exit__(None, None, None)
     decided = busy = refused = lost = other = 0
     for p in peers:
         last = min((g[1] for g in p.goaways), default=None)
@@ -1044,14 +1048,76 @@ def case_drain(tmp):
             else:
                 lost += 1
     rc = srv.stop()
-    print("figure - drain: %d checks sent on %d connections, SIGTERM after 0.5 s: %d decided, "
-          "%d refused by GOAWAY, %d busy, %d lost, %d other" %
-          (sent, n_conns, decided, refused, busy, lost, other))
+    watch.report("drain", "%d checks on %d connections, SIGTERM after 0.5 s: %d decided, "
+                 "%d refused by GOAWAY, %d busy, %d lost, %d other" %
+                 (sent, n_conns, decided, refused, busy, lost, other))
     check(busy == 0, "drain: no check received before GOAWAY is answered \"Busy\"", busy)
     check(lost == 0 and other == 0, "drain: every check is decided or refused by GOAWAY",
           "%d lost, %d other" % (lost, other))
     check(decided > sent // 2, "drain: the checks in flight are decided", decided)
     check(rc == 0, "drain: exit 0", rc)
+
+
+def case_drain_h1(tmp):
+    """SIGTERM while HTTP/1.1 connections pipeline /check: whatever the
+    server answers is a decision, never 503 "Busy"."""
+    srv = server_with(tmp, "drain_h1", {})
+    if not srv:
+        return
+    n_conns, depth = scaled(32, 8), 16
+    req = b"GET /check HTTP/1.1\r\nHost: open.test\r\n\r\n"
+    socks = [socket.create_connection(("127.0.0.1", srv.http_port)) for _ in range(n_conns)]
+    data = {s: b"" for s in socks}
+    sent = 0
+    for s in socks:
+        s.sendall(req * depth)
+        sent += depth
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    seen = {s: 0 for s in socks}
+    with Watch(srv, legit=False) as w:
+        stop_at, signalled = time.monotonic() + 0.5, False
+        end = time.monotonic() + 12
+        while sel.get_map() and time.monotonic() < end:
+            if not signalled and time.monotonic() >= stop_at:
+                srv.proc.send_signal(signal.SIGTERM)
+                signalled = True
+            for key, _ in sel.select(0.05):
+                s = key.fileobj
+                try:
+                    chunk = s.recv(262144)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    sel.unregister(s)
+                    continue
+                data[s] += chunk
+                n = data[s].count(b"HTTP/1.1 ")
+                # Keep as many in flight; stop once the server says close.
+                if n > seen[s] and b"onnection: close" not in data[s]:
+                    try:
+                        s.sendall(req * (n - seen[s]))
+                        sent += n - seen[s]
+                    except OSError:
+                        pass
+                seen[s] = n
+        sel.close()
+    codes = {}
+    for s in socks:
+        for code in re.findall(rb"HTTP/1\.1 (\d{3})", data[s]):
+            codes[int(code)] = codes.get(int(code), 0) + 1
+        s.close()
+    rc = srv.stop()
+    w.report("drain HTTP/1.1", "%d pipelined /check on %d connections, SIGTERM after 0.5 s; "
+             "answers by status: %s" % (sent, n_conns, codes))
+    check(codes.get(503, 0) == 0, "drain: no pipelined HTTP/1.1 check is answered 503 Busy",
+          codes)
+    check(codes.get(200, 0) > 0, "drain: pipelined HTTP/1.1 checks are decided", codes)
+    check(rc == 0, "drain (HTTP/1.1): exit 0", rc)
 
 
 def case_settings(tmp):
@@ -1110,7 +1176,8 @@ def legit_main(target, ca):
     print(json.dumps({"lat": lat, "ok": ok, "err": err}), flush=True)
 
 
-CASES = ["settings", "budget", "zerowindow", "preface", "tls", "fds", "floods", "drain"]
+CASES = ["settings", "budget", "zerowindow", "preface", "tls", "fds", "floods", "drain",
+         "drain_h1"]
 
 
 def main():
