@@ -870,7 +870,8 @@ def case_fds(tmp):
             rc = "hung"
         took = time.monotonic() - t0
         print("figure - fds: SIGTERM to exit %.2f s" % took)
-        check(rc == 0 and took < 5, "fds: SIGTERM exits promptly", "rc=%s after %.1f s" % (rc, took))
+        check(rc == 0 and took < 5, "fds: SIGTERM exits promptly",
+              "rc=%s after %.1f s" % (rc, took))
     finally:
         for s in flood:
             s.close()
