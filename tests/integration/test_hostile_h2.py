@@ -461,6 +461,17 @@ def status_of(x):
     return None
 
 
+def shed(x):
+    """A Check refused for lack of budget: a CheckResponse denial with
+    RESOURCE_EXHAUSTED and 503, or (mid-message) grpc-status 8."""
+    if status_of(x) == 8:
+        return True
+    if status_of(x) == 0 and len(x["data"]) > 5:
+        r = v3.CheckResponse.FromString(x["data"][5:])
+        return r.status.code == 8 and r.denied_response.status.code == 503
+    return False
+
+
 def pump_all(peers, seconds, until=None):
     """Reads every peer for up to `seconds` (one selector)."""
     sel = selectors.DefaultSelector()
@@ -553,15 +564,19 @@ def case_budget(tmp):
                     if not progress:
                         p.pump(0.5)
             pump_all(peers, 0.5)
-            shed = sum(1 for p in peers for x in p.streams.values() if status_of(x) == 8)
+            n_shed = sum(1 for p in peers for x in p.streams.values() if shed(x))
             held_kb = proc_rss_kb(srv.proc.pid)
         w.report("budget", "%d connections x %d streams x %d MiB of unfinished 4 MiB "
                  "messages, budget %d MiB; %d streams shed" %
-                 (n_conns, streams, per_stream // MiB, budget // MiB, shed))
+                 (n_conns, streams, per_stream // MiB, budget // MiB, n_shed))
         total = n_conns * streams * per_stream
         if total > budget * 1.5:
-            check(shed > 0, "budget: streams past the memory budget get RESOURCE_EXHAUSTED",
-                  "shed %d of %d" % (shed, n_conns * streams))
+            check(n_shed > 0, "budget: streams past the memory budget are denied with "
+                  "RESOURCE_EXHAUSTED", "shed %d of %d" % (n_shed, n_conns * streams))
+            bare = sum(1 for p in peers for x in p.streams.values() if status_of(x) == 8)
+            check(bare == 0, "budget: a shed Check is a CheckResponse denial (503), which "
+                  "fails closed whatever Envoy's failure_mode_allow", "%d bare grpc-status 8"
+                  % bare)
         check_rss(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 1.5,
                   "budget: peak RSS stays under start + 1.5 x budget",
                   "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))
@@ -611,14 +626,14 @@ def case_zerowindow(tmp):
             t_done = time.monotonic() - w.t0
         resets = sum(1 for p in peers for x in p.streams.values()
                      if x["reset"] == h2.errors.ErrorCodes.CANCEL)
-        shed = sum(1 for p in peers for x in p.streams.values() if status_of(x) == 8)
+        n_shed = sum(1 for p in peers for x in p.streams.values() if shed(x))
         w.report("zerowindow", "%d connections x %d checks with a zero window in %.1f s; %d "
                  "reset by the stream idle timeout (1.5 s), the last %.1f s after the start, "
                  "%d shed over the %d MiB budget" %
-                 (n_conns, per_conn, t_sent, resets, t_done, shed, budget // MiB))
-        check(resets + shed >= n * 0.95,
+                 (n_conns, per_conn, t_sent, resets, t_done, n_shed, budget // MiB))
+        check(resets + n_shed >= n * 0.95,
               "zerowindow: streams stuck behind a zero window are reset by the stream "
-              "idle timeout", "%d reset, %d shed of %d" % (resets, shed, n))
+              "idle timeout", "%d reset, %d shed of %d" % (resets, n_shed, n))
         check_rss(w.peak_kb * 1024 < w.start_kb * 1024 + budget * 2,
                   "zerowindow: peak RSS stays under start + 2 x budget",
                   "peak %d kB, start %d kB" % (w.peak_kb, w.start_kb))

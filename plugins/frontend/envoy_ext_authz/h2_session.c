@@ -329,15 +329,44 @@ static void h2_on_end(h2_stream *s)
     h2_settle_body(s);
 }
 
-/* Over the memory budget: new work is answered at once, with a status the
- * client can retry on, and holds nothing. HEADERS are not flow-controlled,
- * so this reaches even a client that keeps its window closed. */
+/* What a Check refused for lack of memory is answered: a denial, so that
+ * a proxy fails closed whatever its failure mode, as for any verdict. */
+static const pc_verdict h2_over_budget = {
+    .struct_size = sizeof(pc_verdict),
+    .grpc_code = 8, /* RESOURCE_EXHAUSTED */
+    .http_status = 503,
+    .body = {"", 0},
+    .reason = {"server over its memory budget", 29},
+    .authconfig = {"", 0},
+};
+
+static int h2_shed_check(h2_stream *s)
+{
+    srv_req tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.loop = s->h->c->loop;
+    tmp.kind = s->route == H2_ROUTE_CHECK_V2 ? SRV_REQ_GRPC_V2
+                                             : SRV_REQ_GRPC_V3;
+    if (h2_grpc_render(&tmp, &h2_over_budget) != 0) {
+        srv_reply_free(&tmp.reply);
+        return -1;
+    }
+    return h2_respond(s, &tmp.reply);
+}
+
+/* Over the memory budget: new work is answered at once and holds nothing
+ * more. A trailers-only answer is HEADERS, which flow control does not
+ * hold back, so it reaches even a client that keeps its window closed. */
 static void h2_shed(h2_stream *s)
 {
-    if (s->h->c->port == SRV_PORT_GRPC)
-        h2_respond_grpc_status(s, 8, "server over its memory budget");
-    else
+    if (s->route == H2_ROUTE_CHECK_V3 || s->route == H2_ROUTE_CHECK_V2) {
+        if (h2_shed_check(s) != 0 && !s->answered)
+            h2_respond_grpc_status(s, 8, "server over its memory budget");
+    } else if (s->route == H2_ROUTE_HTTP || s->h->c->port != SRV_PORT_GRPC) {
         h2_respond_http(s, 503, "server over its memory budget");
+    } else {
+        h2_respond_grpc_status(s, 8, "server over its memory budget");
+    }
     s->route = H2_ROUTE_NONE;
     h2_release_body(s);
 }
@@ -347,7 +376,8 @@ static int h2_admit(h2_stream *s)
 {
     size_t cost = H2_STREAM_COST + s->arena.bytes;
     if (srv_conn_charge(s->h->c, cost) != 0) {
-        h2_shed(s);
+        if (!s->answered)
+            h2_shed(s);
         /* nghttp2 copied what the answer needs: drop the headers now. */
         pc_str none = {NULL, 0};
         s->method = s->path = s->authority = s->scheme = none;
@@ -376,12 +406,12 @@ static int h2_on_frame_recv(nghttp2_session *session,
     s->active_ms = h2_now(h);
     if (frame->hd.type == NGHTTP2_HEADERS &&
         frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (h2_admit(s) != 0)
-            return 0;
         if (h->c->port == SRV_PORT_GRPC)
             h2_grpc_on_headers(s);
         else
             s->route = H2_ROUTE_HTTP;
+        if (h2_admit(s) != 0)
+            return 0;
     }
     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
         h2_on_end(s);
