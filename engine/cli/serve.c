@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "cli.h"
 #include "config/cfgerr.h"
@@ -48,8 +49,8 @@ typedef struct settings {
     int leader_election;
     const char *lease_ns;
     int64_t lease_ms;
-    /* frontend settings by name: the file's frontendOptions, then
-     * --frontend-opt KEY=VALUE flags */
+    /* Frontend settings passed through as they are (limits, timeouts):
+     * the file's frontendOptions object, then KEY=VALUE options. */
     struct json_object *fe_file_opts;
     const char *fe_opts[MAXLIST];
     int n_fe_opts;
@@ -90,10 +91,11 @@ static void usage(FILE *f)
         "                            where the Lease lives (default: $POD_NAMESPACE,\n"
         "                            the watched namespace, else default)\n"
         "  --leader-election-lease-duration MS  (default 15000)\n"
+        "  --frontend-option KEY=VALUE\n"
+        "                            a frontend setting, e.g. memory_budget_bytes=268435456\n"
+        "                            (repeatable; docs/configuration.md lists them)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
-        "  --frontend-opt KEY=VALUE  a frontend setting (repeatable), e.g.\n"
-        "                            http1_header_timeout_ms=10000; see docs/configuration.md\n"
         "  -h, --help                show this help\n\n"
         "Every flag is also read from the environment as PORTCULLIS_<FLAG>, e.g.\n"
         "PORTCULLIS_GRPC_ADDR, PORTCULLIS_AUTHCONFIGS (a colon-separated list).\n");
@@ -257,6 +259,12 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_SECRET_LABEL_SELECTOR"))) s->secret_selector = v;
     if ((v = getenv("PORTCULLIS_WATCH_AUTHCONFIGS")))
         s->watch = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+    if ((v = getenv("PORTCULLIS_FRONTEND_OPTIONS")) && (lists[2] = strdup(v))) {
+        s->n_fe_opts = 0;
+        for (char *tok = strtok(lists[2], ","); tok && s->n_fe_opts < MAXLIST;
+             tok = strtok(NULL, ","))
+            s->fe_opts[s->n_fe_opts++] = tok;
+    }
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
@@ -299,42 +307,35 @@ static snapshot *load(const settings *s)
     return snap;
 }
 
-/* KEY=VALUE: VALUE is JSON when it parses as JSON, else a string. */
-static int add_fe_opt(struct json_object *o, const char *kv)
+/* "KEY=VALUE" as JSON: integers and booleans by their look, else a string;
+ * the frontend's schema then says whether the type fits the key. */
+static struct json_object *fe_opt_value(const char *v)
 {
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
-        return -1;
-    char key[128];
-    size_t kl = (size_t)(eq - kv);
-    if (kl >= sizeof key)
-        return -1;
-    memcpy(key, kv, kl);
-    key[kl] = '\0';
-    struct json_object *v = json_tokener_parse(eq + 1);
-    if (!v || json_object_is_type(v, json_type_object) ||
-        json_object_is_type(v, json_type_array)) {
-        json_object_put(v);
-        v = json_object_new_string(eq + 1);
-    }
-    json_object_object_add(o, key, v);
-    return 0;
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+        return json_object_new_boolean(v[0] == 't');
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*v && !*end && !errno)
+        return json_object_new_int64(n);
+    return json_object_new_string(v);
 }
 
 static struct json_object *frontend_config(const settings *s)
 {
     struct json_object *o = json_object_new_object();
     if (s->fe_file_opts) {
-        json_object_object_foreach(s->fe_file_opts, k, v)
-            json_object_object_add(o, k, json_object_get(v));
+        json_object_object_foreach(s->fe_file_opts, k, fv)
+            json_object_object_add(o, k, json_object_get(fv));
     }
-    for (int i = 0; i < s->n_fe_opts; i++)
-        if (add_fe_opt(o, s->fe_opts[i]) != 0) {
-            fprintf(stderr, "portcullis serve: --frontend-opt %s: want KEY=VALUE\n",
-                    s->fe_opts[i]);
-            json_object_put(o);
-            return NULL;
-        }
+    for (int i = 0; i < s->n_fe_opts; i++) {
+        const char *eq = strchr(s->fe_opts[i], '=');
+        if (!eq)
+            continue; /* refused in serve_main */
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - s->fe_opts[i]), s->fe_opts[i]);
+        json_object_object_add(o, key, fe_opt_value(eq + 1));
+    }
     json_object_object_add(o, "grpc_addr", json_object_new_string(s->grpc_addr));
     json_object_object_add(o, "http_addr", json_object_new_string(s->http_addr));
     json_object_object_add(o, "admin_addr", json_object_new_string(s->admin_addr));
@@ -356,8 +357,7 @@ static void on_fe_problem(void *arg, const char *sub, const struct json_object *
 {
     (void)node;
     (void)unknown;
-    fprintf(stderr, "portcullis serve: frontend %s%s%s\n", *sub ? sub : "",
-            *sub ? ": " : "", msg);
+    fprintf(stderr, "portcullis serve: frontend option%s%s: %s\n", *sub ? " " : "", sub, msg);
     ++*(int *)arg;
 }
 
@@ -380,16 +380,33 @@ static int check_frontend_config(const loader_frontend *lf, struct json_object *
 
 static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists);
 
+/* Every connection costs a descriptor: take all the hard limit allows (the
+ * soft limit is often 1024 while the hard one is far higher). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        plog(PC_LOG_DEBUG, "portcullis", "open file limit raised from %llu to %llu",
+             (unsigned long long)was, (unsigned long long)rl.rlim_max);
+    else
+        plog(PC_LOG_WARN, "portcullis", "cannot raise the open file limit from %llu: %s",
+             (unsigned long long)was, strerror(errno));
+}
+
 int cmd_serve(int argc, char **argv)
 {
     /* Everything serve_main reads from files and the environment lives
      * here, so every exit path frees it. */
     ydoc_file *cfgfile = NULL;
-    char *envlists[2] = {NULL, NULL};
+    char *envlists[3] = {NULL, NULL, NULL};
     int rc = serve_main(argc, argv, &cfgfile, envlists);
     ydoc_file_free(cfgfile);
-    free(envlists[0]);
-    free(envlists[1]);
+    for (int i = 0; i < 3; i++)
+        free(envlists[i]);
     return rc;
 }
 
@@ -420,7 +437,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"enable-leader-election", no_argument, NULL, 13},
         {"leader-election-namespace", required_argument, NULL, 14},
         {"leader-election-lease-duration", required_argument, NULL, 15},
-        {"frontend-opt", required_argument, NULL, 16},
+        {"frontend-option", required_argument, NULL, 16},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -447,7 +464,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     read_env(&s, envlists);
     optind = 1;
     opterr = 1;
-    int flag_ac = 0, flag_pd = 0;
+    int flag_ac = 0, flag_pd = 0, flag_fo = 0;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g': s.grpc_addr = optarg; break;
@@ -481,6 +498,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 14: s.lease_ns = optarg; break;
         case 15: s.lease_ms = atoll(optarg); break;
         case 16:
+            if (!flag_fo++) s.n_fe_opts = 0;
             if (s.n_fe_opts < MAXLIST) s.fe_opts[s.n_fe_opts++] = optarg;
             break;
         default: usage(stderr); return 2;
@@ -496,15 +514,31 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         fprintf(stderr, "portcullis serve: --workers must be 1..4096\n");
         return 2;
     }
+    for (int i = 0; i < s.n_fe_opts; i++) {
+        const char *eq = strchr(s.fe_opts[i], '=');
+        if (!eq || eq == s.fe_opts[i] || eq - s.fe_opts[i] >= 128) {
+            fprintf(stderr, "portcullis serve: --frontend-option \"%s\": want KEY=VALUE\n",
+                    s.fe_opts[i]);
+            return 2;
+        }
+    }
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
         return 2;
     }
     plog_setup(lvl, fmt);
+    raise_fd_limit();
     /* Many worker threads each get a malloc arena by default; a few shared
      * ones keep resident memory flat under bursts of blocking checks. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 4);
+    /* Buffers of 256 KiB and more (a large request body, a slow client's
+     * output) come straight from mmap, so freeing them hands them back at
+     * once. A fixed threshold also stops glibc from raising it after the
+     * first such free, which would leave them in arenas whose tops
+     * malloc_trim cannot shrink. */
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
     /* Signals are taken by sigwait in this thread only. */
     sigset_t set;
@@ -614,8 +648,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
              (long long)s.grace_ms);
         break;
     }
-    submit_set_ready(0);
+    /* Readiness goes down at once; what the frontend already received is
+     * still decided during the grace period, and only then does submit
+     * answer "Busy". */
+    submit_set_draining(1);
     lf->t.stop(fe, s.grace_ms);
+    submit_set_ready(0);
     lf->t.destroy(fe);
     controller_stop();
     workers_stop();

@@ -35,6 +35,7 @@ struct pc_submission {
 };
 
 static atomic_int g_ready;
+static atomic_int g_draining;
 static int64_t g_default_timeout_ms;
 
 void submit_set_ready(int ready)
@@ -42,9 +43,16 @@ void submit_set_ready(int ready)
     atomic_store(&g_ready, ready);
 }
 
+void submit_set_draining(int draining)
+{
+    atomic_store(&g_draining, draining);
+}
+
+/* What /readyz and the gRPC health check report: a draining server is no
+ * longer ready, though it still decides what it already received. */
 static int s_ready(void)
 {
-    return atomic_load(&g_ready);
+    return atomic_load(&g_ready) && !atomic_load(&g_draining);
 }
 
 static void sub_init(pc_submission *sub, int explain, pc_verdict_fn done, void *arg)

@@ -23,4 +23,6 @@ void submit_set_ready(int ready);
  * with NOT_FOUND. Does not consult readiness or the current snapshot. */
 void submit_decide(snapshot *s, const pc_request_view *view, int explain,
                    pipe_result *out);
+/* While draining, readiness reports 0 but requests are still decided. */
+void submit_set_draining(int draining);
 #endif

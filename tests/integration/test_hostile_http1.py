@@ -31,9 +31,9 @@ HEADER_TIMEOUT_MS = 800
 BODY_TIMEOUT_MS = 800
 ADMIN_IDLE_MS = 800
 FLAGS = SMALL + [
-    "--frontend-opt", "http1_header_timeout_ms=%d" % HEADER_TIMEOUT_MS,
-    "--frontend-opt", "http1_body_timeout_ms=%d" % BODY_TIMEOUT_MS,
-    "--frontend-opt", "admin_idle_timeout_ms=%d" % ADMIN_IDLE_MS,
+    "--frontend-option", "http1_header_timeout_ms=%d" % HEADER_TIMEOUT_MS,
+    "--frontend-option", "http1_body_timeout_ms=%d" % BODY_TIMEOUT_MS,
+    "--frontend-option", "admin_idle_timeout_ms=%d" % ADMIN_IDLE_MS,
 ]
 
 checks = Checks()
@@ -403,10 +403,10 @@ def settings_cases(tmp):
     for opt, want in (("http1_header_timout_ms=5", "http1_header_timout_ms"),
                       ("http1_max_pipelined=0", "http1_max_pipelined"),
                       ("http1_body_timeout_ms=soon", "http1_body_timeout_ms")):
-        p = subprocess.run(base + ["--frontend-opt", opt], env=clean_env(),
+        p = subprocess.run(base + ["--frontend-option", opt], env=clean_env(),
                            capture_output=True, text=True, timeout=20)
         check(p.returncode == 2 and want in p.stderr,
-              "--frontend-opt %s refused (exit 2, names the setting)" % opt,
+              "--frontend-option %s refused (exit 2, names the setting)" % opt,
               "rc=%s stderr=%s" % (p.returncode, p.stderr[-400:]))
 
 

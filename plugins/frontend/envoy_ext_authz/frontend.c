@@ -45,7 +45,19 @@ static const char fe_schema[] =
     "\"http1_max_pipelined\":{\"type\":\"integer\",\"default\":32},"
     "\"http1_header_timeout_ms\":{\"type\":\"integer\",\"default\":10000},"
     "\"http1_body_timeout_ms\":{\"type\":\"integer\",\"default\":30000},"
-    "\"admin_idle_timeout_ms\":{\"type\":\"integer\",\"default\":60000}"
+    "\"admin_idle_timeout_ms\":{\"type\":\"integer\",\"default\":60000},"
+    "\"memory_budget_bytes\":{\"type\":\"integer\",\"minimum\":1048576,"
+    "\"default\":268435456},"
+    "\"max_connection_buffer_bytes\":{\"type\":\"integer\",\"minimum\":4096,"
+    "\"default\":16777216},"
+    "\"max_connection_output_bytes\":{\"type\":\"integer\","
+    "\"minimum\":65536,\"default\":1048576},"
+    "\"handshake_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,"
+    "\"default\":10000},"
+    "\"stream_idle_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,"
+    "\"default\":300000},"
+    "\"max_pipelines_in_flight\":{\"type\":\"integer\",\"minimum\":1,"
+    "\"maximum\":2147483647,\"default\":10000}"
     "}}";
 
 static void *fe_create(const pc_host *host, const pc_value *config, char *err,
@@ -62,6 +74,9 @@ static void *fe_create(const pc_host *host, const pc_value *config, char *err,
         free(fe);
         return NULL;
     }
+    srv_mem_init(&fe->mem, fe->cfg.memory_budget_bytes);
+    atomic_init(&fe->pipelines, 0);
+    atomic_init(&fe->accept_log_ms, 0);
     if (fe->cfg.tls_cert) {
         fe->tls = tls_server_new(fe->cfg.tls_cert, fe->cfg.tls_key,
                                  fe->cfg.tls_client_ca, err, errlen);

@@ -44,6 +44,10 @@ typedef struct h2_stream {
     int fr_ready;
     srv_buf body;          /* HTTP route */
     size_t buffered;       /* counted against the connection's budget */
+    size_t body_charged;   /* of the body, counted against the memory budget */
+    size_t charged;        /* the stream itself, headers, reply: likewise */
+    uint64_t active_ms;    /* last frame in either direction */
+    int idle_expired;      /* 1: answered for idling; 2: reset sent */
     /* waiting for a verdict */
     srv_req *req;
     /* the response being sent */
@@ -69,6 +73,8 @@ int h2_respond(h2_stream *s, srv_reply *rp);
 int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg);
 /** An HTTP answer with a short text body. */
 int h2_respond_http(h2_stream *s, int status, const char *text);
+/** The request body was consumed: free it and give its memory back. */
+void h2_stream_body_done(h2_stream *s);
 
 /* ---- h2_grpc.c ---- */
 

@@ -46,7 +46,5 @@ void h2_http_on_end(h2_stream *s)
     s->req = r;
     srv_req_submit(r, &v); /* may answer before it returns */
     srv_arena_free(&scratch);
-    s->h->buffered -= s->buffered;
-    s->buffered = 0;
-    srv_buf_free(&s->body);
+    h2_stream_body_done(s);
 }

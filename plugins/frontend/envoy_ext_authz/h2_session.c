@@ -13,6 +13,11 @@
  * WINDOW_UPDATE round trips. */
 #define H2_STREAM_WINDOW (1 << 20)
 #define H2_CONN_WINDOW (16 << 20)
+/* What a stream costs beyond its headers and reply, for the memory budget:
+ * our object and nghttp2's stream and frame state. */
+#define H2_STREAM_COST (sizeof(h2_stream) + 1024)
+/* nghttp2's session: header tables, frame buffers (an estimate). */
+#define H2_SESSION_COST (32 * 1024)
 
 static h2_conn *h2_of(srv_conn *c)
 {
@@ -22,14 +27,28 @@ static h2_conn *h2_of(srv_conn *c)
 /* Request bytes all streams of one connection may hold at once. */
 static size_t h2_budget(const h2_conn *h)
 {
-    size_t m = srv_conn_config(h->c)->max_message_bytes;
-    size_t b = (size_t)64 << 20;
-    return m * 2 > b ? m * 2 : b;
+    return srv_conn_config(h->c)->max_connection_buffer_bytes;
+}
+
+static uint64_t h2_now(const h2_conn *h)
+{
+    return srv_now_ms(h->c->loop);
+}
+
+/* Gives back the budget of body bytes the stream no longer holds (the gRPC
+ * handler drops them once the message is decoded). */
+static void h2_settle_body(h2_stream *s)
+{
+    if (s->body_charged > s->buffered) {
+        srv_conn_uncharge(s->h->c, s->body_charged - s->buffered);
+        s->body_charged = s->buffered;
+    }
 }
 
 static void h2_stream_free(h2_stream *s)
 {
     h2_conn *h = s->h;
+    srv_conn_uncharge(h->c, s->body_charged + s->charged);
     if (s->req) {
         srv_req_detach(s->req);
         s->req = NULL;
@@ -54,8 +73,14 @@ static void h2_release_body(h2_stream *s)
 {
     s->h->buffered -= s->buffered;
     s->buffered = 0;
+    h2_settle_body(s);
     codec_frame_reader_free(&s->fr);
     srv_buf_free(&s->body);
+}
+
+void h2_stream_body_done(h2_stream *s)
+{
+    h2_release_body(s);
 }
 
 /* ---- responses ---- */
@@ -82,6 +107,7 @@ static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id,
     if (n)
         memcpy(buf, s->reply.body + s->reply_off, n);
     s->reply_off += n;
+    s->active_ms = h2_now(s->h);
     if (s->reply_off < s->reply.body_len)
         return (ssize_t)n;
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -145,6 +171,11 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     memset(rp, 0, sizeof(*rp));
     s->reply_off = 0;
     srv_reply *r = &s->reply;
+    /* Already decided: counted, never refused. A client that keeps its
+     * window closed holds this until the stream idle timeout. */
+    srv_conn_charge_force(s->h->c, r->arena.bytes);
+    s->charged += r->arena.bytes;
+    s->active_ms = h2_now(s->h);
 
     nghttp2_nv small[16];
     size_t cap = r->n_headers + 4;
@@ -215,6 +246,7 @@ static int h2_on_begin_headers(nghttp2_session *session,
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     s->id = frame->hd.stream_id;
     s->h = h;
+    s->active_ms = h2_now(h);
     s->next = h->streams;
     if (h->streams)
         h->streams->prev = s;
@@ -298,24 +330,92 @@ static void h2_on_end(h2_stream *s)
         h2_http_on_end(s);
     else if (s->route != H2_ROUTE_NONE)
         h2_grpc_on_end(s);
+    h2_settle_body(s);
+}
+
+/* What a Check refused for lack of memory is answered: a denial, so that
+ * a proxy fails closed whatever its failure mode, as for any verdict. */
+static const pc_verdict h2_over_budget = {
+    .struct_size = sizeof(pc_verdict),
+    .grpc_code = 8, /* RESOURCE_EXHAUSTED */
+    .http_status = 503,
+    .body = {"", 0},
+    .reason = {"server over its memory budget", 29},
+    .authconfig = {"", 0},
+};
+
+static int h2_shed_check(h2_stream *s)
+{
+    srv_req tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.loop = s->h->c->loop;
+    tmp.kind = s->route == H2_ROUTE_CHECK_V2 ? SRV_REQ_GRPC_V2
+                                             : SRV_REQ_GRPC_V3;
+    if (h2_grpc_render(&tmp, &h2_over_budget) != 0) {
+        srv_reply_free(&tmp.reply);
+        return -1;
+    }
+    return h2_respond(s, &tmp.reply);
+}
+
+/* Over the memory budget: new work is answered at once and holds nothing
+ * more. A trailers-only answer is HEADERS, which flow control does not
+ * hold back, so it reaches even a client that keeps its window closed. */
+static void h2_shed(h2_stream *s)
+{
+    if (s->route == H2_ROUTE_CHECK_V3 || s->route == H2_ROUTE_CHECK_V2) {
+        if (h2_shed_check(s) != 0 && !s->answered)
+            h2_respond_grpc_status(s, 8, "server over its memory budget");
+    } else if (s->route == H2_ROUTE_HTTP || s->h->c->port != SRV_PORT_GRPC) {
+        h2_respond_http(s, 503, "server over its memory budget");
+    } else {
+        h2_respond_grpc_status(s, 8, "server over its memory budget");
+    }
+    s->route = H2_ROUTE_NONE;
+    h2_release_body(s);
+}
+
+/* A new request's headers are complete: count the stream, or shed it. */
+static int h2_admit(h2_stream *s)
+{
+    size_t cost = H2_STREAM_COST + s->arena.bytes;
+    if (srv_conn_charge(s->h->c, cost) != 0) {
+        if (!s->answered)
+            h2_shed(s);
+        /* nghttp2 copied what the answer needs: drop the headers now. */
+        pc_str none = {NULL, 0};
+        s->method = s->path = s->authority = s->scheme = none;
+        s->content_type = s->grpc_timeout = s->grpc_encoding = none;
+        s->headers = NULL;
+        s->n_headers = s->cap_headers = 0;
+        srv_arena_free(&s->arena);
+        return -1;
+    }
+    s->charged += cost;
+    return 0;
 }
 
 static int h2_on_frame_recv(nghttp2_session *session,
                             const nghttp2_frame *frame, void *user_data)
 {
     h2_conn *h = user_data;
+    if (!h->c->established)
+        srv_conn_established(h->c); /* the preface and its SETTINGS */
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     h2_stream *s = nghttp2_session_get_stream_user_data(session,
                                                         frame->hd.stream_id);
     if (!s)
         return 0;
+    s->active_ms = h2_now(h);
     if (frame->hd.type == NGHTTP2_HEADERS &&
         frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         if (h->c->port == SRV_PORT_GRPC)
             h2_grpc_on_headers(s);
         else
             s->route = H2_ROUTE_HTTP;
+        if (h2_admit(s) != 0)
+            return 0;
     }
     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
         h2_on_end(s);
@@ -337,12 +437,20 @@ static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags,
 {
     h2_conn *h = user_data;
     h2_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
-    if (!s || s->answered || s->req || s->route == H2_ROUTE_NONE)
+    if (!s)
+        return 0;
+    s->active_ms = h2_now(h);
+    if (s->answered || s->req || s->route == H2_ROUTE_NONE)
         return 0;
     if (h->buffered + len > h2_budget(h)) {
         h2_too_big(s);
         return 0;
     }
+    if (srv_conn_charge(h->c, len) != 0) {
+        h2_shed(s);
+        return 0;
+    }
+    s->body_charged += len;
     if (s->route == H2_ROUTE_HTTP) {
         if (s->body.len + len > srv_conn_config(h->c)->max_http_body_bytes) {
             h2_too_big(s);
@@ -416,12 +524,17 @@ static int h2_on_data(srv_conn *c, const uint8_t *data, size_t len)
     ssize_t rv = nghttp2_session_mem_recv(h->session, data, len);
     srv_conn_mark_dirty(c);
     if (rv < 0) {
-        srv_conn_host(c)->log(PC_LOG_DEBUG, SRV_WHO,
+        int flood = rv == NGHTTP2_ERR_FLOODED ||
+                    rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+        srv_conn_host(c)->log(flood ? PC_LOG_WARN : PC_LOG_DEBUG, SRV_WHO,
                               "http/2 connection from %s: %s", c->peer_ip,
                               nghttp2_strerror((int)rv));
+        /* A flood (SETTINGS/PING acks piling up, too many CONTINUATIONs)
+         * is told apart from a broken peer, as RFC 9113 suggests. */
         if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-            nghttp2_session_terminate_session(h->session,
-                                              NGHTTP2_PROTOCOL_ERROR);
+            nghttp2_session_terminate_session(
+                h->session,
+                flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
         return -1; /* flush what nghttp2 queued (GOAWAY), then close */
     }
     return 0;
@@ -435,6 +548,39 @@ static void h2_deliver(srv_conn *c, srv_req *r)
     s->req = NULL;
     r->proto_ref = NULL;
     h2_respond(s, &r->reply);
+}
+
+/* Streams without a frame for stream_idle_timeout_ms: one not answered yet
+ * gets 408 / DEADLINE_EXCEEDED, then, still open at the next sweep (or
+ * stuck behind a closed flow-control window), a RST_STREAM. A stream
+ * waiting for its verdict is the request deadline's business. */
+static void h2_sweep(srv_conn *c, uint64_t now)
+{
+    h2_conn *h = h2_of(c);
+    uint64_t limit = (uint64_t)srv_conn_config(c)->stream_idle_timeout_ms;
+    if (!h || limit == 0)
+        return;
+    for (h2_stream *s = h->streams; s; s = s->next) {
+        if (s->req || s->idle_expired == 2)
+            continue;
+        if (s->idle_expired || (s->answered && now - s->active_ms >= limit)) {
+            s->idle_expired = 2;
+            nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id,
+                                      NGHTTP2_CANCEL);
+            srv_conn_mark_dirty(c);
+            continue;
+        }
+        if (now - s->active_ms < limit)
+            continue;
+        s->idle_expired = 1;
+        if (s->route == H2_ROUTE_HTTP || c->port != SRV_PORT_GRPC)
+            h2_respond_http(s, 408, "stream idle timeout");
+        else
+            h2_respond_grpc_status(s, 4, "stream idle timeout");
+        s->route = H2_ROUTE_NONE;
+        h2_release_body(s);
+        srv_conn_mark_dirty(c);
+    }
 }
 
 static void h2_on_timeout(srv_conn *c, srv_req *r)
@@ -493,6 +639,8 @@ const srv_proto h2_proto = {
     .shutdown = h2_shutdown,
     .idle = h2_idle,
     .free = h2_free,
+    .sweep = h2_sweep,
+    .greeting = 1,
 };
 
 int h2_attach(srv_conn *c)
@@ -543,6 +691,7 @@ int h2_attach(srv_conn *c)
         return -1;
     }
     srv_conn_set_proto(c, &h2_proto, h);
+    srv_conn_charge_force(c, H2_SESSION_COST); /* given back with c */
     srv_conn_mark_dirty(c);
     return 0;
 }

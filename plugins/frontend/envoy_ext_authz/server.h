@@ -64,6 +64,14 @@ typedef struct srv_config {
     /* CheckRequest decoding (codec_decode_opts) */
     int max_metadata_depth;
     srv_h1_config h1;
+    /* Bounds on what clients can make the server hold (server_config.c
+     * has the defaults; docs/configuration.md lists them). */
+    size_t memory_budget_bytes;         /* all connections together */
+    size_t max_connection_buffer_bytes; /* request bytes one connection holds */
+    size_t max_connection_output_bytes; /* unsent output before reading stops */
+    int64_t handshake_timeout_ms;       /* TLS handshake, preface, first bytes */
+    int64_t stream_idle_timeout_ms;     /* an HTTP/2 stream without frames */
+    long max_pipelines_in_flight;       /* requests submitted, not decided */
 } srv_config;
 
 /** Fills cfg from the frontend's JSON config (NULL = all defaults).
@@ -110,6 +118,12 @@ typedef struct srv_proto {
     /** 1 when the connection may be closed now without losing a reply. */
     int (*idle)(srv_conn *c);
     void (*free)(srv_conn *c);
+    /** Periodic check (about once a second): stream timeouts. May be NULL. */
+    void (*sweep)(srv_conn *c, uint64_t now_ms);
+    /** 1: the connection stays under the handshake timeout until the
+     *  protocol calls srv_conn_established (HTTP/2: the client preface);
+     *  0: until the first plaintext bytes arrive. */
+    int greeting;
 } srv_proto;
 
 /** A reply ready for a protocol to write, made on any thread. Strings point
@@ -151,6 +165,7 @@ struct srv_req {
     void *proto_ref;         /* the h2 stream or h1 slot waiting for it */
     uv_timer_t *deadline;    /* NULL when none */
     int replied_early;       /* the protocol already answered (timeout) */
+    int counted;             /* holds one of fe->pipelines until done */
     atomic_int gone;         /* nobody waits for the verdict: stop early */
     /* written by whoever runs done, read on the loop after the queue */
     srv_req *q_next;
@@ -178,9 +193,13 @@ struct srv_conn {
     int closing;             /* close once output is flushed */
     int closed;              /* uv_close called */
     int shut_phase;          /* last shutdown phase sent */
+    int established;         /* past the handshake and the preface */
+    size_t mem_charged;      /* bytes counted against the memory budget */
+    size_t out_charged;      /* of which the output buffers */
     srv_req *reqs;           /* requests waiting for a verdict */
     size_t n_reqs;
     uint64_t last_active_ms;
+    uint64_t accepted_ms;
     uint8_t sniff[24];
     size_t sniff_len;
     /* peers */
@@ -198,8 +217,14 @@ struct srv_loop {
     uv_loop_t uv;
     uv_thread_t thread;
     int thread_started;
-    uv_tcp_t listener[SRV_PORT_COUNT_];
+    /* Listening sockets are polled and accepted by hand, so that running
+     * out of descriptors can pause accepting (srv_accept_pause). */
+    uv_poll_t listener[SRV_PORT_COUNT_];
+    int listen_fd[SRV_PORT_COUNT_];
     int listening[SRV_PORT_COUNT_];
+    int accept_paused;
+    uv_timer_t accept_timer;
+    uv_timer_t sweep_timer;  /* stream timeouts, pool shrinking, trimming */
     uv_async_t async;
     uv_timer_t stop_timer;
     uv_mutex_t mu;           /* guards the fields below it */
@@ -219,9 +244,23 @@ struct srv_loop {
     uint8_t rbuf[65536];
 };
 
+/* The process-wide memory budget: bytes that connections hold for clients
+ * (request bodies and headers, replies, unsent output), updated by every
+ * loop (server_mem.c). */
+typedef struct srv_mem {
+    _Atomic size_t used;
+    _Atomic size_t peak;        /* high-water mark since the last trim */
+    _Atomic uint64_t last_trim_ms;
+    _Atomic uint64_t last_log_ms;
+    size_t budget;
+} srv_mem;
+
 struct srv_fe {
     const pc_host *host;
     srv_config cfg;
+    srv_mem mem;
+    _Atomic long pipelines;   /* submitted and not yet decided */
+    _Atomic uint64_t accept_log_ms; /* last accept failure logged */
     tls_server *tls;
     srv_loop *loops;
     int n_loops;
@@ -243,8 +282,17 @@ uint64_t srv_now_ms(srv_loop *l);
 
 /* ---- connections (server_conn.c) ---- */
 
-/** Accepts one connection from a listener of loop l. */
-void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server);
+/** Takes over fd, a socket accepted from a listener of loop l. */
+void srv_conn_accept(srv_loop *l, srv_port port, int fd);
+/** The protocol saw the client's greeting (the HTTP/2 preface): from now
+ *  on idle_timeout_ms applies instead of handshake_timeout_ms. */
+void srv_conn_established(srv_conn *c);
+/** Counts n more bytes held for c against the memory budget; -1 (nothing
+ *  counted) when that would exceed it: refuse the work. */
+int srv_conn_charge(srv_conn *c, size_t n);
+/** Counts n bytes whatever the budget says (work already accepted). */
+void srv_conn_charge_force(srv_conn *c, size_t n);
+void srv_conn_uncharge(srv_conn *c, size_t n);
 /** Queues plaintext for the peer (through TLS when on). -1 when out of
  *  memory: the connection is then closing. */
 int srv_conn_write(srv_conn *c, const void *data, size_t len);
@@ -269,6 +317,22 @@ const pc_host *srv_conn_host(const srv_conn *c);
 const srv_config *srv_conn_config(const srv_conn *c);
 /** Fills the source/destination/sni parts of a view from the connection. */
 void srv_conn_fill_peers(const srv_conn *c, pc_request_view *v);
+
+/* ---- the memory budget (server_mem.c) ---- */
+
+void srv_mem_init(srv_mem *m, size_t budget);
+/** Adds n; -1 and nothing added when the budget would be exceeded. A
+ *  small holder (1) may go an eighth above it. */
+int srv_mem_try(srv_mem *m, size_t n, int small);
+void srv_mem_add(srv_mem *m, size_t n);
+void srv_mem_sub(srv_mem *m, size_t n);
+/** 1 while more than the budget is in use. */
+int srv_mem_over(const srv_mem *m);
+/** Periodic, on each loop: hands memory back to the system once usage fell
+ *  well below its high-water mark (rate-limited malloc_trim). */
+void srv_mem_tick(srv_fe *fe, srv_loop *l, uint64_t now_ms);
+/** Logs a refusal for lack of budget, at most once a second. */
+void srv_mem_log_refusal(srv_fe *fe, uint64_t now_ms, const char *what);
 
 /* ---- requests (server_submit.c) ---- */
 

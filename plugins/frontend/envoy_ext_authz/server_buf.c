@@ -95,6 +95,7 @@ void *srv_arena_alloc(srv_arena *a, size_t n)
             return NULL;
         b->used = 0;
         b->cap = cap;
+        a->bytes += sizeof(*b) + cap;
         b->next = a->head;
         a->head = b;
     }
@@ -126,6 +127,7 @@ void srv_arena_free(srv_arena *a)
     }
     a->head = NULL;
     a->next_size = 0;
+    a->bytes = 0;
 }
 
 void *srv_pool_get(srv_pool *p, size_t size)

@@ -32,6 +32,7 @@ typedef struct srv_arena_block srv_arena_block;
 typedef struct srv_arena {
     srv_arena_block *head;
     size_t next_size; /* 0: start small; doubles per block up to a cap */
+    size_t bytes;     /* allocated by all blocks, for memory accounting */
 } srv_arena;
 
 /** Copies n bytes (plus a NUL) into the arena; NULL when out of memory. */

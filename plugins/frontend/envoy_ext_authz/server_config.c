@@ -225,6 +225,41 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
         return -1;
     cfg->max_metadata_depth = (int)v;
 
+    /* What clients may make the server hold, and for how long. */
+    v = INT64_C(256) << 20;
+    if (cfg_int(h, config, "memory_budget_bytes", 1 << 20, INT64_C(1) << 46,
+                &v, err, errlen) != 0)
+        return -1;
+    cfg->memory_budget_bytes = (size_t)v;
+    v = INT64_C(16) << 20;
+    if (cfg_int(h, config, "max_connection_buffer_bytes", 4096,
+                INT64_C(1) << 40, &v, err, errlen) != 0)
+        return -1;
+    /* One whole message must always fit. */
+    if ((size_t)v < cfg->max_message_bytes)
+        v = (int64_t)cfg->max_message_bytes;
+    cfg->max_connection_buffer_bytes = (size_t)v;
+    v = INT64_C(1) << 20;
+    if (cfg_int(h, config, "max_connection_output_bytes", 65536,
+                INT64_C(1) << 40, &v, err, errlen) != 0)
+        return -1;
+    cfg->max_connection_output_bytes = (size_t)v;
+    v = 10000;
+    if (cfg_int(h, config, "handshake_timeout_ms", 1, INT64_C(1) << 40, &v,
+                err, errlen) != 0)
+        return -1;
+    cfg->handshake_timeout_ms = v;
+    v = 300000;
+    if (cfg_int(h, config, "stream_idle_timeout_ms", 0, INT64_C(1) << 40, &v,
+                err, errlen) != 0)
+        return -1;
+    cfg->stream_idle_timeout_ms = v;
+    v = 10000;
+    if (cfg_int(h, config, "max_pipelines_in_flight", 1, INT32_MAX, &v, err,
+                errlen) != 0)
+        return -1;
+    cfg->max_pipelines_in_flight = (long)v;
+
     const char *prefix = "";
     if (cfg_string(h, config, "http_path_prefix", &prefix, err, errlen) != 0)
         return -1;

@@ -1,16 +1,28 @@
 /* One accepted connection: reading, the output buffer with its high-water
- * mark, TLS, protocol sniffing, the idle timer and closing. */
+ * mark, the memory it holds against the budget, TLS, protocol sniffing,
+ * the handshake and idle timers and closing. */
 #include "server.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tls_conn.h"
 
-/* Stop reading past this much unsent output; resume below the low mark.
- * Bounds what a peer that never reads can make us hold. */
-#define SRV_OUT_HIGH (1024 * 1024)
-#define SRV_OUT_LOW (256 * 1024)
+/* Output buffers bigger than this are freed once written rather than kept
+ * for the next reply: a burst must not pin its peak size. */
+#define SRV_OUT_KEEP (64 * 1024)
+/* Over the memory budget, a connection with this much unsent output stops
+ * reading even below its own high-water mark. */
+#define SRV_OUT_SHED (16 * 1024)
+/* What a connection costs before any request, for the memory budget: our
+ * object, and OpenSSL's buffers with TLS (estimates). */
+#define SRV_CONN_COST (sizeof(srv_conn) + 1024)
+#define SRV_TLS_COST (48 * 1024)
+/* Over the budget, the connections that hold the most are refused first:
+ * one holding less than this may still go an eighth above the budget, so
+ * an ordinary client keeps being served while the hogs are shed. */
+#define SRV_SMALL_HOLDER (192 * 1024)
 
 static const char srv_h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -29,9 +41,63 @@ size_t srv_conn_pending_out(const srv_conn *c)
     return c->out.len + c->wbuf.len;
 }
 
+/* Stop reading past max_connection_output_bytes of unsent output (or far
+ * less when the process is over its budget); resume below a quarter of it.
+ * Bounds what a peer that never reads can make us hold. */
 int srv_conn_congested(const srv_conn *c)
 {
-    return srv_conn_pending_out(c) > SRV_OUT_HIGH;
+    size_t pending = srv_conn_pending_out(c);
+    return pending > srv_conn_config(c)->max_connection_output_bytes ||
+           (pending > SRV_OUT_SHED && srv_mem_over(&c->loop->fe->mem));
+}
+
+static int srv_conn_drained(const srv_conn *c)
+{
+    size_t pending = srv_conn_pending_out(c);
+    return pending < srv_conn_config(c)->max_connection_output_bytes / 4 &&
+           (pending <= SRV_OUT_SHED || !srv_mem_over(&c->loop->fe->mem));
+}
+
+int srv_conn_charge(srv_conn *c, size_t n)
+{
+    srv_fe *fe = c->loop->fe;
+    int small = c->mem_charged + n <= SRV_SMALL_HOLDER;
+    if (srv_mem_try(&fe->mem, n, small) != 0) {
+        srv_mem_log_refusal(fe, srv_now_ms(c->loop), "refusing new work");
+        return -1;
+    }
+    c->mem_charged += n;
+    return 0;
+}
+
+void srv_conn_charge_force(srv_conn *c, size_t n)
+{
+    srv_mem_add(&c->loop->fe->mem, n);
+    c->mem_charged += n;
+}
+
+void srv_conn_uncharge(srv_conn *c, size_t n)
+{
+    if (n > c->mem_charged)
+        n = c->mem_charged;
+    srv_mem_sub(&c->loop->fe->mem, n);
+    c->mem_charged -= n;
+}
+
+/* The output buffers count by their capacity: that is what they hold. */
+static void srv_conn_account_out(srv_conn *c)
+{
+    size_t now = c->out.cap + c->wbuf.cap;
+    if (now > c->out_charged)
+        srv_conn_charge_force(c, now - c->out_charged);
+    else if (now < c->out_charged)
+        srv_conn_uncharge(c, c->out_charged - now);
+    c->out_charged = now;
+}
+
+void srv_conn_established(srv_conn *c)
+{
+    c->established = 1;
 }
 
 static void srv_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -110,6 +176,9 @@ static void srv_handle_closed(uv_handle_t *h)
     tls_conn_free(c->tls);
     srv_buf_free(&c->out);
     srv_buf_free(&c->wbuf);
+    /* Whatever a protocol did not give back goes with the connection. */
+    srv_mem_sub(&c->loop->fe->mem, c->mem_charged);
+    c->mem_charged = 0;
     free(c->peer_cert_urlenc);
     free(c->peer_principal);
     free(c->sni);
@@ -158,14 +227,16 @@ static void srv_write_cb(uv_write_t *req, int status)
     srv_conn *c = req->data;
     c->writing = 0;
     c->wbuf.len = 0;
+    if (c->wbuf.cap > SRV_OUT_KEEP)
+        srv_buf_free(&c->wbuf);
     if (c->closed)
         return;
+    srv_conn_account_out(c);
     if (status < 0) {
         srv_close_now(c);
         return;
     }
-    if ((c->read_block & SRV_BLOCK_CONGESTED) &&
-        srv_conn_pending_out(c) < SRV_OUT_LOW)
+    if ((c->read_block & SRV_BLOCK_CONGESTED) && srv_conn_drained(c))
         srv_conn_block_read(c, SRV_BLOCK_CONGESTED, 0);
     if (c->proto && c->proto->on_drain && !c->closing)
         c->proto->on_drain(c);
@@ -214,6 +285,8 @@ int srv_conn_write(srv_conn *c, const void *data, size_t len)
         srv_close_now(c);
         return -1;
     }
+    if (c->out.cap + c->wbuf.cap != c->out_charged)
+        srv_conn_account_out(c);
     srv_conn_mark_dirty(c);
     return 0;
 }
@@ -242,6 +315,10 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
     srv_conn *c = arg;
     if (c->closed || c->closing)
         return 0;
+    /* HTTP/1 is established by its first bytes after any handshake; HTTP/2
+     * by its preface (h2_session.c). */
+    if (n && c->proto && !c->proto->greeting)
+        c->established = 1;
     if (!c->proto) {
         size_t take = sizeof(srv_h2_preface) - c->sniff_len;
         if (take > n)
@@ -256,6 +333,8 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
         int rc = match ? h2_attach(c) : h1_attach(c, 0);
         if (rc != 0)
             return -1;
+        if (!c->proto->greeting)
+            c->established = 1;
         if (c->proto->on_data(c, c->sniff, c->sniff_len) != 0)
             return -1;
         if (c->closed)
@@ -318,16 +397,17 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     srv_loop_flush_dirty(c->loop);
 }
 
-/* A connection that has not finished its TLS handshake or sent enough bytes
- * to pick a protocol gets this long, whatever idle_timeout_ms says. */
-#define SRV_HANDSHAKE_MS 10000
-
+/* A connection that has not finished its TLS handshake, sent enough bytes
+ * to pick a protocol or (HTTP/2) sent its preface gets handshake_timeout_ms,
+ * whatever idle_timeout_ms says. */
 static uint64_t srv_idle_limit(const srv_conn *c)
 {
-    uint64_t idle = (uint64_t)srv_conn_config(c)->idle_timeout_ms;
-    if (c->proto)
+    const srv_config *cfg = srv_conn_config(c);
+    uint64_t idle = (uint64_t)cfg->idle_timeout_ms;
+    if (c->established)
         return idle;
-    return idle && idle < SRV_HANDSHAKE_MS ? idle : SRV_HANDSHAKE_MS;
+    uint64_t hs = (uint64_t)cfg->handshake_timeout_ms;
+    return idle && idle < hs ? idle : hs;
 }
 
 static void srv_idle_cb(uv_timer_t *t)
@@ -337,19 +417,27 @@ static void srv_idle_cb(uv_timer_t *t)
     uint64_t idle = srv_idle_limit(c);
     if (idle == 0)
         return; /* a protocol is set and idle_timeout_ms is 0: never */
+    if (!c->established) {
+        /* Bytes that trickle in do not extend the handshake. */
+        if (now - c->accepted_ms >= idle) {
+            srv_conn_close(c, 0);
+            return;
+        }
+        uint64_t next = c->accepted_ms + idle - now;
+        uv_timer_start(t, srv_idle_cb, next < 1000 ? next : 1000, 0);
+        return;
+    }
     uint64_t since = now - c->last_active_ms;
     int quiet = c->n_reqs == 0 && (!c->proto || c->proto->idle(c));
     if (since >= idle && quiet) {
         if (c->proto && c->proto->shutdown)
             c->proto->shutdown(c, 2);
-        srv_conn_close(c, !c->proto ? 0 : 1);
+        srv_conn_close(c, 1);
         srv_loop_flush_dirty(c->loop);
         return;
     }
     /* Re-armed only here: reading a byte does not touch the timer. */
     uint64_t next = since >= idle ? idle : idle - since;
-    if (!c->proto && next > 1000)
-        next = 1000; /* the protocol may be set meanwhile: look again soon */
     uv_timer_start(t, srv_idle_cb, next, 0);
 }
 
@@ -372,12 +460,14 @@ static void srv_name(const struct sockaddr_storage *ss, char *ip, size_t iplen,
     }
 }
 
-void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
+void srv_conn_accept(srv_loop *l, srv_port port, int fd)
 {
     srv_fe *fe = l->fe;
     srv_conn *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (!c) {
+        close(fd);
         return;
+    }
     c->loop = l;
     c->port = port;
     uv_tcp_init(&l->uv, &c->tcp);
@@ -390,8 +480,9 @@ void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
         l->conns->prev = c;
     l->conns = c;
     l->n_conns++;
-    c->last_active_ms = srv_now_ms(l);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    c->last_active_ms = c->accepted_ms = srv_now_ms(l);
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         srv_close_now(c);
         return;
     }
@@ -404,6 +495,7 @@ void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
     if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
         srv_name(&ss, c->local_ip, sizeof(c->local_ip), &c->local_port);
 
+    srv_conn_charge_force(c, SRV_CONN_COST + (fe->tls ? SRV_TLS_COST : 0));
     int rc = 0;
     if (fe->tls && port != SRV_PORT_ADMIN) {
         c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);
@@ -420,7 +512,7 @@ void srv_conn_accept(srv_loop *l, srv_port port, uv_stream_t *server)
     uint64_t limit = srv_idle_limit(c);
     if (limit > 0)
         uv_timer_start(&c->idle_timer, srv_idle_cb,
-                       !c->proto && limit > 1000 ? 1000 : limit, 0);
+                       !c->established && limit > 1000 ? 1000 : limit, 0);
     srv_update_reading(c);
     if (!c->reading) {
         srv_close_now(c);

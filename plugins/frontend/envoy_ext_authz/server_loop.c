@@ -1,5 +1,6 @@
 /* I/O threads: one libuv loop each, each with its own SO_REUSEPORT
- * listeners so the kernel spreads connections; the graceful stop. */
+ * listeners so the kernel spreads connections; accepting (and pausing it
+ * when descriptors run out); the periodic sweep; the graceful stop. */
 #include "server.h"
 
 #include <errno.h>
@@ -36,13 +37,100 @@ static int64_t srv_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void srv_on_connection(uv_stream_t *server, int status)
+/* Connections taken per readiness event and listener: the kernel queue
+ * keeps the rest, and the loop gets to serve the ones it has. */
+#define SRV_ACCEPT_BATCH 64
+/* Out of descriptors, a listener stays readable and accept keeps failing:
+ * stop polling for this long (nginx waits 500 ms) instead of spinning. */
+#define SRV_ACCEPT_PAUSE_MS 250
+
+static void srv_on_listener(uv_poll_t *h, int status, int events);
+
+static void srv_accept_resume(uv_timer_t *t)
 {
-    srv_loop *l = server->data;
+    srv_loop *l = t->data;
+    l->accept_paused = 0;
+    if (l->stopping)
+        return;
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        if (l->listening[p])
+            uv_poll_start(&l->listener[p], UV_READABLE, srv_on_listener);
+}
+
+static void srv_accept_pause(srv_loop *l)
+{
+    if (l->accept_paused)
+        return;
+    l->accept_paused = 1;
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        if (l->listening[p])
+            uv_poll_stop(&l->listener[p]);
+    uv_timer_start(&l->accept_timer, srv_accept_resume, SRV_ACCEPT_PAUSE_MS,
+                   0);
+}
+
+/* At most one line a second for all loops: a flood of failures must not
+ * become a flood of logs. */
+static void srv_accept_log(srv_loop *l, int e)
+{
+    srv_fe *fe = l->fe;
+    uint64_t now = srv_now_ms(l);
+    uint64_t last = atomic_load(&fe->accept_log_ms);
+    if (last && now < last + 1000)
+        return;
+    if (!atomic_compare_exchange_strong(&fe->accept_log_ms, &last, now))
+        return;
+    int out_of_fds = e == EMFILE || e == ENFILE;
+    fe->host->log(PC_LOG_WARN, SRV_WHO, "accept: %s%s", strerror(e),
+                  out_of_fds ? "; pausing new connections briefly" : "");
+}
+
+static void srv_on_listener(uv_poll_t *h, int status, int events)
+{
+    srv_loop *l = h->data;
+    (void)events;
     if (status < 0 || l->stopping)
         return;
-    srv_port port = (srv_port)((uv_tcp_t *)server - l->listener);
-    srv_conn_accept(l, port, server);
+    srv_port port = (srv_port)(h - l->listener);
+    int lfd = l->listen_fd[port];
+    for (int i = 0; i < SRV_ACCEPT_BATCH && !l->stopping; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            srv_conn_accept(l, port, fd);
+            continue;
+        }
+        int e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK)
+            return;
+        if (e == EINTR || e == ECONNABORTED || e == EPROTO)
+            continue;
+        srv_accept_log(l, e);
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+            srv_accept_pause(l);
+        return;
+    }
+}
+
+static void srv_sweep(uv_timer_t *t)
+{
+    srv_loop *l = t->data;
+    uint64_t now = srv_now_ms(l);
+    for (srv_conn *c = l->conns; c; c = c->next)
+        if (!c->closed && c->proto && c->proto->sweep)
+            c->proto->sweep(c, now);
+    srv_mem_tick(l->fe, l, now);
+    srv_loop_flush_dirty(l);
+}
+
+static void srv_close_listener(srv_loop *l, int p)
+{
+    if (!l->listening[p])
+        return;
+    uv_poll_stop(&l->listener[p]);
+    uv_close((uv_handle_t *)&l->listener[p], NULL);
+    close(l->listen_fd[p]);
+    l->listen_fd[p] = -1;
+    l->listening[p] = 0;
 }
 
 static void srv_close_all(srv_loop *l, int graceful, int only_idle)
@@ -65,6 +153,10 @@ static void srv_loop_finish(srv_loop *l)
     uv_close((uv_handle_t *)&l->async, NULL);
     uv_timer_stop(&l->stop_timer);
     uv_close((uv_handle_t *)&l->stop_timer, NULL);
+    uv_timer_stop(&l->accept_timer);
+    uv_close((uv_handle_t *)&l->accept_timer, NULL);
+    uv_timer_stop(&l->sweep_timer);
+    uv_close((uv_handle_t *)&l->sweep_timer, NULL);
 }
 
 static void srv_stop_tick(uv_timer_t *t)
@@ -92,12 +184,8 @@ static void srv_stop_tick(uv_timer_t *t)
 static void srv_begin_stop(srv_loop *l)
 {
     l->stopping = 1;
-    for (int p = 0; p < SRV_PORT_COUNT_; p++) {
-        if (l->listening[p]) {
-            uv_close((uv_handle_t *)&l->listener[p], NULL);
-            l->listening[p] = 0;
-        }
-    }
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        srv_close_listener(l, p);
     for (srv_conn *c = l->conns; c; c = c->next) {
         if (c->closed)
             continue;
@@ -198,12 +286,11 @@ static void srv_loop_dispose(srv_loop *l)
 static void srv_loop_abort(srv_loop *l)
 {
     for (int p = 0; p < SRV_PORT_COUNT_; p++)
-        if (l->listening[p]) {
-            uv_close((uv_handle_t *)&l->listener[p], NULL);
-            l->listening[p] = 0;
-        }
+        srv_close_listener(l, p);
     uv_close((uv_handle_t *)&l->async, NULL);
     uv_close((uv_handle_t *)&l->stop_timer, NULL);
+    uv_close((uv_handle_t *)&l->accept_timer, NULL);
+    uv_close((uv_handle_t *)&l->sweep_timer, NULL);
     srv_loop_dispose(l);
     uv_mutex_destroy(&l->mu);
 }
@@ -222,6 +309,21 @@ static int srv_loop_init(srv_fe *fe, srv_loop *l, int index)
     l->async.data = l;
     uv_timer_init(&l->uv, &l->stop_timer);
     l->stop_timer.data = l;
+    uv_timer_init(&l->uv, &l->accept_timer);
+    l->accept_timer.data = l;
+    uv_timer_init(&l->uv, &l->sweep_timer);
+    l->sweep_timer.data = l;
+    for (int p = 0; p < SRV_PORT_COUNT_; p++)
+        l->listen_fd[p] = -1;
+    /* Often enough for the shortest stream idle timeout to be close to
+     * its setting, at most once a second. */
+    int64_t every = fe->cfg.stream_idle_timeout_ms / 4;
+    if (every <= 0 || every > 1000)
+        every = 1000;
+    if (every < 20)
+        every = 20;
+    uv_timer_start(&l->sweep_timer, srv_sweep, (uint64_t)every,
+                   (uint64_t)every);
     return 0;
 }
 
@@ -232,20 +334,23 @@ static int srv_loop_listen(srv_loop *l, srv_port p, const srv_addr *a,
     int fd = srv_bind(a, what, err, errlen);
     if (fd < 0)
         return -1;
-    uv_tcp_init(&l->uv, &l->listener[p]);
-    l->listener[p].data = l;
-    l->listening[p] = 1;
-    int rc = uv_tcp_open(&l->listener[p], fd);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&l->listener[p], 4096,
-                       srv_on_connection);
+    if (listen(fd, 4096) != 0) {
+        int e = errno;
+        close(fd);
+        srv_bind_error(a, what, e, err, errlen);
+        return -1;
+    }
+    int rc = uv_poll_init_socket(&l->uv, &l->listener[p], fd);
     if (rc != 0) {
-        if (uv_fileno((uv_handle_t *)&l->listener[p], &(uv_os_fd_t){0}) != 0)
-            close(fd);
+        close(fd);
         snprintf(err, errlen, "%s listener %s: %s", what, a->text,
                  uv_strerror(rc));
         return -1;
     }
+    l->listener[p].data = l;
+    l->listen_fd[p] = fd;
+    l->listening[p] = 1;
+    uv_poll_start(&l->listener[p], UV_READABLE, srv_on_listener);
     return 0;
 }
 

@@ -110,6 +110,10 @@ static void srv_req_done(void *arg, pc_submission *sub, const pc_verdict *v)
     srv_req *r = arg;
     srv_loop *l = r->loop;
     const pc_host *host = l->fe->host;
+    if (r->counted) {
+        r->counted = 0;
+        atomic_fetch_sub(&l->fe->pipelines, 1);
+    }
     if (v) {
         if (host->metrics_request)
             host->metrics_request(v, host->monotonic_ns() - r->start_ns);
@@ -165,11 +169,32 @@ static int srv_req_gone(void *arg)
     return atomic_load(&r->gone);
 }
 
+/* Past max_pipelines_in_flight a request is denied at once instead of
+ * queueing behind the others: a flood (rapid reset across connections)
+ * cannot pile up work, and the denial is a verdict, so a proxy fails
+ * closed rather than treating it as an error. */
+static const pc_verdict srv_busy_verdict = {
+    .struct_size = sizeof(pc_verdict),
+    .allowed = 0,
+    .grpc_code = 8, /* RESOURCE_EXHAUSTED */
+    .http_status = 503,
+    .body = {"", 0},
+    .reason = {"too many requests in flight", 27},
+    .authconfig = {"", 0},
+};
+
 void srv_req_submit(srv_req *r, pc_request_view *v)
 {
     srv_loop *l = r->loop;
-    const pc_host *host = l->fe->host;
+    srv_fe *fe = l->fe;
+    const pc_host *host = fe->host;
     l->inflight++;
+    if (atomic_fetch_add(&fe->pipelines, 1) >= fe->cfg.max_pipelines_in_flight) {
+        atomic_fetch_sub(&fe->pipelines, 1);
+        srv_req_done(r, NULL, &srv_busy_verdict);
+        return;
+    }
+    r->counted = 1;
     if (v->deadline_ns > 0) {
         int64_t left = v->deadline_ns - host->monotonic_ns();
         uint64_t ms = left > 0 ? (uint64_t)((left + 999999) / 1000000) : 0;
