@@ -56,6 +56,22 @@ static void jwt_destroy(void *p)
     free(in);
 }
 
+typedef struct jwt_fieldcheck {
+    const char *const *known;
+    const char *bad;
+} jwt_fieldcheck;
+
+static int jwt_field_cb(void *arg, const char *key, const pc_value *val)
+{
+    (void)val;
+    jwt_fieldcheck *kf = arg;
+    for (const char *const *k = kf->known; *k; k++)
+        if (strcmp(*k, key) == 0)
+            return 0;
+    kf->bad = key;
+    return 1;
+}
+
 static int64_t jwt_int(const pc_host *h, const pc_value *cfg, const char *key, int64_t dflt)
 {
     const pc_value *v = h->value_get(cfg, key);
@@ -66,6 +82,19 @@ static const char *jwt_str(const pc_host *h, const pc_value *cfg, const char *ke
 {
     const char *s = h->value_string(h->value_get(cfg, key), NULL);
     return s && *s ? s : NULL;
+}
+
+/* The host warns about fields its schema does not know; a misspelt `ttl`
+ * silently ignored would change behaviour, so it is an error here. */
+static int jwt_known_fields(const pc_host *h, const pc_value *cfg, const char *const *known,
+                            char *err, size_t errlen)
+{
+    jwt_fieldcheck kf = {known, NULL};
+    h->value_foreach(cfg, jwt_field_cb, &kf);
+    if (!kf.bad)
+        return 0;
+    snprintf(err, errlen, "unknown field \"%.64s\"", kf.bad);
+    return -1;
 }
 
 static void *jwt_make(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
@@ -114,9 +143,14 @@ static void *jwt_make(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
     return in;
 }
 
+static const char *const jwt_fields[] = {"issuerUrl", "jwksUrl", "ttl", "timeout", NULL};
+static const char *const oidc_fields[] = {"endpoint", "ttl", "timeout", NULL};
+
 static void *jwt_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                         char *err, size_t errlen)
 {
+    if (jwt_known_fields(h, cfg, jwt_fields, err, errlen) != 0)
+        return NULL;
     return jwt_make(h, cc, cfg, jwt_str(h, cfg, "issuerUrl"), jwt_str(h, cfg, "jwksUrl"),
                     err, errlen);
 }
@@ -124,6 +158,8 @@ static void *jwt_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg
 static void *oidc_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                          char *err, size_t errlen)
 {
+    if (jwt_known_fields(h, cfg, oidc_fields, err, errlen) != 0)
+        return NULL;
     return jwt_make(h, cc, cfg, jwt_str(h, cfg, "endpoint"), NULL, err, errlen);
 }
 
