@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include "jwt_keys.h"
+#include "jwt_sig.h"
 
 static const char *const jwt_alg_names[JWT_ALG_COUNT_] = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
@@ -220,6 +221,7 @@ static int jk_one(const pc_host *h, const pc_value *jwk, jwt_key *k, const char 
         *why = "out of memory";
         return -1;
     }
+    jwt_sig_prepare(k);
     return 0;
 }
 
@@ -281,6 +283,8 @@ void jwt_keyset_unref(jwt_keyset *ks)
         return;
     for (size_t i = 0; i < ks->n; i++) {
         free(ks->keys[i].kid);
+        for (int a = 0; a < JWT_ALG_COUNT_; a++)
+            EVP_MD_CTX_free(ks->keys[i].tmpl[a]);
         EVP_PKEY_free(ks->keys[i].pkey);
     }
     free(ks);

@@ -30,6 +30,11 @@ typedef struct jwt_key {
     int ec_bits;          /* EC: 256, 384 or 521 */
     int alg;              /* the JWK's own "alg", or -1 when absent */
     EVP_PKEY *pkey;
+    /* Verification contexts initialised once per algorithm the key fits
+     * (NULL where it does not, or where the provider cannot copy one);
+     * each verification copies one instead of fetching the algorithm
+     * implementation again. Read-only once the set is published. */
+    EVP_MD_CTX *tmpl[JWT_ALG_COUNT_];
 } jwt_key;
 
 /* An immutable, reference-counted set: requests hold a reference while

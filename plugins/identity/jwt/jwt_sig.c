@@ -52,14 +52,57 @@ static size_t js_ecdsa_der(const unsigned char *sig, size_t half, unsigned char 
     return n;
 }
 
+/* A verification context for k and alg, PSS parameters set; NULL on
+ * failure. */
+static EVP_MD_CTX *js_init_ctx(const jwt_key *k, int alg)
+{
+    pthread_once(&js_once, js_init);
+    const EVP_MD *md = alg == JWT_EDDSA ? NULL : js_digest(alg);
+    if (alg != JWT_EDDSA && !md)
+        return NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, k->pkey) == 1) {
+        int pss = alg == JWT_PS256 || alg == JWT_PS384 || alg == JWT_PS512;
+        if (!pss ||
+            (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1))
+            return ctx;
+    }
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return NULL;
+}
+
+void jwt_sig_prepare(jwt_key *k)
+{
+    for (int alg = 0; alg < JWT_ALG_COUNT_; alg++) {
+        /* EdDSA is one-shot and stateless to set up: nothing to save. */
+        if (alg == JWT_EDDSA || !jwt_key_fits(k, alg))
+            continue;
+        k->tmpl[alg] = js_init_ctx(k, alg);
+    }
+}
+
+/* A fresh context: a copy of the template, else initialised anew. */
+static EVP_MD_CTX *js_ctx(const jwt_key *k, int alg)
+{
+    const EVP_MD_CTX *t = k->tmpl[alg];
+    if (t) {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        if (ctx && EVP_MD_CTX_copy_ex(ctx, t) == 1)
+            return ctx;
+        EVP_MD_CTX_free(ctx);
+        ERR_clear_error();
+    }
+    return js_init_ctx(k, alg);
+}
+
 int jwt_sig_verify(const jwt_key *k, int alg, const unsigned char *msg, size_t msg_len,
                    const unsigned char *sig, size_t sig_len)
 {
     if (!jwt_key_fits(k, alg))
-        return 0;
-    pthread_once(&js_once, js_init);
-    const EVP_MD *md = alg == JWT_EDDSA ? NULL : js_digest(alg);
-    if (alg != JWT_EDDSA && !md)
         return 0;
     unsigned char der[2 * 66 + 16];
     if (k->kty == JWT_KTY_EC) {
@@ -73,17 +116,8 @@ int jwt_sig_verify(const jwt_key *k, int alg, const unsigned char *msg, size_t m
     } else if (sig_len != 64) {
         return 0;
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    int ok = 0;
-    if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, k->pkey) == 1) {
-        int pss = alg == JWT_PS256 || alg == JWT_PS384 || alg == JWT_PS512;
-        if (!pss ||
-            (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1))
-            ok = EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
-    }
+    EVP_MD_CTX *ctx = js_ctx(k, alg);
+    int ok = ctx && EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
     EVP_MD_CTX_free(ctx);
     if (!ok)
         ERR_clear_error(); /* a forged token must leave nothing behind */

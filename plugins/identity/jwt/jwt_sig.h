@@ -9,4 +9,7 @@
  * size). ES* signatures are the raw r||s of RFC 7518 §3.4. */
 int jwt_sig_verify(const jwt_key *k, int alg, const unsigned char *msg, size_t msg_len,
                    const unsigned char *sig, size_t sig_len);
+
+/* Prepares k->tmpl for every algorithm k fits (on a set not yet shared). */
+void jwt_sig_prepare(jwt_key *k);
 #endif
