@@ -504,6 +504,27 @@ def test_rbac(op, tmp):
         srv.stop()
 
 
+def test_guide_basic(op, tmp):
+    """Authorino's OIDC JWT guide over the HTTP port, as it prints:
+    200 with a token, 401 with the Bearer challenge without one."""
+    with open(os.path.join(PC_SOURCE_DIR, "tests", "data", "jwt",
+                           "oidc-jwt-authentication-authconfig.yaml")) as f:
+        text = f.read().replace("@ISSUER@", op.issuer).replace("@HOST@", HOST)
+    srv = start(tmp, text, "guide")
+    if not srv:
+        return
+    try:
+        st, h = http_check(srv, op.mint(sub="john"))
+        check(st == 200, "guide: GET /hello with the access token -> 200", (st, h))
+        st, h = http_check(srv)
+        check(st == 401 and h.get("www-authenticate") == REALM and
+              h.get("x-ext-auth-reason") == "credential not found",
+              "guide: GET /hello without a token -> 401, Bearer realm=\"keycloak-kuadrant-realm\", "
+              "credential not found", (st, h))
+    finally:
+        srv.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-jwt-")
     op = OidcProvider().start()
@@ -516,6 +537,8 @@ def main():
             test_config_errors(op, tmp)
         with checks.guard("serve cases"):
             test_serve(op, tmp)
+        with checks.guard("guide"):
+            test_guide_basic(op, tmp)
         with checks.guard("rbac"):
             test_rbac(op, tmp)
         with checks.guard("provider down"):
