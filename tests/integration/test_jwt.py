@@ -217,6 +217,15 @@ def test_eval_provider_faults(op, tmp):
         check(denied(p, out, "missing openid connect configuration") and took < 2.5,
               "eval: %s at start -> 401 within the timeout (%.2fs)" % (what, took),
               (p.stdout, p.stderr))
+    # Slower than the load waits (3 s): the request waits for the fetch
+    # under way instead of failing.
+    op.set_fault("discovery", delay_ms=4000, times=1)
+    op.reset_counters()
+    p, out, took = run_eval(tmp, authconfig("jwt:\n  issuerUrl: %s" % op.issuer), bearer(tok))
+    op.clear_faults()
+    check(allowed(p, out) and 3.5 < took < 7 and op.get_counters()["discovery"] == 1,
+          "eval: a provider answering after 4 s: the request waits for that one fetch (%.2fs)"
+          % took, (p.stdout, p.stderr, op.get_counters()))
     ac_j = authconfig("jwt:\n  jwksUrl: %s\n  timeout: 400" % op.jwks_url)
     op.set_fault("jwks", status=500)
     p, out, _ = run_eval(tmp, ac_j, bearer(tok))

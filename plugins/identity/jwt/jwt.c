@@ -27,8 +27,11 @@
 /* `timeout: 0` means "no timeout" in Authorino; fetches stay bounded. */
 #define JWT_MAX_TIMEOUT_MS 60000
 #define JWT_DEFAULT_CACHE_TTL_S 300
-/* How long create waits for the first fetch, at most. */
-#define JWT_CREATE_WAIT_MAX_MS 10000
+/* How long create waits for the first fetch, at most: AuthConfigs load
+ * one after another, so a provider that never answers must not hold up
+ * the others for long. Requests arriving before the keys wait for the
+ * fetch under way (jwt_refresh_demand). */
+#define JWT_CREATE_WAIT_MAX_MS 3000
 
 #define JWT_URL_SCHEMA "{\"type\":\"string\",\"pattern\":\"^https?://[^/?#]+\"}"
 #define JWT_COMMON_SCHEMA                                              \

@@ -277,6 +277,10 @@ int jwt_refresh_demand(jwt_refresh *rf, const char *kid, size_t kid_len,
     if (rf->demand) {
         /* A fetch is already asked for: wait for it with the others. */
         target = rf->attempts + 1 + (uint64_t)rf->fetching;
+    } else if (rf->fetching && !rf->keys) {
+        /* The first fetch is still under way (a slow provider at start):
+         * it is the one to wait for. */
+        target = rf->attempts + 1;
     } else {
         for (size_t i = 0; i < JWT_KID_SLOTS; i++)
             if (rf->kids[i].at_ns && memcmp(rf->kids[i].h, kh, 32) == 0 &&
