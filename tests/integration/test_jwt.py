@@ -226,6 +226,13 @@ def test_eval_provider_faults(op, tmp):
     check(allowed(p, out) and 3.5 < took < 7 and op.get_counters()["discovery"] == 1,
           "eval: a provider answering after 4 s: the request waits for that one fetch (%.2fs)"
           % took, (p.stdout, p.stderr, op.get_counters()))
+    # Credentials in a URL stay out of logs and reasons.
+    p, out, _ = run_eval(tmp, authconfig("jwt:\n  jwksUrl: %s" % op.jwks_url.replace(
+        "http://", "http://reader:s3cret-pw@") + "-missing"), bearer(tok))
+    check(out is not None and not out["allowed"] and "HTTP 404" in p.stderr and
+          "s3cret-pw" not in p.stdout + p.stderr and "reader" not in p.stderr,
+          "eval: a failing jwksUrl with user:password is logged without them",
+          (p.stdout, p.stderr))
     ac_j = authconfig("jwt:\n  jwksUrl: %s\n  timeout: 400" % op.jwks_url)
     op.set_fault("jwks", status=500)
     p, out, _ = run_eval(tmp, ac_j, bearer(tok))

@@ -31,6 +31,21 @@ static void rf_abs(int64_t mono_ns, struct timespec *ts)
     ts->tv_nsec = mono_ns % 1000000000;
 }
 
+/* url for a log line or reason: scheme://host/path without any
+ * user:password@ an operator may have put in it. */
+static void rf_redact(const char *url, char *out, size_t cap)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    const char *at = memchr(host, '@', (size_t)(end - host));
+    if (!at) {
+        snprintf(out, cap, "%s", url);
+        return;
+    }
+    snprintf(out, cap, "%.*s%s", (int)(host - url), url, at + 1);
+}
+
 /* GET url; 0 with the body (h->free it) on HTTP 200, else -1 and err. */
 static int rf_get(jwt_refresh *rf, const char *url, char **body, size_t *len,
                   char *err, size_t errlen)
@@ -39,14 +54,15 @@ static int rf_get(jwt_refresh *rf, const char *url, char **body, size_t *len,
     pc_http_request req = {.struct_size = sizeof req, .method = "GET", .url = url,
                            .headers = hdrs, .timeout_ms = rf->timeout_ms};
     long status = 0;
-    char why[200] = "";
+    char why[200] = "", shown[512];
     *body = NULL;
+    rf_redact(url, shown, sizeof shown);
     if (rf->h->http_fetch(&req, &status, body, len, why, sizeof why) != PC_OK) {
-        snprintf(err, errlen, "GET %s: %s", url, why[0] ? why : "request failed");
+        snprintf(err, errlen, "GET %s: %s", shown, why[0] ? why : "request failed");
         return -1;
     }
     if (status != 200) {
-        snprintf(err, errlen, "GET %s: HTTP %ld", url, status);
+        snprintf(err, errlen, "GET %s: HTTP %ld", shown, status);
         rf->h->free(*body);
         *body = NULL;
         return -1;
@@ -78,13 +94,15 @@ static char *rf_discover(jwt_refresh *rf, char *err, size_t errlen)
     const char *iss = doc ? h->value_string(h->value_get(doc, "issuer"), NULL) : NULL;
     const char *jwks = doc ? h->value_string(h->value_get(doc, "jwks_uri"), NULL) : NULL;
     char *out = NULL;
+    char shown[512];
+    rf_redact(url, shown, sizeof shown);
     if (!doc)
-        snprintf(err, errlen, "%s: not a JSON document", url);
+        snprintf(err, errlen, "%s: not a JSON document", shown);
     else if (!iss || strcmp(iss, rf->issuer) != 0)
         snprintf(err, errlen, "%s: the issuer returned by the provider is not the "
-                              "configured issuerUrl", url);
+                              "configured issuerUrl", shown);
     else if (!jwks || (strncmp(jwks, "https://", 8) && strncmp(jwks, "http://", 7)))
-        snprintf(err, errlen, "%s: no http(s) jwks_uri", url);
+        snprintf(err, errlen, "%s: no http(s) jwks_uri", shown);
     else if (!(out = strdup(jwks)))
         snprintf(err, errlen, "out of memory");
     if (doc)
@@ -104,8 +122,10 @@ static jwt_keyset *rf_fetch(jwt_refresh *rf, char *err, size_t errlen)
     if (rf_get(rf, url, &body, &len, err, errlen) == 0) {
         char why[200] = "";
         ks = jwt_keyset_parse(rf->h, body, len, &skipped, why, sizeof why);
+        char shown[512];
+        rf_redact(url, shown, sizeof shown);
         if (!ks)
-            snprintf(err, errlen, "%s: %s", url, why);
+            snprintf(err, errlen, "%s: %s", shown, why);
         else if (skipped)
             rf->h->log(PC_LOG_INFO, rf->who, "%zu JWKS entries skipped (not usable "
                        "signature keys)", skipped);
