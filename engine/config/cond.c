@@ -349,12 +349,6 @@ static const char *text_of(struct json_object *v, size_t *len)
     return v && !json_object_is_type(v, json_type_string) && *len == 0 ? NULL : s;
 }
 
-static int is_structured(struct json_object *v)
-{
-    return json_object_is_type(v, json_type_object) ||
-           json_object_is_type(v, json_type_array);
-}
-
 /* incl/excl read the selected value as gjson's Array(): an array is its
  * elements, a missing value (or null) is empty, a scalar is a one-element
  * list. An element is compared by its String(). */
@@ -396,13 +390,10 @@ static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
         } else if (c->op == COND_EXCL) {
             r = !r;
         }
-    } else if (is_structured(v)) {
-        /* Comparing a list or an object with a string compares its JSON
-         * text, which is almost never what was meant; fail closed. */
-        snprintf(why, whylen, "%s: %s needs a single value, got %s", src,
-                 op_names[c->op],
-                 json_object_is_type(v, json_type_array) ? "a list" : "an object");
     } else if (!(s = text_of(v, &len))) {
+        /* A list or an object compares as its JSON text, as gjson's
+         * String() gives it to Authorino: `neq ""` on an object is the
+         * guides' way to say "present". */
         snprintf(why, whylen, "out of memory reading %s", src);
     } else if (c->op == COND_MATCHES) {
         r = regex_match(c->re, s, len, why, whylen, src);

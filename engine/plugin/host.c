@@ -430,6 +430,36 @@ static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
     return st;
 }
 
+static pc_status h_http_fetch(const pc_http_request *req, long *status,
+                              char **body, size_t *body_len, char *err,
+                              size_t errlen)
+{
+    *body = NULL;
+    *body_len = 0;
+    *status = 0;
+    if (!req || req->timeout_ms <= 0) {
+        snprintf(err, errlen, "http_fetch needs a positive timeout");
+        return PC_ERROR;
+    }
+    buf b;
+    buf_init(&b);
+    pc_status st = httpc_do(req, NULL, 0, status, &b, err, errlen);
+    if (st == PC_OK) {
+        /* httpc_do leaves a NUL after the body; hand the buffer over. */
+        *body = malloc(b.len + 1);
+        if (!*body) {
+            snprintf(err, errlen, "out of memory");
+            st = PC_ERROR;
+        } else {
+            memcpy(*body, b.data ? b.data : "", b.len);
+            (*body)[b.len] = '\0';
+            *body_len = b.len;
+        }
+    }
+    buf_free(&b);
+    return st;
+}
+
 static pc_status h_kube_do(pc_eval *ev, const char *method, const char *path,
                            const char *body, size_t body_len, int64_t timeout_ms,
                            pc_http_response *resp, char *err, size_t errlen)
@@ -584,6 +614,7 @@ static const pc_host g_host = {
     .value_release = h_value_release,
     .base64_decode = b64_decode,
     .eval_can_block = h_can_block,
+    .http_fetch = h_http_fetch,
 };
 
 const pc_host *host_table(void)

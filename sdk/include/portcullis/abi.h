@@ -31,6 +31,8 @@
  *   pc_request_view.metadata_emit and metadata_arg, with pc_json_sink: a
  *   frontend hands metadata_context to the engine as a structure it
  *   writes into the sink (no JSON text to parse again).
+ *   pc_host.http_fetch: outbound HTTP outside an evaluation (at create and
+ *   from an instance's own threads, e.g. JWKS refreshes).
  * 1.3 (2026-12-01)
  *   PC_AGAIN (pc_status), PC_EVAL_TRY_NONBLOCKING (evaluator flags) and
  *   pc_host.eval_can_block: blocking evaluators may first answer from

@@ -316,6 +316,17 @@ typedef struct pc_host {
      *  thread (it must not block: answer from memory or return PC_AGAIN),
      *  1 on a worker thread. */
     int (*eval_can_block)(pc_eval *ev);
+
+    /** Sends an HTTP request outside any evaluation, for work an instance
+     *  does on its own schedule (fetching key sets at create and on a
+     *  plugin-owned refresh thread). Any thread; blocks for at most
+     *  req->timeout_ms, which must be positive. On PC_OK *status is the
+     *  HTTP status and *body a new NUL-terminated buffer of *body_len
+     *  bytes (host->free it); on PC_ERROR a reason is in err and *body is
+     *  NULL. Same TLS verification and body limit as http_do. */
+    pc_status (*http_fetch)(const pc_http_request *req, long *status,
+                            char **body, size_t *body_len, char *err,
+                            size_t errlen);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
