@@ -9,11 +9,13 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "cache/cache.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "metrics/metrics.h"
@@ -40,6 +42,7 @@ typedef struct settings {
     const char *log_level, *log_format;
     int64_t timeout_ms, grace_ms;
     const char *frontend;
+    const char *cache_max_bytes; /* text, checked in cache_setting() */
 } settings;
 
 static void usage(FILE *f)
@@ -61,6 +64,8 @@ static void usage(FILE *f)
         "  --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]\n"
         "                            serve gRPC and HTTP over TLS (mTLS with a CA)\n"
         "  --timeout MS              default deadline of a check (default 0 = none)\n"
+        "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
+        "                            (default 67108864 = 64 MiB)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -125,7 +130,9 @@ static const char *const SERVER_SCHEMA =
     "\"ioThreads\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
     "\"timeoutMs\":{\"type\":\"integer\",\"minimum\":0},"
     "\"gracePeriodMs\":{\"type\":\"integer\",\"minimum\":0},"
-    "\"frontend\":{\"type\":\"string\"}}}";
+    "\"frontend\":{\"type\":\"string\"},"
+    "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -169,6 +176,10 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(lg, "level")) s->log_level = jstr(lg, "level");
     if (jstr(lg, "format")) s->log_format = jstr(lg, "format");
     if (jstr(o, "frontend")) s->frontend = jstr(o, "frontend");
+    struct json_object *ca = NULL, *mb = NULL;
+    if (json_object_object_get_ex(o, "cache", &ca) &&
+        json_object_object_get_ex(ca, "maxBytes", &mb))
+        s->cache_max_bytes = json_object_get_string(mb);
     s->workers = jint(o, "workers", s->workers);
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
@@ -200,10 +211,32 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WORKERS"))) s->workers = atoi(v);
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
+    if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
         split_list(lists[1], s->plugin_dirs, &s->n_plugin_dirs);
+}
+
+/* ---- caches ---- */
+
+/* The byte budget of each evaluator cache: a whole number of bytes from
+ * 64 KiB (each of a cache's 16 stripes must hold a few entries) up. */
+static int cache_setting(const settings *s)
+{
+    if (!s->cache_max_bytes)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(s->cache_max_bytes, &end, 10);
+    if (errno || end == s->cache_max_bytes || *end || s->cache_max_bytes[0] == '-' ||
+        n < 65536 || n > SIZE_MAX) {
+        fprintf(stderr, "portcullis serve: --cache-max-bytes must be a number of bytes, "
+                        "at least 65536 (got \"%s\")\n", s->cache_max_bytes);
+        return -1;
+    }
+    cache_set_default_max_bytes((size_t)n);
+    return 0;
 }
 
 /* ---- running ---- */
@@ -288,6 +321,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"log-level", required_argument, NULL, 4},
         {"log-format", required_argument, NULL, 5},
         {"timeout", required_argument, NULL, 6},
+        {"cache-max-bytes", required_argument, NULL, 7},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -337,6 +371,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 4: s.log_level = optarg; break;
         case 5: s.log_format = optarg; break;
         case 6: s.timeout_ms = atoll(optarg); break;
+        case 7: s.cache_max_bytes = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -350,6 +385,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         fprintf(stderr, "portcullis serve: --workers must be 1..4096\n");
         return 2;
     }
+    if (cache_setting(&s) < 0)
+        return 2;
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
         return 2;

@@ -117,7 +117,7 @@ struct metrics_evseries {
 
 static metrics_evseries *g_evseries;
 
-static void label_escape(buf *b, const char *s);
+#define label_escape metrics_label_escape
 
 metrics_evseries *metrics_evaluator_series(const char *ns, const char *authconfig,
                                            const char *type, const char *name)
@@ -194,12 +194,27 @@ static void render_evaluators(buf *b)
     }
 }
 
+#define MAX_COLLECTORS 16
+static void (*g_collectors[MAX_COLLECTORS])(buf *b);
+static atomic_int g_ncollectors;
+
+void metrics_add_collector(void (*render)(buf *b))
+{
+    pthread_mutex_lock(&g_mu);
+    int n = atomic_load(&g_ncollectors);
+    if (n < MAX_COLLECTORS) {
+        g_collectors[n] = render;
+        atomic_store(&g_ncollectors, n + 1);
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
 void metrics_set_authconfigs(size_t n)
 {
     atomic_store(&g_authconfigs, n);
 }
 
-static void label_escape(buf *b, const char *s)
+void metrics_label_escape(buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
@@ -267,8 +282,9 @@ char *metrics_render(size_t *len)
         }
     if (g_evseries)
         render_evaluators(&b);
-    if (g_evseries)
-        render_evaluators(&b);
+    int nc = atomic_load(&g_ncollectors);
+    for (int i = 0; i < nc; i++)
+        g_collectors[i](&b);
     for (pc_counter *c = g_counters; c; c = c->next)
         buf_printf(&b, "# HELP portcullis_%s %s\n# TYPE portcullis_%s counter\nportcullis_%s %llu\n",
                    c->name, c->help, c->name, c->name,

@@ -18,6 +18,12 @@ typedef enum { MEV_OK, MEV_DENIED, MEV_IGNORED, MEV_CANCELLED } metrics_ev_outco
 void metrics_evaluator(metrics_evseries *s, metrics_ev_outcome o, int64_t duration_ns);
 /* AuthConfigs currently loaded (gauge). */
 void metrics_set_authconfigs(size_t n);
+/* Adds a family renderer called on every scrape, after the built-in
+ * families (the families it writes must be its own). At most 16. */
+struct buf;
+void metrics_add_collector(void (*render)(struct buf *b));
+/* Appends s escaped as a label value. */
+void metrics_label_escape(struct buf *b, const char *s);
 /* Whole exposition text; caller frees. */
 char *metrics_render(size_t *len);
 /* Name of a google.rpc.Code ("OK", "UNAUTHENTICATED", ...). */

@@ -66,7 +66,11 @@ typedef struct pc_cache_opts {
     const char *name;       /**< for metrics and logs, e.g. "tokenreview" */
     int64_t ok_ttl_ms;      /**< how long PC_OK results live (upper bound) */
     int64_t deny_ttl_ms;    /**< how long PC_DENY results live; 0 = never cached */
-    size_t max_entries;     /**< oldest entries go first past this; 0 = 10000 */
+    /** An optional cap on entries, besides the server's byte budget per
+     *  cache (cache.maxBytes); 0 = none. Least recently used entries go
+     *  first, entries hit more than once last, denials only ever push out
+     *  denials. */
+    size_t max_entries;
 } pc_cache_opts;
 
 /**
