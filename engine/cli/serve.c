@@ -43,6 +43,7 @@ typedef struct settings {
     int64_t timeout_ms, grace_ms;
     const char *frontend;
     const char *cache_max_bytes; /* text, checked in cache_setting() */
+    int deep_metrics;
 } settings;
 
 static void usage(FILE *f)
@@ -66,6 +67,8 @@ static void usage(FILE *f)
         "  --timeout MS              default deadline of a check (default 0 = none)\n"
         "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
         "                            (default 67108864 = 64 MiB)\n"
+        "  --deep-metrics-enabled    auth_server_evaluator_* for every evaluator, not\n"
+        "                            only those with metrics: true (default off)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -132,7 +135,9 @@ static const char *const SERVER_SCHEMA =
     "\"gracePeriodMs\":{\"type\":\"integer\",\"minimum\":0},"
     "\"frontend\":{\"type\":\"string\"},"
     "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}}}}";
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
+    "\"metrics\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"deep\":{\"type\":\"boolean\"}}}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -180,6 +185,10 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (json_object_object_get_ex(o, "cache", &ca) &&
         json_object_object_get_ex(ca, "maxBytes", &mb))
         s->cache_max_bytes = json_object_get_string(mb);
+    struct json_object *me = NULL, *dp = NULL;
+    if (json_object_object_get_ex(o, "metrics", &me) &&
+        json_object_object_get_ex(me, "deep", &dp))
+        s->deep_metrics = json_object_get_boolean(dp);
     s->workers = jint(o, "workers", s->workers);
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
@@ -212,6 +221,8 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
+    if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
+        s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
@@ -322,6 +333,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"log-format", required_argument, NULL, 5},
         {"timeout", required_argument, NULL, 6},
         {"cache-max-bytes", required_argument, NULL, 7},
+        {"deep-metrics-enabled", no_argument, NULL, 8},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -372,6 +384,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 5: s.log_format = optarg; break;
         case 6: s.timeout_ms = atoll(optarg); break;
         case 7: s.cache_max_bytes = optarg; break;
+        case 8: s.deep_metrics = 1; break;
         default: usage(stderr); return 2;
         }
     }
@@ -387,6 +400,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     }
     if (cache_setting(&s) < 0)
         return 2;
+    metrics_set_deep(s.deep_metrics);
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
         return 2;

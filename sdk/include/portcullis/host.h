@@ -262,7 +262,9 @@ typedef struct pc_host {
 
     /* ---- metrics (create time to register; any thread to add) ---- */
 
-    /** Registers a counter `portcullis_<name>` (same name = same counter). */
+    /** Registers a counter `portcullis_<name>` (same name = same counter);
+     *  NULL unless name matches [a-zA-Z_:][a-zA-Z0-9_:]* (and is not the
+     *  host's: cache_*, authconfigs). counter_add(NULL, n) does nothing. */
     pc_counter *(*counter_new)(const char *name, const char *help);
     void (*counter_add)(pc_counter *c, uint64_t n);
 
