@@ -165,6 +165,7 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
     cache_key_hash(key, key_len, k);
     stripe *s = &c->s[k[0] % STRIPES];
     pthread_mutex_lock(&s->mu);
+    cstore_record(&s->store, k);
     centry *e = cstore_find(&s->store, k, clock_mono_ns());
     if (e) {
         pc_status st = e->st;
@@ -280,8 +281,10 @@ void cache_get_stats(pc_cache *c, cache_stats *out)
         out->waits += s->waits;
         out->evictions += s->store.evictions;
         out->expirations += s->store.expirations;
+        out->rejections += s->store.rejections;
         out->entries += s->store.count;
         out->bytes += cstore_bytes(&s->store);
+        out->sketch_bytes += csketch_bytes(&s->store.sketch);
         for (int g = 0; g < CSEG_N; g++)
             out->seg_entries[g] += s->store.seg[g].count;
         pthread_mutex_unlock(&s->mu);

@@ -7,9 +7,9 @@
  * stored, and N concurrent misses on one key cause one fill.
  *
  * Memory is bounded in bytes (key, value and bookkeeping), not entries:
- * a segmented LRU (cache_store.h) keeps entries that are being hit over
- * keys seen once, and denials live in their own 1/CACHE_DENY_SHARE of
- * the budget. */
+ * a segmented LRU with TinyLFU admission (cache_store.h) keeps entries
+ * that are being hit over keys seen once, and denials live in their own
+ * 1/CACHE_DENY_SHARE of the budget. */
 #ifndef PC_CACHE_CACHE_H
 #define PC_CACHE_CACHE_H
 #include <portcullis/host.h>
@@ -35,8 +35,9 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
 size_t cache_size(pc_cache *c);
 /* Counters since creation, and the current size. */
 typedef struct cache_stats {
-    uint64_t hits, misses, fills, waits, evictions, expirations;
+    uint64_t hits, misses, fills, waits, evictions, expirations, rejections;
     size_t entries, bytes, max_bytes;
+    size_t sketch_bytes;   /* of bytes: the admission sketch */
     size_t seg_entries[3]; /* probation, protected, denials */
 } cache_stats;
 void cache_get_stats(pc_cache *c, cache_stats *out);

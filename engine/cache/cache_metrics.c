@@ -46,6 +46,7 @@ static void add_counters(cache_stats *to, const cache_stats *from)
     to->waits += from->waits;
     to->evictions += from->evictions;
     to->expirations += from->expirations;
+    to->rejections += from->rejections;
 }
 
 static retired *retired_of(const char *name)
@@ -133,9 +134,10 @@ static uint64_t field(const cache_stats *s, int k)
     case 1: return s->misses;
     case 2: return s->evictions;
     case 3: return s->expirations;
-    case 4: return s->fills;
-    case 5: return s->entries;
-    case 6: return s->bytes;
+    case 4: return s->rejections;
+    case 5: return s->fills;
+    case 6: return s->entries;
+    case 7: return s->bytes;
     default: return s->max_bytes;
     }
 }
@@ -148,6 +150,8 @@ static void render(buf *b)
         {"portcullis_cache_evictions_total", "counter",
          "Entries pushed out to stay within the byte budget."},
         {"portcullis_cache_expirations_total", "counter", "Entries dropped at their TTL."},
+        {"portcullis_cache_rejections_total", "counter",
+         "Results not stored: asked for less often than the entries they would push out."},
         {"portcullis_cache_fills_total", "counter",
          "Evaluator calls made on misses (concurrent misses of one key share one)."},
         {"portcullis_cache_entries", "gauge", "Entries stored."},

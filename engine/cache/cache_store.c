@@ -64,6 +64,10 @@ void cstore_init(cstore *s, size_t ok_bytes, size_t deny_bytes,
                  size_t ok_count, size_t deny_count)
 {
     memset(s, 0, sizeof *s);
+    /* The sketch's share comes out of both budgets. */
+    s->sketch_bytes_max = (ok_bytes + deny_bytes) / CSTORE_SKETCH_SHARE;
+    ok_bytes -= ok_bytes / CSTORE_SKETCH_SHARE;
+    deny_bytes -= deny_bytes / CSTORE_SKETCH_SHARE;
     s->ok_bytes_max = ok_bytes;
     s->protected_bytes_max = ok_bytes / 100 * CSTORE_PROTECTED_PCT;
     s->deny_bytes_max = deny_bytes;
@@ -120,8 +124,14 @@ static void entry_remove(cstore *s, centry *e)
     free(e);
 }
 
+void cstore_record(cstore *s, const uint8_t k[32])
+{
+    csketch_record(&s->sketch, k);
+}
+
 void cstore_clear(cstore *s)
 {
+    csketch_free(&s->sketch);
     for (int g = 0; g < CSEG_N; g++)
         while (s->seg[g].head)
             entry_remove(s, s->seg[g].head);
@@ -217,10 +227,12 @@ static int deny_over(const cstore *s)
 }
 
 /* Evicts least recently used entries of e's budget until it fits; returns
- * -1 if e itself had to go. */
+ * -1 if e itself had to go: it filled its segment alone, or it was asked
+ * for no more often than the entry it would push out. */
 static int make_room(cstore *s, centry *e)
 {
     int deny = e->seg == CSEG_DENY;
+    unsigned want = csketch_estimate(&s->sketch, e->k);
     while (deny ? deny_over(s) : ok_over(s)) {
         centry *v = deny ? s->seg[CSEG_DENY].tail
                   : s->seg[CSEG_PROBATION].tail ? s->seg[CSEG_PROBATION].tail
@@ -228,6 +240,12 @@ static int make_room(cstore *s, centry *e)
         if (!v)
             break;
         int self = v == e;
+        /* Without a sketch (a budget too small to hold one) plain LRU. */
+        if (!self && s->sketch.width && want <= csketch_estimate(&s->sketch, v->k)) {
+            entry_remove(s, e);
+            s->rejections++;
+            return -1;
+        }
         entry_remove(s, v);
         if (self)
             return -1;
@@ -266,11 +284,19 @@ int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
     s->buckets[b] = e;
     s->count++;
     list_push(&s->seg[e->seg], e);
+    /* Four counters per entry the budget holds (at the current mean entry
+     * size) keep collisions rare. */
+    size_t entry_bytes = cstore_bytes(s) - csketch_bytes(&s->sketch);
+    size_t fits = (s->ok_bytes_max + s->deny_bytes_max) / (entry_bytes / s->count + 1);
+    size_t grow_to = s->count * 2 > 64 ? s->count * 2 : 64;
+    size_t want = 4 * (fits < grow_to ? fits : grow_to);
+    if (want > s->sketch.width)
+        csketch_fit(&s->sketch, want, s->sketch_bytes_max);
     return make_room(s, e);
 }
 
 size_t cstore_bytes(const cstore *s)
 {
     return s->seg[CSEG_PROBATION].bytes + s->seg[CSEG_PROTECTED].bytes +
-           s->seg[CSEG_DENY].bytes;
+           s->seg[CSEG_DENY].bytes + csketch_bytes(&s->sketch);
 }
