@@ -12,6 +12,7 @@
 #include <string.h>
 #include "metrics.h"
 #include "metrics_cells.h"
+#include "metrics_process.h"
 #include "util/buf.h"
 #include "util/thread_exit.h"
 
@@ -494,6 +495,7 @@ char *metrics_render(size_t *len)
     /* Collectors take their own locks; none of them under ours. */
     for (int i = 0; i < nc; i++)
         coll[i](&b);
+    metrics_process_render(&b);
     if (len)
         *len = b.len;
     return buf_steal(&b);

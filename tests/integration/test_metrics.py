@@ -353,6 +353,19 @@ def main():
               cache)
         check(0 < (value(fams, "portcullis_cache_bytes", "portcullis_cache_bytes", **c) or 0)
               < CACHE_BYTES, "portcullis_cache_bytes holds the entry's size")
+        pid = srv.proc.pid
+        with open("/proc/%d/status" % pid) as f:
+            rss_kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+        got_rss = value(fams, "process_resident_memory_bytes", "process_resident_memory_bytes")
+        got_fds = value(fams, "process_open_fds", "process_open_fds")
+        start = value(fams, "process_start_time_seconds", "process_start_time_seconds")
+        check(got_rss and 0.5 < got_rss / (rss_kb * 1024.0) < 2 and
+              got_fds and abs(got_fds - fds) <= 4 and
+              start and abs(start - os.stat("/proc/%d" % pid).st_mtime) < 120 and
+              value(fams, "process_cpu_seconds_total", "process_cpu_seconds_total") is not None,
+              "process_*: resident memory, open fds, start time, CPU match /proc",
+              (got_rss, rss_kb * 1024, got_fds, fds, start))
         check(srv.proc.poll() is None, "server still running")
 
     # ---- --deep-metrics-enabled: every evaluator ----
