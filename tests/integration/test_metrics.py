@@ -379,6 +379,35 @@ def main():
                     namespace="other", authconfig="open", evaluator_type="IDENTITY_NOOP",
                     evaluator_name="anyone") == 2,
               "deep: an evaluator without metrics: true is counted (IDENTITY_NOOP)")
+
+    # ---- the cache budget from the environment and the config file ----
+    cfg = os.path.join(tmp, "server.yaml")
+    with open(cfg, "w") as f:
+        f.write("cache:\n  maxBytes: 2097152\nmetrics:\n  deep: true\n")
+    for what, extra, env, want in (
+            ("config file cache.maxBytes", ["--config", cfg], {}, 2097152),
+            ("PORTCULLIS_CACHE_MAX_BYTES over the file", ["--config", cfg],
+             {"PORTCULLIS_CACHE_MAX_BYTES": "3145728"}, 3145728)):
+        os.environ.update(env)
+        try:
+            with Server(tmp, authconfig_text=AUTHCONFIG, name="budget",
+                        extra=SMALL + extra) as srv:
+                ok = srv.ready()
+                traffic(srv)
+                text = get(srv.admin_port, "/metrics")[1] if ok else ""
+        finally:
+            for k in env:
+                os.environ.pop(k)
+        m = re.search(r'^portcullis_cache_max_bytes\{cache="friends"\} (\d+)$', text, re.M)
+        check(m and int(m.group(1)) == want, "%s sets the budget (%d)" % (what, want),
+              m.group(0) if m else text[-500:])
+    check("IDENTITY_NOOP" in text, "config file metrics.deep: true enables deep metrics")
+    for bad in ("100", "12x", "-1"):
+        r = subprocess.run([os.environ.get("PC_BIN", "portcullis"), "serve",
+                            "--cache-max-bytes", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        check(r.returncode == 2 and b"--cache-max-bytes must be" in r.stdout,
+              "--cache-max-bytes %s is refused (exit 2)" % bad, r.stdout[-300:])
     shutil.rmtree(tmp, ignore_errors=True)
     checks.finish()
 
