@@ -69,13 +69,17 @@ mcell *mcell_mine(uint32_t id)
     return &ch[id % CHUNK];
 }
 
+/* mcell_bucket_le in nanoseconds: the request path compares integers. */
+static const int64_t bucket_ns[MCELL_NBUCKETS] = {
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+    50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000};
+
 void mcell_observe(mcell *c, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
-    double s = (double)ns / 1e9;
     int i = 0;
-    while (i < MCELL_NBUCKETS && s > mcell_bucket_le[i])
+    while (i < MCELL_NBUCKETS && ns > bucket_ns[i])
         i++;
     mcell_add(&c->bucket[i], 1);
     mcell_add(&c->sum_ns, (uint64_t)ns);
