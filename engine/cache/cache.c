@@ -2,6 +2,7 @@
  * stores (cache_store.c). Each stripe has its own lock, its own share of
  * the byte budget and its own counters, so a lookup touches one lock. */
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,7 +249,7 @@ retry:
      * under the stripe lock. */
     if (st != PC_ERROR && ttl > 0 && (!val || keep))
         cstore_put(&s->store, k, st, keep ? json_object_get(keep) : NULL,
-                   now + ttl * 1000000, now);
+                   ttl > (INT64_MAX - now) / 1000000 ? INT64_MAX : now + ttl * 1000000, now);
     f->done = 1;
     f->st = st;
     f->val = keep;

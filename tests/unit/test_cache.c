@@ -565,6 +565,24 @@ static void test_metrics(void)
     cache_set_default_max_bytes(0);
 }
 
+/* A plugin's entry cap holds besides the byte budget (rounded up to the
+ * 16 stripes), and keys in use still win over one-shot keys. */
+static void test_entry_cap(void)
+{
+    pc_cache_opts o = {.struct_size = sizeof o, .name = "capped", .ok_ttl_ms = 60000,
+                       .deny_ttl_ms = 0, .max_entries = 160};
+    pc_cache *c = cache_new(&o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    pass(c, "hot", 0, 40, &f);
+    pass(c, "hot", 0, 40, &f);
+    pass(c, "once", 0, 5000, &f);
+    CU_ASSERT(cache_size(c) <= 160);
+    CU_ASSERT(cache_size(c) > 100);
+    CU_ASSERT_EQUAL(pass(c, "hot", 0, 40, &f), 0);
+    cache_free(c);
+}
+
 typedef struct hammer_arg {
     pc_cache *c;
     fill_ctl *f;
@@ -629,6 +647,7 @@ int cu_register(void)
         {"the byte budget holds and tracks the heap", test_byte_cap_holds},
         {"metrics count hits, misses, evictions, size", test_metrics},
         {"8 threads under a small budget", test_threads_under_budget},
+        {"max_entries caps entries too", test_entry_cap},
         {NULL, NULL}};
     return cu_add_suite("cache", cases);
 }
