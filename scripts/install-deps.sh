@@ -9,7 +9,8 @@ BUILD_PKGS="build-essential cmake pkg-config git
   libcurl4-openssl-dev libssl-dev openssl ca-certificates"
 TEST_PKGS="libcunit1-dev clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-cryptography
-  python3-yaml python3-h2 jq nginx curl nghttp2-client nghttp2-server wrk procps"
+  python3-yaml python3-h2 jq nginx curl nghttp2-client nghttp2-server wrk procps
+  prometheus"
 
 pkgs="$BUILD_PKGS"
 [ "${1:-}" = "--build-only" ] || pkgs="$pkgs $TEST_PKGS"

@@ -1,31 +1,19 @@
+/* cache.c - lookups with single-flight over striped, segmented-LRU
+ * stores (cache_store.c). Each stripe has its own lock, its own share of
+ * the byte budget and its own counters, so a lookup touches one lock. */
 #include <errno.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
+#include <stdint.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "cache.h"
+#include "cache_store.h"
 #include "config/ydoc.h"
 #include "pipeline/evalctx.h"
 #include "util/clock.h"
-#include "util/thread_exit.h"
 
 #define STRIPES 16
-#define BUCKETS_PER_STRIPE 256
-
-typedef struct entry {
-    uint8_t k[32];
-    struct entry *next;           /* bucket chain */
-    struct entry *fnext, *fprev;  /* insertion order, oldest first */
-    int64_t expires_ns;
-    pc_status st;
-    struct json_object *val;      /* private copy, only ever copied again */
-} entry;
 
 typedef struct flight {
     uint8_t k[32];
@@ -39,73 +27,29 @@ typedef struct flight {
 
 typedef struct stripe {
     pthread_mutex_t mu;
-    entry *buckets[BUCKETS_PER_STRIPE];
-    entry *oldest, *newest;
-    size_t count;
+    cstore store;
     flight *flights;
+    uint64_t hits, misses, fills, waits; /* counted under mu */
 } stripe;
 
 struct pc_cache {
     char *name;
     int64_t ok_ttl_ms, deny_ttl_ms;
-    size_t max_per_stripe;
+    size_t max_bytes;
     stripe s[STRIPES];
-    atomic_uint_fast64_t hits, misses, fills, waits;
+    struct pc_cache *reg_next;    /* cache_metrics.c's list of live caches */
 };
 
-static uint8_t g_hkey[32];
-static pthread_once_t g_hkey_once = PTHREAD_ONCE_INIT;
+static _Atomic size_t g_default_max_bytes = CACHE_DEFAULT_MAX_BYTES;
 
-static void hkey_init(void)
+void cache_set_default_max_bytes(size_t n)
 {
-    if (RAND_bytes(g_hkey, sizeof g_hkey) != 1) {
-        /* No entropy from OpenSSL: fall back to the kernel directly. */
-        FILE *f = fopen("/dev/urandom", "rb");
-        if (!f || fread(g_hkey, 1, sizeof g_hkey, f) != sizeof g_hkey)
-            abort(); /* a guessable key would expose cached tokens */
-        fclose(f);
-    }
+    g_default_max_bytes = n ? n : CACHE_DEFAULT_MAX_BYTES;
 }
 
-/* One HMAC context per thread, keyed once: the one-shot HMAC() looks the
- * digest up and sets the key on every call. */
-static _Thread_local EVP_MAC_CTX *t_mac;
-
-static void free_mac(void *ctx)
+size_t cache_default_max_bytes(void)
 {
-    EVP_MAC_CTX_free(ctx);
-}
-
-static EVP_MAC_CTX *thread_mac(void)
-{
-    if (t_mac)
-        return t_mac;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end()};
-    if (ctx && EVP_MAC_init(ctx, g_hkey, sizeof g_hkey, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        ctx = NULL;
-    }
-    if (ctx)
-        thread_at_exit(free_mac, ctx);
-    return t_mac = ctx;
-}
-
-void cache_key_hash(const void *key, size_t len, uint8_t out[32])
-{
-    pthread_once(&g_hkey_once, hkey_init);
-    EVP_MAC_CTX *ctx = thread_mac();
-    size_t olen = 0;
-    if (ctx && EVP_MAC_init(ctx, NULL, 0, NULL) == 1 &&
-        EVP_MAC_update(ctx, key, len) == 1 &&
-        EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32)
-        return;
-    unsigned int ol = 32;
-    HMAC(EVP_sha256(), g_hkey, sizeof g_hkey, key, len, out, &ol);
+    return g_default_max_bytes;
 }
 
 pc_cache *cache_new(const pc_cache_opts *o)
@@ -116,98 +60,53 @@ pc_cache *cache_new(const pc_cache_opts *o)
     pc_cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->name = strdup(o->name ? o->name : "cache");
+    c->name = strdup(o->name && *o->name ? o->name : "cache");
+    if (!c->name) {
+        free(c);
+        return NULL;
+    }
     c->ok_ttl_ms = o->ok_ttl_ms;
     c->deny_ttl_ms = o->deny_ttl_ms;
-    size_t max = o->struct_size >= sizeof(pc_cache_opts) && o->max_entries
-                     ? o->max_entries : 10000;
-    c->max_per_stripe = (max + STRIPES - 1) / STRIPES;
-    for (int i = 0; i < STRIPES; i++)
+    size_t max_entries = o->struct_size >= offsetof(pc_cache_opts, max_entries) +
+                         sizeof o->max_entries ? o->max_entries : 0;
+    c->max_bytes = cache_default_max_bytes();
+    /* Denials get their own slice, so a flood of bad tokens can only push
+     * out other denials; with no deny TTL they get nothing. */
+    size_t deny = c->deny_ttl_ms ? c->max_bytes / CACHE_DENY_SHARE : 0;
+    size_t ok = c->max_bytes - deny;
+    size_t deny_n = max_entries ? (max_entries + CACHE_DENY_SHARE - 1) / CACHE_DENY_SHARE : 0;
+    for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&c->s[i].mu, NULL);
-    pthread_once(&g_hkey_once, hkey_init);
+        cstore_init(&c->s[i].store, ok / STRIPES, deny / STRIPES,
+                    max_entries ? (max_entries + STRIPES - 1) / STRIPES : 0,
+                    deny_n ? (deny_n + STRIPES - 1) / STRIPES : 0);
+    }
+    cache_key_init();
+    cache_metrics_add(c);
     return c;
-}
-
-static void entry_free(entry *e)
-{
-    json_object_put(e->val);
-    free(e);
-}
-
-static entry **bucket_of(stripe *s, const uint8_t *k)
-{
-    return &s->buckets[(k[1] | (unsigned)k[2] << 8) % BUCKETS_PER_STRIPE];
-}
-
-static void unlink_entry(stripe *s, entry *e)
-{
-    entry **pp = bucket_of(s, e->k);
-    while (*pp && *pp != e)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = e->next;
-    if (e->fprev)
-        e->fprev->fnext = e->fnext;
-    else
-        s->oldest = e->fnext;
-    if (e->fnext)
-        e->fnext->fprev = e->fprev;
-    else
-        s->newest = e->fprev;
-    s->count--;
-    entry_free(e);
 }
 
 void cache_free(pc_cache *c)
 {
     if (!c)
         return;
+    cache_metrics_remove(c);
     for (int i = 0; i < STRIPES; i++) {
-        stripe *s = &c->s[i];
-        while (s->oldest)
-            unlink_entry(s, s->oldest);
-        pthread_mutex_destroy(&s->mu);
+        cstore_clear(&c->s[i].store);
+        pthread_mutex_destroy(&c->s[i].mu);
     }
     free(c->name);
     free(c);
 }
 
-static entry *find(stripe *s, const uint8_t *k)
+const char *cache_name(const pc_cache *c)
 {
-    for (entry *e = *bucket_of(s, k); e; e = e->next)
-        if (memcmp(e->k, k, 32) == 0)
-            return e;
-    return NULL;
+    return c->name;
 }
 
-static void store(pc_cache *c, stripe *s, const uint8_t *k, pc_status st,
-                  struct json_object *val, int64_t ttl_ms)
+pc_cache **cache_reg_next(pc_cache *c)
 {
-    entry *old = find(s, k);
-    if (old)
-        unlink_entry(s, old);
-    while (s->count >= c->max_per_stripe && s->oldest)
-        unlink_entry(s, s->oldest);
-    entry *e = calloc(1, sizeof *e);
-    if (!e)
-        return;
-    memcpy(e->k, k, 32);
-    e->st = st;
-    if (val && ydoc_copy(val, &e->val) != 0) {
-        free(e);
-        return;
-    }
-    e->expires_ns = clock_mono_ns() + ttl_ms * 1000000;
-    entry **b = bucket_of(s, k);
-    e->next = *b;
-    *b = e;
-    e->fprev = s->newest;
-    if (s->newest)
-        s->newest->fnext = e;
-    else
-        s->oldest = e;
-    s->newest = e;
-    s->count++;
+    return &c->reg_next;
 }
 
 /* Gives the evaluation's request its own copy of a cached value (called
@@ -267,19 +166,17 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
     cache_key_hash(key, key_len, k);
     stripe *s = &c->s[k[0] % STRIPES];
     pthread_mutex_lock(&s->mu);
-    entry *e = find(s, k);
-    if (e && e->expires_ns <= clock_mono_ns()) {
-        unlink_entry(s, e);
-        e = NULL;
-    }
+    cstore_record(&s->store, k);
+    centry *e = cstore_find(&s->store, k, clock_mono_ns());
     if (e) {
         pc_status st = e->st;
         *out = materialise(ev, e->val);
+        cstore_touch(&s->store, e);
+        s->hits++;
         pthread_mutex_unlock(&s->mu);
-        atomic_fetch_add(&c->hits, 1);
         return st;
     }
-    atomic_fetch_add(&c->misses, 1);
+    s->misses++;
     if (!fill) {
         /* A non-blocking peek: never wait for a flight or start one. */
         pthread_mutex_unlock(&s->mu);
@@ -289,7 +186,7 @@ retry:
     for (flight *f = s->flights; f; f = f->next) {
         if (memcmp(f->k, k, 32) != 0)
             continue;
-        atomic_fetch_add(&c->waits, 1);
+        s->waits++;
         f->refs++;
         int64_t deadline = ev && ev->rq ? ev->rq->deadline_ns : 0;
         if (wait_flight(s, f, deadline) < 0) {
@@ -329,9 +226,9 @@ retry:
     pthread_condattr_destroy(&ca);
     f->next = s->flights;
     s->flights = f;
+    s->fills++;
     pthread_mutex_unlock(&s->mu);
 
-    atomic_fetch_add(&c->fills, 1);
     if (filled)
         *filled = 1;
     pc_value *val = NULL;
@@ -346,9 +243,13 @@ retry:
     if (ttl < 0 || ttl > base)
         ttl = base;
 
+    int64_t now = clock_mono_ns();
     pthread_mutex_lock(&s->mu);
+    /* The entry and the waiters share keep: both are only read, and only
+     * under the stripe lock. */
     if (st != PC_ERROR && ttl > 0 && (!val || keep))
-        store(c, s, k, st, keep, ttl);
+        cstore_put(&s->store, k, st, keep ? json_object_get(keep) : NULL,
+                   ttl > (INT64_MAX - now) / 1000000 ? INT64_MAX : now + ttl * 1000000, now);
     f->done = 1;
     f->st = st;
     f->val = keep;
@@ -363,19 +264,30 @@ retry:
 
 size_t cache_size(pc_cache *c)
 {
-    size_t n = 0;
-    for (int i = 0; i < STRIPES; i++) {
-        pthread_mutex_lock(&c->s[i].mu);
-        n += c->s[i].count;
-        pthread_mutex_unlock(&c->s[i].mu);
-    }
-    return n;
+    cache_stats st;
+    cache_get_stats(c, &st);
+    return st.entries;
 }
 
 void cache_get_stats(pc_cache *c, cache_stats *out)
 {
-    out->hits = atomic_load(&c->hits);
-    out->misses = atomic_load(&c->misses);
-    out->fills = atomic_load(&c->fills);
-    out->waits = atomic_load(&c->waits);
+    memset(out, 0, sizeof *out);
+    out->max_bytes = c->max_bytes;
+    for (int i = 0; i < STRIPES; i++) {
+        stripe *s = &c->s[i];
+        pthread_mutex_lock(&s->mu);
+        out->hits += s->hits;
+        out->misses += s->misses;
+        out->fills += s->fills;
+        out->waits += s->waits;
+        out->evictions += s->store.evictions;
+        out->expirations += s->store.expirations;
+        out->rejections += s->store.rejections;
+        out->entries += s->store.count;
+        out->bytes += cstore_bytes(&s->store);
+        out->sketch_bytes += csketch_bytes(&s->store.sketch);
+        for (int g = 0; g < CSEG_N; g++)
+            out->seg_entries[g] += s->store.seg[g].count;
+        pthread_mutex_unlock(&s->mu);
+    }
 }

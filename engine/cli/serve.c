@@ -9,12 +9,14 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include "cli.h"
+#include "cache/cache.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "controller/controller.h"
@@ -54,6 +56,8 @@ typedef struct settings {
     struct json_object *fe_file_opts;
     const char *fe_opts[MAXLIST];
     int n_fe_opts;
+    const char *cache_max_bytes; /* text, checked in cache_setting() */
+    int deep_metrics;
 } settings;
 
 static void usage(FILE *f)
@@ -94,6 +98,10 @@ static void usage(FILE *f)
         "  --frontend-option KEY=VALUE\n"
         "                            a frontend setting, e.g. memory_budget_bytes=268435456\n"
         "                            (repeatable; docs/configuration.md lists them)\n"
+        "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
+        "                            (default 67108864 = 64 MiB)\n"
+        "  --deep-metrics-enabled    auth_server_evaluator_* for every evaluator, not\n"
+        "                            only those with metrics: true (default off)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
         "  -h, --help                show this help\n\n"
@@ -164,7 +172,12 @@ static const char *const SERVER_SCHEMA =
     "\"authConfigLabelSelector\":{\"type\":\"string\"},"
     "\"secretLabelSelector\":{\"type\":\"string\"},"
     "\"statusUpdates\":{\"type\":\"boolean\"},"
-    "\"frontendOptions\":{\"type\":\"object\"}}}";
+    "\"frontendOptions\":{\"type\":\"object\"},"
+
+    "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
+    "\"metrics\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"deep\":{\"type\":\"boolean\"}}}}}";
 
 static void on_cfg_problem(void *arg, const char *sub, const struct json_object *node,
                            const char *msg, int unknown)
@@ -209,6 +222,14 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(lg, "format")) s->log_format = jstr(lg, "format");
     if (jstr(o, "frontend")) s->frontend = jstr(o, "frontend");
     json_object_object_get_ex(o, "frontendOptions", &s->fe_file_opts);
+    struct json_object *ca = NULL, *mb = NULL;
+    if (json_object_object_get_ex(o, "cache", &ca) &&
+        json_object_object_get_ex(ca, "maxBytes", &mb))
+        s->cache_max_bytes = json_object_get_string(mb);
+    struct json_object *me = NULL, *dp = NULL;
+    if (json_object_object_get_ex(o, "metrics", &me) &&
+        json_object_object_get_ex(me, "deep", &dp))
+        s->deep_metrics = json_object_get_boolean(dp);
     s->workers = jint(o, "workers", s->workers);
     s->io_threads = jint(o, "ioThreads", s->io_threads);
     s->timeout_ms = jint(o, "timeoutMs", (int)s->timeout_ms);
@@ -265,10 +286,34 @@ static void read_env(settings *s, char **lists)
              tok = strtok(NULL, ","))
             s->fe_opts[s->n_fe_opts++] = tok;
     }
+    if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
+    if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
+        s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
         split_list(lists[1], s->plugin_dirs, &s->n_plugin_dirs);
+}
+
+/* ---- caches ---- */
+
+/* The byte budget of each evaluator cache: a whole number of bytes from
+ * 64 KiB (each of a cache's 16 stripes must hold a few entries) up. */
+static int cache_setting(const settings *s)
+{
+    if (!s->cache_max_bytes)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(s->cache_max_bytes, &end, 10);
+    if (errno || end == s->cache_max_bytes || *end || s->cache_max_bytes[0] == '-' ||
+        n < 65536 || n > SIZE_MAX) {
+        fprintf(stderr, "portcullis serve: --cache-max-bytes must be a number of bytes, "
+                        "at least 65536 (got \"%s\")\n", s->cache_max_bytes);
+        return -1;
+    }
+    cache_set_default_max_bytes((size_t)n);
+    return 0;
 }
 
 /* ---- running ---- */
@@ -438,6 +483,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"leader-election-namespace", required_argument, NULL, 14},
         {"leader-election-lease-duration", required_argument, NULL, 15},
         {"frontend-option", required_argument, NULL, 16},
+        {"cache-max-bytes", required_argument, NULL, 17},
+        {"deep-metrics-enabled", no_argument, NULL, 18},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -501,6 +548,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             if (!flag_fo++) s.n_fe_opts = 0;
             if (s.n_fe_opts < MAXLIST) s.fe_opts[s.n_fe_opts++] = optarg;
             break;
+        case 17: s.cache_max_bytes = optarg; break;
+        case 18: s.deep_metrics = 1; break;
         default: usage(stderr); return 2;
         }
     }
@@ -522,6 +571,9 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             return 2;
         }
     }
+    if (cache_setting(&s) < 0)
+        return 2;
+    metrics_set_deep(s.deep_metrics);
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
         return 2;

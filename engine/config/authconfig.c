@@ -465,8 +465,8 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
         const char *key = str_of(o, "key");
         e->key = strdup(key && *key ? key : name);
     }
-    if (e->metrics)
-        e->series = metrics_evaluator_series(cx->cfg->ns, cx->cfg->name, method, name);
+    if (e->metrics || metrics_deep())
+        e->series = metrics_evaluator_series(cx->cfg->ns, cx->cfg->name, phase, method, name);
     if (e->type->t.flags & PC_EVAL_MAY_BLOCK) {
         cx->cfg->may_block = 1;
         /* An engine-level cache answers hits without the plugin. */

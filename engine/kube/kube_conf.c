@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "config/ydoc.h"
 #include "kube_conf.h"
 #include "util/base64.h"
+#include "util/log.h"
 
 #define KUBE_TOKEN_MAX (64 * 1024)
 
@@ -248,6 +250,27 @@ int kube_conf_from_buffer(const char *name, const char *dir, const char *text,
     return rc;
 }
 
+/* Credentials other users can read are as good as leaked: say so at
+ * start, naming the file (never what it holds). */
+static void warn_if_readable(const char *what, const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
+        return;
+    plog(PC_LOG_WARN, "kube",
+         "%s %s is readable by %s (mode %03o): it holds credentials; "
+         "make it readable by its owner only (chmod 600)",
+         what, path, st.st_mode & S_IROTH ? "every user" : "its group",
+         (unsigned)(st.st_mode & 0777));
+}
+
+void kube_conf_warn_readable(const char *kubeconfig, const kube_conf *c)
+{
+    warn_if_readable("kubeconfig", kubeconfig);
+    warn_if_readable("token file", c->token_file);
+    warn_if_readable("client key file", c->key_file);
+}
+
 int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
                               size_t errlen)
 {
@@ -284,7 +307,10 @@ int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
         *(slash == dir ? slash + 1 : slash) = '\0';
     int rc = kube_conf_from_buffer(path, slash ? dir : ".", text, n, out, err, errlen);
     free(dir);
+    memset(text, 0, n); /* it may hold a token or a key */
     free(text);
+    if (rc == 0)
+        kube_conf_warn_readable(path, out);
     return rc;
 }
 

@@ -18,7 +18,9 @@ typedef struct kube_conf {
 
 /* Reads the current context of a kubeconfig. Relative file paths are
  * taken relative to the kubeconfig's directory, as kubectl does. Refuses
- * insecure-skip-tls-verify, exec and auth-provider. 0 or -1 with a reason. */
+ * insecure-skip-tls-verify, exec and auth-provider. 0 or -1 with a reason.
+ * Logs a warning for each of the kubeconfig, its token file and its client
+ * key file that group or others may read. */
 int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
                               size_t errlen);
 /* Same for a kubeconfig already in memory (dir resolves relative paths). */
@@ -29,6 +31,8 @@ int kube_conf_from_buffer(const char *name, const char *dir, const char *text,
 int kube_conf_in_cluster(const char *host, const char *port, const char *sa_dir,
                          kube_conf *out, char *err, size_t errlen);
 void kube_conf_free(kube_conf *c);
+/* The warnings of kube_conf_from_kubeconfig (kubeconfig may be NULL). */
+void kube_conf_warn_readable(const char *kubeconfig, const kube_conf *c);
 
 /* Reads a token file, trimming surrounding whitespace. NULL on failure
  * (reason in err) or when it is empty. */

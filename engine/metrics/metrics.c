@@ -1,16 +1,26 @@
-/* metrics.c - one mutex guards the series tables: updates are a few
- * increments, far cheaper than the request they count. */
+/* metrics.c - the series registry and the exposition.
+ *
+ * Series are registered once (an AuthConfig's on its first request, an
+ * evaluator's when its AuthConfig compiles) under g_mu; after that a
+ * request only reads its thread's own lookup table and writes its own
+ * cells. Scrapes take g_mu to walk the registry. Each family is written
+ * exactly once, HELP and TYPE first, as the text format requires. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "metrics_cells.h"
+#include "metrics_process.h"
 #include "util/buf.h"
+#include "util/thread_exit.h"
 
-#define NBUCKETS 12
-static const double bucket_le[NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                           0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1};
 #define NCODES 17
+#define GLOBAL_ID 0           /* auth_server_response_status */
+#define REG_BUCKETS 1024
+
+_Static_assert(NCODES <= MCELL_NCOUNTS, "a count per code");
 
 struct pc_counter {
     char *name, *help;
@@ -18,21 +28,33 @@ struct pc_counter {
     struct pc_counter *next;
 };
 
-typedef struct series {
-    char *authconfig;
-    uint64_t total;
-    uint64_t by_code[NCODES];
-    uint64_t buckets[NBUCKETS];
-    double sum;
-    struct series *next;
-} series;
+/* An AuthConfig's series, keyed by the verdict's "namespace/name". */
+typedef struct acseries {
+    char *key;
+    size_t len;
+    char *labels;             /* namespace="...",authconfig="..." */
+    uint32_t id;
+    struct acseries *hnext, *next;
+} acseries;
 
-#define SERIES_BUCKETS 1024
+struct metrics_evseries {
+    char *labels;             /* namespace, authconfig, evaluator_type, evaluator_name */
+    uint32_t id;
+    struct metrics_evseries *next;
+};
+
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static series *g_series[SERIES_BUCKETS];
-static uint64_t g_by_code[NCODES];
+static uint32_t g_next_id = GLOBAL_ID + 1;
+static acseries *g_ac_index[REG_BUCKETS];
+static acseries *g_ac_list, **g_ac_tail = &g_ac_list;
+static metrics_evseries *g_ev_list, **g_ev_tail = &g_ev_list;
 static pc_counter *g_counters;
 static atomic_size_t g_authconfigs;
+static atomic_int g_deep;
+
+#define MAX_COLLECTORS 16
+static void (*g_collectors[MAX_COLLECTORS])(buf *b);
+static int g_ncollectors;
 
 static const char *const code_names[NCODES] = {
     "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
@@ -45,8 +67,37 @@ const char *metrics_code_name(int code)
     return code >= 0 && code < NCODES ? code_names[code] : "UNKNOWN";
 }
 
+void metrics_label_escape(buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n') {
+            buf_puts(b, "\\n");
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *s);
+    }
+}
+
+/* ---- plugin counters ---- */
+
+static int valid_name(const char *n)
+{
+    if (!n || !*n || (*n >= '0' && *n <= '9') || strlen(n) > 200)
+        return 0;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == ':'))
+            return 0;
+    /* The host's own families. */
+    return strncmp(n, "cache_", 6) != 0 && strcmp(n, "authconfigs") != 0;
+}
+
 pc_counter *metrics_counter_new(const char *name, const char *help)
 {
+    if (!valid_name(name))
+        return NULL;
     pthread_mutex_lock(&g_mu);
     for (pc_counter *c = g_counters; c; c = c->next)
         if (strcmp(c->name, name) == 0) {
@@ -57,8 +108,15 @@ pc_counter *metrics_counter_new(const char *name, const char *help)
     if (c) {
         c->name = strdup(name);
         c->help = strdup(help ? help : name);
-        c->next = g_counters;
-        g_counters = c;
+        if (!c->name || !c->help) {
+            free(c->name);
+            free(c->help);
+            free(c);
+            c = NULL;
+        } else {
+            c->next = g_counters;
+            g_counters = c;
+        }
     }
     pthread_mutex_unlock(&g_mu);
     return c;
@@ -67,80 +125,201 @@ pc_counter *metrics_counter_new(const char *name, const char *help)
 void metrics_counter_add(pc_counter *c, uint64_t n)
 {
     if (c)
-        atomic_fetch_add(&c->value, n);
+        atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);
 }
 
-static unsigned hash(const char *s, size_t n)
+/* ---- AuthConfig series ---- */
+
+static uint32_t hash(const char *s, size_t n)
 {
-    unsigned h = 2166136261u;
+    uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
-void metrics_request(const pc_verdict *v, int64_t duration_ns)
+static uint32_t take_id(void)
 {
-    int code = v->grpc_code >= 0 && v->grpc_code < NCODES ? v->grpc_code : 2;
-    double secs = (double)duration_ns / 1e9;
+    return g_next_id < MCELL_MAX_SERIES ? g_next_id++ : 0;
+}
+
+static char *ac_labels(const char *key, size_t len)
+{
+    const char *slash = memchr(key, '/', len);
+    char *ns = strndup(key, slash ? (size_t)(slash - key) : 0);
+    char *name = slash ? strndup(slash + 1, len - (size_t)(slash - key) - 1)
+                       : strndup(key, len);
+    buf b;
+    buf_init(&b);
+    if (ns && name) {
+        buf_puts(&b, "namespace=\"");
+        metrics_label_escape(&b, ns);
+        buf_puts(&b, "\",authconfig=\"");
+        metrics_label_escape(&b, name);
+        buf_putc(&b, '"');
+    }
+    free(ns);
+    free(name);
+    return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
+}
+
+/* The registry's series of an AuthConfig, made on first sight (NULL past
+ * the series limit). It never changes or goes away once made. */
+static acseries *ac_register(const char *key, size_t len, uint32_t h)
+{
     pthread_mutex_lock(&g_mu);
-    g_by_code[code]++;
-    if (v->authconfig.len) {
-        unsigned b = hash(v->authconfig.ptr, v->authconfig.len) % SERIES_BUCKETS;
-        series *s = g_series[b];
-        while (s && (strlen(s->authconfig) != v->authconfig.len ||
-                     memcmp(s->authconfig, v->authconfig.ptr, v->authconfig.len)))
-            s = s->next;
-        if (!s && (s = calloc(1, sizeof *s))) {
-            s->authconfig = strndup(v->authconfig.ptr, v->authconfig.len);
-            s->next = g_series[b];
-            g_series[b] = s;
-        }
-        if (s) {
-            s->total++;
-            s->by_code[code]++;
-            s->sum += secs;
-            for (int i = 0; i < NBUCKETS; i++)
-                if (secs <= bucket_le[i])
-                    s->buckets[i]++;
+    acseries *s = g_ac_index[h % REG_BUCKETS];
+    while (s && (s->len != len || memcmp(s->key, key, len) != 0))
+        s = s->hnext;
+    if (!s && (s = calloc(1, sizeof *s))) {
+        s->key = strndup(key, len);
+        s->len = len;
+        s->labels = ac_labels(key, len);
+        s->id = s->key && s->labels ? take_id() : 0;
+        if (!s->id) {
+            free(s->key);
+            free(s->labels);
+            free(s);
+            s = NULL;
+        } else {
+            s->hnext = g_ac_index[h % REG_BUCKETS];
+            g_ac_index[h % REG_BUCKETS] = s;
+            *g_ac_tail = s;
+            g_ac_tail = &s->next;
         }
     }
     pthread_mutex_unlock(&g_mu);
+    return s;
 }
 
-struct metrics_evseries {
-    char *labels; /* rendered label set */
-    atomic_uint_fast64_t total, denied, ignored, cancelled;
-    atomic_uint_fast64_t buckets[NBUCKETS];
-    atomic_uint_fast64_t sum_ns;
-    struct metrics_evseries *next;
-};
+/* Each thread's own map from AuthConfig key to id (open addressing). The
+ * keys point into the registry, which never frees them. */
+typedef struct tl_slot {
+    const char *key;
+    size_t len;
+    uint32_t id;
+} tl_slot;
 
-static metrics_evseries *g_evseries;
+typedef struct tl_map {
+    tl_slot *slot;
+    size_t cap, n;
+} tl_map;
 
-static void label_escape(buf *b, const char *s);
+static _Thread_local tl_map t_map;
+
+static void tl_free(void *p)
+{
+    tl_map *m = p;
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
+
+static int tl_insert(tl_map *m, const char *key, size_t len, uint32_t h, uint32_t id)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        tl_slot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return -1;
+        if (!m->slot)
+            (void)thread_at_exit(tl_free, m);
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slot[i].key) {
+                size_t j = hash(m->slot[i].key, m->slot[i].len) & (cap - 1);
+                while (ns[j].key)
+                    j = (j + 1) & (cap - 1);
+                ns[j] = m->slot[i];
+            }
+        free(m->slot);
+        m->slot = ns;
+        m->cap = cap;
+    }
+    size_t j = h & (m->cap - 1);
+    while (m->slot[j].key)
+        j = (j + 1) & (m->cap - 1);
+    m->slot[j] = (tl_slot){key, len, id};
+    m->n++;
+    return 0;
+}
+
+static uint32_t ac_id(const char *key, size_t len)
+{
+    uint32_t h = hash(key, len);
+    tl_map *m = &t_map;
+    if (m->cap)
+        for (size_t j = h & (m->cap - 1); m->slot[j].key; j = (j + 1) & (m->cap - 1))
+            if (m->slot[j].len == len && memcmp(m->slot[j].key, key, len) == 0)
+                return m->slot[j].id;
+    acseries *s = ac_register(key, len, h);
+    if (!s)
+        return 0;
+    tl_insert(m, s->key, len, h, s->id);
+    return s->id;
+}
+
+void metrics_request(const pc_verdict *v, int64_t duration_ns)
+{
+    int code = v->grpc_code >= 0 && v->grpc_code < NCODES ? v->grpc_code : 2;
+    mcell *g = mcell_mine(GLOBAL_ID);
+    if (g)
+        mcell_add(&g->n[code], 1);
+    if (!v->authconfig.len)
+        return;
+    uint32_t id = ac_id(v->authconfig.ptr, v->authconfig.len);
+    mcell *c = id ? mcell_mine(id) : NULL;
+    if (c) {
+        mcell_add(&c->n[code], 1);
+        mcell_observe(c, duration_ns);
+    }
+}
+
+/* ---- evaluator series ---- */
+
+enum { EV_TOTAL, EV_DENIED, EV_IGNORED, EV_CANCELLED };
+
+void metrics_set_deep(int on)
+{
+    atomic_store(&g_deep, on != 0);
+}
+
+int metrics_deep(void)
+{
+    return atomic_load(&g_deep);
+}
 
 metrics_evseries *metrics_evaluator_series(const char *ns, const char *authconfig,
-                                           const char *type, const char *name)
+                                           pc_phase phase, const char *method,
+                                           const char *name)
 {
+    char tbuf[128];
     buf b;
     buf_init(&b);
     buf_puts(&b, "namespace=\"");
-    label_escape(&b, ns);
+    metrics_label_escape(&b, ns ? ns : "");
     buf_puts(&b, "\",authconfig=\"");
-    label_escape(&b, authconfig);
+    metrics_label_escape(&b, authconfig ? authconfig : "");
     buf_puts(&b, "\",evaluator_type=\"");
-    label_escape(&b, type);
+    metrics_label_escape(&b, metrics_evaluator_type(phase, method, tbuf, sizeof tbuf));
     buf_puts(&b, "\",evaluator_name=\"");
-    label_escape(&b, name);
+    metrics_label_escape(&b, name ? name : "");
     buf_puts(&b, "\"");
+    if (!b.data) {
+        buf_free(&b);
+        return NULL;
+    }
     pthread_mutex_lock(&g_mu);
-    metrics_evseries *s = g_evseries;
+    metrics_evseries *s = g_ev_list;
     while (s && strcmp(s->labels, b.data))
         s = s->next;
     if (!s && (s = calloc(1, sizeof *s))) {
-        s->labels = buf_steal(&b);
-        s->next = g_evseries;
-        g_evseries = s;
+        if (!(s->id = take_id())) {
+            free(s);
+            s = NULL;
+        } else {
+            s->labels = buf_steal(&b);
+            *g_ev_tail = s;
+            g_ev_tail = &s->next;
+        }
     }
     pthread_mutex_unlock(&g_mu);
     buf_free(&b);
@@ -149,49 +328,19 @@ metrics_evseries *metrics_evaluator_series(const char *ns, const char *authconfi
 
 void metrics_evaluator(metrics_evseries *s, metrics_ev_outcome o, int64_t ns)
 {
-    if (!s)
+    mcell *c = s ? mcell_mine(s->id) : NULL;
+    if (!c)
         return;
-    atomic_fetch_add(&s->total, 1);
+    mcell_add(&c->n[EV_TOTAL], 1);
     if (o == MEV_DENIED)
-        atomic_fetch_add(&s->denied, 1);
+        mcell_add(&c->n[EV_DENIED], 1);
     else if (o == MEV_IGNORED)
-        atomic_fetch_add(&s->ignored, 1);
+        mcell_add(&c->n[EV_IGNORED], 1);
     else if (o == MEV_CANCELLED)
-        atomic_fetch_add(&s->cancelled, 1);
-    double secs = (double)ns / 1e9;
-    for (int i = 0; i < NBUCKETS; i++)
-        if (secs <= bucket_le[i])
-            atomic_fetch_add(&s->buckets[i], 1);
-    atomic_fetch_add(&s->sum_ns, (uint_fast64_t)(ns > 0 ? ns : 0));
-}
-
-static void render_evaluators(buf *b)
-{
-    static const char *const names[] = {"total", "denied", "ignored", "cancelled"};
-    for (int k = 0; k < 4; k++) {
-        buf_printf(b, "# HELP auth_server_evaluator_%s Evaluator runs (%s).\n"
-                      "# TYPE auth_server_evaluator_%s counter\n", names[k], names[k], names[k]);
-        for (metrics_evseries *s = g_evseries; s; s = s->next) {
-            uint64_t v = k == 0 ? atomic_load(&s->total) : k == 1 ? atomic_load(&s->denied)
-                       : k == 2 ? atomic_load(&s->ignored) : atomic_load(&s->cancelled);
-            buf_printf(b, "auth_server_evaluator_%s{%s} %llu\n", names[k], s->labels,
-                       (unsigned long long)v);
-        }
-    }
-    buf_puts(b, "# HELP auth_server_evaluator_duration_seconds Evaluator duration.\n"
-                "# TYPE auth_server_evaluator_duration_seconds histogram\n");
-    for (metrics_evseries *s = g_evseries; s; s = s->next) {
-        for (int i = 0; i < NBUCKETS; i++)
-            buf_printf(b, "auth_server_evaluator_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
-                       s->labels, bucket_le[i], (unsigned long long)atomic_load(&s->buckets[i]));
-        uint64_t total = atomic_load(&s->total);
-        buf_printf(b, "auth_server_evaluator_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-                   s->labels, (unsigned long long)total);
-        buf_printf(b, "auth_server_evaluator_duration_seconds_sum{%s} %.9f\n", s->labels,
-                   (double)atomic_load(&s->sum_ns) / 1e9);
-        buf_printf(b, "auth_server_evaluator_duration_seconds_count{%s} %llu\n", s->labels,
-                   (unsigned long long)total);
-    }
+        mcell_add(&c->n[EV_CANCELLED], 1);
+    /* As Authorino: skipped evaluators are counted but not timed. */
+    if (o != MEV_IGNORED)
+        mcell_observe(c, ns);
 }
 
 void metrics_set_authconfigs(size_t n)
@@ -199,17 +348,121 @@ void metrics_set_authconfigs(size_t n)
     atomic_store(&g_authconfigs, n);
 }
 
-static void label_escape(buf *b, const char *s)
+void metrics_add_collector(void (*render)(buf *b))
 {
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            buf_putc(b, '\\');
-        if (*s == '\n') {
+    pthread_mutex_lock(&g_mu);
+    if (g_ncollectors < MAX_COLLECTORS)
+        g_collectors[g_ncollectors++] = render;
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* ---- exposition ---- */
+
+static void family(buf *b, const char *name, const char *type, const char *help)
+{
+    buf_printf(b, "# HELP %s ", name);
+    for (const char *h = help; *h; h++) {
+        if (*h == '\\')
+            buf_puts(b, "\\\\");
+        else if (*h == '\n')
             buf_puts(b, "\\n");
-            continue;
-        }
-        buf_putc(b, *s);
+        else
+            buf_putc(b, *h);
     }
+    buf_printf(b, "\n# TYPE %s %s\n", name, type);
+}
+
+static void histogram(buf *b, const char *name, const char *labels, const mcell_sum *s)
+{
+    uint64_t cum = 0;
+    for (int i = 0; i < MCELL_NBUCKETS; i++) {
+        cum += s->bucket[i];
+        buf_printf(b, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, mcell_bucket_le[i],
+                   (unsigned long long)cum);
+    }
+    cum += s->bucket[MCELL_NBUCKETS];
+    buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
+    buf_printf(b, "%s_sum{%s} %.9f\n", name, labels, (double)s->sum_ns / 1e9);
+    buf_printf(b, "%s_count{%s} %llu\n", name, labels, (unsigned long long)cum);
+}
+
+static uint64_t total_of(const mcell_sum *s)
+{
+    uint64_t t = 0;
+    for (int c = 0; c < NCODES; c++)
+        t += s->n[c];
+    return t;
+}
+
+static void render_authconfigs(buf *b)
+{
+    size_t n = 0;
+    for (acseries *s = g_ac_list; s; s = s->next)
+        n++;
+    mcell_sum *sums = calloc(n ? n : 1, sizeof *sums);
+    if (!sums)
+        return;
+    size_t i = 0;
+    for (acseries *s = g_ac_list; s; s = s->next)
+        mcell_sum_of(s->id, &sums[i++]);
+    family(b, "auth_server_authconfig_total", "counter",
+           "Total number of authconfigs enforced by the auth server, partitioned by authconfig.");
+    i = 0;
+    for (acseries *s = g_ac_list; s; s = s->next, i++)
+        buf_printf(b, "auth_server_authconfig_total{%s} %llu\n", s->labels,
+                   (unsigned long long)total_of(&sums[i]));
+    family(b, "auth_server_authconfig_response_status", "counter",
+           "Response status of authconfigs sent by the auth server, partitioned by authconfig.");
+    i = 0;
+    for (acseries *s = g_ac_list; s; s = s->next, i++)
+        for (int c = 0; c < NCODES; c++)
+            if (sums[i].n[c])
+                buf_printf(b, "auth_server_authconfig_response_status{%s,status=\"%s\"} %llu\n",
+                           s->labels, code_names[c], (unsigned long long)sums[i].n[c]);
+    family(b, "auth_server_authconfig_duration_seconds", "histogram",
+           "Response latency of authconfig enforced by the auth server (in seconds).");
+    i = 0;
+    for (acseries *s = g_ac_list; s; s = s->next, i++)
+        histogram(b, "auth_server_authconfig_duration_seconds", s->labels, &sums[i]);
+    free(sums);
+}
+
+static void render_evaluators(buf *b)
+{
+    static const struct { const char *name, *help; } fam[] = {
+        {"auth_server_evaluator_total",
+         "Total number of evaluations of individual authconfig rule performed by the auth server."},
+        {"auth_server_evaluator_denied",
+         "Number of denials from individual authconfig rule evaluated by the auth server."},
+        {"auth_server_evaluator_ignored",
+         "Number of evaluations of individual authconfig rule ignored by the auth server."},
+        {"auth_server_evaluator_cancelled",
+         "Number of evaluations of individual authconfig rule cancelled by the auth server."}};
+    size_t n = 0;
+    for (metrics_evseries *s = g_ev_list; s; s = s->next)
+        n++;
+    if (!n)
+        return;
+    mcell_sum *sums = calloc(n, sizeof *sums);
+    if (!sums)
+        return;
+    size_t i = 0;
+    for (metrics_evseries *s = g_ev_list; s; s = s->next)
+        mcell_sum_of(s->id, &sums[i++]);
+    for (int k = 0; k < 4; k++) {
+        family(b, fam[k].name, "counter", fam[k].help);
+        i = 0;
+        for (metrics_evseries *s = g_ev_list; s; s = s->next, i++)
+            buf_printf(b, "%s{%s} %llu\n", fam[k].name, s->labels,
+                       (unsigned long long)sums[i].n[k]);
+    }
+    family(b, "auth_server_evaluator_duration_seconds", "histogram",
+           "Response latency of individual authconfig rule evaluated by the auth server "
+           "(in seconds).");
+    i = 0;
+    for (metrics_evseries *s = g_ev_list; s; s = s->next, i++)
+        histogram(b, "auth_server_evaluator_duration_seconds", s->labels, &sums[i]);
+    free(sums);
 }
 
 char *metrics_render(size_t *len)
@@ -217,63 +470,32 @@ char *metrics_render(size_t *len)
     buf b;
     buf_init(&b);
     pthread_mutex_lock(&g_mu);
-    buf_printf(&b, "# HELP portcullis_authconfigs AuthConfigs currently loaded.\n"
-                   "# TYPE portcullis_authconfigs gauge\nportcullis_authconfigs %zu\n",
-               atomic_load(&g_authconfigs));
-    buf_puts(&b, "# HELP auth_server_response_status Responses by status.\n"
-                 "# TYPE auth_server_response_status counter\n");
+    family(&b, "portcullis_authconfigs", "gauge", "AuthConfigs currently loaded.");
+    buf_printf(&b, "portcullis_authconfigs %zu\n", atomic_load(&g_authconfigs));
+    mcell_sum g;
+    mcell_sum_of(GLOBAL_ID, &g);
+    family(&b, "auth_server_response_status", "counter",
+           "Response status of authconfigs sent by the auth server.");
     for (int c = 0; c < NCODES; c++)
-        if (g_by_code[c])
+        if (g.n[c])
             buf_printf(&b, "auth_server_response_status{status=\"%s\"} %llu\n",
-                       code_names[c], (unsigned long long)g_by_code[c]);
-    buf_puts(&b, "# HELP auth_server_authconfig_total Requests per AuthConfig.\n"
-                 "# TYPE auth_server_authconfig_total counter\n");
-    for (int i = 0; i < SERIES_BUCKETS; i++)
-        for (series *s = g_series[i]; s; s = s->next) {
-            buf_puts(&b, "auth_server_authconfig_total{authconfig=\"");
-            label_escape(&b, s->authconfig);
-            buf_printf(&b, "\"} %llu\n", (unsigned long long)s->total);
-        }
-    buf_puts(&b, "# HELP auth_server_authconfig_response_status Responses per AuthConfig by status.\n"
-                 "# TYPE auth_server_authconfig_response_status counter\n");
-    for (int i = 0; i < SERIES_BUCKETS; i++)
-        for (series *s = g_series[i]; s; s = s->next)
-            for (int c = 0; c < NCODES; c++)
-                if (s->by_code[c]) {
-                    buf_puts(&b, "auth_server_authconfig_response_status{authconfig=\"");
-                    label_escape(&b, s->authconfig);
-                    buf_printf(&b, "\",status=\"%s\"} %llu\n", code_names[c],
-                               (unsigned long long)s->by_code[c]);
-                }
-    buf_puts(&b, "# HELP auth_server_authconfig_duration_seconds Pipeline duration per AuthConfig.\n"
-                 "# TYPE auth_server_authconfig_duration_seconds histogram\n");
-    for (int i = 0; i < SERIES_BUCKETS; i++)
-        for (series *s = g_series[i]; s; s = s->next) {
-            for (int k = 0; k < NBUCKETS; k++) {
-                buf_puts(&b, "auth_server_authconfig_duration_seconds_bucket{authconfig=\"");
-                label_escape(&b, s->authconfig);
-                buf_printf(&b, "\",le=\"%g\"} %llu\n", bucket_le[k],
-                           (unsigned long long)s->buckets[k]);
-            }
-            buf_puts(&b, "auth_server_authconfig_duration_seconds_bucket{authconfig=\"");
-            label_escape(&b, s->authconfig);
-            buf_printf(&b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)s->total);
-            buf_puts(&b, "auth_server_authconfig_duration_seconds_sum{authconfig=\"");
-            label_escape(&b, s->authconfig);
-            buf_printf(&b, "\"} %.9f\n", s->sum);
-            buf_puts(&b, "auth_server_authconfig_duration_seconds_count{authconfig=\"");
-            label_escape(&b, s->authconfig);
-            buf_printf(&b, "\"} %llu\n", (unsigned long long)s->total);
-        }
-    if (g_evseries)
-        render_evaluators(&b);
-    if (g_evseries)
-        render_evaluators(&b);
-    for (pc_counter *c = g_counters; c; c = c->next)
-        buf_printf(&b, "# HELP portcullis_%s %s\n# TYPE portcullis_%s counter\nportcullis_%s %llu\n",
-                   c->name, c->help, c->name, c->name,
-                   (unsigned long long)atomic_load(&c->value));
+                       code_names[c], (unsigned long long)g.n[c]);
+    render_authconfigs(&b);
+    render_evaluators(&b);
+    for (pc_counter *c = g_counters; c; c = c->next) {
+        char name[256];
+        snprintf(name, sizeof name, "portcullis_%s", c->name);
+        family(&b, name, "counter", c->help);
+        buf_printf(&b, "%s %llu\n", name, (unsigned long long)atomic_load(&c->value));
+    }
+    int nc = g_ncollectors;
+    void (*coll[MAX_COLLECTORS])(buf *);
+    memcpy(coll, g_collectors, sizeof coll);
     pthread_mutex_unlock(&g_mu);
+    /* Collectors take their own locks; none of them under ours. */
+    for (int i = 0; i < nc; i++)
+        coll[i](&b);
+    metrics_process_render(&b);
     if (len)
         *len = b.len;
     return buf_steal(&b);

@@ -189,6 +189,7 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
         }
         if (w < 0) {
             trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
+            metrics_evaluator(ev->series, MEV_DENIED, timed ? clock_mono_ns() - t0 : 0);
             return RUN_WHEN_ERROR;
         }
     }
@@ -198,6 +199,7 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
         if (!cred_extract(ev, root, rq, &e.cred, &e.cred_len)) {
             snprintf(why, whylen, "credential not found");
             trace(r, ev, "deny", r->explain ? clock_mono_ns() - t0 : 0, why);
+            metrics_evaluator(ev->series, MEV_DENIED, timed ? clock_mono_ns() - t0 : 0);
             return RUN_FAIL;
         }
     }

@@ -160,7 +160,7 @@ for m in auth_server_response_status auth_server_authconfig_total \
     expect "metrics: $m present" grep -q "^$m" "$tmp/out"
 done
 expect "metrics: per-AuthConfig counter for default/paths" \
-    grep -q '^auth_server_authconfig_total{authconfig="default/paths"} [1-9]' "$tmp/out"
+    grep -q '^auth_server_authconfig_total{namespace="default",authconfig="paths"} [1-9]' "$tmp/out"
 ok_after=$(metric 'auth_server_response_status{status="OK"}')
 unauth_after=$(metric 'auth_server_response_status{status="UNAUTHENTICATED"}')
 denied_after=$(metric 'auth_server_response_status{status="PERMISSION_DENIED"}')

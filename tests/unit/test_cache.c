@@ -1,12 +1,17 @@
 /* The cache behind pc_host.cache_lookup: single-flight, TTLs per verdict,
- * errors never stored, fills lowering (never raising) their TTL. */
+ * errors never stored, fills lowering (never raising) their TTL; the
+ * segmented LRU under a byte budget, and its metrics. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "cache/cache.h"
 #include "cu_main.h"
+#include "metrics/metrics.h"
 #include "pipeline/evalctx.h"
 #include "util/clock.h"
 
@@ -252,6 +257,379 @@ static void test_peek(void)
     cache_free(c);
 }
 
+/* ---- the byte budget and the segmented LRU ---- */
+
+static int64_t n_filled(fill_ctl *f)
+{
+    return atomic_load(&f->calls);
+}
+
+static void key_of(char *k, size_t n, const char *prefix, int i)
+{
+    snprintf(k, n, "%s-%d", prefix, i);
+}
+
+/* Fills n keys (or looks them up): returns how many lookups called fill. */
+static int pass(pc_cache *c, const char *prefix, int from, int n, fill_ctl *f)
+{
+    int64_t before = n_filled(f);
+    char k[64];
+    int v;
+    for (int i = from; i < from + n; i++) {
+        key_of(k, sizeof k, prefix, i);
+        lookup(c, k, f, 0, &v);
+    }
+    return (int)(n_filled(f) - before);
+}
+
+/* What one entry with an int value costs against the budget. */
+static size_t entry_cost(void)
+{
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    pass(c, "probe", 0, 1, &f);
+    cache_stats st;
+    cache_get_stats(c, &st);
+    cache_free(c);
+    return st.bytes - st.sketch_bytes;
+}
+
+/* The old FIFO held 10,000 entries: 25,000 live keys must all still hit. */
+static void test_more_keys_than_old_cap(void)
+{
+    enum { N = 25000 };
+    cache_set_default_max_bytes(0);
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    CU_ASSERT_EQUAL(pass(c, "live", 0, N, &f), N);
+    CU_ASSERT_EQUAL(pass(c, "live", 0, N, &f), 0);
+    CU_ASSERT_EQUAL(cache_size(c), N);
+    cache_stats st;
+    cache_get_stats(c, &st);
+    CU_ASSERT_EQUAL(st.hits, N);
+    CU_ASSERT_EQUAL(st.evictions, 0);
+    CU_ASSERT_EQUAL(st.max_bytes, CACHE_DEFAULT_MAX_BYTES);
+    cache_free(c);
+}
+
+/* Keys that were hit survive a flood of 100,000 keys seen once, with a
+ * budget of about 3,200 entries. */
+static void test_flood_keeps_hot_keys(void)
+{
+    enum { HOT = 300, FLOOD = 100000 };
+    cache_set_default_max_bytes(entry_cost() * 3200);
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    CU_ASSERT_EQUAL(pass(c, "hot", 0, HOT, &f), HOT);
+    CU_ASSERT_EQUAL(pass(c, "hot", 0, HOT, &f), 0); /* each hit once */
+    CU_ASSERT_EQUAL(pass(c, "flood", 0, FLOOD, &f), FLOOD);
+    CU_ASSERT_EQUAL(pass(c, "hot", 0, HOT, &f), 0);
+    cache_stats st;
+    cache_get_stats(c, &st);
+    /* The flood took the free room and was refused the rest. */
+    CU_ASSERT(st.entries > HOT + 1000);
+    CU_ASSERT(st.evictions + st.rejections >= FLOOD - 3200);
+    CU_ASSERT(st.bytes <= st.max_bytes);
+    cache_free(c);
+    cache_set_default_max_bytes(0);
+}
+
+/* Keys reused every round, with more one-shot keys between two uses than
+ * the cache holds: an LRU alone would evict each before its reuse. */
+static void test_reuse_after_more_than_fits(void)
+{
+    enum { HOT = 1000, ROUNDS = 8, BETWEEN = 3000 };
+    cache_set_default_max_bytes(entry_cost() * 2000);
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    int missed = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        int m = pass(c, "user", 0, HOT, &f);
+        if (r >= 3)
+            missed += m;
+        if (getenv("CACHE_TEST_VERBOSE")) {
+            cache_stats st;
+            cache_get_stats(c, &st);
+            fprintf(stderr, "round %d: %d missed; entries %zu (probation %zu, protected %zu), "
+                    "%llu evicted, %llu refused\n", r, m, st.entries, st.seg_entries[0],
+                    st.seg_entries[1], (unsigned long long)st.evictions,
+                    (unsigned long long)st.rejections);
+        }
+        pass(c, "once", r * BETWEEN, BETWEEN, &f);
+    }
+    /* From the fourth round on, at least 95% of reuses hit. */
+    CU_ASSERT(missed < (ROUNDS - 3) * HOT / 20);
+    if (missed >= (ROUNDS - 3) * HOT / 20)
+        fprintf(stderr, "missed %d of %d reuses\n", missed, (ROUNDS - 3) * HOT);
+    cache_free(c);
+    cache_set_default_max_bytes(0);
+}
+
+/* A stream of denied keys never pushes out a success, even one never hit. */
+static void test_denials_never_evict_successes(void)
+{
+    enum { OK = 400, BAD = 60000 };
+    size_t cost = entry_cost();
+    cache_set_default_max_bytes(cost * 4000);
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl ok = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    fill_ctl bad = {.result = PC_DENY, .set_ttl = -1, .value = 0};
+    CU_ASSERT_EQUAL(pass(c, "good", 0, OK, &ok), OK);
+    /* A client retrying one bad token amid the stream stays answered from
+     * the cache. */
+    fill_ctl retry = {.result = PC_DENY, .set_ttl = -1, .value = 0};
+    for (int i = 0; i < BAD; i += 100) {
+        CU_ASSERT_EQUAL(pass(c, "bad", i, 100, &bad), 100);
+        pass(c, "retried", 0, 1, &retry);
+    }
+    CU_ASSERT_EQUAL(pass(c, "good", 0, OK, &ok), 0);
+    cache_stats st;
+    cache_get_stats(c, &st);
+    /* Denials stay in their slice of the budget. */
+    CU_ASSERT(st.seg_entries[2] * cost <= st.max_bytes / CACHE_DENY_SHARE);
+    CU_ASSERT(st.seg_entries[2] > 0);
+    CU_ASSERT_EQUAL(st.seg_entries[0] + st.seg_entries[1], OK);
+    CU_ASSERT_EQUAL(n_filled(&retry), 1);
+    cache_free(c);
+    cache_set_default_max_bytes(0);
+}
+
+/* A value shaped like a TokenReview user, of about `extra` more bytes. */
+static pc_status user_fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms)
+{
+    int *n = arg;
+    (void)ttl_ms;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "username",
+                           json_object_new_string("system:serviceaccount:ns:name"));
+    json_object_object_add(o, "uid", json_object_new_string("2a4c7f3e-16b5-4d6c-a1d0"));
+    struct json_object *g = json_object_new_array();
+    for (int i = 0; i < 1 + *n % 7; i++)
+        json_object_array_add(g, json_object_new_string("system:authenticated"));
+    json_object_object_add(o, "groups", g);
+    char pad[512];
+    int len = (*n * 37) % (int)(sizeof pad - 1);
+    memset(pad, 'x', (size_t)len);
+    pad[len] = '\0';
+    json_object_object_add(o, "extra", json_object_new_string(pad));
+    *out = (pc_value *)reqctx_keep(ev->rq, o);
+    return *n % 5 == 0 ? PC_DENY : PC_OK;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_MEASURABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_MEASURABLE 0
+#endif
+#endif
+#ifndef HEAP_MEASURABLE
+#define HEAP_MEASURABLE 1
+#endif
+
+/* Values of different sizes, successes and denials: the bytes held never
+ * pass the budget, and the budget is close to the heap really used. */
+static void test_byte_cap_holds(void)
+{
+    const size_t budget = 512 * 1024;
+    cache_set_default_max_bytes(budget);
+    pc_cache *c = mk(60000, 60000);
+    reqctx rq;
+    pc_eval ev;
+    char k[64];
+    for (int i = 0; i < 20000; i++) {
+        reqctx_init(&rq, 0, NULL);
+        evalctx_init(&ev, &rq, NULL, NULL);
+        const pc_value *out = NULL;
+        key_of(k, sizeof k, "user", i);
+        cache_lookup(c, &ev, k, strlen(k), user_fill, &i, &out, NULL);
+        evalctx_done(&ev);
+        reqctx_clear(&rq);
+        if (i % 500 == 0) {
+            cache_stats st;
+            cache_get_stats(c, &st);
+            CU_ASSERT(st.bytes <= budget);
+        }
+    }
+    cache_stats st;
+    cache_get_stats(c, &st);
+    CU_ASSERT(st.bytes <= budget);
+    CU_ASSERT(st.bytes > budget / 2); /* it is used, not just refused */
+    CU_ASSERT(st.evictions + st.rejections > 0);
+    CU_ASSERT(st.seg_entries[0] + st.seg_entries[1] > st.seg_entries[2]);
+    cache_free(c);
+
+    /* The estimate tracks the heap: fill a fresh cache that evicts nothing
+     * and compare with malloc's own count. */
+    if (HEAP_MEASURABLE) {
+        cache_set_default_max_bytes(64u << 20);
+        c = mk(60000, 60000);
+        size_t before = mallinfo2().uordblks;
+        for (int i = 1; i < 4000; i++) {
+            if (i % 5 == 0)
+                continue;
+            reqctx_init(&rq, 0, NULL);
+            evalctx_init(&ev, &rq, NULL, NULL);
+            const pc_value *out = NULL;
+            key_of(k, sizeof k, "heap", i);
+            cache_lookup(c, &ev, k, strlen(k), user_fill, &i, &out, NULL);
+            evalctx_done(&ev);
+            reqctx_clear(&rq);
+        }
+        size_t used = mallinfo2().uordblks - before;
+        cache_get_stats(c, &st);
+        CU_ASSERT(st.bytes >= used / 2);
+        CU_ASSERT(st.bytes <= used * 2);
+        if (getenv("CACHE_TEST_VERBOSE") || st.bytes < used / 2 || st.bytes > used * 2)
+            fprintf(stderr, "estimate %zu bytes, heap grew %zu\n", st.bytes, used);
+        cache_free(c);
+    }
+    cache_set_default_max_bytes(0);
+}
+
+static unsigned long long metric(const char *text, const char *series)
+{
+    const char *p = text;
+    size_t n = strlen(series);
+    while ((p = strstr(p, series))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return strtoull(p + n + 1, NULL, 10);
+        p += n;
+    }
+    return (unsigned long long)-1;
+}
+
+/* portcullis_cache_* on /metrics: hits, misses, evictions, entries, bytes,
+ * and counters that survive the cache being freed. */
+static void test_metrics(void)
+{
+    size_t cost = entry_cost();
+    cache_set_default_max_bytes(cost * 16 * 64);
+    pc_cache *c = mk(60000, 60000);
+    pc_cache_opts o = {.struct_size = sizeof o, .name = "metrics-test",
+                       .ok_ttl_ms = 60000, .deny_ttl_ms = 60000};
+    pc_cache *c2 = cache_new(&o);
+    cache_free(c);
+    c = cache_new(&o);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    pass(c, "m", 0, 3, &f);          /* 3 misses */
+    pass(c, "m", 0, 3, &f);          /* 3 hits */
+    pass(c2, "m", 0, 2, &f);         /* 2 misses on the other cache */
+    pass(c2, "m", 0, 1, &f);         /* 1 hit */
+    char *text = metrics_render(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_hits_total{cache=\"metrics-test\"}"), 4);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_misses_total{cache=\"metrics-test\"}"), 5);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_entries{cache=\"metrics-test\"}"), 5);
+    free(text);
+    /* Keys asked for once are refused when full; asked for again, they
+     * push out keys asked for once. */
+    pass(c, "many", 0, 2000, &f);
+    pass(c, "many", 1000, 1000, &f);
+    cache_stats a, b;
+    cache_get_stats(c, &a);
+    cache_get_stats(c2, &b);
+    CU_ASSERT(a.evictions > 0);
+    CU_ASSERT(a.rejections > 0);
+    text = metrics_render(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_hits_total{cache=\"metrics-test\"}"),
+                    a.hits + b.hits);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_misses_total{cache=\"metrics-test\"}"),
+                    a.misses + b.misses);
+    CU_ASSERT_EQUAL(a.hits + a.misses, 3006);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_evictions_total{cache=\"metrics-test\"}"),
+                    a.evictions + b.evictions);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_rejections_total{cache=\"metrics-test\"}"),
+                    a.rejections + b.rejections);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_entries{cache=\"metrics-test\"}"),
+                    a.entries + b.entries);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_bytes{cache=\"metrics-test\"}"),
+                    a.bytes + b.bytes);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_max_bytes{cache=\"metrics-test\"}"),
+                    2 * cost * 16 * 64);
+    CU_ASSERT(strstr(text, "# TYPE portcullis_cache_hits_total counter\n") != NULL);
+    CU_ASSERT(strstr(text, "# TYPE portcullis_cache_bytes gauge\n") != NULL);
+    free(text);
+    uint64_t hits = a.hits + b.hits, misses = a.misses + b.misses;
+    /* Freed: the counters stay, the sizes go. */
+    cache_free(c);
+    cache_free(c2);
+    text = metrics_render(NULL);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_hits_total{cache=\"metrics-test\"}"), hits);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_misses_total{cache=\"metrics-test\"}"),
+                    misses);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_entries{cache=\"metrics-test\"}"), 0);
+    CU_ASSERT_EQUAL(metric(text, "portcullis_cache_bytes{cache=\"metrics-test\"}"), 0);
+    free(text);
+    cache_set_default_max_bytes(0);
+}
+
+/* A plugin's entry cap holds besides the byte budget (rounded up to the
+ * 16 stripes), and keys in use still win over one-shot keys. */
+static void test_entry_cap(void)
+{
+    pc_cache_opts o = {.struct_size = sizeof o, .name = "capped", .ok_ttl_ms = 60000,
+                       .deny_ttl_ms = 0, .max_entries = 160};
+    pc_cache *c = cache_new(&o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    pass(c, "hot", 0, 40, &f);
+    pass(c, "hot", 0, 40, &f);
+    pass(c, "once", 0, 5000, &f);
+    CU_ASSERT(cache_size(c) <= 160);
+    CU_ASSERT(cache_size(c) > 100);
+    CU_ASSERT_EQUAL(pass(c, "hot", 0, 40, &f), 0);
+    cache_free(c);
+}
+
+typedef struct hammer_arg {
+    pc_cache *c;
+    fill_ctl *f;
+    unsigned seed;
+    int lookups;
+} hammer_arg;
+
+static void *hammer(void *p)
+{
+    hammer_arg *a = p;
+    char k[64];
+    int v;
+    for (int i = 0; i < a->lookups; i++) {
+        int r = (int)(rand_r(&a->seed) % 4000);
+        /* A hot tenth of the keys takes most lookups. */
+        key_of(k, sizeof k, "mt", r % 10 ? r / 10 : r);
+        lookup(a->c, k, a->f, 0, &v);
+    }
+    return NULL;
+}
+
+/* Eight threads over a budget smaller than the key set: counts add up and
+ * the budget holds (run under the sanitizers too). */
+static void test_threads_under_budget(void)
+{
+    enum { T = 8, L = 20000 };
+    cache_set_default_max_bytes(entry_cost() * 1000);
+    pc_cache *c = mk(60000, 60000);
+    fill_ctl f = {.result = PC_OK, .set_ttl = -1, .value = 1};
+    pthread_t th[T];
+    hammer_arg args[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (hammer_arg){c, &f, (unsigned)i * 7919u + 1, L};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, hammer, &args[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    cache_stats st;
+    cache_get_stats(c, &st);
+    CU_ASSERT_EQUAL(st.hits + st.misses, (uint64_t)T * L);
+    CU_ASSERT_EQUAL(st.fills, (uint64_t)n_filled(&f));
+    CU_ASSERT(st.bytes <= st.max_bytes);
+    CU_ASSERT(st.hits > st.misses);
+    cache_free(c);
+    cache_set_default_max_bytes(0);
+}
+
 int cu_register(void)
 {
     static const cu_case cases[] = {
@@ -262,6 +640,14 @@ int cu_register(void)
         {"waiters give up at their deadline", test_waiter_deadline},
         {"different keys fill separately", test_keys_distinct},
         {"a NULL fill peeks without waiting", test_peek},
+        {"25,000 live keys (old cap 10,000) all hit", test_more_keys_than_old_cap},
+        {"a flood of one-shot keys keeps hot keys", test_flood_keeps_hot_keys},
+        {"keys reused after more others than fit still hit", test_reuse_after_more_than_fits},
+        {"denials never evict successes", test_denials_never_evict_successes},
+        {"the byte budget holds and tracks the heap", test_byte_cap_holds},
+        {"metrics count hits, misses, evictions, size", test_metrics},
+        {"8 threads under a small budget", test_threads_under_budget},
+        {"max_entries caps entries too", test_entry_cap},
         {NULL, NULL}};
     return cu_add_suite("cache", cases);
 }

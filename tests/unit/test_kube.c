@@ -1,6 +1,7 @@
 /* Kubernetes client configuration: kubeconfig forms, in-cluster discovery,
  * and what is refused. No network beyond a refused loopback connection. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "kube/kube_conf.h"
 #include "pipeline/evalctx.h"
 #include "plugin/hostimpl.h"
+#include "util/log.h"
 
 /* "-----BEGIN CERTIFICATE-----\nMIIB\n" and "PEM KEY\n" in base64. */
 #define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIK"
@@ -230,6 +232,93 @@ static void test_in_cluster(void)
     CU_ASSERT_PTR_NULL(kube_read_token(p, err, sizeof err));
 }
 
+/* Runs kube_conf_from_kubeconfig(path) with stderr (where the log goes)
+ * captured into out. */
+static int load_logged(const char *path, kube_conf *c, char *out, size_t outlen)
+{
+    char logp[256], err[512] = "";
+    snprintf(logp, sizeof logp, "%s/log", g_dir);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    int rc = kube_conf_from_kubeconfig(path, c, err, sizeof err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fopen(logp, "r");
+    size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    unlink(logp);
+    return rc;
+}
+
+/* Credentials readable by the group or everyone get a warning at start
+ * naming the file, never its contents; owner-only files get none. */
+static void test_readable_warning(void)
+{
+    strcpy(g_dir, "/tmp/pc-test-kube-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(g_dir));
+    plog_setup(PC_LOG_INFO, PLOG_TEXT);
+    write_file("kubeconfig",
+               "current-context: x\n"
+               "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+               "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+               "users: [{name: u, user: {tokenFile: tok, client-certificate: c.crt,\n"
+               "  client-key: c.key}}]\n");
+    write_file("tok", "tok-SECRET-123\n");
+    write_file("c.key", "KEY-SECRET-456\n");
+    char kc[256], tok[256], key[256], log[4096];
+    snprintf(kc, sizeof kc, "%s/kubeconfig", g_dir);
+    snprintf(tok, sizeof tok, "%s/tok", g_dir);
+    snprintf(key, sizeof key, "%s/c.key", g_dir);
+    chmod(kc, 0644);
+    chmod(tok, 0640);
+    chmod(key, 0604);
+    kube_conf c;
+    CU_ASSERT_EQUAL_FATAL(load_logged(kc, &c, log, sizeof log), 0);
+    kube_conf_free(&c);
+    char want[512];
+    snprintf(want, sizeof want, "kubeconfig %s is readable by every user (mode 644)", kc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+    snprintf(want, sizeof want, "token file %s is readable by its group (mode 640)", tok);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+    snprintf(want, sizeof want, "client key file %s is readable by every user (mode 604)", key);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+    CU_ASSERT_PTR_NULL(strstr(log, "SECRET"));
+
+    /* An inline token: the kubeconfig itself is the secret. */
+    write_file("inline", "current-context: x\n"
+               "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+               "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+               "users: [{name: u, user: {token: inline-SECRET-789}}]\n");
+    char in[256];
+    snprintf(in, sizeof in, "%s/inline", g_dir);
+    chmod(in, 0660);
+    CU_ASSERT_EQUAL_FATAL(load_logged(in, &c, log, sizeof log), 0);
+    kube_conf_free(&c);
+    snprintf(want, sizeof want, "kubeconfig %s is readable by its group", in);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+    CU_ASSERT_PTR_NULL(strstr(log, "SECRET"));
+
+    chmod(kc, 0600);
+    chmod(tok, 0400);
+    chmod(key, 0600);
+    CU_ASSERT_EQUAL_FATAL(load_logged(kc, &c, log, sizeof log), 0);
+    kube_conf_free(&c);
+    CU_ASSERT_PTR_NULL(strstr(log, "readable"));
+    plog_setup(PC_LOG_INFO, PLOG_JSON);
+    const char *names[] = {"kubeconfig", "tok", "c.key", "inline"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(want, sizeof want, "%s/%s", g_dir, names[i]);
+        unlink(want);
+    }
+    rmdir(g_dir);
+}
+
 static pc_status do_review(char *err, size_t errlen)
 {
     reqctx rq;
@@ -325,6 +414,7 @@ int cu_register(void)
         {"base64 decoding", test_b64},
         {"in-cluster: env host/port, IPv6, SA files", test_in_cluster},
         {"kube_setup: none, kubeconfig, $KUBECONFIG, in-cluster", test_setup},
+        {"credentials others can read: a warning naming the file", test_readable_warning},
         {NULL, NULL}};
     return cu_add_suite("kube", cases);
 }

@@ -71,17 +71,27 @@ static void decide(snapshot *s, const char *req, int explain, pipe_result *r)
     CU_ASSERT_EQUAL_FATAL(tu_decide(s, req, r, explain), 0);
 }
 
-/* The value of auth_server_evaluator_total for one evaluator name. */
+/* The value of auth_server_evaluator_total for one evaluator name (its
+ * evaluator_type depends on the phase: IDENTITY_PROBE, METADATA_PROBE, …). */
 static long evaluator_total(const char *authconfig, const char *name)
 {
     size_t len;
     char *text = metrics_render(&len);
-    char want[256];
-    snprintf(want, sizeof want,
-             "auth_server_evaluator_total{namespace=\"ns\",authconfig=\"%s\","
-             "evaluator_type=\"probe\",evaluator_name=\"%s\"} ", authconfig, name);
-    const char *p = text ? strstr(text, want) : NULL;
-    long v = p ? atol(p + strlen(want)) : -1;
+    char ac[128], ev[128];
+    snprintf(ac, sizeof ac, "authconfig=\"%s\",", authconfig);
+    snprintf(ev, sizeof ev, "evaluator_name=\"%s\"} ", name);
+    long v = -1;
+    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (strncmp(line, "auth_server_evaluator_total{", 28) != 0)
+            continue;
+        char *a = memmem(line, n, ac, strlen(ac)), *e = memmem(line, n, ev, strlen(ev));
+        if (a && e) {
+            v = atol(e + strlen(ev));
+            break;
+        }
+    }
     free(text);
     return v;
 }

@@ -66,7 +66,11 @@ typedef struct pc_cache_opts {
     const char *name;       /**< for metrics and logs, e.g. "tokenreview" */
     int64_t ok_ttl_ms;      /**< how long PC_OK results live (upper bound) */
     int64_t deny_ttl_ms;    /**< how long PC_DENY results live; 0 = never cached */
-    size_t max_entries;     /**< oldest entries go first past this; 0 = 10000 */
+    /** An optional cap on entries, besides the server's byte budget per
+     *  cache (cache.maxBytes); 0 = none. Least recently used entries go
+     *  first, entries hit more than once last, denials only ever push out
+     *  denials. */
+    size_t max_entries;
 } pc_cache_opts;
 
 /**
@@ -258,7 +262,9 @@ typedef struct pc_host {
 
     /* ---- metrics (create time to register; any thread to add) ---- */
 
-    /** Registers a counter `portcullis_<name>` (same name = same counter). */
+    /** Registers a counter `portcullis_<name>` (same name = same counter);
+     *  NULL unless name matches [a-zA-Z_:][a-zA-Z0-9_:]* (and is not the
+     *  host's: cache_*, authconfigs). counter_add(NULL, n) does nothing. */
     pc_counter *(*counter_new)(const char *name, const char *help);
     void (*counter_add)(pc_counter *c, uint64_t n);
 

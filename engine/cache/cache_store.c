@@ -1,0 +1,302 @@
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cache_store.h"
+
+#define MIN_BUCKETS 64
+/* Expired entries dropped from list tails per put: keeps dead entries from
+ * holding budget without a sweeper thread. */
+#define EXPIRE_SCAN 4
+
+/* json-c's allocations, as of 0.16: a node is about 48 bytes and malloc
+ * adds about 16 to every block. Objects hold a hash table of 40-byte
+ * entries (16 at first, doubled past 2/3 full) and a copy of each key;
+ * arrays hold a pointer vector (32 at first). */
+#define MALLOC_OVERHEAD 16
+#define NODE_BYTES (48 + MALLOC_OVERHEAD)
+#define LH_TABLE_BYTES (80 + MALLOC_OVERHEAD)
+#define LH_ENTRY_BYTES 40
+#define ARRAY_LIST_BYTES (32 + MALLOC_OVERHEAD)
+
+static size_t table_slots(size_t n, size_t first)
+{
+    size_t slots = first;
+    while (n * 3 > slots * 2)
+        slots *= 2;
+    return slots;
+}
+
+size_t cstore_value_bytes(const struct json_object *v)
+{
+    if (!v)
+        return 0;
+    size_t n = NODE_BYTES;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        n += (size_t)json_object_get_string_len(v) + 1;
+        break;
+    case json_type_object: {
+        size_t cnt = (size_t)json_object_object_length(v);
+        n += LH_TABLE_BYTES + MALLOC_OVERHEAD + table_slots(cnt, 16) * LH_ENTRY_BYTES;
+        json_object_object_foreach((struct json_object *)v, key, val) {
+            n += strlen(key) + 1 + MALLOC_OVERHEAD;
+            n += cstore_value_bytes(val);
+        }
+        break;
+    }
+    case json_type_array: {
+        size_t cnt = json_object_array_length(v);
+        size_t cap = 32;
+        while (cap < cnt)
+            cap *= 2;
+        n += ARRAY_LIST_BYTES + MALLOC_OVERHEAD + cap * sizeof(void *);
+        for (size_t i = 0; i < cnt; i++)
+            n += cstore_value_bytes(json_object_array_get_idx(v, i));
+        break;
+    }
+    default:
+        break;
+    }
+    return n;
+}
+
+void cstore_init(cstore *s, size_t ok_bytes, size_t deny_bytes,
+                 size_t ok_count, size_t deny_count)
+{
+    memset(s, 0, sizeof *s);
+    /* The sketch's share comes out of both budgets. */
+    s->sketch_bytes_max = (ok_bytes + deny_bytes) / CSTORE_SKETCH_SHARE;
+    ok_bytes -= ok_bytes / CSTORE_SKETCH_SHARE;
+    deny_bytes -= deny_bytes / CSTORE_SKETCH_SHARE;
+    s->ok_bytes_max = ok_bytes;
+    s->protected_bytes_max = ok_bytes / 100 * CSTORE_PROTECTED_PCT;
+    s->deny_bytes_max = deny_bytes;
+    s->ok_count_max = ok_count;
+    s->deny_count_max = deny_count;
+}
+
+static size_t bucket_of(const cstore *s, const uint8_t *k)
+{
+    /* k[0] picked the stripe; the next bytes are independent of it. */
+    uint32_t h = (uint32_t)k[1] | (uint32_t)k[2] << 8 | (uint32_t)k[3] << 16 |
+                 (uint32_t)k[4] << 24;
+    return h & (s->nbuckets - 1);
+}
+
+static void list_unlink(cstore_list *l, centry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
+    e->prev = e->next = NULL;
+    l->bytes -= e->bytes;
+    l->count--;
+}
+
+static void list_push(cstore_list *l, centry *e)
+{
+    e->prev = NULL;
+    e->next = l->head;
+    if (l->head)
+        l->head->prev = e;
+    else
+        l->tail = e;
+    l->head = e;
+    l->bytes += e->bytes;
+    l->count++;
+}
+
+static void entry_remove(cstore *s, centry *e)
+{
+    centry **pp = &s->buckets[bucket_of(s, e->k)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    list_unlink(&s->seg[e->seg], e);
+    s->count--;
+    json_object_put(e->val);
+    free(e);
+}
+
+void cstore_record(cstore *s, const uint8_t k[32])
+{
+    csketch_record(&s->sketch, k);
+}
+
+void cstore_clear(cstore *s)
+{
+    csketch_free(&s->sketch);
+    for (int g = 0; g < CSEG_N; g++)
+        while (s->seg[g].head)
+            entry_remove(s, s->seg[g].head);
+    free(s->buckets);
+    s->buckets = NULL;
+    s->nbuckets = 0;
+}
+
+centry *cstore_find(cstore *s, const uint8_t k[32], int64_t now_ns)
+{
+    if (!s->nbuckets)
+        return NULL;
+    for (centry *e = s->buckets[bucket_of(s, k)]; e; e = e->hnext) {
+        if (memcmp(e->k, k, 32) != 0)
+            continue;
+        if (e->expires_ns <= now_ns) {
+            entry_remove(s, e);
+            s->expirations++;
+            return NULL;
+        }
+        return e;
+    }
+    return NULL;
+}
+
+/* Protected overflow goes back to probation's head: it was hit once, so it
+ * keeps a full probation lifetime to be hit again. */
+static void demote_overflow(cstore *s)
+{
+    cstore_list *p = &s->seg[CSEG_PROTECTED];
+    while (p->bytes > s->protected_bytes_max && p->tail) {
+        centry *v = p->tail;
+        list_unlink(p, v);
+        v->seg = CSEG_PROBATION;
+        list_push(&s->seg[CSEG_PROBATION], v);
+    }
+}
+
+void cstore_touch(cstore *s, centry *e)
+{
+    cstore_list *from = &s->seg[e->seg];
+    list_unlink(from, e);
+    if (e->seg == CSEG_PROBATION)
+        e->seg = CSEG_PROTECTED;
+    list_push(&s->seg[e->seg], e);
+    if (e->seg == CSEG_PROTECTED)
+        demote_overflow(s);
+}
+
+static int grow(cstore *s)
+{
+    size_t n = s->nbuckets ? s->nbuckets * 2 : MIN_BUCKETS;
+    centry **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return -1;
+    centry **old = s->buckets;
+    size_t on = s->nbuckets;
+    s->buckets = nb;
+    s->nbuckets = n;
+    for (size_t i = 0; i < on; i++)
+        for (centry *e = old[i], *nx; e; e = nx) {
+            nx = e->hnext;
+            size_t b = bucket_of(s, e->k);
+            e->hnext = nb[b];
+            nb[b] = e;
+        }
+    free(old);
+    return 0;
+}
+
+static void drop_expired_tails(cstore *s, int64_t now_ns)
+{
+    for (int g = 0; g < CSEG_N; g++)
+        for (int i = 0; i < EXPIRE_SCAN && s->seg[g].tail &&
+                        s->seg[g].tail->expires_ns <= now_ns; i++) {
+            entry_remove(s, s->seg[g].tail);
+            s->expirations++;
+        }
+}
+
+static int ok_over(const cstore *s)
+{
+    const cstore_list *a = &s->seg[CSEG_PROBATION], *b = &s->seg[CSEG_PROTECTED];
+    return a->bytes + b->bytes > s->ok_bytes_max ||
+           (s->ok_count_max && a->count + b->count > s->ok_count_max);
+}
+
+static int deny_over(const cstore *s)
+{
+    const cstore_list *d = &s->seg[CSEG_DENY];
+    return d->bytes > s->deny_bytes_max ||
+           (s->deny_count_max && d->count > s->deny_count_max);
+}
+
+/* Evicts least recently used entries of e's budget until it fits; returns
+ * -1 if e itself had to go: it filled its segment alone, or it was asked
+ * for no more often than the entry it would push out. */
+static int make_room(cstore *s, centry *e)
+{
+    int deny = e->seg == CSEG_DENY;
+    unsigned want = csketch_estimate(&s->sketch, e->k);
+    while (deny ? deny_over(s) : ok_over(s)) {
+        centry *v = deny ? s->seg[CSEG_DENY].tail
+                  : s->seg[CSEG_PROBATION].tail ? s->seg[CSEG_PROBATION].tail
+                  : s->seg[CSEG_PROTECTED].tail;
+        if (!v)
+            break;
+        int self = v == e;
+        /* Without a sketch (a budget too small to hold one) plain LRU. */
+        if (!self && s->sketch.width && want <= csketch_estimate(&s->sketch, v->k)) {
+            entry_remove(s, e);
+            s->rejections++;
+            return -1;
+        }
+        entry_remove(s, v);
+        if (self)
+            return -1;
+        s->evictions++;
+    }
+    return 0;
+}
+
+int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
+               struct json_object *val, int64_t expires_ns, int64_t now_ns)
+{
+    centry *old = cstore_find(s, k, now_ns);
+    if (old)
+        entry_remove(s, old);
+    drop_expired_tails(s, now_ns);
+    size_t bytes = sizeof(centry) + MALLOC_OVERHEAD + cstore_value_bytes(val);
+    int deny = st == PC_DENY;
+    if (bytes > (deny ? s->deny_bytes_max : s->ok_bytes_max - s->protected_bytes_max) ||
+        (s->count + 1 > s->nbuckets && grow(s) < 0)) {
+        json_object_put(val);
+        return -1;
+    }
+    centry *e = calloc(1, sizeof *e);
+    if (!e) {
+        json_object_put(val);
+        return -1;
+    }
+    memcpy(e->k, k, 32);
+    e->st = st;
+    e->val = val;
+    e->bytes = bytes;
+    e->expires_ns = expires_ns;
+    e->seg = deny ? CSEG_DENY : CSEG_PROBATION;
+    size_t b = bucket_of(s, k);
+    e->hnext = s->buckets[b];
+    s->buckets[b] = e;
+    s->count++;
+    list_push(&s->seg[e->seg], e);
+    /* Four counters per entry the budget holds (at the current mean entry
+     * size) keep collisions rare. */
+    size_t entry_bytes = cstore_bytes(s) - csketch_bytes(&s->sketch);
+    size_t fits = (s->ok_bytes_max + s->deny_bytes_max) / (entry_bytes / s->count + 1);
+    size_t grow_to = s->count * 2 > 64 ? s->count * 2 : 64;
+    size_t want = 4 * (fits < grow_to ? fits : grow_to);
+    if (want > s->sketch.width)
+        csketch_fit(&s->sketch, want, s->sketch_bytes_max);
+    return make_room(s, e);
+}
+
+size_t cstore_bytes(const cstore *s)
+{
+    return s->seg[CSEG_PROBATION].bytes + s->seg[CSEG_PROTECTED].bytes +
+           s->seg[CSEG_DENY].bytes + csketch_bytes(&s->sketch);
+}

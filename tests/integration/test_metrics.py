@@ -1,0 +1,418 @@
+#!/usr/bin/python3
+"""/metrics of the real server after allowed and denied checks, with
+`metrics: true` evaluators and with --deep-metrics-enabled: promtool (from
+Debian's prometheus package) and a strict text-format parser both accept
+the exposition, and the counts, names and labels are Authorino's.
+
+Env (set by ctest): PC_BIN, PC_PLUGIN_DIR, PC_BUILD_DIR."""
+
+import http.client
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from pcharness import Checks, Server, SMALL, api_key_authconfig  # noqa: E402
+
+AUTHCONFIG = api_key_authconfig("""\
+  authorization:
+    not-denied:
+      metrics: true
+      patternMatching:
+        patterns:
+          - selector: request.headers.x-deny
+            operator: neq
+            value: "yes"
+    never-applies:
+      metrics: true
+      priority: 1
+      when:
+        - selector: request.headers.x-never
+          operator: eq
+          value: "set"
+      patternMatching:
+        patterns:
+          - selector: request.method
+            operator: eq
+            value: NOPE
+  response:
+    success:
+      headers:
+        x-user:
+          metrics: true
+          plain:
+            selector: auth.identity.metadata.name
+""").replace("""      credentials:
+        authorizationHeader:
+          prefix: APIKEY
+""", """      credentials:
+        authorizationHeader:
+          prefix: APIKEY
+      metrics: true
+      cache:
+        key:
+          selector: request.headers.authorization
+        ttl: 60
+""", 1) + """---
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: open
+  namespace: other
+spec:
+  hosts:
+    - open.test
+  authentication:
+    anyone:
+      anonymous: {}
+"""
+
+KEY = "APIKEY alice-secret-key"
+CACHE_BYTES = 1048576
+
+# Authorino's counters keep its names, without the _total suffix that
+# promtool's lint asks for; that one hint is expected for exactly these.
+AUTHORINO_COUNTERS = {
+    "auth_server_response_status", "auth_server_authconfig_response_status",
+    "auth_server_evaluator_denied", "auth_server_evaluator_ignored",
+    "auth_server_evaluator_cancelled",
+}
+
+checks = Checks()
+check = checks.check
+
+
+def get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+    finally:
+        c.close()
+
+
+# ---- a strict reading of the text format (0.0.4) ----
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"\s*(,|$)')
+SAMPLE = re.compile(r"^(%s)(\{.*\})?\s+(\S+)(\s+-?\d+)?$" % NAME)
+
+
+def parse_labels(text):
+    """'{a="1",b="2"}' -> (('a','1'),('b','2')); raises on any error."""
+    if not text:
+        return ()
+    body, pos, out = text[1:-1], 0, []
+    while pos < len(body):
+        m = LABEL.match(body, pos)
+        if not m:
+            raise ValueError("bad label syntax at %r" % body[pos:])
+        out.append((m.group(1), m.group(2)))
+        pos = m.end()
+    names = [k for k, _ in out]
+    if len(set(names)) != len(names):
+        raise ValueError("a label given twice in %s" % text)
+    return tuple(out)
+
+
+def strict_parse(text):
+    """Families {name: {type, samples: [(name, labels, value)]}}, or raises
+    with the first violation: a family declared twice or reopened, samples
+    before or outside their TYPE, bad names/labels/values, a repeated
+    series, histogram buckets out of order, not cumulative, or without +Inf
+    equal to _count."""
+    fams, order, current, seen = {}, [], None, set()
+    if not text.endswith("\n"):
+        raise ValueError("exposition does not end with a newline")
+    for ln, line in enumerate(text.split("\n")[:-1], 1):
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            if len(parts) < 4 and line.startswith("# TYPE"):
+                raise ValueError("line %d: TYPE without a type" % ln)
+            kind, name = parts[1], parts[2]
+            if not re.fullmatch(NAME, name):
+                raise ValueError("line %d: bad metric name %r" % (ln, name))
+            f = fams.get(name)
+            if f is None:
+                if name in order:
+                    raise ValueError("line %d: %s reopened" % (ln, name))
+                f = fams[name] = {"type": None, "help": None, "samples": []}
+                order.append(name)
+            elif current != name:
+                raise ValueError("line %d: family %s declared again" % (ln, name))
+            key = "type" if kind == "TYPE" else "help"
+            if f[key] is not None:
+                raise ValueError("line %d: second %s for %s" % (ln, kind, name))
+            if kind == "TYPE":
+                if f["samples"]:
+                    raise ValueError("line %d: TYPE after samples of %s" % (ln, name))
+                if parts[3] not in ("counter", "gauge", "histogram", "summary", "untyped"):
+                    raise ValueError("line %d: bad type %r" % (ln, parts[3]))
+                f["type"] = parts[3]
+            else:
+                f["help"] = parts[3] if len(parts) > 3 else ""
+            current = name
+            continue
+        if line.startswith("#") or not line.strip():
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError("line %d: not a sample: %r" % (ln, line))
+        sname, labels, value = m.group(1), parse_labels(m.group(2)), m.group(3)
+        base = sname
+        if current and fams[current]["type"] == "histogram":
+            for suf in ("_bucket", "_sum", "_count"):
+                if sname == current + suf:
+                    base = current
+        if base != current:
+            raise ValueError("line %d: sample %s outside its family (in %s)"
+                             % (ln, sname, current))
+        if fams[current]["type"] is None:
+            raise ValueError("line %d: sample before TYPE of %s" % (ln, current))
+        v = float(value)  # raises on garbage
+        if fams[current]["type"] == "counter" and (v < 0 or math.isnan(v)):
+            raise ValueError("line %d: counter %s is %s" % (ln, sname, value))
+        series = (sname, labels)
+        if series in seen:
+            raise ValueError("line %d: series repeated: %s" % (ln, line))
+        seen.add(series)
+        fams[current]["samples"].append((sname, labels, v))
+    for name, f in fams.items():
+        if f["type"] == "histogram":
+            check_histogram(name, f["samples"])
+    return fams
+
+
+def check_histogram(name, samples):
+    groups = {}
+    for sname, labels, v in samples:
+        rest = tuple(kv for kv in labels if kv[0] != "le")
+        g = groups.setdefault(rest, {"buckets": [], "count": None, "sum": None})
+        if sname.endswith("_bucket"):
+            le = dict(labels).get("le")
+            if le is None:
+                raise ValueError("%s bucket without le" % name)
+            g["buckets"].append((float(le), v))
+        elif sname.endswith("_count"):
+            g["count"] = v
+        else:
+            g["sum"] = v
+    for rest, g in groups.items():
+        les = [le for le, _ in g["buckets"]]
+        if les != sorted(les) or len(set(les)) != len(les):
+            raise ValueError("%s%s: le not ascending" % (name, rest))
+        if not les or les[-1] != math.inf:
+            raise ValueError("%s%s: no +Inf bucket" % (name, rest))
+        counts = [c for _, c in g["buckets"]]
+        if counts != sorted(counts):
+            raise ValueError("%s%s: buckets not cumulative" % (name, rest))
+        if g["count"] is None or g["sum"] is None or g["count"] != counts[-1]:
+            raise ValueError("%s%s: _count/_sum missing or +Inf != _count" % (name, rest))
+
+
+def value(fams, family, sample, **labels):
+    f = fams.get(family)
+    if not f:
+        return None
+    want = set(labels.items())
+    for sname, lab, v in f["samples"]:
+        if sname == sample and set(lab) == want:
+            return v
+    return None
+
+
+def promtool(text):
+    """(ok, detail): promtool exit 0, or exit 3 (lint only) whose every
+    complaint is the _total suffix of one of Authorino's counters."""
+    r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    if r.returncode == 0:
+        return True, out
+    if r.returncode != 3:
+        return False, "exit %d: %s" % (r.returncode, out)
+    for line in out.strip().splitlines():
+        m = re.match(r'^(\S+) counter metrics should have "_total" suffix$', line.strip())
+        if not m or m.group(1) not in AUTHORINO_COUNTERS:
+            return False, "lint: %s" % line
+    return True, out
+
+
+def validate(text, what):
+    try:
+        fams = strict_parse(text)
+        check(True, "%s: the strict parser accepts the exposition" % what)
+    except ValueError as e:
+        check(False, "%s: the strict parser accepts the exposition" % what, str(e))
+        fams = {}
+    ok, detail = promtool(text)
+    check(ok, "%s: promtool check metrics accepts it" % what, detail)
+    return fams
+
+
+def traffic(srv):
+    p = srv.http_port
+    codes = []
+    for _ in range(5):
+        codes.append(get(p, "/check", {"Host": "api.test", "Authorization": KEY})[0])
+    for _ in range(3):
+        codes.append(get(p, "/check", {"Host": "api.test", "Authorization": KEY,
+                                       "x-deny": "yes"})[0])
+    for _ in range(2):
+        codes.append(get(p, "/check", {"Host": "api.test"})[0])
+    codes.append(get(p, "/check", {"Host": "nobody.test"})[0])
+    for _ in range(2):
+        codes.append(get(p, "/check", {"Host": "open.test"})[0])
+    return codes
+
+
+def main():
+    if not shutil.which("promtool"):
+        check(False, "promtool is installed (Debian package prometheus)")
+        checks.finish()
+    tmp = tempfile.mkdtemp(prefix="pc-metrics-")
+    ev = dict(namespace="default", authconfig="api-protection")
+
+    # ---- evaluators with metrics: true ----
+    with Server(tmp, authconfig_text=AUTHCONFIG,
+                extra=SMALL + ["--cache-max-bytes", str(CACHE_BYTES)]) as srv:
+        check(srv.ready(), "server ready", srv.logtail())
+        status, text = get(srv.admin_port, "/metrics")
+        check(status == 200, "/metrics answers 200 before any check")
+        validate(text, "before traffic")
+        codes = traffic(srv)
+        check(codes == [200] * 5 + [403] * 3 + [401] * 2 + [404] + [200] * 2,
+              "checks answered 200 x5, 403 x3, 401 x2, 404, 200 x2", codes)
+        status, text = get(srv.admin_port, "/metrics")
+        check(status == 200, "/metrics answers 200")
+        fams = validate(text, "metrics: true")
+        for family in ("auth_server_evaluator_total", "auth_server_evaluator_duration_seconds"):
+            check(text.count("# TYPE %s " % family) == 1, "%s declared once" % family)
+
+        def rs(st):
+            return value(fams, "auth_server_response_status", "auth_server_response_status",
+                         status=st)
+        check((rs("OK"), rs("PERMISSION_DENIED"), rs("UNAUTHENTICATED"), rs("NOT_FOUND"))
+              == (7, 3, 2, 1), "auth_server_response_status{status} counts every answer",
+              (rs("OK"), rs("PERMISSION_DENIED"), rs("UNAUTHENTICATED"), rs("NOT_FOUND")))
+        check(value(fams, "auth_server_authconfig_total", "auth_server_authconfig_total",
+                    **ev) == 10 and
+              value(fams, "auth_server_authconfig_total", "auth_server_authconfig_total",
+                    namespace="other", authconfig="open") == 2,
+              "auth_server_authconfig_total{namespace,authconfig}: 10 and 2")
+        per = {st: value(fams, "auth_server_authconfig_response_status",
+                         "auth_server_authconfig_response_status", status=st, **ev)
+               for st in ("OK", "PERMISSION_DENIED", "UNAUTHENTICATED")}
+        check(per == {"OK": 5, "PERMISSION_DENIED": 3, "UNAUTHENTICATED": 2},
+              "auth_server_authconfig_response_status{namespace,authconfig,status}", per)
+        h = "auth_server_authconfig_duration_seconds"
+        check(value(fams, h, h + "_count", **ev) == 10 and
+              value(fams, h, h + "_bucket", le="+Inf", **ev) == 10 and
+              value(fams, h, h + "_sum", **ev) > 0,
+              "auth_server_authconfig_duration_seconds: 10 observations")
+
+        def evs(family, etype, name, sample=None):
+            return value(fams, family, sample or family, evaluator_type=etype,
+                         evaluator_name=name, **ev)
+        got = {
+            "identity": (evs("auth_server_evaluator_total", "IDENTITY_APIKEY", "friends"),
+                         evs("auth_server_evaluator_denied", "IDENTITY_APIKEY", "friends")),
+            "rule": (evs("auth_server_evaluator_total", "AUTHORIZATION_JSON", "not-denied"),
+                     evs("auth_server_evaluator_denied", "AUTHORIZATION_JSON", "not-denied")),
+            "skipped": (evs("auth_server_evaluator_total", "AUTHORIZATION_JSON", "never-applies"),
+                        evs("auth_server_evaluator_ignored", "AUTHORIZATION_JSON",
+                            "never-applies")),
+            "response": (evs("auth_server_evaluator_total", "RESPONSE_PLAIN", "x-user"),
+                         evs("auth_server_evaluator_cancelled", "RESPONSE_PLAIN", "x-user")),
+        }
+        # never-applies (priority 1) only runs when not-denied (0) allowed.
+        check(got == {"identity": (10, 2), "rule": (8, 3), "skipped": (5, 5),
+                      "response": (5, 0)},
+              "auth_server_evaluator_{total,denied,ignored,cancelled} with Authorino's "
+              "evaluator_type", got)
+        d = "auth_server_evaluator_duration_seconds"
+        check(evs(d, "IDENTITY_APIKEY", "friends", d + "_count") == 10 and
+              evs(d, "AUTHORIZATION_JSON", "never-applies", d + "_count") == 0,
+              "evaluator durations: runs timed, skipped runs not")
+        check("IDENTITY_NOOP" not in text,
+              "an evaluator without metrics: true has no series")
+        c = dict(cache="friends")
+        cache = (value(fams, "portcullis_cache_hits_total", "portcullis_cache_hits_total", **c),
+                 value(fams, "portcullis_cache_misses_total",
+                       "portcullis_cache_misses_total", **c),
+                 value(fams, "portcullis_cache_entries", "portcullis_cache_entries", **c),
+                 value(fams, "portcullis_cache_max_bytes", "portcullis_cache_max_bytes", **c))
+        check(cache == (7, 1, 1, CACHE_BYTES),
+              "portcullis_cache_*{cache}: 7 hits, 1 miss, 1 entry, --cache-max-bytes budget",
+              cache)
+        check(0 < (value(fams, "portcullis_cache_bytes", "portcullis_cache_bytes", **c) or 0)
+              < CACHE_BYTES, "portcullis_cache_bytes holds the entry's size")
+        pid = srv.proc.pid
+        with open("/proc/%d/status" % pid) as f:
+            rss_kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+        got_rss = value(fams, "process_resident_memory_bytes", "process_resident_memory_bytes")
+        got_fds = value(fams, "process_open_fds", "process_open_fds")
+        start = value(fams, "process_start_time_seconds", "process_start_time_seconds")
+        check(got_rss and 0.5 < got_rss / (rss_kb * 1024.0) < 2 and
+              got_fds and abs(got_fds - fds) <= 4 and
+              start and abs(start - os.stat("/proc/%d" % pid).st_mtime) < 120 and
+              value(fams, "process_cpu_seconds_total", "process_cpu_seconds_total") is not None,
+              "process_*: resident memory, open fds, start time, CPU match /proc",
+              (got_rss, rss_kb * 1024, got_fds, fds, start))
+        check(srv.proc.poll() is None, "server still running")
+
+    # ---- --deep-metrics-enabled: every evaluator ----
+    with Server(tmp, authconfig_text=AUTHCONFIG, name="deep",
+                extra=SMALL + ["--deep-metrics-enabled"]) as srv:
+        check(srv.ready(), "deep: server ready", srv.logtail())
+        traffic(srv)
+        status, text = get(srv.admin_port, "/metrics")
+        fams = validate(text, "--deep-metrics-enabled")
+        check(value(fams, "auth_server_evaluator_total", "auth_server_evaluator_total",
+                    namespace="other", authconfig="open", evaluator_type="IDENTITY_NOOP",
+                    evaluator_name="anyone") == 2,
+              "deep: an evaluator without metrics: true is counted (IDENTITY_NOOP)")
+
+    # ---- the cache budget from the environment and the config file ----
+    cfg = os.path.join(tmp, "server.yaml")
+    with open(cfg, "w") as f:
+        f.write("cache:\n  maxBytes: 2097152\nmetrics:\n  deep: true\n")
+    for what, extra, env, want in (
+            ("config file cache.maxBytes", ["--config", cfg], {}, 2097152),
+            ("PORTCULLIS_CACHE_MAX_BYTES over the file", ["--config", cfg],
+             {"PORTCULLIS_CACHE_MAX_BYTES": "3145728"}, 3145728)):
+        os.environ.update(env)
+        try:
+            with Server(tmp, authconfig_text=AUTHCONFIG, name="budget",
+                        extra=SMALL + extra) as srv:
+                ok = srv.ready()
+                traffic(srv)
+                text = get(srv.admin_port, "/metrics")[1] if ok else ""
+        finally:
+            for k in env:
+                os.environ.pop(k)
+        m = re.search(r'^portcullis_cache_max_bytes\{cache="friends"\} (\d+)$', text, re.M)
+        check(m and int(m.group(1)) == want, "%s sets the budget (%d)" % (what, want),
+              m.group(0) if m else text[-500:])
+    check("IDENTITY_NOOP" in text, "config file metrics.deep: true enables deep metrics")
+    for bad in ("100", "12x", "-1"):
+        r = subprocess.run([os.environ.get("PC_BIN", "portcullis"), "serve",
+                            "--cache-max-bytes", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        check(r.returncode == 2 and b"--cache-max-bytes must be" in r.stdout,
+              "--cache-max-bytes %s is refused (exit 2)" % bad, r.stdout[-300:])
+    shutil.rmtree(tmp, ignore_errors=True)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    with checks.guard():
+        main()
+    checks.finish()
