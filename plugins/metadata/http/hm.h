@@ -9,6 +9,8 @@
 #define HM_DEFAULT_TIMEOUT_MS 5000
 /* Authorino refuses longer URLs (pkg/http ValidateURL). */
 #define HM_MAX_URL 2048
+/* Configured headers per call (the credential and Content-Type come on top). */
+#define HM_MAX_HEADERS 64
 /* A token without expires_in is reused for at most this long. */
 #define HM_TOKEN_DEFAULT_TTL_MS (3600 * 1000)
 /* Tokens are renewed this long before they expire (golang.org/x/oauth2's

@@ -371,6 +371,10 @@ int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
         load_named(h, cc, h->value_get(cfg, "headers"), 1, "headers", &in->headers,
                    &in->n_headers, err, errlen) < 0)
         return -1;
+    if (in->n_headers > HM_MAX_HEADERS) {
+        snprintf(err, errlen, "headers: at most %d", HM_MAX_HEADERS);
+        return -1;
+    }
     const char *ct = str_of(h, cfg, "contentType");
     in->content_type = hm_strdup(ct ? ct : "application/x-www-form-urlencoded");
     if (!in->content_type)

@@ -13,7 +13,6 @@
  * request being authorized, so they are capped rather than trusted. */
 #define HM_MAX_HEADER_LINE (16 * 1024)
 #define HM_MAX_BODY (1024 * 1024)
-#define HM_MAX_HEADERS 64
 
 /* Authorino's StringifyJSON: strings as they are, anything else as JSON. */
 static const char *vos_text(const pc_host *h, pc_eval *ev, const pc_vos *v, size_t *len)
