@@ -343,6 +343,15 @@ def test_config_errors(svc, tmp):
 """ % url))
     check(p.returncode == 0 and "shared-s3cret" not in p.stdout + p.stderr,
           "a good config checks clean", (p.returncode, p.stdout, p.stderr))
+    p = run_check(tmp, authconfig("""\
+    echo:
+      http:
+        url: "%s/x"
+        method: POST
+        bodyParameters: {a: {value: 1}}
+""" % url).replace("authorino.kuadrant.io/v1beta3", "authorino.kuadrant.io/v1beta2"))
+    check(p.returncode == 0, "a v1beta2 AuthConfig's http metadata (same fields) loads",
+          (p.returncode, p.stdout, p.stderr))
 
 
 OAUTH = """\
