@@ -265,7 +265,7 @@ def test_answers(svc, tmp):
         t = trace_of(out, "echo")
         check(out is not None and not out["allowed"] and out["http_status"] == 403 and
               t.get("outcome") == "error" and reason in t.get("reason", ""),
-              "%s: metadata error, the authorization needing it denies" % what, p.stdout)
+              "%s: metadata error denies" % what, p.stdout)
     # Garbage with a 200 is not JSON: it is kept as the text it is.
     svc.set_fault(garbage=True)
     p, out, _ = run_eval(tmp, ac)
@@ -291,12 +291,13 @@ def test_answers(svc, tmp):
         url: "http://127.0.0.1:%d/x"
 """ % closed, needs)
     p, out, _ = run_eval(tmp, ac_refused)
-    check(out is not None and not out["allowed"] and
-          trace_of(out, "echo").get("outcome") == "error",
+    check(out is not None and not out["allowed"] and out["http_status"] == 403 and
+          trace_of(out, "echo").get("outcome") == "error" and
+          out["reason"].startswith("http metadata: "),
           "connection refused: error, denied", p.stdout)
 
-    # Without an authorization that needs it, a failed metadata is left
-    # out (Authorino's metadata semantics) and the request goes on.
+    # Even without an authorization that needs it, a failed metadata denies
+    # (Authorino would leave it out and go on).
     svc.set_fault(status=503)
     p, out, _ = run_eval(tmp, authconfig("""\
     echo:
@@ -307,8 +308,10 @@ def test_answers(svc, tmp):
           plain: {selector: auth.metadata.echo.path}
 """))
     svc.clear_fault()
-    check(out is not None and out["allowed"] and out["headers"].get("x-meta", "") == "",
-          "failed metadata without a dependent rule: left out, nothing published", p.stdout)
+    check(out is not None and not out["allowed"] and out["http_status"] == 403 and
+          out["reason"] == "http metadata: the service answered HTTP 503" and
+          "x-meta" not in out["headers"],
+          "failed metadata without a dependent rule: denied, 403 with the reason", p.stdout)
 
 
 def test_config_errors(svc, tmp):
