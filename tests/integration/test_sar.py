@@ -225,6 +225,57 @@ def test_failures(api, tmp):
           "user that resolves to nothing: the API's 422 denies", p.stdout)
 
 
+def test_fixture_and_rights(api, tmp):
+    """The fixture answers like the API server, and a caller without the
+    right to create SubjectAccessReviews is denied with the API's 403."""
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context(cafile=api.ca_file)
+
+    def call(method, body, token):
+        c = http.client.HTTPSConnection("127.0.0.1", api.port, context=ctx, timeout=10)
+        c.request(method, "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                  json.dumps(body) if body is not None else None,
+                  {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        r = c.getresponse()
+        out = json.loads(r.read() or b"{}")
+        c.close()
+        return r.status, out
+    st, out = call("GET", None, api.admin_token)
+    check(st == 405, "fixture: GET subjectaccessreviews is 405", (st, out))
+    st, out = call("POST", {"spec": {"user": "u", "resourceAttributes": {},
+                                     "nonResourceAttributes": {}}}, api.admin_token)
+    check(st == 422 and "cannot be specified in combination" in out.get("message", ""),
+          "fixture: both attribute kinds is 422 Invalid", (st, out))
+    noright = api.caller_token_without_rights()
+    st, out = call("POST", {"spec": {"user": "u", "nonResourceAttributes": {"path": "/"}}},
+                   noright)
+    check(st == 403 and "cannot create resource \"subjectaccessreviews\"" in
+          out.get("message", ""), "fixture: a caller without the right gets 403", (st, out))
+
+    k = yaml.safe_load(open(api.kubeconfig_path))
+    for u in k["users"]:
+        if u["name"] == "portcullis":
+            u["user"] = {"token": noright}
+    kc = write(os.path.join(tmp, "kubeconfig-norights"), yaml.safe_dump(k))
+    ac = write(os.path.join(tmp, "anon-sar.yaml"), """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata: {name: anon-sar, namespace: default}
+spec:
+  hosts: [%s]
+  authorization:
+    k8s-rbac:
+      kubernetesSubjectAccessReview:
+        user: {value: someone}
+""" % HOST)
+    p, out, _ = run_eval(tmp, ac, kc, "/hi")
+    check(out is not None and not out["allowed"] and out["http_status"] == 403 and
+          out["reason"] == "SubjectAccessReview failed: HTTP 403 Forbidden",
+          "caller without create subjectaccessreviews: 403 Forbidden", p.stdout)
+    check(noright not in p.stdout + p.stderr, "caller token not printed")
+
+
 def test_config_errors(api, tmp):
     for what, sar, needle in (
             ("no subject", "resourceAttributes: {verb: {value: get}}",
@@ -316,8 +367,8 @@ def test_grpc(api, tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-sar-")
     with FakeApiServer(quiet=True) as api:
-        for t in (test_guide, test_resource_attributes, test_failures, test_config_errors,
-                  test_grpc):
+        for t in (test_guide, test_resource_attributes, test_failures,
+                  test_fixture_and_rights, test_config_errors, test_grpc):
             with checks.guard(t.__name__):
                 api.clear_faults()
                 t(api, tmp)
