@@ -366,7 +366,7 @@ OAUTH = """\
           clientId: portcullis
           clientSecretRef: {name: oauth-client, key: secret}
           scopes: [read, write]
-          extraParams: {audience: metadata-api}
+          extraParams: {resource: "urn:x y", audience: metadata-api}
       cache:
         key: {selector: request.headers.x-user}
         ttl: 60
@@ -383,7 +383,7 @@ def test_oauth2_eval(svc, tmp):
 """), headers={"x-user": "u1"})
     last = svc.last()["token_request"] or {}
     check(out is not None and out["allowed"] and last.get("scope") == "read write" and
-          last.get("extra") == {"audience": "metadata-api"} and last.get("basic"),
+          last.get("extra") == {"audience": "metadata-api", "resource": "urn:x y"} and last.get("basic"),
           "oauth2: client credentials (Basic, scopes, extraParams) get a token the "
           "service accepts", (p.stdout, last))
     check(CLIENT_SECRET not in p.stdout + p.stderr, "oauth2: the client secret is not printed")
@@ -441,6 +441,10 @@ def test_grpc(svc, tmp):
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "cached.yaml"), cached)
     write(os.path.join(d, "oauth.yaml"), oauth)
+    nocache = authconfig((OAUTH % (svc.url, svc.url)).replace(
+        "          extraParams", "          cache: false\n          extraParams").split(
+        "      cache:\n")[0], "", name="nocache").replace(HOST, "nocache." + HOST)
+    write(os.path.join(d, "nocache.yaml"), nocache)
     srv = Server(tmp, d, name="grpc")
     if not srv.ready():
         srv.stop()
@@ -502,6 +506,10 @@ def test_grpc(svc, tmp):
             r = c.check(req("o-new", "oauth." + HOST))
             check(r.status.code == 7 and svc.counters()["token_requests"] == 1,
                   "grpc: the cached token is kept until it expires", svc.counters())
+            svc.reset()
+            rs = [c.check(req("n", "nocache." + HOST)) for i in range(3)]
+            check(all(r.status.code == 0 for r in rs) and svc.counters()["token_requests"] == 3,
+                  "grpc: oauth2 cache: false fetches a token per call", svc.counters())
     finally:
         srv.stop()
     log = srv.logtext()
