@@ -13,6 +13,8 @@
 #define HM_MAX_HEADERS 64
 /* A token without expires_in is reused for at most this long. */
 #define HM_TOKEN_DEFAULT_TTL_MS (3600 * 1000)
+/* ...and one with expires_in for at most this long. */
+#define HM_TOKEN_MAX_TTL_MS (24 * 3600 * 1000)
 /* Tokens are renewed this long before they expire (golang.org/x/oauth2's
  * expiryDelta), so no request carries one that dies in flight. */
 #define HM_TOKEN_EARLY_MS (10 * 1000)

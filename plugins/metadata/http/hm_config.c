@@ -257,8 +257,10 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
 {
     const pc_host *h = in->host;
     hm_oauth2 *a = calloc(1, sizeof *a);
-    if (!(in->oauth2 = a))
+    if (!(in->oauth2 = a)) {
+        snprintf(err, errlen, "out of memory");
         return -1;
+    }
     const char *url = str_of(h, o, "tokenUrl");
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
         snprintf(err, errlen, "oauth2.tokenUrl must be an http:// or https:// URL");
@@ -276,7 +278,8 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
         for (size_t i = 0; i < h->value_length(scopes); i++) {
             if (i)
                 hm_buf_put(&b, " ", 1);
-            hm_buf_puts(&b, h->value_string(h->value_at(scopes, i), NULL));
+            const char *sc = h->value_string(h->value_at(scopes, i), NULL);
+            hm_buf_puts(&b, sc ? sc : "");
         }
         a->scopes = b.failed ? NULL : hm_strdup(b.p);
         hm_buf_free(&b);
@@ -291,7 +294,7 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
     const pc_value *cache = h->value_get(o, "cache");
     if (h->value_type(cache) != PC_TYPE_BOOL || h->value_bool(cache)) {
         pc_cache_opts co = {.struct_size = sizeof co, .name = "http-oauth2-token",
-                            .ok_ttl_ms = HM_TOKEN_DEFAULT_TTL_MS, .deny_ttl_ms = 0,
+                            .ok_ttl_ms = HM_TOKEN_MAX_TTL_MS, .deny_ttl_ms = 0,
                             .max_entries = 1};
         if (!(a->cache = h->cache_new(&co))) {
             snprintf(err, errlen, "cannot create the token cache");
