@@ -3,6 +3,7 @@
  *  - a top-level `when` that errors denies (Authorino allows);
  *  - an evaluator `when` that errors counts as that evaluator failing
  *    (Authorino skips it, and a skipped authorization passes).
+ *  - a metadata evaluator that fails denies (Authorino leaves it out).
  * Evaluators of one priority group run one after another in document
  * order, so the identity that wins is deterministic. */
 #include <stdio.h>
@@ -412,7 +413,6 @@ static int phase_metadata(const ac_config *cfg, struct json_object *root,
     for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_METADATA][i];
         struct json_object *out;
-        /* Failures are ignored, as in Authorino: metadata is best effort. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN) {
             r->pos.next = i;
@@ -422,11 +422,18 @@ static int phase_metadata(const ac_config *cfg, struct json_object *root,
             deny_when_error(cfg, why, root, r);
             return 0;
         }
+        if (o == RUN_FAIL) {
+            /* Authorino ignores a failed metadata; left out, it could let
+             * the request through a later `neq` or `excl`. */
+            if (expired(rq))
+                pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
+            else
+                deny_when_error(cfg, why, root, r);
+            return 0;
+        }
         if (o == RUN_OK)
             json_object_object_add_ex(auth_section(root, "metadata"), ev->name, out,
                                       KEY_CONST);
-        else if (why[0] && plog_enabled(PC_LOG_DEBUG))
-            plog(PC_LOG_DEBUG, ev->name, "metadata ignored: %s", why);
     }
     return 1;
 }

@@ -71,6 +71,9 @@ static const pcase cases[] = {
      "{apiKey: {selector: {matchLabels: {app: t}}}, credentials: {cookie: "
      "{name: k}}}}}" SECRETS,
      "a.test", "GET", "/", "\"cookie\":\"a=b; k=s3cret\"", "", 1, 0, 200, {0}, {0}, NULL},
+    {"a failed metadata denies (Authorino would go on)", HDR "spec: {hosts: [a.test], "
+     "metadata: {m: {http: {url: 'http://127.0.0.1:1/', timeout: 2000}}}}",
+     "a.test", "GET", "/", "", "", 0, 7, 403, {0}, {0}, NULL},
     {"two identities fail: reason is a map", HDR "spec: {hosts: [a.test], authentication: {"
      "one: {apiKey: {selector: {matchLabels: {app: t}}}}, "
      "two: {plain: {selector: request.headers.x-user}}}}" SECRETS,

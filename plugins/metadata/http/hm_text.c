@@ -1,0 +1,115 @@
+/* hm_text.c - bounded string building for request lines and bodies. */
+#include <stdlib.h>
+#include <string.h>
+#include "hm.h"
+
+void hm_buf_init(hm_buf *b, size_t max)
+{
+    memset(b, 0, sizeof *b);
+    b->max = max;
+}
+
+void hm_buf_put(hm_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->max) {
+        b->failed = 1;
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void hm_buf_puts(hm_buf *b, const char *s)
+{
+    hm_buf_put(b, s, strlen(s));
+}
+
+void hm_buf_form(hm_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            hm_buf_put(b, (const char *)&s[i], 1);
+        } else if (c == ' ') {
+            hm_buf_put(b, "+", 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            hm_buf_put(b, e, 3);
+        }
+    }
+}
+
+void hm_buf_base64(hm_buf *b, const unsigned char *s, size_t n)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        char o[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63],
+                     i + 1 < n ? a[(v >> 6) & 63] : '=', i + 2 < n ? a[v & 63] : '='};
+        hm_buf_put(b, o, 4);
+    }
+}
+
+void hm_buf_free(hm_buf *b)
+{
+    if (b->p) {
+        memset(b->p, 0, b->cap);
+        free(b->p);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+int hm_header_safe(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+int hm_token_name(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c)))
+            return 0;
+    }
+    return 1;
+}
+
+char *hm_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
