@@ -25,10 +25,9 @@ static cel_value var(cel_ctx *c, const cel_node *n)
 static cel_value select_field(cel_ctx *c, cel_value v, const cel_value *f, int opt)
 {
     if (v.kind == CEL_OPTIONAL) {
+        /* inside an optional chain every selection is optional: a missing key is none */
         if (!v.n) return v;
-        cel_value r = select_field(c, *v.u.opt, f, opt);
-        if (cel_is_err(r) || opt) return r;
-        return cel_optional(c, &r);
+        return select_field(c, *v.u.opt, f, 1);
     }
     if (v.kind != CEL_MAP) return cel_errv(c, "type '%s' does not support field selection", cel_type_name(v));
     cel_value out;
@@ -61,9 +60,7 @@ static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt)
 {
     if (v.kind == CEL_OPTIONAL) {
         if (!v.n) return v;
-        cel_value r = index_value(c, *v.u.opt, k, opt);
-        if (cel_is_err(r) || opt) return r;
-        return cel_optional(c, &r);
+        return index_value(c, *v.u.opt, k, 1);
     }
     cel_value out;
     if (v.kind == CEL_MAP) {

@@ -133,5 +133,5 @@ size_t cel_fmt_duration(char *out, size_t cap, int64_t sec, int32_t nsec);
 size_t cel_fmt_timestamp(char *out, size_t cap, int64_t sec, int32_t nsec);
 #define CEL_TS_MIN (-62135596800LL) /* 0001-01-01T00:00:00Z */
 #define CEL_TS_MAX (253402300799LL) /* 9999-12-31T23:59:59Z */
-#define CEL_DUR_MAX_SEC 315576000000LL /* protobuf's +-10000 years */
+#define CEL_DUR_MAX_SEC 9223372036LL /* durations fit int64 nanoseconds (about 292 years) */
 #endif

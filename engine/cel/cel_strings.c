@@ -345,33 +345,45 @@ static int fmt_value(cel_ctx *c, sbuf *b, cel_value v, int nested)
     size_t len;
     switch (v.kind) {
     case CEL_STRING:
-        if (nested) quote_into(b, v.u.s, v.n);
-        else sb_put(b, v.u.s, v.n);
-        return 0;
     case CEL_BYTES:
-        if (nested) {
-            sb_put(b, "b", 1);
-            quote_into(b, v.u.s, v.n);
-        } else sb_put(b, v.u.s, v.n);
+        sb_put(b, v.u.s, v.n);
         return 0;
     case CEL_NULL: sb_put(b, "null", 4); return 0;
     case CEL_BOOL: sb_put(b, v.u.b ? "true" : "false", v.u.b ? 4 : 5); return 0;
     case CEL_INT: len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)v.u.i); break;
     case CEL_UINT: len = (size_t)snprintf(buf, sizeof buf, "%llu", (unsigned long long)v.u.u); break;
-    case CEL_DOUBLE: len = cel_fmt_double(buf, sizeof buf, v.u.d); break;
+    case CEL_DOUBLE:
+        if (v.u.d * 0 != 0 && v.u.d == v.u.d) len = (size_t)snprintf(buf, sizeof buf, v.u.d > 0 ? "Infinity" : "-Infinity");
+        else len = cel_fmt_double(buf, sizeof buf, v.u.d);
+        break;
     case CEL_DURATION: len = cel_fmt_duration(buf, sizeof buf, v.u.sec, (int32_t)v.n); break;
     case CEL_TIMESTAMP: len = cel_fmt_timestamp(buf, sizeof buf, v.u.sec, (int32_t)v.n); break;
     case CEL_TYPE: sb_put(b, cel_kind_name((cel_kind)v.sub), strlen(cel_kind_name((cel_kind)v.sub))); return 0;
     case CEL_LIST: return fmt_list(c, b, v);
     case CEL_MAP: {
+        /* entries in the order of their keys' text, as cel-go prints them */
         size_t nk;
         const cel_value *keys = cel_map_keys(c, v, &nk);
-        if (!keys) return -1;
+        cel_value *txt = cel_alloc(c->a, (nk ? nk : 1) * sizeof *txt);
+        if (!keys || !txt) return -1;
+        for (size_t i = 0; i < nk; i++) {
+            sbuf kb = {c, NULL, 0, 0, 0};
+            if (fmt_value(c, &kb, keys[i], 1) || kb.fail) return -1;
+            txt[i] = sb_done(&kb);
+        }
+        for (size_t i = 1; i < nk; i++)
+            for (size_t j = i; j > 0 && cel_compare(txt[j - 1], txt[j]) > 0; j--) {
+                cel_value t = txt[j], k = ((cel_value *)keys)[j];
+                txt[j] = txt[j - 1];
+                ((cel_value *)keys)[j] = keys[j - 1];
+                txt[j - 1] = t;
+                ((cel_value *)keys)[j - 1] = k;
+            }
         sb_put(b, "{", 1);
         for (size_t i = 0; i < nk; i++) {
             cel_value val;
             if (i) sb_put(b, ", ", 2);
-            if (fmt_value(c, b, keys[i], 1)) return -1;
+            sb_put(b, txt[i].u.s, txt[i].n);
             sb_put(b, ": ", 2);
             if (cel_map_find(c, v, keys[i], &val) != 1 || fmt_value(c, b, val, 1)) return -1;
         }
@@ -419,8 +431,9 @@ static cel_value f_format(cel_ctx *c, const cel_node *n, cel_value *a, int na)
         case 'd':
             if (v.kind == CEL_INT) len = snprintf(buf, sizeof buf, "%lld", (long long)v.u.i);
             else if (v.kind == CEL_UINT) len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v.u.u);
-            else if (v.kind == CEL_DOUBLE && (v.u.d != v.u.d || v.u.d * 0 != 0))
-                len = (int)cel_fmt_double(buf, sizeof buf, v.u.d);
+            else if (v.kind == CEL_DOUBLE && v.u.d != v.u.d) len = snprintf(buf, sizeof buf, "NaN");
+            else if (v.kind == CEL_DOUBLE && v.u.d * 0 != 0)
+                len = snprintf(buf, sizeof buf, v.u.d > 0 ? "Infinity" : "-Infinity");
             break;
         case 'f': case 'e':
             if (v.kind == CEL_DOUBLE || v.kind == CEL_INT || v.kind == CEL_UINT) {

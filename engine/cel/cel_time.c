@@ -215,11 +215,15 @@ static int tz_offset(cel_value tz, int64_t *off)
 {
     const char *s = tz.u.s;
     size_t n = tz.n;
+    int h, m;
     if ((n == 3 && !memcmp(s, "UTC", 3)) || (n == 1 && s[0] == 'Z')) {
         *off = 0;
         return 0;
     }
-    int h, m;
+    if (n == 5 && !digits(s, n, 0, 2, &h) && s[2] == ':' && !digits(s, n, 3, 2, &m) && h < 24 && m < 60) {
+        *off = h * 3600 + m * 60; /* "02:00" is east of UTC */
+        return 0;
+    }
     if (n == 6 && (s[0] == '+' || s[0] == '-') && !digits(s, n, 1, 2, &h) && s[3] == ':' &&
         !digits(s, n, 4, 2, &m) && h < 24 && m < 60) {
         *off = (h * 3600 + m * 60) * (s[0] == '-' ? -1 : 1);

@@ -150,40 +150,21 @@ const cel_value *cel_map_keys(cel_ctx *c, cel_value m, size_t *n)
 
 static int is_num(cel_value v) { return v.kind == CEL_INT || v.kind == CEL_UINT || v.kind == CEL_DOUBLE; }
 
-/* Exact comparison of a 64-bit integer with a double (no rounding of the integer). */
-static int cmp_i_d(int64_t i, double d)
+/* An integer meets a double as a double (so 9223372036854775807 == 9223372036854775808.0,
+ * as cel-go and the conformance tests have it). */
+static int cmp_d(double x, double y)
 {
-    if (isnan(d)) return 2;
-    if (d >= 9223372036854775808.0) return -1;
-    if (d < -9223372036854775808.0) return 1;
-    double t = trunc(d);
-    int64_t ti = (int64_t)t;
-    if (i != ti) return i < ti ? -1 : 1;
-    return d > t ? -1 : d < t;
-}
-
-static int cmp_u_d(uint64_t u, double d)
-{
-    if (isnan(d)) return 2;
-    if (d < 0) return 1;
-    if (d >= 18446744073709551616.0) return -1;
-    double t = trunc(d);
-    uint64_t tu = (uint64_t)t;
-    if (u != tu) return u < tu ? -1 : 1;
-    return d > t ? -1 : 0;
+    if (isnan(x) || isnan(y)) return 2;
+    return x < y ? -1 : x > y;
 }
 
 int cel_compare(cel_value a, cel_value b)
 {
     if (is_num(a) && is_num(b)) {
-        if (a.kind == CEL_DOUBLE && b.kind == CEL_DOUBLE) {
-            if (isnan(a.u.d) || isnan(b.u.d)) return 2;
-            return a.u.d < b.u.d ? -1 : a.u.d > b.u.d;
-        }
-        if (b.kind == CEL_DOUBLE) return a.kind == CEL_INT ? cmp_i_d(a.u.i, b.u.d) : cmp_u_d(a.u.u, b.u.d);
-        if (a.kind == CEL_DOUBLE) {
-            int r = b.kind == CEL_INT ? cmp_i_d(b.u.i, a.u.d) : cmp_u_d(b.u.u, a.u.d);
-            return r == 2 ? 2 : -r;
+        if (a.kind == CEL_DOUBLE || b.kind == CEL_DOUBLE) {
+            double x = a.kind == CEL_DOUBLE ? a.u.d : a.kind == CEL_INT ? (double)a.u.i : (double)a.u.u;
+            double y = b.kind == CEL_DOUBLE ? b.u.d : b.kind == CEL_INT ? (double)b.u.i : (double)b.u.u;
+            return cmp_d(x, y);
         }
         if (a.kind == CEL_INT && b.kind == CEL_INT) return a.u.i < b.u.i ? -1 : a.u.i > b.u.i;
         if (a.kind == CEL_UINT && b.kind == CEL_UINT) return a.u.u < b.u.u ? -1 : a.u.u > b.u.u;

@@ -137,7 +137,9 @@ static void run_file(const char *path)
         struct json_object *t = json_object_array_get_idx(tests, i);
         const char *name = json_object_get_string(json_object_object_get(t, "name"));
         const char *sec = json_object_get_string(json_object_object_get(t, "section"));
-        const char *expr = json_object_get_string(json_object_object_get(t, "expr"));
+        struct json_object *ej = json_object_object_get(t, "expr");
+        const char *expr = json_object_get_string(ej);
+        size_t elen = (size_t)json_object_get_string_len(ej);
         if (json_object_object_get_ex(t, "skip", &j)) {
             skip++;
             continue;
@@ -166,7 +168,7 @@ static void run_file(const char *path)
         cel_error err = {0};
         cel_value got = {CEL_ERROR, 0, 0, {.err = ""}}, want;
         char wtxt[256] = "", gtxt[256] = "";
-        cel_program *p = ok ? cel_compile(expr, strlen(expr), vars, &err) : NULL;
+        cel_program *p = ok ? cel_compile(expr, elen, vars, &err) : NULL;
         int is_err = 1;
         if (p) {
             cel_activation act = {&cel_doc_jsonc, NULL, vals};
