@@ -53,6 +53,12 @@ cel_program *cel_compile(const char *src, size_t len, const char *const *vars, c
     cel_arena_init(&p->pool, (size_t)64 << 20);
     p->vars = vars;
     while (vars && vars[p->nvars]) p->nvars++;
+    if (!(p->varlen = cel_alloc(&p->pool, ((size_t)p->nvars + 1) * sizeof *p->varlen))) {
+        cel_err_at(err, NULL, 0, "out of memory");
+        cel_program_free(p);
+        return NULL;
+    }
+    for (int i = 0; i < p->nvars; i++) p->varlen[i] = strlen(vars[i]);
     if (!(p->root = cel_parse(&p->pool, p->src, len, err)) || cel_check(p, err)) {
         cel_program_free(p);
         return NULL;

@@ -18,6 +18,7 @@ static cel_value concat(cel_ctx *c, cel_value a, cel_value b)
     cel_value v = a;
     v.u.s = s;
     v.n = a.n + b.n;
+    v.sub = (a.sub & b.sub & CEL_Z) && a.kind == CEL_STRING ? CEL_Z : 0;
     return v;
 }
 

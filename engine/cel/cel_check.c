@@ -54,6 +54,31 @@ static int qualified_type(cel_node *n)
 
 static int check(checker *k, cel_node *n);
 
+/* var.a.b.c becomes one N_PATH node: the evaluator walks the document with no
+ * intermediate values. */
+static int fuse_path(checker *k, cel_node *n)
+{
+    cel_node *a = n->args[0];
+    if (a->op != N_VAR && a->op != N_PATH) return 0;
+    uint32_t nk = (a->op == N_PATH ? a->nkeys : 0) + 1;
+    cel_value *keys = cel_alloc(&k->p->pool, nk * sizeof *keys);
+    int32_t *cols = cel_alloc(&k->p->pool, nk * sizeof *cols);
+    if (!keys || !cols) return fail(k, n, "out of memory%.*s", "", 0);
+    if (a->op == N_PATH) {
+        memcpy(keys, a->keys, (nk - 1) * sizeof *keys);
+        memcpy(cols, a->kcol, (nk - 1) * sizeof *cols);
+    }
+    keys[nk - 1] = n->lit;
+    cols[nk - 1] = n->col;
+    n->op = N_PATH;
+    n->slot = a->slot;
+    n->keys = keys;
+    n->kcol = cols;
+    n->nkeys = nk;
+    n->nargs = 0;
+    return 0;
+}
+
 static int check_ident(checker *k, cel_node *n)
 {
     for (int i = k->nscope - 1; i >= 0; i--)
@@ -140,7 +165,8 @@ static int check(checker *k, cel_node *n)
     case N_STRUCT: return fail(k, n, "message construction is not supported%.*s", "", 0);
     case N_SELECT:
         if (qualified_type(n)) return 0;
-        break;
+        if (check(k, n->args[0])) return -1;
+        return n->opt ? 0 : fuse_path(k, n);
     case N_COMP: {
         if (check(k, n->args[0])) return -1;
         if (k->nscope >= CEL_MAX_DEPTH) return fail(k, n, "macros nested too deeply%.*s", "", 0);

@@ -21,26 +21,11 @@ static cel_doc_type j_type(const void *n)
 static const void *j_member(const void *n, const char *key, size_t klen, int *found)
 {
     struct json_object *o = (struct json_object *)n, *v = NULL;
-    char small[128];
-    if (!json_object_is_type(o, json_type_object)) {
-        *found = 0;
-        return NULL;
-    }
-    /* json-c wants a NUL-terminated key; keys are short, a longer one is looked up by scanning */
-    if (klen < sizeof small) {
-        memcpy(small, key, klen);
-        small[klen] = '\0';
-        *found = json_object_object_get_ex(o, small, &v);
-        return v;
-    }
-    json_object_object_foreach(o, k, val) {
-        if (strlen(k) == klen && !memcmp(k, key, klen)) {
-            *found = 1;
-            return val;
-        }
-    }
     *found = 0;
-    return NULL;
+    if (!json_object_is_type(o, json_type_object)) return NULL;
+    (void)klen; /* key is a C string of that length */
+    *found = json_object_object_get_ex(o, key, &v);
+    return v;
 }
 
 static const void *j_index(const void *n, size_t i)

@@ -11,14 +11,62 @@ static cel_value no_overload(cel_ctx *c, const char *op, cel_value a, cel_value 
     return cel_errv(c, "no such overload: %s %s %s", cel_type_name(a), op, cel_type_name(b));
 }
 
+/* The document node of variable i; 0 when the root has no such member. */
+static int var_node(cel_ctx *c, int i, const void **out)
+{
+    if (i < CEL_VAR_CACHE && c->varstate[i]) {
+        *out = c->varnode[i];
+        return c->varstate[i] == 1;
+    }
+    int found = 0;
+    const void *v = c->act->root ? c->act->ops->member(c->act->root, c->p->vars[i], c->p->varlen[i], &found) : NULL;
+    if (i < CEL_VAR_CACHE) {
+        c->varnode[i] = v;
+        c->varstate[i] = found ? 1 : 2;
+    }
+    *out = v;
+    return found;
+}
+
 static cel_value var(cel_ctx *c, const cel_node *n)
 {
     if (c->act->values) return c->act->values[n->slot];
-    const char *name = c->p->vars[n->slot];
-    int found = 0;
-    const void *v = c->act->root ? c->act->ops->member(c->act->root, name, strlen(name), &found) : NULL;
-    if (!found) return cel_errv(c, "no such attribute: %s", name);
+    const void *v;
+    if (!var_node(c, n->slot, &v)) return cel_errv(c, "no such attribute: %s", c->p->vars[n->slot]);
     return cel_from_doc(c->act->ops, v);
+}
+
+static cel_value select_field(cel_ctx *c, cel_value v, const cel_value *f, int opt);
+
+/* var.k1.k2...: straight down the document while the nodes are objects; anything
+ * else (a bound value, a missing key, a non-object) takes the general route for its
+ * exact result or error. */
+static cel_value path(cel_ctx *c, const cel_node *n)
+{
+    const cel_doc_ops *ops = c->act->ops;
+    cel_value v;
+    uint32_t i = 0;
+    if (c->act->values) {
+        v = c->act->values[n->slot];
+    } else {
+        const void *node;
+        if (!var_node(c, n->slot, &node)) return cel_errv(c, "no such attribute: %s", c->p->vars[n->slot]);
+        for (; i < n->nkeys && node && ops->type(node) == CEL_DOC_OBJECT; i++) {
+            int found;
+            const void *next = ops->member(node, n->keys[i].u.s, n->keys[i].n, &found);
+            if (!found) break;
+            node = next;
+        }
+        v = cel_from_doc(ops, node);
+    }
+    for (; i < n->nkeys; i++) {
+        v = select_field(c, v, &n->keys[i], 0);
+        if (cel_is_err(v)) {
+            if (!v.n) v.n = (uint32_t)n->kcol[i];
+            return v;
+        }
+    }
+    return v;
 }
 
 /* x.f, and x.?f when opt: a map's key; an optional propagates through. */
@@ -289,6 +337,7 @@ static cel_value eval(cel_ctx *c, const cel_node *n)
     switch (n->op) {
     case N_LIT: return n->lit;
     case N_VAR: return var(c, n);
+    case N_PATH: return path(c, n);
     case N_LOCAL: return c->locals[n->slot];
     case N_SELECT:
         a = cel_eval_node(c, n->args[0]);
@@ -355,7 +404,7 @@ cel_value cel_eval_node(cel_ctx *c, const cel_node *n)
 int cel_eval(const cel_program *p, const cel_activation *act, const cel_limits *lim, cel_arena *arena,
              cel_value *out, cel_error *err)
 {
-    cel_ctx c = {p, act, arena, 0, lim && lim->max_steps ? lim->max_steps : CEL_DEFAULT_MAX_STEPS, NULL};
+    cel_ctx c = {p, act, arena, 0, lim && lim->max_steps ? lim->max_steps : CEL_DEFAULT_MAX_STEPS, NULL, {0}, {0}};
     if (p->nlocals && !(c.locals = cel_alloc(arena, (size_t)p->nlocals * sizeof *c.locals))) {
         cel_err_at(err, NULL, 0, "evaluation cost limit exceeded: allocation");
         return -1;

@@ -24,7 +24,8 @@ typedef enum {
     N_AND, N_OR, N_NOT, N_NEG, N_COND,
     N_ADD, N_SUB, N_MUL, N_DIV, N_MOD,
     N_EQ, N_NE, N_LT, N_LE, N_GT, N_GE, N_IN,
-    N_COMP /* macro: fn = cel_comp kind, slot = variable, args[0] range, [1] step, [2] map's transform */
+    N_COMP, /* macro: fn = cel_comp kind, slot = variable, args[0] range, [1] step, [2] map's transform */
+    N_PATH  /* the checker's fusion of var.f1.f2...: slot = variable, keys[nkeys], kcol[nkeys] */
 } cel_op;
 
 typedef enum { C_ALL, C_EXISTS, C_EXISTS_ONE, C_MAP, C_MAP_FILTER, C_FILTER, C_OPTMAP, C_OPTFLATMAP } cel_comp;
@@ -42,6 +43,9 @@ typedef struct cel_node {
     struct cel_node **args;
     uint8_t *optf;
     void *re; /* matches() with a literal pattern: compiled at load */
+    const cel_value *keys;
+    const int32_t *kcol;
+    uint32_t nkeys;
 } cel_node;
 
 struct cel_program {
@@ -52,6 +56,7 @@ struct cel_program {
     const char *const *vars;
     int nvars;
     struct cel_relist *res; /* compiled regexes, freed with the program */
+    size_t *varlen;
 };
 struct cel_relist { struct cel_relist *next; void *re; };
 
@@ -69,6 +74,10 @@ typedef struct cel_ctx {
     cel_arena *a;
     uint64_t steps, max_steps;
     cel_value *locals;
+    /* document variables looked up once per evaluation (the first CEL_VAR_CACHE) */
+#define CEL_VAR_CACHE 8
+    const void *varnode[CEL_VAR_CACHE];
+    uint8_t varstate[CEL_VAR_CACHE]; /* 0 not yet, 1 found, 2 absent */
 } cel_ctx;
 
 cel_value cel_eval_node(cel_ctx *c, const cel_node *n);
@@ -85,6 +94,10 @@ static inline cel_value cel_uint(uint64_t u) { cel_value v = {CEL_UINT, 0, 0, {.
 static inline cel_value cel_double(double d) { cel_value v = {CEL_DOUBLE, 0, 0, {.d = d}}; return v; }
 static inline cel_value cel_null(void) { cel_value v = {CEL_NULL, 0, 0, {.i = 0}}; return v; }
 static inline cel_value cel_str(const char *s, size_t n) { cel_value v = {CEL_STRING, 0, (uint32_t)n, {.s = s}}; return v; }
+/* sub of a string: CEL_Z when s[n] is a NUL and s has none inside, so it can be
+ * handed to a document lookup as a C string without a copy */
+#define CEL_Z 1
+static inline cel_value cel_strz(const char *s, size_t n) { cel_value v = {CEL_STRING, CEL_Z, (uint32_t)n, {.s = s}}; return v; }
 static inline cel_value cel_bytes(const char *s, size_t n) { cel_value v = {CEL_BYTES, 0, (uint32_t)n, {.s = s}}; return v; }
 static inline cel_value cel_type(cel_kind k) { cel_value v = {CEL_TYPE, (uint8_t)k, 0, {.i = 0}}; return v; }
 static inline bool cel_is_err(cel_value v) { return v.kind == CEL_ERROR; }

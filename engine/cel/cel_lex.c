@@ -132,6 +132,7 @@ static int lex_string(cel_lexer *lx, cel_tok *t, int raw, int bytes)
     }
     o[on] = '\0';
     lx->pos = p;
+    t->nul_inside = memchr(o, '\0', on) != NULL;
     t->type = bytes ? T_BYTES : T_STRING;
     t->s = o;
     t->slen = on;

@@ -16,6 +16,7 @@ typedef struct cel_tok {
     double d;
     const char *s;   /* decoded T_STRING / T_BYTES, in the pool */
     size_t slen;
+    int nul_inside; /* the decoded string holds a NUL */
 } cel_tok;
 
 typedef struct cel_lexer {

@@ -78,10 +78,16 @@ static cel_node *bin(parser *p, int op, size_t off, cel_node *l, cel_node *r)
     return seal(p, n);
 }
 
+/* Names are copied NUL-terminated: a field name is a document key, looked up as is. */
 static cel_value name_of(parser *p, const cel_tok *t)
 {
-    if (t->punct == '`') return cel_str(t->s, t->slen);
-    return cel_str(p->lx.src + t->off, t->len);
+    const char *s = t->punct == '`' ? t->s : p->lx.src + t->off;
+    size_t n = t->punct == '`' ? t->slen : t->len;
+    char *z = cel_alloc(p->lx.pool, n + 1);
+    if (!z) return cel_str("", 0);
+    memcpy(z, s, n);
+    z[n] = '\0';
+    return cel_strz(z, n);
 }
 
 static cel_node *parse_expr(parser *p);
@@ -118,7 +124,7 @@ static cel_node *from_list(parser *p, int op, size_t off, const nodelist *l, int
 {
     cel_node *n = mk(p, op, off, l->n);
     if (!n) return NULL;
-    memcpy(n->args, l->v, l->n * sizeof *n->args);
+    if (l->n) memcpy(n->args, l->v, l->n * sizeof *n->args);
     int anyopt = 0;
     for (uint32_t i = 0; i < l->n; i += pairs ? 2 : 1) anyopt |= l->opt[i];
     if (anyopt) {
@@ -172,7 +178,7 @@ static cel_node *call(parser *p, size_t off, cel_value name, cel_node *target, c
     n->lit = name;
     n->member = target != NULL;
     if (target) n->args[0] = target;
-    memcpy(n->args + (target != NULL), l->v, l->n * sizeof *n->args);
+    if (l->n) memcpy(n->args + (target != NULL), l->v, l->n * sizeof *n->args);
     return seal(p, n);
 }
 
@@ -196,7 +202,7 @@ static cel_node *literal(parser *p)
         break;
     case T_UINT: n->lit = cel_uint(p->t.u); break;
     case T_DOUBLE: n->lit = cel_double(p->t.d); break;
-    case T_STRING: n->lit = cel_str(p->t.s, p->t.slen); break;
+    case T_STRING: n->lit = p->t.nul_inside ? cel_str(p->t.s, p->t.slen) : cel_strz(p->t.s, p->t.slen); break;
     case T_BYTES: n->lit = cel_bytes(p->t.s, p->t.slen); break;
     }
     if (next(p)) return NULL;

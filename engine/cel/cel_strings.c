@@ -417,12 +417,13 @@ static cel_value f_format(cel_ctx *c, const cel_node *n, cel_value *a, int na)
         if (f[i] == '.') {
             prec = 0;
             while (++i < fn && f[i] >= '0' && f[i] <= '9')
-                if (prec < 100) prec = prec * 10 + (f[i] - '0');
+                if (prec <= 100) prec = prec * 10 + (f[i] - '0');
+            if (prec > 100) return cel_errv(c, "format: precision over 100");
             if (i >= fn) return cel_errv(c, "format: unterminated formatting clause");
         }
         if (argi >= nargs) return cel_errv(c, "format: index %zu out of range", argi);
         cel_value v = cel_list_get(c, a[1], argi++);
-        char buf[400];
+        char buf[512]; /* %.100f of the largest double fits */
         int len = -1;
         switch (f[i]) {
         case 's':
@@ -474,6 +475,7 @@ static cel_value f_format(cel_ctx *c, const cel_node *n, cel_value *a, int na)
             return cel_errv(c, "format: unrecognized formatting clause '%c'", f[i]);
         }
         if (len < 0) return cel_errv(c, "format: cannot format %s with %%%c", cel_type_name(v), f[i]);
+        if ((size_t)len >= sizeof buf) return cel_errv(c, "format: value too long");
         sb_put(&b, buf, (size_t)len);
     }
     return sb_done(&b);

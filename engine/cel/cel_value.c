@@ -16,7 +16,7 @@ cel_value cel_from_doc(const cel_doc_ops *ops, const void *node)
     case CEL_DOC_STRING: {
         size_t n;
         const char *s = ops->string(node, &n);
-        v = cel_str(s, n);
+        v = cel_str(s, n); /* may hold a NUL (JSON "\u0000") */
         break;
     }
     case CEL_DOC_ARRAY:
@@ -108,8 +108,20 @@ int cel_map_find(cel_ctx *c, cel_value m, cel_value key, cel_value *out)
     }
     if (m.sub) {
         if (key.kind != CEL_STRING) return 0; /* JSON object keys are strings */
+        const char *k = key.u.s;
+        if (!(key.sub & CEL_Z)) { /* the interface takes C strings */
+            if (memchr(key.u.s, '\0', key.n)) return 0; /* no JSON key holds a NUL */
+            char *z = cel_alloc(c->a, (size_t)key.n + 1);
+            if (!z) {
+                *out = cel_nomem(c);
+                return -1;
+            }
+            memcpy(z, key.u.s, key.n);
+            z[key.n] = '\0';
+            k = z;
+        }
         int found = 0;
-        const void *v = c->act->ops->member(m.u.node, key.u.s, key.n, &found);
+        const void *v = c->act->ops->member(m.u.node, k, key.n, &found);
         if (!found) return 0;
         *out = cel_from_doc(c->act->ops, v);
         return 1;
@@ -128,7 +140,7 @@ static int take_key(void *ctx, const char *key, size_t klen, const void *val)
 {
     (void)val;
     keys_acc *k = ctx;
-    k->keys[k->n++] = cel_str(key, klen);
+    k->keys[k->n++] = cel_strz(key, klen); /* a C string: json-c keys have no NUL inside */
     return 0;
 }
 

@@ -261,6 +261,8 @@ static void test_strings_ext(void)
        "\"john is 42 years, 99.50% sure, ff 10 101\"");
     EV("'%s %s %s'.format([[1, 'a'], {'k': true, 'a': 1}, null])", "\"[1, a] {a: 1, k: true} null\"");
     EV("'%e'.format([1234.5])", "\"1.234500e+03\"");
+    STARTS("'%.999999f'.format([1.5])", "error: format: precision over 100");
+    TRUE("'%.100f'.format([1e308]).size() == 410");
     STARTS("'%d'.format(['x'])", "error: format: cannot format string with %d");
     STARTS("'%s %s'.format(['x'])", "error: format: index 1 out of range");
     EV("strings.quote('a\"b\\n')", "\"\\\"a\\\\\\\"b\\\\n\\\"\"");

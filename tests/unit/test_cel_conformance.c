@@ -66,7 +66,7 @@ static int build(struct json_object *j, cel_value *out)
 /* Equality that also demands the same type (1 is not 1.0 here), NaN equal to NaN. */
 static int same(cel_value a, cel_value b)
 {
-    if (a.kind != b.kind || a.sub != b.sub) return 0;
+    if (a.kind != b.kind || ((a.kind == CEL_TYPE || a.kind == CEL_LIST) && a.sub != b.sub)) return 0;
     switch (a.kind) {
     case CEL_NULL: return 1;
     case CEL_BOOL: return a.u.b == b.u.b;
