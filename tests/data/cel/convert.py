@@ -255,7 +255,9 @@ def convert_test(section, t):
         elif IANA_ZONE.search(out["expr"]):
             reason = "IANA time zone names need the zone database: UTC and fixed offsets are supported"
     if not reason:
-        if "container" in t:
+        if PROTO_NAMES.search(out["expr"]):
+            reason = "protobuf message types: the environment has none"
+        elif "container" in t:
             reason = "containers and qualified names: the environment declares none"
         elif one(t, "disable_macros") == "true":
             reason = "macros cannot be turned off"
@@ -263,8 +265,6 @@ def convert_test(section, t):
             reason = "a type-checker-only test"
         elif "unknown" in t or "any_unknowns" in t:
             reason = "partial evaluation with unknowns is not supported"
-        elif PROTO_NAMES.search(out["expr"]):
-            reason = "protobuf message types: the environment has none"
     try:
         if not reason:
             bindings = {}
