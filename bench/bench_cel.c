@@ -61,6 +61,23 @@ static void run(const char *expr, struct json_object *doc, long n)
     cel_program_free(p);
 }
 
+/* The same predicate written directly against json-c: the floor any evaluator
+ * over this document pays, to read the figures above against on a busy machine. */
+static void floor_line(struct json_object *doc, long n)
+{
+    long hits = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        struct json_object *r, *m, *u;
+        if (json_object_object_get_ex(doc, "request", &r) && json_object_object_get_ex(r, "method", &m) &&
+            json_object_object_get_ex(r, "url_path", &u))
+            hits += !strcmp(json_object_get_string(m), "GET") && !strncmp(json_object_get_string(u), "/api", 4);
+    }
+    double dt = now_ns() - t0;
+    sink ^= (int)hits;
+    printf("%8.1f ns/eval  (json-c by hand: 3 lookups and 2 compares for the first predicate)\n", dt / (double)n);
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 2000000;
@@ -76,6 +93,7 @@ int main(int argc, char **argv)
         return 0;
     }
     run("request.method == 'GET' && request.url_path.startsWith('/api')", doc, n);
+    floor_line(doc, n);
     run("request.method == 'GET'", doc, n);
     run("request.headers['x-tenant'].lowerAscii() in ['acme', 'globex']", doc, n);
     run("auth.identity.metadata.annotations['secret.kuadrant.io/roles'].split(',').exists(r, r == 'admin')",

@@ -104,7 +104,7 @@ static int list_index(cel_ctx *c, cel_value idx, size_t len, size_t *out, cel_va
     return 1;
 }
 
-static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt)
+__attribute__((noinline)) static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt)
 {
     if (v.kind == CEL_OPTIONAL) {
         if (!v.n) return v;
@@ -132,7 +132,7 @@ static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt)
     return cel_errv(c, "type '%s' does not support indexing", cel_type_name(v));
 }
 
-static cel_value has_field(cel_ctx *c, cel_value v, const cel_value *f)
+__attribute__((noinline)) static cel_value has_field(cel_ctx *c, cel_value v, const cel_value *f)
 {
     if (v.kind == CEL_OPTIONAL) {
         if (!v.n) return cel_bool(0);
@@ -145,11 +145,11 @@ static cel_value has_field(cel_ctx *c, cel_value v, const cel_value *f)
 }
 
 /* && and ||: false (true) wins over an error on either side, in either order. */
-static cel_value logic(cel_ctx *c, const cel_node *n, int is_and)
+__attribute__((noinline)) static cel_value logic(cel_ctx *c, const cel_node *n, int is_and)
 {
-    cel_value l = cel_eval_node(c, n->args[0]);
+    cel_value l = cel_eval_child(c, n->args[0]);
     if (l.kind == CEL_BOOL && l.u.b != is_and) return l;
-    cel_value r = cel_eval_node(c, n->args[1]);
+    cel_value r = cel_eval_child(c, n->args[1]);
     if (r.kind == CEL_BOOL && r.u.b != is_and) return r;
     if (l.kind == CEL_BOOL && r.kind == CEL_BOOL) return l;
     if (cel_is_err(l)) return l;
@@ -158,7 +158,7 @@ static cel_value logic(cel_ctx *c, const cel_node *n, int is_and)
 }
 
 
-static cel_value relation(cel_ctx *c, int op, cel_value a, cel_value b)
+__attribute__((noinline)) static cel_value relation(cel_ctx *c, int op, cel_value a, cel_value b)
 {
     if (op == N_EQ || op == N_NE) {
         int e = cel_equal(c, a, b);
@@ -191,13 +191,13 @@ static cel_value relation(cel_ctx *c, int op, cel_value a, cel_value b)
     }
 }
 
-static cel_value build_list(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value build_list(cel_ctx *c, const cel_node *n)
 {
     cel_value *e = cel_alloc(c->a, (n->nargs ? n->nargs : 1) * sizeof *e);
     if (!e) return cel_nomem(c);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n->nargs; i++) {
-        cel_value v = cel_eval_node(c, n->args[i]);
+        cel_value v = cel_eval_child(c, n->args[i]);
         if (cel_is_err(v)) return v;
         if (n->optf && n->optf[i]) {
             if (v.kind != CEL_OPTIONAL) return cel_errv(c, "optional list element is not an optional");
@@ -210,16 +210,16 @@ static cel_value build_list(cel_ctx *c, const cel_node *n)
     return l;
 }
 
-static cel_value build_map(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value build_map(cel_ctx *c, const cel_node *n)
 {
     uint32_t cnt = n->nargs / 2;
     cel_pair *e = cel_alloc(c->a, (cnt ? cnt : 1) * sizeof *e);
     if (!e) return cel_nomem(c);
     uint32_t k = 0;
     for (uint32_t i = 0; i < cnt; i++) {
-        cel_value key = cel_eval_node(c, n->args[2 * i]);
+        cel_value key = cel_eval_child(c, n->args[2 * i]);
         if (cel_is_err(key)) return key;
-        cel_value v = cel_eval_node(c, n->args[2 * i + 1]);
+        cel_value v = cel_eval_child(c, n->args[2 * i + 1]);
         if (cel_is_err(v)) return v;
         if (key.kind != CEL_STRING && key.kind != CEL_INT && key.kind != CEL_UINT && key.kind != CEL_BOOL)
             return cel_errv(c, "unsupported key type: %s", cel_type_name(key));
@@ -237,16 +237,16 @@ static cel_value build_map(cel_ctx *c, const cel_node *n)
     return m;
 }
 
-static cel_value comprehension(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value comprehension(cel_ctx *c, const cel_node *n)
 {
-    cel_value range = cel_eval_node(c, n->args[0]);
+    cel_value range = cel_eval_child(c, n->args[0]);
     if (cel_is_err(range)) return range;
     cel_value *slot = &c->locals[n->slot];
     if (n->fn == C_OPTMAP || n->fn == C_OPTFLATMAP) {
         if (range.kind != CEL_OPTIONAL) return cel_errv(c, "no such overload: %s.optMap", cel_type_name(range));
         if (!range.n) return range;
         *slot = *range.u.opt;
-        cel_value r = cel_eval_node(c, n->args[1]);
+        cel_value r = cel_eval_child(c, n->args[1]);
         if (cel_is_err(r) || n->fn == C_OPTFLATMAP) {
             if (!cel_is_err(r) && r.kind != CEL_OPTIONAL)
                 return cel_errv(c, "optFlatMap: result is not an optional");
@@ -271,7 +271,7 @@ static cel_value comprehension(cel_ctx *c, const cel_node *n)
     for (size_t i = 0; i < len; i++) {
         cel_value x = keys ? keys[i] : cel_list_get(c, range, i);
         *slot = x;
-        cel_value r = cel_eval_node(c, n->args[1]);
+        cel_value r = cel_eval_child(c, n->args[1]);
         switch (n->fn) {
         case C_ALL:
         case C_EXISTS: {
@@ -300,7 +300,7 @@ static cel_value comprehension(cel_ctx *c, const cel_node *n)
             if (!r.u.b) break;
             if (n->fn == C_MAP_FILTER) {
                 *slot = x;
-                r = cel_eval_node(c, n->args[2]);
+                r = cel_eval_child(c, n->args[2]);
                 if (cel_is_err(r)) return r;
                 out[nout++] = r;
             } else {
@@ -320,12 +320,12 @@ static cel_value comprehension(cel_ctx *c, const cel_node *n)
     }
 }
 
-static cel_value call(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value call(cel_ctx *c, const cel_node *n)
 {
     cel_value argv[8];
     int na = (int)n->nargs;
     for (int i = 0; i < na; i++) {
-        argv[i] = cel_eval_node(c, n->args[i]);
+        argv[i] = cel_eval_child(c, n->args[i]);
         if (cel_is_err(argv[i])) return argv[i];
     }
     return cel_fn_at(n->fn)->fn(c, n, argv, na);
@@ -340,15 +340,15 @@ static cel_value eval(cel_ctx *c, const cel_node *n)
     case N_PATH: return path(c, n);
     case N_LOCAL: return c->locals[n->slot];
     case N_SELECT:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         return cel_is_err(a) ? a : select_field(c, a, &n->lit, n->opt);
     case N_HAS:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         return cel_is_err(a) ? a : has_field(c, a, &n->lit);
     case N_INDEX:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
-        b = cel_eval_node(c, n->args[1]);
+        b = cel_eval_child(c, n->args[1]);
         return cel_is_err(b) ? b : index_value(c, a, b, n->opt);
     case N_CALL: return call(c, n);
     case N_LIST: return build_list(c, n);
@@ -356,12 +356,12 @@ static cel_value eval(cel_ctx *c, const cel_node *n)
     case N_AND: return logic(c, n, 1);
     case N_OR: return logic(c, n, 0);
     case N_NOT:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
         if (a.kind != CEL_BOOL) return cel_errv(c, "no such overload: !%s", cel_type_name(a));
         return cel_bool(!a.u.b);
     case N_NEG:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
         if (a.kind == CEL_INT) {
             if (a.u.i == INT64_MIN) return cel_errv(c, "integer overflow");
@@ -371,20 +371,23 @@ static cel_value eval(cel_ctx *c, const cel_node *n)
         if (a.kind == CEL_DURATION) return cel_arith(c, N_SUB, (cel_value){CEL_DURATION, 0, 0, {.sec = 0}}, a);
         return cel_errv(c, "no such overload: -%s", cel_type_name(a));
     case N_COND:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
         if (a.kind != CEL_BOOL) return cel_errv(c, "no such overload: %s ? _ : _", cel_type_name(a));
-        return cel_eval_node(c, n->args[a.u.b ? 1 : 2]);
+        return cel_eval_child(c, n->args[a.u.b ? 1 : 2]);
     case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_MOD:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
-        b = cel_eval_node(c, n->args[1]);
+        b = cel_eval_child(c, n->args[1]);
         return cel_is_err(b) ? b : cel_arith(c, n->op, a, b);
     case N_EQ: case N_NE: case N_LT: case N_LE: case N_GT: case N_GE: case N_IN:
-        a = cel_eval_node(c, n->args[0]);
+        a = cel_eval_child(c, n->args[0]);
         if (cel_is_err(a)) return a;
-        b = cel_eval_node(c, n->args[1]);
-        return cel_is_err(b) ? b : relation(c, n->op, a, b);
+        b = cel_eval_child(c, n->args[1]);
+        if (cel_is_err(b)) return b;
+        if ((n->op == N_EQ || n->op == N_NE) && a.kind == CEL_STRING && b.kind == CEL_STRING)
+            return cel_bool((a.n == b.n && !memcmp(a.u.s, b.u.s, a.n)) == (n->op == N_EQ));
+        return relation(c, n->op, a, b);
     case N_COMP: return comprehension(c, n);
     default: return cel_errv(c, "unsupported expression");
     }

@@ -81,6 +81,11 @@ typedef struct cel_ctx {
 } cel_ctx;
 
 cel_value cel_eval_node(cel_ctx *c, const cel_node *n);
+/* A literal child is its value: no call, no step. */
+static inline cel_value cel_eval_child(cel_ctx *c, const cel_node *n)
+{
+    return n->op == N_LIT ? n->lit : cel_eval_node(c, n);
+}
 cel_value cel_arith(cel_ctx *c, int op, cel_value a, cel_value b);
 /* shortest text that reads back as d (as Go's strconv.FormatFloat(d, 'g', -1, 64)) */
 size_t cel_fmt_double(char *out, size_t cap, double d);

@@ -379,7 +379,7 @@ static void test_limits(void)
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &small, &v, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cost limit exceeded: allocation"));
     cel_arena_reset(&small);
-    cel_limits lim = {10};
+    cel_limits lim = {3};
     CU_ASSERT_EQUAL(cel_eval(p, &act, &lim, &small, &v, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cost limit exceeded: steps"));
     cel_arena_free(&small);
