@@ -79,7 +79,11 @@ static struct json_object *conv1(const cel_value *v, const cel_doc_ops *ops, cel
     case CEL_BOOL: return json_object_new_boolean(v->u.b);
     case CEL_INT: return json_object_new_int64(v->u.i);
     case CEL_UINT: return json_object_new_uint64(v->u.u);
-    case CEL_DOUBLE: return json_object_new_double(v->u.d);
+    case CEL_DOUBLE:
+        /* JSON has no NaN or infinities: protobuf's JSON mapping writes them as strings */
+        if (v->u.d != v->u.d) return json_object_new_string("NaN");
+        if (v->u.d * 0 != 0) return json_object_new_string(v->u.d > 0 ? "Infinity" : "-Infinity");
+        return json_object_new_double(v->u.d);
     case CEL_STRING: return json_object_new_string_len(v->u.s, (int)v->n);
     case CEL_BYTES: {
         char *b = b64_encode(v->u.s, v->n, &n);

@@ -74,6 +74,8 @@ static void test_literals(void)
     TRUE("b'\\xff' == b'\\377' && size(b'\\xff') == 1 && size('\\xff') == 1");
     TRUE("size(b'\xc3\xbf') == 2");
     EV("[1, 'a', null, true]", "[1,\"a\",null,true]");
+    EV("[double('NaN'), -double('inf'), 2.5, 18446744073709551615u, b'hi', duration('1.5s')]",
+       "[\"NaN\",\"-Infinity\",2.5,18446744073709551615,\"aGk=\",\"1.5s\"]");
     EV("{'a': 1, 'b': [2]}", "{\"a\":1,\"b\":[2]}");
     TRUE("type(1) == int && type(1u) == uint && type(1.0) == double && type(null) == null_type");
     TRUE("type(type(1)) == type && type([]) == list && type({}) == map && type(b'') == bytes");
@@ -428,6 +430,40 @@ static void test_value_bindings(void)
     CU_ASSERT_PTR_NULL(cel_compile("request", 7, vars, &err));
 }
 
+/* Another implementation of the document interface: the evaluator and the JSON
+ * conversion go through the table, not around it. */
+static int member_calls;
+static const void *counting_member(const void *n, const char *key, size_t klen, int *found)
+{
+    member_calls++;
+    return cel_doc_jsonc.member(n, key, klen, found);
+}
+
+static void test_doc_interface(void)
+{
+    cel_doc_ops ops = cel_doc_jsonc;
+    ops.member = counting_member;
+    cel_error err;
+    const char *e = "{'who': auth.identity, 'first': auth.identity.groups[0]}";
+    cel_program *p = cel_compile(e, strlen(e), cel_authorino_vars, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    cel_activation act = {&ops, doc, NULL};
+    cel_value v;
+    member_calls = 0;
+    CU_ASSERT_EQUAL_FATAL(cel_eval(p, &act, NULL, &arena, &v, &err), 0);
+    CU_ASSERT_EQUAL(member_calls, 4); /* auth once per evaluation, identity twice, groups */
+    struct json_object *j = NULL;
+    CU_ASSERT_EQUAL_FATAL(cel_value_to_json(&v, &ops, &j, &err), 0);
+    /* rebuilt through the interface, the document's numbers come back as the doubles they are */
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
+                           "{\"who\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],\"age\":42.0,"
+                           "\"admin\":false,\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}},"
+                           "\"first\":\"dev\"}");
+    json_object_put(j);
+    cel_arena_reset(&arena);
+    cel_program_free(p);
+}
+
 static int setup(void)
 {
     doc = json_tokener_parse(doc_text);
@@ -452,6 +488,7 @@ int cu_register(void)
         {"limits", test_limits},
         {"arena reuse", test_arena_reuse},
         {"value bindings", test_value_bindings},
+        {"document interface", test_doc_interface},
         {NULL, NULL}};
     if (setup()) return -1;
     return cu_add_suite("cel", cases);
