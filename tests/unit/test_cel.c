@@ -464,6 +464,43 @@ static void test_doc_interface(void)
     cel_program_free(p);
 }
 
+/* The expressions of Authorino's user guides, as the guides' AuthConfigs hold them
+ * (after the shell's here-document), on the documents those guides produce. */
+static void test_authorino_guides(void)
+{
+    struct json_object *saved = doc;
+    doc = json_tokener_parse(
+        "{\"request\":{\"path\":\"/bye\",\"url_path\":\"/bye\",\"method\":\"GET\",\"time\":{\"seconds\":1700000000},"
+        "\"headers\":{\"x-forwarded-for\":\"192.168.1.10, 10.0.0.1\"}},"
+        "\"source\":{},\"destination\":{},\"metadata\":{},"
+        "\"auth\":{\"identity\":{\"email_verified\":true,\"metadata\":{\"annotations\":"
+        "{\"auth-data/name\":\"Rita\",\"auth-data/username\":\"rita\"}}}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    /* http-basic-authentication */
+    TRUE("request.path == '/bye'");
+    /* injecting-data */
+    EV("true", "true");
+    EV("request.time.seconds", "1700000000.0");
+    EV("'Hello, ' + auth.identity.metadata.annotations['auth-data/name']\n", "\"Hello, Rita\"");
+    /* authenticated-rate-limiting-envoy-dynamic-metadata */
+    EV("auth.identity.metadata.annotations['auth-data/username']", "\"rita\"");
+    /* deny-with-redirect-to-login */
+    EV("'http://matrix-quotes.127.0.0.1.nip.io:8000/login.html?redirect_to=' + request.path\n",
+       "\"http:\\/\\/matrix-quotes.127.0.0.1.nip.io:8000\\/login.html?redirect_to=\\/bye\"");
+    STARTS("'http://keycloak:8080/realms/kuadrant/protocol/openid-connect/auth?client_id=matrix-quotes"
+           "&redirect_uri=http://matrix-quotes.127.0.0.1.nip.io:8000/auth?redirect_to=' + request.path + "
+           "'&scope=openid&response_type=code'\n", "\"http:");
+    /* external-metadata */
+    EV("'http://ip-api.com/json/' + request.headers['x-forwarded-for'].split(',')[0] + '?fields=countryCode'\n",
+       "\"http:\\/\\/ip-api.com\\/json\\/192.168.1.10?fields=countryCode\"");
+    EV("\"application/json\"", "\"application\\/json\"");
+    /* json-pattern-matching-authorization */
+    TRUE("request.headers['x-forwarded-for'].split(',')[0].matches(\"^192\\\\.168\\\\.1\\\\.\\\\d+$\")\n");
+    TRUE("auth.identity.email_verified");
+    json_object_put(doc);
+    doc = saved;
+}
+
 static int setup(void)
 {
     doc = json_tokener_parse(doc_text);
@@ -489,6 +526,7 @@ int cu_register(void)
         {"arena reuse", test_arena_reuse},
         {"value bindings", test_value_bindings},
         {"document interface", test_doc_interface},
+        {"authorino guides", test_authorino_guides},
         {NULL, NULL}};
     if (setup()) return -1;
     return cu_add_suite("cel", cases);
