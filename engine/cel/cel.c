@@ -63,5 +63,26 @@ cel_program *cel_compile(const char *src, size_t len, const char *const *vars, c
         cel_program_free(p);
         return NULL;
     }
+    cel_program_prepare(p, &cel_doc_jsonc);
     return p;
+}
+
+static int prepare_node(cel_program *p, cel_node *n, const cel_doc_ops *ops)
+{
+    if (n->op == N_PATH) {
+        if (!n->khint && !(n->khint = cel_alloc(&p->pool, n->nkeys * sizeof *n->khint))) return -1;
+        for (uint32_t i = 0; i < n->nkeys; i++) n->khint[i] = ops->prepare_key(n->keys[i].u.s, n->keys[i].n);
+    }
+    for (uint32_t i = 0; i < n->nargs; i++)
+        if (prepare_node(p, n->args[i], ops)) return -1;
+    return 0;
+}
+
+void cel_program_prepare(cel_program *p, const cel_doc_ops *ops)
+{
+    p->prepared = NULL;
+    if (!ops->prepare_key || !ops->member_prepared) return;
+    if (!p->varhint && !(p->varhint = cel_alloc(&p->pool, ((size_t)p->nvars + 1) * sizeof *p->varhint))) return;
+    for (int i = 0; i < p->nvars; i++) p->varhint[i] = ops->prepare_key(p->vars[i], p->varlen[i]);
+    if (prepare_node(p, p->root, ops) == 0) p->prepared = ops; /* else the hints stay unused */
 }

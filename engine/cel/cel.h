@@ -56,6 +56,11 @@ typedef struct cel_doc_ops {
      * returns that value, or 0. */
     int (*each)(const void *node,
                 int (*fn)(void *ctx, const char *key, size_t klen, const void *val), void *ctx);
+    /* Optional (both or neither): a constant key prepared once, at load, into a value of
+     * the implementation's choosing (a hash, say), and a member lookup that uses it. */
+    uint64_t (*prepare_key)(const char *key, size_t klen);
+    const void *(*member_prepared)(const void *node, const char *key, size_t klen, uint64_t prepared,
+                                   int *found);
 } cel_doc_ops;
 
 extern const cel_doc_ops cel_doc_jsonc; /* nodes are struct json_object * */
@@ -131,6 +136,10 @@ extern const char *const cel_authorino_vars[];
  * wrong arity, an invalid regular expression literal or a limit exceeded. */
 cel_program *cel_compile(const char *src, size_t len, const char *const *vars, cel_error *err);
 void cel_program_free(cel_program *p);
+/* Prepares the program's constant keys for documents read through ops (cel_compile
+ * prepares them for cel_doc_jsonc); evaluations with other ops simply do not use them.
+ * Not thread-safe: call it before the program is shared. */
+void cel_program_prepare(cel_program *p, const cel_doc_ops *ops);
 const char *cel_program_source(const cel_program *p);
 
 /* ---- evaluate ---------------------------------------------------------- */

@@ -60,6 +60,12 @@ static int fuse_path(checker *k, cel_node *n)
 {
     cel_node *a = n->args[0];
     if (a->op != N_VAR && a->op != N_PATH) return 0;
+    if (n->op == N_INDEX) { /* var.a['b-c'] walks on like var.a.b */
+        cel_node *i = n->args[1];
+        if (i->op != N_LIT || i->lit.kind != CEL_STRING || !(i->lit.sub & CEL_Z)) return 0;
+        n->lit = i->lit;
+        n->lit.sub |= CEL_KEY_INDEX;
+    }
     uint32_t nk = (a->op == N_PATH ? a->nkeys : 0) + 1;
     cel_value *keys = cel_alloc(&k->p->pool, nk * sizeof *keys);
     int32_t *cols = cel_alloc(&k->p->pool, nk * sizeof *cols);
@@ -166,6 +172,9 @@ static int check(checker *k, cel_node *n)
     case N_SELECT:
         if (qualified_type(n)) return 0;
         if (check(k, n->args[0])) return -1;
+        return n->opt ? 0 : fuse_path(k, n);
+    case N_INDEX:
+        if (check(k, n->args[0]) || check(k, n->args[1])) return -1;
         return n->opt ? 0 : fuse_path(k, n);
     case N_COMP: {
         if (check(k, n->args[0])) return -1;

@@ -3,6 +3,8 @@
  * Authorino's conversion to google.protobuf.Struct gives. */
 #include <string.h>
 #include <json-c/json.h>
+#include <json-c/linkhash.h>
+#include <pthread.h>
 #include "cel/cel.h"
 
 static cel_doc_type j_type(const void *n)
@@ -62,4 +64,39 @@ static int j_each(const void *n, int (*fn)(void *, const char *, size_t, const v
     return 0;
 }
 
-const cel_doc_ops cel_doc_jsonc = {j_type, j_member, j_index, j_length, j_string, j_number, j_boolean, j_each};
+/* A prepared key is its hash under json-c's string hash, so a lookup skips hashing.
+ * Objects are created with the hash function current at that time; one made after
+ * json_global_set_string_hash changed it is looked up the ordinary way. */
+static lh_hash_fn *prepared_fn;
+static pthread_once_t prepared_once = PTHREAD_ONCE_INIT;
+
+static void find_hash_fn(void)
+{
+    struct json_object *o = json_object_new_object();
+    if (o) prepared_fn = json_object_get_object(o)->hash_fn;
+    json_object_put(o);
+}
+
+static uint64_t j_prepare_key(const char *key, size_t klen)
+{
+    (void)klen;
+    pthread_once(&prepared_once, find_hash_fn);
+    return prepared_fn ? prepared_fn(key) : 0;
+}
+
+static const void *j_member_prepared(const void *n, const char *key, size_t klen, uint64_t h, int *found)
+{
+    struct json_object *o = (struct json_object *)n;
+    if (!json_object_is_type(o, json_type_object)) {
+        *found = 0;
+        return NULL;
+    }
+    struct lh_table *t = json_object_get_object(o);
+    if (t->hash_fn != prepared_fn) return j_member(n, key, klen, found);
+    struct lh_entry *e = lh_table_lookup_entry_w_hash(t, key, (unsigned long)h);
+    *found = e != NULL;
+    return e ? lh_entry_v(e) : NULL;
+}
+
+const cel_doc_ops cel_doc_jsonc = {j_type,  j_member,  j_index, j_length, j_string, j_number,
+                                   j_boolean, j_each, j_prepare_key, j_member_prepared};

@@ -19,7 +19,14 @@ static int var_node(cel_ctx *c, int i, const void **out)
         return c->varstate[i] == 1;
     }
     int found = 0;
-    const void *v = c->act->root ? c->act->ops->member(c->act->root, c->p->vars[i], c->p->varlen[i], &found) : NULL;
+    const cel_doc_ops *ops = c->act->ops;
+    const void *v = NULL;
+    if (!c->act->root)
+        ;
+    else if (ops == c->p->prepared)
+        v = ops->member_prepared(c->act->root, c->p->vars[i], c->p->varlen[i], c->p->varhint[i], &found);
+    else
+        v = ops->member(c->act->root, c->p->vars[i], c->p->varlen[i], &found);
     if (i < CEL_VAR_CACHE) {
         c->varnode[i] = v;
         c->varstate[i] = found ? 1 : 2;
@@ -37,6 +44,7 @@ static cel_value var(cel_ctx *c, const cel_node *n)
 }
 
 static cel_value select_field(cel_ctx *c, cel_value v, const cel_value *f, int opt);
+static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt);
 
 /* var.k1.k2...: straight down the document while the nodes are objects; anything
  * else (a bound value, a missing key, a non-object) takes the general route for its
@@ -51,16 +59,18 @@ static cel_value path(cel_ctx *c, const cel_node *n)
     } else {
         const void *node;
         if (!var_node(c, n->slot, &node)) return cel_errv(c, "no such attribute: %s", c->p->vars[n->slot]);
+        int prepared = ops == c->p->prepared;
         for (; i < n->nkeys && node && ops->type(node) == CEL_DOC_OBJECT; i++) {
             int found;
-            const void *next = ops->member(node, n->keys[i].u.s, n->keys[i].n, &found);
+            const void *next = prepared ? ops->member_prepared(node, n->keys[i].u.s, n->keys[i].n, n->khint[i], &found)
+                                        : ops->member(node, n->keys[i].u.s, n->keys[i].n, &found);
             if (!found) break;
             node = next;
         }
         v = cel_from_doc(ops, node);
     }
     for (; i < n->nkeys; i++) {
-        v = select_field(c, v, &n->keys[i], 0);
+        v = n->keys[i].sub & CEL_KEY_INDEX ? index_value(c, v, n->keys[i], 0) : select_field(c, v, &n->keys[i], 0);
         if (cel_is_err(v)) {
             if (!v.n) v.n = (uint32_t)n->kcol[i];
             return v;

@@ -45,6 +45,7 @@ typedef struct cel_node {
     void *re; /* matches() with a literal pattern: compiled at load */
     const cel_value *keys;
     const int32_t *kcol;
+    uint64_t *khint; /* keys as prepared for program->prepared */
     uint32_t nkeys;
 } cel_node;
 
@@ -57,6 +58,8 @@ struct cel_program {
     int nvars;
     struct cel_relist *res; /* compiled regexes, freed with the program */
     size_t *varlen;
+    uint64_t *varhint;
+    const cel_doc_ops *prepared; /* the document ops khint and varhint are for, or NULL */
 };
 struct cel_relist { struct cel_relist *next; void *re; };
 
@@ -102,6 +105,7 @@ static inline cel_value cel_str(const char *s, size_t n) { cel_value v = {CEL_ST
 /* sub of a string: CEL_Z when s[n] is a NUL and s has none inside, so it can be
  * handed to a document lookup as a C string without a copy */
 #define CEL_Z 1
+#define CEL_KEY_INDEX 2 /* a key of an N_PATH written as an index, ['k'] */
 static inline cel_value cel_strz(const char *s, size_t n) { cel_value v = {CEL_STRING, CEL_Z, (uint32_t)n, {.s = s}}; return v; }
 static inline cel_value cel_bytes(const char *s, size_t n) { cel_value v = {CEL_BYTES, 0, (uint32_t)n, {.s = s}}; return v; }
 static inline cel_value cel_type(cel_kind k) { cel_value v = {CEL_TYPE, (uint8_t)k, 0, {.i = 0}}; return v; }

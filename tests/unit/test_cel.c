@@ -167,6 +167,9 @@ static void test_fail_closed(void)
     STARTS("request.method + 1", "error: no such overload: string + int");
     STARTS("request.method.startsWith(1)", "error: no such overload");
     STARTS("auth.identity.groups[5]", "error: index out of range: 5");
+    STARTS("auth.identity.groups['x']", "error: no such overload: list[string] at 1:21");
+    STARTS("auth.identity.name['x']", "error: type 'string' does not support indexing");
+    STARTS("auth.identity.name.x", "error: type 'string' does not support field selection at 1:20");
     STARTS("1 / 0", "error: division by zero");
     STARTS("9223372036854775807 + 1", "error: integer overflow");
     STARTS("-9223372036854775808 - 1", "error: integer overflow");
@@ -460,6 +463,13 @@ static void test_doc_interface(void)
                            "\"admin\":false,\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}},"
                            "\"first\":\"dev\"}");
     json_object_put(j);
+    cel_arena_reset(&arena);
+    /* prepared for these ops, the walk uses the prepared keys instead */
+    cel_program_prepare(p, &ops);
+    member_calls = 0;
+    CU_ASSERT_EQUAL_FATAL(cel_eval(p, &act, NULL, &arena, &v, &err), 0);
+    CU_ASSERT_EQUAL(member_calls, 0);
+    CU_ASSERT_EQUAL(v.kind, CEL_MAP);
     cel_arena_reset(&arena);
     cel_program_free(p);
 }
