@@ -45,7 +45,8 @@ typedef enum {
 /* A read-only tree. Nodes are opaque pointers; NULL means JSON null. */
 typedef struct cel_doc_ops {
     cel_doc_type (*type)(const void *node);
-    /* Object member by key, a C string of klen bytes; NULL with *found = 0 when absent. */
+    /* Object member by key, a C string of klen bytes; NULL with *found = 0 when absent
+     * or when node is not an object. */
     const void *(*member)(const void *node, const char *key, size_t klen, int *found);
     const void *(*index)(const void *node, size_t i); /* array element */
     size_t (*length)(const void *node);               /* array or object size */

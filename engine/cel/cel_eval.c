@@ -60,7 +60,8 @@ static cel_value path(cel_ctx *c, const cel_node *n)
         const void *node;
         if (!var_node(c, n->slot, &node)) return cel_errv(c, "no such attribute: %s", c->p->vars[n->slot]);
         int prepared = ops == c->p->prepared;
-        for (; i < n->nkeys && node && ops->type(node) == CEL_DOC_OBJECT; i++) {
+        /* member() finds nothing in what is not an object; the general route then says why */
+        for (; i < n->nkeys && node; i++) {
             int found;
             const void *next = prepared ? ops->member_prepared(node, n->keys[i].u.s, n->keys[i].n, n->khint[i], &found)
                                         : ops->member(node, n->keys[i].u.s, n->keys[i].n, &found);
@@ -396,7 +397,7 @@ static cel_value eval(cel_ctx *c, const cel_node *n)
         b = cel_eval_child(c, n->args[1]);
         if (cel_is_err(b)) return b;
         if ((n->op == N_EQ || n->op == N_NE) && a.kind == CEL_STRING && b.kind == CEL_STRING)
-            return cel_bool((a.n == b.n && !memcmp(a.u.s, b.u.s, a.n)) == (n->op == N_EQ));
+            return cel_bool((a.n == b.n && cel_mem_eq(a.u.s, b.u.s, a.n)) == (n->op == N_EQ));
         return relation(c, n->op, a, b);
     case N_COMP: return comprehension(c, n);
     default: return cel_errv(c, "unsupported expression");

@@ -57,14 +57,14 @@ static cel_value f_starts(cel_ctx *c, const cel_node *n, cel_value *a, int na)
 {
     (void)n; (void)na;
     if (!two_strings(a)) return NOV(c, "startsWith", a[0]);
-    return cel_bool(a[0].n >= a[1].n && !memcmp(a[0].u.s, a[1].u.s, a[1].n));
+    return cel_bool(a[0].n >= a[1].n && cel_mem_eq(a[0].u.s, a[1].u.s, a[1].n));
 }
 
 static cel_value f_ends(cel_ctx *c, const cel_node *n, cel_value *a, int na)
 {
     (void)n; (void)na;
     if (!two_strings(a)) return NOV(c, "endsWith", a[0]);
-    return cel_bool(a[0].n >= a[1].n && !memcmp(a[0].u.s + a[0].n - a[1].n, a[1].u.s, a[1].n));
+    return cel_bool(a[0].n >= a[1].n && cel_mem_eq(a[0].u.s + a[0].n - a[1].n, a[1].u.s, a[1].n));
 }
 
 static cel_value f_matches(cel_ctx *c, const cel_node *n, cel_value *a, int na)

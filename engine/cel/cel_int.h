@@ -4,6 +4,7 @@
 #define PC_CEL_INT_H
 #include <stdarg.h>
 #include <stdbool.h>
+#include <string.h>
 #include "cel/cel.h"
 
 void *cel_alloc(cel_arena *a, size_t n); /* 8-aligned; NULL past the limit */
@@ -110,6 +111,14 @@ static inline cel_value cel_strz(const char *s, size_t n) { cel_value v = {CEL_S
 static inline cel_value cel_bytes(const char *s, size_t n) { cel_value v = {CEL_BYTES, 0, (uint32_t)n, {.s = s}}; return v; }
 static inline cel_value cel_type(cel_kind k) { cel_value v = {CEL_TYPE, (uint8_t)k, 0, {.i = 0}}; return v; }
 static inline bool cel_is_err(cel_value v) { return v.kind == CEL_ERROR; }
+/* Equality of short byte strings without a call (most keys and literals are short). */
+static inline bool cel_mem_eq(const char *a, const char *b, size_t n)
+{
+    if (n > 16) return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
 cel_value cel_optional(cel_ctx *c, const cel_value *v); /* NULL = none */
 cel_value cel_str_dup(cel_ctx *c, cel_kind kind, const char *s, size_t n);
 
