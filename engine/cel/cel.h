@@ -3,14 +3,18 @@
  * Use: compile once at load, evaluate many times on request documents.
  *
  *   cel_error err;
- *   cel_program *p = cel_compile(src, len, cel_authorino_vars, &err);
- *   if (!p) report("CEL: %s at column %d", err.msg, err.column);
+ *   cel_program *p = cel_compile(src, len, cel_authorino_vars, &err);      at load
+ *   if (!p) report("CEL: %s at line %d, column %d", err.msg, err.line, err.column);
  *
- *   cel_arena a;  cel_arena_init(&a, NULL, 0);          once per thread
+ *   cel_arena a;  cel_arena_init(&a, 0);                 once per thread
  *   cel_value v;
  *   cel_activation act = { &cel_doc_jsonc, authjson, NULL };
- *   if (cel_eval(p, &act, NULL, &a, &v, &err) == 0) ... cel_value_to_bool / cel_value_to_json
+ *   if (cel_eval(p, &act, NULL, &a, &v, &err) != 0) deny(err.msg);     an error denies
+ *   cel_value_to_bool(&v, &err)   for a predicate: 1, 0, -1 when not a bool
+ *   cel_value_to_json(&v, &cel_doc_jsonc, &json, &err)   for a value
  *   cel_arena_reset(&a);                                 after each evaluation
+ *
+ * A program is read-only once compiled: threads share it, each with its own arena.
  *
  * The document (the Authorization JSON) is read through cel_doc_ops, so the
  * interpreter never copies or re-serializes it; JSON numbers are doubles. */
