@@ -280,6 +280,12 @@ __attribute__((noinline)) static cel_value comprehension(cel_ctx *c, const cel_n
     int have_err = 0;
     int64_t count = 0;
     for (size_t i = 0; i < len; i++) {
+        /* each iteration costs a step even when its body is a literal; running out is
+         * never absorbed by all() or exists() */
+        if (++c->steps > c->max_steps) {
+            cel_value e = {CEL_ERROR, 1, (uint32_t)n->col, {.err = "evaluation cost limit exceeded: steps"}};
+            return e;
+        }
         cel_value x = keys ? keys[i] : cel_list_get(c, range, i);
         *slot = x;
         cel_value r = cel_eval_child(c, n->args[1]);

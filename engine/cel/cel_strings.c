@@ -3,6 +3,7 @@
  * split, substring, trim, join, reverse, format, strings.quote. Indexes count
  * code points, not bytes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cel/cel_int.h"
 
@@ -47,24 +48,25 @@ static cel_value index_of(cel_ctx *c, cel_value *a, int na, int last)
     int64_t from = last ? (int64_t)len : 0;
     if (na == 3 && int_arg(a[2], &from)) return NOV(c, name, a[0]);
     if (from < 0 || (uint64_t)from > len) return cel_errv(c, "index out of range: %lld", (long long)from);
-    c->steps += n / 64;
-    if (!last) {
-        size_t start = cp_off(s, n, (size_t)from);
-        for (size_t p = start, i = (size_t)from; p + m <= n; i++) {
-            if (!memcmp(s + p, t, m)) return cel_int((int64_t)i);
-            p++;
-            while (p < n && ((unsigned char)s[p] & 0xC0) == 0x80) p++;
-        }
-        return cel_int(-1);
+    if (!m) return cel_int(from);
+    size_t start = last ? 0 : cp_off(s, n, (size_t)from);
+    if (!last) { /* memmem is linear; a match of valid UTF-8 starts on a code point */
+        c->steps += n / 64;
+        const char *hit = start < n ? memmem(s + start, n - start, t, m) : NULL;
+        if (!hit) return cel_int(-1);
+        return cel_int(from + (int64_t)cel_utf8_count(s + start, (size_t)(hit - (s + start))));
     }
-    /* the last match starting at or before code point `from` */
-    int64_t best = -1;
-    for (size_t p = 0, i = 0; p + m <= n && i <= (size_t)from; i++) {
-        if (!memcmp(s + p, t, m)) best = (int64_t)i;
-        p++;
-        while (p < n && ((unsigned char)s[p] & 0xC0) == 0x80) p++;
+    /* the last match starting at or before code point `from`: a backward scan, whose
+     * worst case (n * m) is charged before it runs */
+    c->steps += (uint64_t)(n / 64 + 1) * (m / 16 + 1);
+    if (c->steps > c->max_steps) return cel_errv(c, "evaluation cost limit exceeded: steps");
+    size_t limit = cp_off(s, n, (size_t)from);
+    if (m > n) return cel_int(-1);
+    for (size_t p = limit + m > n ? n - m : limit;; p--) {
+        if (!memcmp(s + p, t, m)) return cel_int((int64_t)cel_utf8_count(s, p));
+        if (p == 0) break;
     }
-    return cel_int(best);
+    return cel_int(-1);
 }
 
 static cel_value f_index_of(cel_ctx *c, const cel_node *n, cel_value *a, int na)
@@ -327,6 +329,11 @@ static cel_value f_quote(cel_ctx *c, const cel_node *n, cel_value *a, int na)
 /* ---- format ---- */
 static int fmt_value(cel_ctx *c, sbuf *b, cel_value v, int nested);
 
+static int by_text(const void *x, const void *y)
+{
+    return cel_compare(((const cel_pair *)x)->k, ((const cel_pair *)y)->k);
+}
+
 static int fmt_list(cel_ctx *c, sbuf *b, cel_value v)
 {
     sb_put(b, "[", 1);
@@ -364,28 +371,22 @@ static int fmt_value(cel_ctx *c, sbuf *b, cel_value v, int nested)
         /* entries in the order of their keys' text, as cel-go prints them */
         size_t nk;
         const cel_value *keys = cel_map_keys(c, v, &nk);
-        cel_value *txt = cel_alloc(c->a, (nk ? nk : 1) * sizeof *txt);
-        if (!keys || !txt) return -1;
+        cel_pair *e = cel_alloc(c->a, (nk ? nk : 1) * sizeof *e); /* k: text, v: key */
+        if (!keys || !e) return -1;
         for (size_t i = 0; i < nk; i++) {
             sbuf kb = {c, NULL, 0, 0, 0};
             if (fmt_value(c, &kb, keys[i], 1) || kb.fail) return -1;
-            txt[i] = sb_done(&kb);
+            e[i].k = sb_done(&kb);
+            e[i].v = keys[i];
         }
-        for (size_t i = 1; i < nk; i++)
-            for (size_t j = i; j > 0 && cel_compare(txt[j - 1], txt[j]) > 0; j--) {
-                cel_value t = txt[j], k = ((cel_value *)keys)[j];
-                txt[j] = txt[j - 1];
-                ((cel_value *)keys)[j] = keys[j - 1];
-                txt[j - 1] = t;
-                ((cel_value *)keys)[j - 1] = k;
-            }
+        qsort(e, nk, sizeof *e, by_text);
         sb_put(b, "{", 1);
         for (size_t i = 0; i < nk; i++) {
             cel_value val;
             if (i) sb_put(b, ", ", 2);
-            sb_put(b, txt[i].u.s, txt[i].n);
+            sb_put(b, e[i].k.u.s, e[i].k.n);
             sb_put(b, ": ", 2);
-            if (cel_map_find(c, v, keys[i], &val) != 1 || fmt_value(c, b, val, 1)) return -1;
+            if (cel_map_find(c, v, e[i].v, &val) != 1 || fmt_value(c, b, val, 1)) return -1;
         }
         sb_put(b, "}", 1);
         return 0;

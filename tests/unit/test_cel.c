@@ -245,6 +245,12 @@ static void test_strings_ext(void)
     EV("'hello'.lastIndexOf('l')", "3");
     EV("'hello'.lastIndexOf('l', 2)", "2");
     EV("'hello'.lastIndexOf('')", "5");
+    EV("'h\xc3\xa9llo h\xc3\xa9llo'.lastIndexOf('\xc3\xa9l')", "7");
+    EV("'h\xc3\xa9llo h\xc3\xa9llo'.indexOf('l', 3)", "3");
+    EV("'h\xc3\xa9llo h\xc3\xa9llo'.indexOf('\xc3\xa9', 2)", "7");
+    EV("'abcabc'.lastIndexOf('abc', 2)", "0");
+    EV("'abcabc'.lastIndexOf('abc', 3)", "3");
+    EV("'ab'.lastIndexOf('abc')", "-1");
     EV("'hello'.indexOf('z')", "-1");
     EV("'TacoCat'.lowerAscii()", "\"tacocat\"");
     EV("'TacoCat\xc3\x89'.upperAscii()", "\"TACOCAT\xc3\x89\"");
@@ -372,6 +378,17 @@ static void test_limits(void)
     STARTS("[1,2,3,4,5,6,7,8,9,10].map(a, [1,2,3,4,5,6,7,8,9,10].map(b, [1,2,3,4,5,6,7,8,9,10]"
            ".map(c, [1,2,3,4,5,6,7,8,9,10].map(d, [1,2,3,4,5,6,7,8,9,10].map(e, a+b+c+d+e)))))",
            "error: evaluation cost limit exceeded: steps");
+    /* a literal body still costs a step per iteration: a million of them are too many */
+    {
+        struct json_object *saved = doc, *arr = json_object_new_array();
+        for (int i = 0; i < 1000; i++) json_object_array_add(arr, json_object_new_int(i));
+        doc = json_object_new_object();
+        json_object_object_add(doc, "request", arr);
+        STARTS("request.all(a, request.all(b, true))", "error: evaluation cost limit exceeded: steps");
+        TRUE("request.all(a, true)");
+        json_object_put(doc);
+        doc = saved;
+    }
     cel_error err;
     const char *grow = "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16].map(a, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
                        ".replace('x', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy'))";
