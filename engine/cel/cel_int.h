@@ -149,8 +149,15 @@ typedef struct cel_fdef {
 const cel_fdef *cel_fn_lookup(const char *name, size_t len);
 const cel_fdef *cel_fn_at(int id);
 int cel_fn_id(const cel_fdef *f);
+extern const cel_fdef cel_optional_fns[];
 extern const cel_fdef cel_strings_fns[];
+extern const cel_fdef cel_format_fns[];
 extern const cel_fdef cel_time_fns[];
+
+/* a growable string in the arena (cel_sbuf.c); fail is set once it could not grow */
+typedef struct cel_sbuf { cel_ctx *c; char *p; size_t n, cap; int fail; } cel_sbuf;
+void cel_sb_put(cel_sbuf *b, const char *s, size_t n);
+cel_value cel_sb_done(cel_sbuf *b); /* the string, or the allocation error */
 
 /* regex (cel_re.c) */
 void *cel_re_compile(const char *pat, size_t len, char *msg, size_t msglen);
