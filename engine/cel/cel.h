@@ -166,6 +166,11 @@ int cel_eval(const cel_program *p, const cel_activation *act, const cel_limits *
 /* A predicate's verdict: 1 true, 0 false, -1 when v is not a bool (err set). */
 int cel_value_to_bool(const cel_value *v, cel_error *err);
 
+/* cel_eval then cel_value_to_bool, for a `predicate`: 1, 0, or -1 with err set (an
+ * evaluation error or a value that is not a bool: both deny). Resets the arena. */
+int cel_eval_predicate(const cel_program *p, const cel_activation *act, const cel_limits *lim,
+                       cel_arena *arena, cel_error *err);
+
 struct json_object;
 /* Sets *out to a new json-c value for v (caller puts it; JSON null is NULL, as in json-c)
  * and returns 0; -1 with err set when v has no JSON form. Bytes become base64, durations

@@ -444,3 +444,13 @@ int cel_value_to_bool(const cel_value *v, cel_error *err)
     cel_err_at(err, NULL, 0, "expression is of type %s, not bool", cel_type_name(*v));
     return -1;
 }
+
+int cel_eval_predicate(const cel_program *p, const cel_activation *act, const cel_limits *lim,
+                       cel_arena *arena, cel_error *err)
+{
+    cel_value v;
+    int rc = cel_eval(p, act, lim, arena, &v, err);
+    if (rc == 0) rc = cel_value_to_bool(&v, err);
+    cel_arena_reset(arena);
+    return rc;
+}

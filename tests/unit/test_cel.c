@@ -186,6 +186,18 @@ static void test_fail_closed(void)
     CU_ASSERT_EQUAL(cel_value_to_bool(&v, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not bool"));
     cel_arena_reset(&arena);
+    CU_ASSERT_EQUAL(cel_eval_predicate(p, &act, NULL, &arena, &err), -1);
+    cel_program_free(p);
+    p = cel_compile("request.method == 'GET'", 23, cel_authorino_vars, &err);
+    CU_ASSERT_EQUAL(cel_eval_predicate(p, &act, NULL, &arena, &err), 1);
+    cel_program_free(p);
+    p = cel_compile("request.method == 'PUT'", 23, cel_authorino_vars, &err);
+    CU_ASSERT_EQUAL(cel_eval_predicate(p, &act, NULL, &arena, &err), 0);
+    cel_program_free(p);
+    p = cel_compile("request.nosuch == 'PUT'", 23, cel_authorino_vars, &err);
+    CU_ASSERT_EQUAL(cel_eval_predicate(p, &act, NULL, &arena, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "no such key: nosuch");
+    CU_ASSERT_EQUAL(arena.total, 0);
     cel_program_free(p);
     /* a document without the root the expression names */
     struct json_object *empty = json_object_new_object();
