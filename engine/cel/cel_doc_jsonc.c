@@ -86,12 +86,11 @@ static uint64_t j_prepare_key(const char *key, size_t klen)
 
 static const void *j_member_prepared(const void *n, const char *key, size_t klen, uint64_t h, int *found)
 {
-    struct json_object *o = (struct json_object *)n;
-    if (!json_object_is_type(o, json_type_object)) {
+    struct lh_table *t = json_object_get_object((struct json_object *)n); /* NULL: not an object */
+    if (!t) {
         *found = 0;
         return NULL;
     }
-    struct lh_table *t = json_object_get_object(o);
     if (t->hash_fn != prepared_fn) return j_member(n, key, klen, found);
     struct lh_entry *e = lh_table_lookup_entry_w_hash(t, key, (unsigned long)h);
     *found = e != NULL;

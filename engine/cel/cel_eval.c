@@ -35,7 +35,7 @@ static int var_node(cel_ctx *c, int i, const void **out)
     return found;
 }
 
-static cel_value var(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value var(cel_ctx *c, const cel_node *n)
 {
     if (c->act->values) return c->act->values[n->slot];
     const void *v;
@@ -49,7 +49,7 @@ static cel_value index_value(cel_ctx *c, cel_value v, cel_value k, int opt);
 /* var.k1.k2...: straight down the document while the nodes are objects; anything
  * else (a bound value, a missing key, a non-object) takes the general route for its
  * exact result or error. */
-static cel_value path(cel_ctx *c, const cel_node *n)
+__attribute__((noinline)) static cel_value path(cel_ctx *c, const cel_node *n)
 {
     const cel_doc_ops *ops = c->act->ops;
     cel_value v;
@@ -81,7 +81,7 @@ static cel_value path(cel_ctx *c, const cel_node *n)
 }
 
 /* x.f, and x.?f when opt: a map's key; an optional propagates through. */
-static cel_value select_field(cel_ctx *c, cel_value v, const cel_value *f, int opt)
+__attribute__((noinline)) static cel_value select_field(cel_ctx *c, cel_value v, const cel_value *f, int opt)
 {
     if (v.kind == CEL_OPTIONAL) {
         /* inside an optional chain every selection is optional: a missing key is none */
@@ -424,7 +424,14 @@ cel_value cel_eval_node(cel_ctx *c, const cel_node *n)
 int cel_eval(const cel_program *p, const cel_activation *act, const cel_limits *lim, cel_arena *arena,
              cel_value *out, cel_error *err)
 {
-    cel_ctx c = {p, act, arena, 0, lim && lim->max_steps ? lim->max_steps : CEL_DEFAULT_MAX_STEPS, NULL, {0}, {0}};
+    cel_ctx c; /* varnode[] is read only where varstate[] says it was written */
+    c.p = p;
+    c.act = act;
+    c.a = arena;
+    c.steps = 0;
+    c.max_steps = lim && lim->max_steps ? lim->max_steps : CEL_DEFAULT_MAX_STEPS;
+    c.locals = NULL;
+    memset(c.varstate, 0, sizeof c.varstate);
     if (p->nlocals && !(c.locals = cel_alloc(arena, (size_t)p->nlocals * sizeof *c.locals))) {
         cel_err_at(err, NULL, 0, "evaluation cost limit exceeded: allocation");
         return -1;
