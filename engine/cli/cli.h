@@ -1,11 +1,16 @@
 /* cli.h - the verbs of the portcullis command. */
 #ifndef PC_CLI_CLI_H
 #define PC_CLI_CLI_H
+#include <stddef.h>
 
 int cmd_check(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
+int cmd_cel(int argc, char **argv);
+
+/* The whole of path ("-" = standard input), NUL-terminated; NULL with errno set. */
+char *cli_read_file(const char *path, size_t *len);
 
 /* Loads plugins from dirs (or the default directory when n == 0),
  * printing refusals to stderr. Returns the number refused. */

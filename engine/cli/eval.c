@@ -35,24 +35,6 @@ static void usage(FILE *f)
             "Exit status: 0 allowed, 1 denied, 2 the request or configs are unusable.\n");
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
-    buf b;
-    buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, n) < 0)
-            break;
-    if (f != stdin)
-        fclose(f);
-    *len = b.len;
-    return buf_steal(&b);
-}
-
 static const char *phase_label(pc_phase p)
 {
     static const char *const n[] = {"identity", "metadata", "authorization",
@@ -183,7 +165,7 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     size_t len;
-    char *text = read_all(request, &len);
+    char *text = cli_read_file(request, &len);
     if (!text) {
         fprintf(stderr, "portcullis eval: cannot read %s: %s\n", request, strerror(errno));
         return 2;
