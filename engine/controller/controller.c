@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "config/resset.h"
 #include "kube/kube.h"
 #include "util/log.h"
@@ -17,6 +18,7 @@
 #include "ctl_watch.h"
 
 #define AC_API "/apis/authorino.kuadrant.io/v1beta3"
+#define CTL_SECRETS_WAIT_S 10
 
 static struct {
     pthread_t thread, sthread, lthread;
@@ -24,6 +26,7 @@ static struct {
     ctl_lease lease;
     atomic_int stop;
     pthread_mutex_t mu;
+    pthread_cond_t secrets_cv;  /* the first Secret list arrived */
     controller_opts opts;
     char path[512], prefix[512], spath[512];
     ctl_informer inf, sinf;
@@ -101,10 +104,11 @@ static int secret_key(struct json_object *obj, char *key, size_t len)
     return 0;
 }
 
-static void secrets_changed(void)
+/* ns: the namespace of the one Secret that changed, NULL after a list. */
+static void secrets_changed(const char *ns)
 {
     rebuild_secrets();
-    int n = ctl_acset_recompile_secret_users(g.set, &g.secrets);
+    int n = ctl_acset_recompile_secret_users(g.set, &g.secrets, ns);
     if (n)
         ctl_acset_publish(g.set, &g.secrets);
     if (n && may_write_status())
@@ -125,8 +129,9 @@ static void on_secret_list(void *arg, struct json_object *items)
             strmap_put(g.secret_objs, key, json_object_get(o), &old) >= 0)
             json_object_put(old);
     }
-    secrets_changed();
+    secrets_changed(NULL);
     g.ssynced = 1;
+    pthread_cond_broadcast(&g.secrets_cv);
     maybe_synced();
     pthread_mutex_unlock(&g.mu);
 }
@@ -144,14 +149,46 @@ static void on_secret_event(void *arg, const char *type, struct json_object *obj
     else
         strmap_put(g.secret_objs, key, json_object_get(obj), &old);
     json_object_put(old);
-    secrets_changed();
+    char ns[256];
+    snprintf(ns, sizeof ns, "%.*s", (int)strcspn(key, "/"), key);
+    secrets_changed(ns);
     pthread_mutex_unlock(&g.mu);
+}
+
+/* The first compile waits (a while) for the first Secret list, so that
+ * AuthConfigs reading Secrets are compiled once, with them, not twice. A
+ * Secret list that does not come (no rights, API errors) only delays them:
+ * they are compiled again when it does. */
+static void wait_for_secrets(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CTL_SECRETS_WAIT_S;
+    while (!g.ssynced && !atomic_load(&g.stop)) {
+        struct timespec step;
+        clock_gettime(CLOCK_REALTIME, &step);
+        if (step.tv_sec > until.tv_sec ||
+            (step.tv_sec == until.tv_sec && step.tv_nsec >= until.tv_nsec)) {
+            plog(PC_LOG_WARN, "controller", "no Secret list after %d s: compiling "
+                                            "AuthConfigs without Secrets for now",
+                 CTL_SECRETS_WAIT_S);
+            return;
+        }
+        step.tv_nsec += 100000000L;
+        if (step.tv_nsec >= 1000000000L) {
+            step.tv_sec++;
+            step.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g.secrets_cv, &g.mu, &step);
+    }
 }
 
 static void on_list(void *arg, struct json_object *items)
 {
     (void)arg;
     pthread_mutex_lock(&g.mu);
+    if (!g.synced)
+        wait_for_secrets();
     ctl_acset_replace(g.set, items, &g.secrets);
     ctl_acset_publish(g.set, &g.secrets);
     plog(PC_LOG_INFO, "controller", "%zu AuthConfigs listed and compiled",
@@ -202,6 +239,7 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
         snprintf(g.spath, sizeof g.spath, "/api/v1/secrets");
     resset_init(&g.secrets);
     pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.secrets_cv, NULL);
     g.secret_objs = strmap_new(64);
     if (!(g.set = ctl_acset_new()) || !g.secret_objs) {
         snprintf(err, errlen, "out of memory");
@@ -267,4 +305,5 @@ void controller_stop(void)
     g.secret_objs = NULL;
     resset_free(&g.secrets);
     pthread_mutex_destroy(&g.mu);
+    pthread_cond_destroy(&g.secrets_cv);
 }

@@ -31,7 +31,9 @@ typedef struct ctl_ac {
     int last_ready, last_available;
     int seen;                   /* mark for replace() */
     int dirty;                  /* its status may need a write */
-    int uses_secrets;           /* its compile looked at Secrets */
+    int uses_secrets;           /* its compile looked at Secrets: */
+    int uses_all;               /* of every namespace, or */
+    char *uses_ns;              /* of this one */
 } ctl_ac;
 
 struct ctl_acset {
@@ -70,6 +72,7 @@ static void entry_free(void *p)
     json_object_put(e->api_status);
     ac_free(e->compiled);
     free(e->error);
+    free(e->uses_ns);
     entry_unlink(e);
     free(e->ready_since);
     free(e->available_since);
@@ -125,8 +128,12 @@ static void compile(ctl_ac *e, struct json_object *obj, const resset *secrets)
     cfgerr ce = {.file = origin, .doc_line = 0, .on_error = keep_error,
                  .on_warning = log_warning, .arg = e};
     unsigned long before = secrets ? secrets->lookups : 0;
+    unsigned long scans = secrets ? secrets->scans : 0;
     e->compiled = ac_compile(obj, (resset *)secrets, &ce);
     e->uses_secrets = secrets && secrets->lookups != before;
+    e->uses_all = secrets && secrets->scans != scans;
+    free(e->uses_ns);
+    e->uses_ns = e->uses_secrets && !e->uses_all ? strdup(secrets->lookup_ns) : NULL;
     if (!e->compiled && !e->error)
         e->error = strdup("the AuthConfig could not be compiled");
     struct json_object *spec = NULL, *hosts = NULL;
@@ -197,12 +204,14 @@ static ctl_ac *upsert(ctl_acset *s, struct json_object *obj, const resset *secre
     return e;
 }
 
-int ctl_acset_recompile_secret_users(ctl_acset *s, const resset *secrets)
+int ctl_acset_recompile_secret_users(ctl_acset *s, const resset *secrets,
+                                     const char *ns)
 {
     gather g = all_entries(s);
     int n = 0;
     for (size_t i = 0; g.v && i < g.n; i++)
-        if (g.v[i]->uses_secrets && g.v[i]->obj) {
+        if (g.v[i]->uses_secrets && g.v[i]->obj &&
+            (!ns || g.v[i]->uses_all || !g.v[i]->uses_ns || strcmp(g.v[i]->uses_ns, ns) == 0)) {
             compile(g.v[i], g.v[i]->obj, secrets);
             g.v[i]->dirty = 1;
             n++;

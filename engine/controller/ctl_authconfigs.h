@@ -18,8 +18,10 @@ void ctl_acset_replace(ctl_acset *set, struct json_object *items, const resset *
 int ctl_acset_apply(ctl_acset *set, const char *type, struct json_object *obj,
                     const resset *secrets);
 /* Compiles again every AuthConfig whose last compile looked at Secrets
- * (apiKey and the like), after the Secrets changed. Returns how many. */
-int ctl_acset_recompile_secret_users(ctl_acset *set, const resset *secrets);
+ * (apiKey and the like) of namespace ns (NULL: of any namespace), after
+ * they changed. Returns how many. */
+int ctl_acset_recompile_secret_users(ctl_acset *set, const resset *secrets,
+                                     const char *ns);
 /* Assembles and installs a snapshot of every AuthConfig that compiled. Where
  * two claim a host, the one created first keeps it (then by namespace/name). */
 void ctl_acset_publish(ctl_acset *set, const resset *secrets);

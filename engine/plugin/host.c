@@ -352,6 +352,13 @@ static int h_cc_foreach(pc_create_ctx *cc, const char *kind,
     return resset_foreach(cc->res, kind, res_adapt, &a);
 }
 
+static int h_cc_foreach_in(pc_create_ctx *cc, const char *kind, const char *ns,
+                           int (*fn)(void *, const pc_value *), void *arg)
+{
+    struct res_adapter a = {fn, arg};
+    return resset_foreach_ns(cc->res, kind, ns, res_adapt, &a);
+}
+
 /* ---- evaluation ---- */
 
 static const pc_value *h_root(pc_eval *ev) { return V(ev->root); }
@@ -615,6 +622,7 @@ static const pc_host g_host = {
     .base64_decode = b64_decode,
     .eval_can_block = h_can_block,
     .http_fetch = h_http_fetch,
+    .cc_foreach_resource_in = h_cc_foreach_in,
 };
 
 const pc_host *host_table(void)

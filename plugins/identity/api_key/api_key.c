@@ -261,7 +261,11 @@ static void *apikey_create(const pc_host *host, pc_create_ctx *cc,
     if (!(all && host->value_type(all) == PC_TYPE_BOOL && host->value_bool(all)))
         ld.ns = ns && *ns ? ns : APIKEY_DEFAULT_NS;
 
-    host->cc_foreach_resource(cc, "Secret", apikey_take_secret, &ld);
+    /* One namespace: through the host's index when it has one (1.4). */
+    if (ld.ns && PC_HOST_HAS(host, cc_foreach_resource_in))
+        host->cc_foreach_resource_in(cc, "Secret", ld.ns, apikey_take_secret, &ld);
+    else
+        host->cc_foreach_resource(cc, "Secret", apikey_take_secret, &ld);
     lsel_free(sel);
     if (ld.oom)
         goto oom;

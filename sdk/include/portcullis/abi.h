@@ -33,6 +33,8 @@
  *   writes into the sink (no JSON text to parse again).
  *   pc_host.http_fetch: outbound HTTP outside an evaluation (at create and
  *   from an instance's own threads, e.g. JWKS refreshes).
+ *   pc_host.cc_foreach_resource_in: the resources of one namespace,
+ *   through an index.
  * 1.3 (2026-12-01)
  *   PC_AGAIN (pc_status), PC_EVAL_TRY_NONBLOCKING (evaluator flags) and
  *   pc_host.eval_can_block: blocking evaluators may first answer from

@@ -333,6 +333,16 @@ typedef struct pc_host {
     pc_status (*http_fetch)(const pc_http_request *req, long *status,
                             char **body, size_t *body_len, char *err,
                             size_t errlen);
+
+    /** cc_foreach_resource for the resources of `kind` in one namespace
+     *  (NULL or "": "default"), looked up through an index: use it when
+     *  the instance only reads its own namespace, so that N AuthConfigs
+     *  cost N times their namespace's resources, not N times all of
+     *  them. Create time only. */
+    int (*cc_foreach_resource_in)(pc_create_ctx *cc, const char *kind,
+                                  const char *namespace_,
+                                  int (*fn)(void *arg, const pc_value *res),
+                                  void *arg);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
