@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "http/httpc.h"
 #include "kube.h"
 #include "kube_conf.h"
+#include "kube_exec.h"
 #include "pipeline/evalctx.h"
 #include "plugin/hostimpl.h"
 #include "util/buf.h"
@@ -24,6 +26,10 @@ static httpc_tls g_tls;
 static int g_configured;
 static pthread_mutex_t g_tok_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *g_file_token;       /* last token read from g_conf.token_file */
+static kube_exec_cache g_exec;   /* the exec plugin's last credential */
+/* Why the kubeconfig found by default (not one asked for) was not usable:
+ * said when something needs the API, not before. */
+static char g_unusable[512];
 static int64_t g_file_token_ns;  /* when it was read */
 
 static void wipe_free(char *s)
@@ -57,6 +63,19 @@ static void refresh_token_locked(int force)
 static void auth_header(buf *hdr, int force_reread)
 {
     buf_reset(hdr);
+    if (g_conf.exec_argv) {
+        pthread_mutex_lock(&g_tok_mu);
+        char err[256];
+        const char *t = kube_exec_token(&g_exec, g_conf.exec_argv, g_conf.exec_env,
+                                        g_conf.exec_api_version, force_reread, err,
+                                        sizeof err);
+        if (t)
+            buf_printf(hdr, "Authorization: Bearer %s", t);
+        else
+            plog(PC_LOG_WARN, "kube", "%s", err);
+        pthread_mutex_unlock(&g_tok_mu);
+        return;
+    }
     if (g_conf.token) {
         buf_printf(hdr, "Authorization: Bearer %s", g_conf.token);
         return;
@@ -85,8 +104,11 @@ static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
     resp->body = NULL;
     resp->body_len = 0;
     if (!g_configured) {
-        snprintf(err, errlen, "no Kubernetes API server configured "
-                              "(use --kubeconfig or run in a cluster)");
+        if (g_unusable[0])
+            snprintf(err, errlen, "no usable Kubernetes API: %s", g_unusable);
+        else
+            snprintf(err, errlen, "no Kubernetes API server configured "
+                                  "(use --kubeconfig or run in a cluster)");
         return PC_ERROR;
     }
     if (!path || path[0] != '/') {
@@ -119,7 +141,7 @@ static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
         buf_reset(&out);
         st = httpc_do(&req, &g_tls, deadline, &status, &out, err, errlen);
         /* A 401 with a file token may mean it was just rotated. */
-        if (st != PC_OK || status != 401 || !g_conf.token_file)
+        if (st != PC_OK || status != 401 || (!g_conf.token_file && !g_conf.exec_argv))
             break;
     }
     wipe_buf(&auth);
@@ -159,8 +181,11 @@ static pc_status control_exchange(const char *method, const char *path,
 {
     *status = 0;
     if (!g_configured) {
-        snprintf(err, errlen, "no Kubernetes API server configured "
-                              "(use --kubeconfig or run in a cluster)");
+        if (g_unusable[0])
+            snprintf(err, errlen, "no usable Kubernetes API: %s", g_unusable);
+        else
+            snprintf(err, errlen, "no Kubernetes API server configured "
+                                  "(use --kubeconfig or run in a cluster)");
         return PC_ERROR;
     }
     buf url, auth, ctype;
@@ -190,7 +215,7 @@ static pc_status control_exchange(const char *method, const char *path,
         } else {
             st = httpc_stream(&req, &g_tls, 0, status, sink, stop, arg, err, errlen);
         }
-        if (st != PC_OK || *status != 401 || !g_conf.token_file)
+        if (st != PC_OK || *status != 401 || (!g_conf.token_file && !g_conf.exec_argv))
             break;
     }
     wipe_buf(&auth);
@@ -229,30 +254,37 @@ static void set_tls(void)
     g_tls.key_blob_len = g_conf.key_data_len;
 }
 
+/* client-go's order: --kubeconfig, then $KUBECONFIG (a list, merged), then
+ * the in-cluster service account, then ~/.kube/config. */
 int kube_setup(const char *kubeconfig, char *err, size_t errlen)
 {
     kube_teardown();
+    g_unusable[0] = '\0';
     kube_conf c;
     const char *how;
-    char first[4096];
+    char home_kc[4096];
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     const char *env_kc = getenv("KUBECONFIG");
+    const char *home = getenv("HOME");
+    snprintf(home_kc, sizeof home_kc, "%s/.kube/config", home && *home ? home : "/");
     if (kubeconfig && *kubeconfig) {
         if (kube_conf_from_kubeconfig(kubeconfig, &c, err, errlen) < 0)
             return -1;
         how = kubeconfig;
+    } else if (env_kc && *env_kc) {
+        if (kube_conf_from_kubeconfig(env_kc, &c, g_unusable, sizeof g_unusable) < 0)
+            return 0;
+        how = env_kc;
     } else if (host && *host) {
         const char *dir = getenv("PORTCULLIS_SA_DIR");
         if (kube_conf_in_cluster(host, getenv("KUBERNETES_SERVICE_PORT"),
                                  dir && *dir ? dir : KUBE_SA_DIR, &c, err, errlen) < 0)
             return -1;
         how = "in-cluster service account";
-    } else if (env_kc && *env_kc) {
-        /* kubectl merges a ':'-separated list; the first file is taken. */
-        snprintf(first, sizeof first, "%.*s", (int)strcspn(env_kc, ":"), env_kc);
-        if (kube_conf_from_kubeconfig(first, &c, err, errlen) < 0)
-            return -1;
-        how = first;
+    } else if (access(home_kc, R_OK) == 0) {
+        if (kube_conf_from_kubeconfig(home_kc, &c, g_unusable, sizeof g_unusable) < 0)
+            return 0;
+        how = home_kc;
     } else {
         return 0;
     }
@@ -280,6 +312,7 @@ void kube_teardown(void)
     wipe_free(g_file_token);
     g_file_token = NULL;
     g_file_token_ns = 0;
+    kube_exec_clear(&g_exec);
     pthread_mutex_unlock(&g_tok_mu);
     kube_conf_free(&g_conf);
     memset(&g_tls, 0, sizeof g_tls);

@@ -1,7 +1,8 @@
 /* Kubeconfig and in-cluster discovery. Only the fields a TLS-verified,
- * token- or certificate-authenticated client needs are read; anything that
- * would weaken TLS or run programs (exec, auth-provider) is refused rather
- * than ignored, so a config never silently means less than it says. */
+ * token-, certificate- or exec-plugin-authenticated client needs are read;
+ * anything that would weaken TLS (or that no longer exists: auth-provider)
+ * is refused rather than ignored, so a config never silently means less
+ * than it says. */
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "config/ydoc.h"
 #include "kube_conf.h"
 #include "util/base64.h"
@@ -16,8 +18,18 @@
 
 #define KUBE_TOKEN_MAX (64 * 1024)
 
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 void kube_conf_free(kube_conf *c)
 {
+    free_strv(c->exec_argv);
+    free_strv(c->exec_env);
+    free(c->exec_api_version);
     if (!c)
         return;
     free(c->server);
@@ -139,6 +151,64 @@ static int pem_field(struct json_object *o, const char *fkey, const char *dkey,
     return 0;
 }
 
+/* users[].user.exec: command, args, env, apiVersion, interactiveMode. */
+static int parse_exec(struct json_object *ex, const char *dir, kube_conf *out,
+                      const char *name, const char *uname, char *err, size_t errlen)
+{
+    const char *cmd = jstr(ex, "command"), *av = jstr(ex, "apiVersion");
+    const char *mode = jstr(ex, "interactiveMode");
+    if (!cmd || !*cmd) {
+        snprintf(err, errlen, "%s: user \"%s\": exec needs a command", name, uname);
+        return -1;
+    }
+    if (!av || (strcmp(av, "client.authentication.k8s.io/v1") &&
+                strcmp(av, "client.authentication.k8s.io/v1beta1"))) {
+        snprintf(err, errlen, "%s: user \"%s\": exec apiVersion must be "
+                 "client.authentication.k8s.io/v1 or v1beta1", name, uname);
+        return -1;
+    }
+    if (mode && strcmp(mode, "Always") == 0) {
+        snprintf(err, errlen, "%s: user \"%s\": the exec plugin needs a terminal "
+                 "(interactiveMode: Always), which a server does not have", name, uname);
+        return -1;
+    }
+    struct json_object *args = NULL, *env = NULL;
+    json_object_object_get_ex(ex, "args", &args);
+    json_object_object_get_ex(ex, "env", &env);
+    size_t na = json_object_is_type(args, json_type_array) ? json_object_array_length(args) : 0;
+    size_t ne = json_object_is_type(env, json_type_array) ? json_object_array_length(env) : 0;
+    if (!(out->exec_argv = calloc(na + 2, sizeof *out->exec_argv)) ||
+        !(out->exec_env = calloc(ne + 1, sizeof *out->exec_env)) ||
+        !(out->exec_api_version = strdup(av)))
+        goto oom;
+    /* A relative command with a '/' is relative to the kubeconfig's
+     * directory; a bare name is looked up in PATH (as client-go does). */
+    if (!(out->exec_argv[0] = strchr(cmd, '/') ? resolve(dir, cmd) : strdup(cmd)))
+        goto oom;
+    for (size_t i = 0; i < na; i++) {
+        const char *a = json_object_get_string(json_object_array_get_idx(args, i));
+        if (!(out->exec_argv[i + 1] = strdup(a ? a : "")))
+            goto oom;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        struct json_object *e = json_object_array_get_idx(env, i);
+        const char *n = jstr(e, "name"), *v = jstr(e, "value");
+        if (!n || !*n || strchr(n, '=')) {
+            snprintf(err, errlen, "%s: user \"%s\": exec env[%zu] needs a name", name,
+                     uname, i);
+            return -1;
+        }
+        size_t l = strlen(n) + strlen(v ? v : "") + 2;
+        if (!(out->exec_env[i] = malloc(l)))
+            goto oom;
+        snprintf(out->exec_env[i], l, "%s=%s", n, v ? v : "");
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 static int parse_root(struct json_object *root, const char *name, const char *dir,
                       kube_conf *out, char *err, size_t errlen)
 {
@@ -194,12 +264,16 @@ static int parse_root(struct json_object *root, const char *name, const char *di
         snprintf(err, errlen, "%s: user \"%s\" not found", name, uname);
         return -1;
     }
-    if (has_key(u, "exec") || has_key(u, "auth-provider")) {
-        snprintf(err, errlen, "%s: user \"%s\": exec and auth-provider credentials "
-                 "are not supported (use token, tokenFile or a client certificate)",
-                 name, uname);
+    if (has_key(u, "auth-provider")) {
+        snprintf(err, errlen, "%s: user \"%s\": auth-provider credentials are not "
+                 "supported (client-go removed them: use an exec plugin, a token, "
+                 "tokenFile or a client certificate)", name, uname);
         return -1;
     }
+    struct json_object *ex = NULL;
+    if (json_object_object_get_ex(u, "exec", &ex) && parse_exec(ex, dir, out, name, uname,
+                                                               err, errlen) < 0)
+        return -1;
     if (has_key(u, "username") || has_key(u, "password")) {
         snprintf(err, errlen, "%s: user \"%s\": basic authentication is not supported",
                  name, uname);
@@ -271,8 +345,172 @@ void kube_conf_warn_readable(const char *kubeconfig, const kube_conf *c)
     warn_if_readable("client key file", c->key_file);
 }
 
+/* Makes the relative paths of one file's entries absolute against its
+ * directory, so entries keep their meaning once merged with other files'. */
+static void absolutize(struct json_object *root, const char *dir)
+{
+    static const struct { const char *list, *inner, *key; } fields[] = {
+        {"clusters", "cluster", "certificate-authority"},
+        {"users", "user", "client-certificate"},
+        {"users", "user", "client-key"},
+        {"users", "user", "tokenFile"},
+    };
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        struct json_object *arr = NULL;
+        if (!json_object_object_get_ex(root, fields[f].list, &arr) ||
+            !json_object_is_type(arr, json_type_array))
+            continue;
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            struct json_object *in = NULL, *e = json_object_array_get_idx(arr, i);
+            if (!json_object_object_get_ex(e, fields[f].inner, &in))
+                continue;
+            const char *v = jstr(in, fields[f].key);
+            if (v && *v && v[0] != '/') {
+                char *abs = resolve(dir, v);
+                if (abs)
+                    json_object_object_add(in, fields[f].key, json_object_new_string(abs));
+                free(abs);
+            }
+        }
+    }
+    struct json_object *users = NULL;
+    if (json_object_object_get_ex(root, "users", &users) &&
+        json_object_is_type(users, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(users); i++) {
+            struct json_object *u = NULL, *ex = NULL;
+            if (json_object_object_get_ex(json_object_array_get_idx(users, i), "user", &u) &&
+                json_object_object_get_ex(u, "exec", &ex)) {
+                const char *c = jstr(ex, "command");
+                if (c && strchr(c, '/') && c[0] != '/') {
+                    char *abs = resolve(dir, c);
+                    if (abs)
+                        json_object_object_add(ex, "command", json_object_new_string(abs));
+                    free(abs);
+                }
+            }
+        }
+}
+
+/* Adds the named entries of src's list that merged lacks (first wins). */
+static void merge_list(struct json_object *merged, struct json_object *src, const char *key)
+{
+    struct json_object *from = NULL, *to = NULL;
+    if (!json_object_object_get_ex(src, key, &from) || !json_object_is_type(from, json_type_array))
+        return;
+    if (!json_object_object_get_ex(merged, key, &to)) {
+        to = json_object_new_array();
+        json_object_object_add(merged, key, to);
+    }
+    for (size_t i = 0; i < json_object_array_length(from); i++) {
+        struct json_object *e = json_object_array_get_idx(from, i);
+        const char *n = jstr(e, "name");
+        int seen = 0;
+        for (size_t j = 0; n && j < json_object_array_length(to); j++) {
+            const char *m = jstr(json_object_array_get_idx(to, j), "name");
+            seen |= m && strcmp(m, n) == 0;
+        }
+        if (n && !seen)
+            json_object_array_add(to, json_object_get(e));
+    }
+}
+
+static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
+
 int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
                               size_t errlen)
+{
+    if (!strchr(path, ':'))
+        return kube_conf_from_file(path, out, err, errlen);
+    /* A list, as in $KUBECONFIG: merged the way kubectl merges it. */
+    memset(out, 0, sizeof *out);
+    struct json_object *merged = json_object_new_object();
+    char *list = strdup(path);
+    int files = 0, rc = -1;
+    if (!merged || !list) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (char *save = NULL, *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+        char *text = NULL;
+        size_t n = 0;
+        if (access(p, F_OK) != 0)
+            continue; /* kubectl skips the files of a list that are not there */
+        if (read_file(p, &text, &n, err, errlen) < 0)
+            goto done;
+        ydoc_file *f = NULL;
+        int lrc = ydoc_load_buffer(p, text, n, &f, err, errlen);
+        memset(text, 0, n);
+        free(text);
+        if (lrc < 0)
+            goto done;
+        if (f->n_docs == 1 && json_object_is_type(f->docs[0].root, json_type_object)) {
+            struct json_object *root = f->docs[0].root;
+            char *dir = strdup(p), *slash = dir ? strrchr(dir, '/') : NULL;
+            if (slash)
+                *(slash == dir ? slash + 1 : slash) = '\0';
+            absolutize(root, slash ? dir : ".");
+            free(dir);
+            merge_list(merged, root, "clusters");
+            merge_list(merged, root, "users");
+            merge_list(merged, root, "contexts");
+            const char *cur = jstr(root, "current-context");
+            if (cur && *cur && !json_object_object_get_ex(merged, "current-context", NULL))
+                json_object_object_add(merged, "current-context", json_object_new_string(cur));
+            files++;
+        }
+        ydoc_file_free(f);
+        warn_if_readable("kubeconfig", p);
+    }
+    if (!files) {
+        snprintf(err, errlen, "none of the kubeconfig files %s exists", path);
+        goto done;
+    }
+    rc = parse_root(merged, path, NULL, out, err, errlen);
+    if (rc == 0) {
+        warn_if_readable("token file", out->token_file);
+        warn_if_readable("client key file", out->key_file);
+    } else {
+        kube_conf_free(out);
+    }
+done:
+    json_object_put(merged);
+    free(list);
+    return rc;
+}
+
+static int read_file(const char *path, char **text_out, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "cannot read kubeconfig %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 8192, n = 0;
+    char *text = malloc(cap);
+    size_t r;
+    while (text && (r = fread(text + n, 1, cap - n, fp)) > 0) {
+        n += r;
+        if (n == cap) {
+            if (cap >= (size_t)16 << 20)
+                break;
+            char *t = realloc(text, cap *= 2);
+            if (!t)
+                free(text);
+            text = t;
+        }
+    }
+    fclose(fp);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *text_out = text;
+    *len = n;
+    return 0;
+}
+
+int kube_conf_from_file(const char *path, kube_conf *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *fp = fopen(path, "rb");

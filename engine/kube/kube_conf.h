@@ -14,15 +14,26 @@ typedef struct kube_conf {
     size_t cert_data_len, key_data_len;
     char *token;                   /* a fixed bearer token, or NULL */
     char *token_file;              /* re-read periodically, or NULL */
+    /* A client.authentication.k8s.io exec credential plugin: argv[0] is
+     * the command (looked up in PATH unless it holds a '/'), env holds
+     * extra NAME=VALUE pairs; both NULL-terminated, or NULL. */
+    char **exec_argv, **exec_env;
+    char *exec_api_version;
 } kube_conf;
 
-/* Reads the current context of a kubeconfig. Relative file paths are
- * taken relative to the kubeconfig's directory, as kubectl does. Refuses
- * insecure-skip-tls-verify, exec and auth-provider. 0 or -1 with a reason.
+/* Reads the current context of a kubeconfig, or of several merged as
+ * kubectl merges $KUBECONFIG (path may be a ':'-separated list: the first
+ * file to name a cluster, user or context, or to set current-context,
+ * wins; missing files in a list are skipped). Relative file paths are
+ * taken relative to the directory of the file that holds them, as kubectl
+ * does. Refuses insecure-skip-tls-verify, auth-provider, basic auth and an
+ * exec plugin that needs a terminal. 0 or -1 with a reason.
  * Logs a warning for each of the kubeconfig, its token file and its client
  * key file that group or others may read. */
 int kube_conf_from_kubeconfig(const char *path, kube_conf *out, char *err,
                               size_t errlen);
+/* One kubeconfig file (no list). */
+int kube_conf_from_file(const char *path, kube_conf *out, char *err, size_t errlen);
 /* Same for a kubeconfig already in memory (dir resolves relative paths). */
 int kube_conf_from_buffer(const char *name, const char *dir, const char *text,
                           size_t len, kube_conf *out, char *err, size_t errlen);

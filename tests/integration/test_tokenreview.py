@@ -218,6 +218,33 @@ def test_clients(api, tmp):
     p, out, _ = run_eval(tmp, ac, variant("kc-tokenfile", token_file), bearer(good))
     check(out is not None and out["allowed"], "tokenFile user", (p.returncode, p.stdout, p.stderr))
 
+    # An exec credential plugin (as EKS/GKE/AKS kubeconfigs have): it prints
+    # the caller token as an ExecCredential; a relative command is taken
+    # from the kubeconfig's directory.
+    plugin = write(os.path.join(tmp, "get-token.sh"),
+                   "#!/bin/sh\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                   "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$(cat %s)\"\n"
+                   % ("%s", tf))
+    os.chmod(plugin, 0o700)
+
+    def exec_user(k):
+        for u in k["users"]:
+            if u["name"] == "portcullis":
+                u["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
+                                      "command": "./get-token.sh", "interactiveMode": "Never"}}
+    p, out, _ = run_eval(tmp, ac, variant("kc-exec", exec_user), bearer(good))
+    check(out is not None and out["allowed"], "exec credential plugin user",
+          (p.returncode, p.stdout, p.stderr))
+    check(api.caller_token not in p.stdout + p.stderr, "the exec plugin's token is not printed")
+
+    # $KUBECONFIG with a list: merged as kubectl merges it.
+    first = write(os.path.join(tmp, "kc-part1"), yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "Config", "current-context": "fake"}))
+    p, out, _ = run_eval(tmp, ac, None, bearer(good),
+                         env={"KUBECONFIG": first + ":" + os.path.join(api.state_dir, "kubeconfig")})
+    check(out is not None and out["allowed"], "$KUBECONFIG with two files, merged",
+          (p.returncode, p.stdout, p.stderr))
+
     def insecure(k):
         for c in k["clusters"]:
             c["cluster"]["insecure-skip-tls-verify"] = True

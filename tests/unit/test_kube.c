@@ -13,6 +13,7 @@
 #include "kube/kube.h"
 #include "util/base64.h"
 #include "kube/kube_conf.h"
+#include "kube/kube_exec.h"
 #include "pipeline/evalctx.h"
 #include "plugin/hostimpl.h"
 #include "util/log.h"
@@ -148,7 +149,14 @@ static void test_refused(void)
     expect_fail(t, "https:// server");
     free(t);
     t = with("    tokenFile: tok\n", "    exec: {command: aws}\n");
-    expect_fail(t, "exec and auth-provider");
+    expect_fail(t, "exec apiVersion must be");
+    free(t);
+    t = with("    tokenFile: tok\n", "    exec: {command: aws, apiVersion: "
+             "client.authentication.k8s.io/v1, interactiveMode: Always}\n");
+    expect_fail(t, "needs a terminal");
+    free(t);
+    t = with("    tokenFile: tok\n", "    auth-provider: {name: gcp}\n");
+    expect_fail(t, "auth-provider credentials are not supported");
     free(t);
     t = with("    certificate-authority: pki/ca.crt\n",
              "    certificate-authority: pki/ca.crt\n    certificate-authority-data: " CA_B64 "\n");
@@ -162,6 +170,152 @@ static void test_refused(void)
     expect_fail(t, "needs both certificate and key");
     free(t);
     expect_fail("current-context: [", "kc.yaml");
+}
+
+static void test_exec_parsed(void)
+{
+    kube_conf c;
+    char err[512] = "";
+    char *t = with("    tokenFile: tok\n",
+                   "    exec:\n"
+                   "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+                   "      command: bin/get-token\n"
+                   "      args: [--cluster, prod]\n"
+                   "      env: [{name: AWS_PROFILE, value: ops}]\n"
+                   "      interactiveMode: IfAvailable\n");
+    CU_ASSERT_EQUAL_FATAL(load(t, &c, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(c.exec_argv[0], "/cfg/bin/get-token");
+    CU_ASSERT_STRING_EQUAL(c.exec_argv[1], "--cluster");
+    CU_ASSERT_STRING_EQUAL(c.exec_argv[2], "prod");
+    CU_ASSERT_PTR_NULL(c.exec_argv[3]);
+    CU_ASSERT_STRING_EQUAL(c.exec_env[0], "AWS_PROFILE=ops");
+    CU_ASSERT_STRING_EQUAL(c.exec_api_version, "client.authentication.k8s.io/v1beta1");
+    kube_conf_free(&c);
+    free(t);
+    /* A bare name is looked up in PATH. */
+    t = with("    tokenFile: tok\n", "    exec: {command: aws, apiVersion: "
+             "client.authentication.k8s.io/v1}\n");
+    CU_ASSERT_EQUAL_FATAL(load(t, &c, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(c.exec_argv[0], "aws");
+    kube_conf_free(&c);
+    free(t);
+}
+
+static void write_mode(const char *path, const char *text, int mode)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+/* $KUBECONFIG lists merge as kubectl merges them: first name wins, first
+ * current-context wins, relative paths stay relative to their own file. */
+static void test_merged_list(void)
+{
+    char dir[] = "/tmp/pc-kc-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char a[256], b[256], list[600];
+    snprintf(a, sizeof a, "%s/a.yaml", dir);
+    mkdir(strcat(strcpy(b, dir), "/sub"), 0700);
+    snprintf(b, sizeof b, "%s/sub/b.yaml", dir);
+    write_mode(a, "apiVersion: v1\nkind: Config\n"
+                  "clusters: [{name: c, cluster: {server: 'https://first:6443'}}]\n"
+                  "users: [{name: u, user: {tokenFile: tok-a}}]\n", 0600);
+    write_mode(b, "apiVersion: v1\nkind: Config\ncurrent-context: ctx\n"
+                  "contexts: [{name: ctx, context: {cluster: c, user: u2}}]\n"
+                  "clusters: [{name: c, cluster: {server: 'https://second:6443'}}]\n"
+                  "users: [{name: u, user: {token: no}}, {name: u2, user: {tokenFile: tok-b}}]\n",
+               0600);
+    snprintf(list, sizeof list, "%s:%s/missing.yaml:%s", a, dir, b);
+    kube_conf c;
+    char err[512] = "";
+    int rc = kube_conf_from_kubeconfig(list, &c, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(c.server, "https://first:6443");
+    char want[300];
+    snprintf(want, sizeof want, "%s/sub/tok-b", dir);
+    CU_ASSERT_STRING_EQUAL(c.token_file, want);
+    kube_conf_free(&c);
+    snprintf(list, sizeof list, "%s/none1:%s/none2", dir, dir);
+    CU_ASSERT_EQUAL(kube_conf_from_kubeconfig(list, &c, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "none of the kubeconfig files"));
+    unlink(a);
+    unlink(b);
+    snprintf(b, sizeof b, "%s/sub", dir);
+    rmdir(b);
+    rmdir(dir);
+}
+
+/* An exec plugin runs once per token lifetime, with the kubeconfig's env
+ * and KUBERNETES_EXEC_INFO; a forced refresh (after a 401) runs it again. */
+static void test_exec_token(void)
+{
+    char dir[] = "/tmp/pc-exec-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char script[256], count[256], text[1024];
+    snprintf(script, sizeof script, "%s/plugin.sh", dir);
+    snprintf(count, sizeof count, "%s/runs", dir);
+    snprintf(text, sizeof text,
+             "#!/bin/sh\n"
+             "echo x >> %s\n"
+             "case \"$KUBERNETES_EXEC_INFO\" in *'\"interactive\":false'*) ;; *) exit 3;; esac\n"
+             "[ \"$PC_TEST_ENV\" = yes ] || exit 4\n"
+             "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+             "\"status\":{\"token\":\"tok-%%s\",\"expirationTimestamp\":\"%%s\"}}' \"$1\" \"$2\"\n",
+             count);
+    write_mode(script, text, 0700);
+    char *env[] = {"PC_TEST_ENV=yes", NULL};
+    char *argv[] = {script, "one", "2999-01-01T00:00:00Z", NULL};
+    kube_exec_cache cache = {0};
+    char err[256] = "";
+    const char *t = kube_exec_token(&cache, argv, env, "client.authentication.k8s.io/v1", 0,
+                                    err, sizeof err);
+    if (!t)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_STRING_EQUAL(t, "tok-one");
+    t = kube_exec_token(&cache, argv, env, "client.authentication.k8s.io/v1", 0, err, sizeof err);
+    CU_ASSERT_STRING_EQUAL(t, "tok-one");
+    t = kube_exec_token(&cache, argv, env, "client.authentication.k8s.io/v1", 1, err, sizeof err);
+    CU_ASSERT_STRING_EQUAL(t, "tok-one");
+    FILE *f = fopen(count, "r");
+    int runs = 0, ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        runs += ch == '\n';
+    if (f)
+        fclose(f);
+    CU_ASSERT_EQUAL(runs, 2); /* the second call came from the cache */
+    /* Expired: run again. */
+    char *argv2[] = {script, "two", "2000-01-01T00:00:00+01:00", NULL};
+    kube_exec_clear(&cache);
+    t = kube_exec_token(&cache, argv2, env, "client.authentication.k8s.io/v1", 0, err, sizeof err);
+    CU_ASSERT_STRING_EQUAL(t, "tok-two");
+    CU_ASSERT_EQUAL(cache.expires, 946681200);
+    t = kube_exec_token(&cache, argv, env, "client.authentication.k8s.io/v1", 0, err, sizeof err);
+    CU_ASSERT_STRING_EQUAL(t, "tok-one");
+    /* Failures name the plugin, never its output. */
+    char *noenv[] = {NULL};
+    kube_exec_clear(&cache);
+    CU_ASSERT_PTR_NULL(kube_exec_token(&cache, argv, noenv, "client.authentication.k8s.io/v1", 0,
+                                       err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "exit status 4"));
+    CU_ASSERT_PTR_NULL(kube_exec_token(&cache, argv, env, "client.authentication.k8s.io/v1beta1",
+                                       0, err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not an client.authentication.k8s.io/v1beta1"));
+    CU_ASSERT_PTR_NULL(strstr(err, "tok-"));
+    char *missing[] = {"/nonexistent/plugin", NULL};
+    CU_ASSERT_PTR_NULL(kube_exec_token(&cache, missing, env, "client.authentication.k8s.io/v1", 0,
+                                       err, sizeof err));
+    CU_ASSERT_EQUAL(kube_exec_parse_time("2026-12-01T10:00:00.5Z"), 1796119200);
+    CU_ASSERT_EQUAL(kube_exec_parse_time("yesterday"), -1);
+    kube_exec_clear(&cache);
+    unlink(script);
+    unlink(count);
+    rmdir(dir);
 }
 
 static void test_insecure_false_ok(void)
@@ -411,6 +565,9 @@ int cu_register(void)
         {"kubeconfig: *-data forms are base64 decoded", test_data_forms},
         {"kubeconfig: missing names and unsafe settings refused", test_refused},
         {"kubeconfig: insecure-skip-tls-verify false is fine", test_insecure_false_ok},
+        {"kubeconfig: exec plugins parsed", test_exec_parsed},
+        {"kubeconfig: a $KUBECONFIG list is merged as kubectl merges it", test_merged_list},
+        {"exec plugin: token cached until it expires, refreshed on demand", test_exec_token},
         {"base64 decoding", test_b64},
         {"in-cluster: env host/port, IPv6, SA files", test_in_cluster},
         {"kube_setup: none, kubeconfig, $KUBECONFIG, in-cluster", test_setup},
