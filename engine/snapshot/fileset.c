@@ -369,8 +369,10 @@ static void on_doc(void *arg, struct json_object *doc, int line)
             ac_compile(doc, &r->res, &ce); /* reports the apiVersion */
         } else if (av && strncmp(av, "authorino.kuadrant.io/", 22) == 0) {
             /* A typo of the kind would otherwise serve nothing, silently. */
+            struct json_object *kn = doc;
+            json_object_object_get_ex(doc, "kind", &kn);
             f->ac_docs++;
-            cfgerr_error(&ce, doc, "kind", "unknown kind \"%s\" for %s (expected AuthConfig)",
+            cfgerr_error(&ce, kn, "kind", "unknown kind \"%s\" for %s (expected AuthConfig)",
                          kind ? kind : "", av);
         }
         return;
