@@ -230,6 +230,38 @@ def test_configmap_and_sighup(tmp):
               "its previous version", srv.logtail())
 
 
+def apikey_status(port, key):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(("GET /check HTTP/1.1\r\nHost: api.test\r\nAuthorization: APIKEY %s\r\n"
+                   "Connection: close\r\n\r\n" % key).encode())
+        data = s.recv(4096)
+    finally:
+        s.close()
+    parts = data.split(b"\r\n", 1)[0].split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else -1
+
+
+def test_secret_files(tmp):
+    """A Secret in its own file: changing it recompiles the apiKey
+    AuthConfig of another, unchanged file."""
+    d = os.path.join(tmp, "secrets")
+    os.mkdir(d)
+    authconfig, secret = api_key_authconfig("").split("\n---\n")
+    write(os.path.join(d, "ac.yaml"), authconfig)
+    write(os.path.join(d, "secret.yaml"), secret)
+    with Server(tmp, authconfigs=d, extra=SMALL, name="secrets") as srv:
+        check(srv.ready(), "apiKey server is ready", srv.logtail())
+        check(apikey_status(srv.http_port, "alice-secret-key") == 200, "alice's key works")
+        replace(os.path.join(d, "secret.yaml"), secret.replace("alice-secret-key", "rotated-key"))
+        t = within(lambda: apikey_status(srv.http_port, "rotated-key") == 200)
+        check(t is not None and apikey_status(srv.http_port, "alice-secret-key") != 200,
+              "a rotated key in a Secret file takes effect within 1 s", srv.logtail())
+        os.unlink(os.path.join(d, "secret.yaml"))
+        t = within(lambda: apikey_status(srv.http_port, "rotated-key") != 200)
+        check(t is not None, "a deleted Secret file's key stops working", srv.logtail())
+
+
 def test_missing_path(tmp):
     d = os.path.join(tmp, "present")
     os.mkdir(d)
@@ -322,7 +354,8 @@ def test_cli(tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-filewatch-")
     try:
-        for t in (test_live_edits, test_configmap_and_sighup, test_missing_path, test_cli):
+        for t in (test_live_edits, test_configmap_and_sighup, test_secret_files,
+                  test_missing_path, test_cli):
             with checks.guard(t.__name__):
                 t(tmp)
     finally:
