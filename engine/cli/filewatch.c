@@ -47,25 +47,57 @@ static struct {
     } seen[FILEWATCH_MAX_DIRS];
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .stop_pipe = {-1, -1}, .ifd = -1};
 
-static void log_error(void *arg, const char *line)
+/* A reload's messages wait until it is known whether anything changed: an
+ * event that changed nothing (a missing path's parent being written to)
+ * must not repeat the same errors. */
+#define HELD_MAX 1000
+
+typedef struct held {
+    char *line[HELD_MAX];
+    pc_log_level level[HELD_MAX];
+    size_t n, dropped;
+} held;
+
+static void hold(held *h, pc_log_level lvl, const char *line)
 {
-    (void)arg;
-    plog(PC_LOG_ERROR, "config", "%s", line);
+    if (h->n == HELD_MAX || !(h->line[h->n] = strdup(line))) {
+        h->dropped++;
+        return;
+    }
+    h->level[h->n++] = lvl;
 }
 
-static void log_warning(void *arg, const char *line)
+static void hold_error(void *arg, const char *line)
 {
-    (void)arg;
-    plog(PC_LOG_WARN, "config", "%s", line);
+    hold(arg, PC_LOG_ERROR, line);
+}
+
+static void hold_warning(void *arg, const char *line)
+{
+    hold(arg, PC_LOG_WARN, line);
+}
+
+static void release(held *h, int emit)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (emit)
+            plog(h->level[i], "config", "%s", h->line[i]);
+        free(h->line[i]);
+    }
+    if (emit && h->dropped)
+        plog(PC_LOG_ERROR, "config", "%zu more problems not shown", h->dropped);
+    h->n = h->dropped = 0;
 }
 
 /* verb: "loaded" at start, "reloaded" after. Logs and installs only when
- * something changed (always at start). */
+ * something changed (always at start and on SIGHUP). */
 static void reload_locked(int full, const char *verb, int always)
 {
-    snapshot_sink sink = {log_error, log_warning, NULL};
+    static held h; /* large; reloads are serialized by g.mu */
+    snapshot_sink sink = {hold_error, hold_warning, &h};
     int changed = 0;
     snapshot *s = fileset_reload(g.fs, full, &sink, &changed);
+    release(&h, changed || always || !s);
     if (!s) {
         plog(PC_LOG_ERROR, "config", "out of memory reloading AuthConfigs; keeping the "
                                      "previous ones");

@@ -686,6 +686,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
              (long long)s.grace_ms);
         break;
     }
+    filewatch_stop(); /* no reload while draining */
     /* Readiness goes down at once; what the frontend already received is
      * still decided during the grace period, and only then does submit
      * answer "Busy". */
@@ -694,7 +695,6 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     submit_set_ready(0);
     lf->t.destroy(fe);
     controller_stop();
-    filewatch_stop();
     workers_stop();
     snapshot_install(NULL);
     kube_teardown();

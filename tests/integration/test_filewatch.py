@@ -272,8 +272,14 @@ def test_missing_path(tmp):
         t = within(lambda: srv.proc.poll() is None and _readyz(srv) == 503, 5)
         check(t is not None, "/readyz is 503 while a configured path is missing",
               srv.logtail())
-        time.sleep(0.3)
+        errs = srv.logtext().count("No such file or directory")
+        for i in range(5):  # events in the watched parent that change nothing
+            write(os.path.join(tmp, "noise.txt"), str(i))
+            time.sleep(0.2)
         check(_readyz(srv) == 503, "and stays 503")
+        check(errs >= 1 and srv.logtext().count("No such file or directory") == errs,
+              "events that change nothing do not repeat the missing-path error",
+              srv.logtail())
         os.makedirs(later)
         write(os.path.join(later, "q.yaml"), ac("q", "1"))
         t = within(lambda: _readyz(srv) == 200, 2.0)
