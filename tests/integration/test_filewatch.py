@@ -174,6 +174,8 @@ def test_live_edits(tmp):
         n = reloads(srv) - before
         check(1 <= n <= 3, "50 writes made %d reloads (at most 3)" % n, srv.logtail())
         check(srv.proc.poll() is None, "server still running")
+    check(srv.rc == 0, "the server exits 0 on SIGTERM after all the reloads (%s)" % srv.rc,
+          srv.logtail())
 
 
 def make_configmap(root, stamp, files):
@@ -286,6 +288,7 @@ def test_missing_path(tmp):
         check(t is not None, "/readyz is 200 once the path appears", srv.logtail())
         check(within(lambda: serves(srv, "q.test", "1")) is not None,
               "and its AuthConfig serves")
+    check(srv.rc == 0, "the missing-path server exits 0 (%s)" % srv.rc, srv.logtail())
 
 
 def _readyz(srv):
