@@ -13,11 +13,28 @@ static void usage(FILE *f)
             "usage: portcullis check [--plugin-dir DIR]... PATH...\n"
             "Validates the AuthConfigs in the given files and directories (.yaml,\n"
             ".yml, .json; multi-document YAML) and lists every error with its file,\n"
-            "line and path. Exits 1 if there was any error, 0 otherwise.\n\n"
+            "line and path. `kind: List` documents (kubectl get -o yaml) are read\n"
+            "as their items. Exits 2 when a path does not exist or the paths hold\n"
+            "no AuthConfig, 1 if there was any other error, 0 otherwise.\n\n"
             "  -p, --plugin-dir DIR  load plugins from DIR (repeatable; default: the\n"
             "                        installed plugin directory)\n"
             "  -q, --quiet           print only errors and warnings\n"
             "  -h, --help            show this help\n");
+}
+
+int cli_usable_paths(const char *cmd, const snapshot *s)
+{
+    if (s->missing) {
+        fprintf(stderr, "portcullis %s: %d of the given paths do%s not exist\n", cmd,
+                s->missing, s->missing == 1 ? "es" : "");
+        return 0;
+    }
+    if (s->authconfig_docs == 0) {
+        fprintf(stderr, "portcullis %s: no AuthConfig in the given paths (%d file%s read)\n",
+                cmd, s->files, s->files == 1 ? "" : "s");
+        return 0;
+    }
+    return 1;
 }
 
 int cmd_check(int argc, char **argv)
@@ -62,7 +79,8 @@ int cmd_check(int argc, char **argv)
                s->n_configs, s->n_configs == 1 ? "" : "s", s->files,
                s->files == 1 ? "" : "s", errors, errors == 1 ? "" : "s",
                s->warnings, s->warnings == 1 ? "" : "s");
+    int usable = cli_usable_paths("check", s);
     snapshot_unref(s);
     loader_reset();
-    return errors ? 1 : 0;
+    return !usable ? 2 : errors ? 1 : 0;
 }

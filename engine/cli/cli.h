@@ -15,4 +15,9 @@ char *cli_read_file(const char *path, size_t *len);
 /* Loads plugins from dirs (or the default directory when n == 0),
  * printing refusals to stderr. Returns the number refused. */
 int cli_load_plugins(char **dirs, int n, int quiet);
+
+struct snapshot;
+/* 0 (with a message on stderr) when a given path does not exist or no
+ * AuthConfig was found: check and eval then exit 2. */
+int cli_usable_paths(const char *cmd, const struct snapshot *s);
 #endif

@@ -188,6 +188,14 @@ int cmd_eval(int argc, char **argv)
     cli_load_plugins(dirs, nd, 0);
     snapshot_sink sink = {cfgerr_print_error, NULL, NULL};
     snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
+    if (!s || !cli_usable_paths("eval", s)) {
+        snapshot_unref(s);
+        checkjson_free(&cj);
+        free(text);
+        loader_reset();
+        kube_teardown();
+        return 2;
+    }
     pipe_result r;
     if (rc == CHECKJSON_NO_HTTP) {
         pipe_result_init(&r, explain);

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "cli.h"
+#include "filewatch.h"
 #include "cache/cache.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
@@ -58,6 +59,7 @@ typedef struct settings {
     int n_fe_opts;
     const char *cache_max_bytes; /* text, checked in cache_setting() */
     int deep_metrics;
+    int watch_files;                 /* reload --authconfigs files on change */
 } settings;
 
 static void usage(FILE *f)
@@ -83,6 +85,8 @@ static void usage(FILE *f)
         "                            watch); default when in a cluster or given a\n"
         "                            kubeconfig, and no --authconfigs path\n"
         "  --no-watch-authconfigs    never watch, even then\n"
+        "  --watch-files[=false]     reload changed --authconfigs files at once, without\n"
+        "                            SIGHUP (default true)\n"
         "  --watch-namespace NS      watch one namespace (default: all)\n"
         "  --auth-config-label-selector SEL\n"
         "                            watch only AuthConfigs with these labels\n"
@@ -172,6 +176,7 @@ static const char *const SERVER_SCHEMA =
     "\"authConfigLabelSelector\":{\"type\":\"string\"},"
     "\"secretLabelSelector\":{\"type\":\"string\"},"
     "\"statusUpdates\":{\"type\":\"boolean\"},"
+    "\"watchFiles\":{\"type\":\"boolean\"},"
     "\"frontendOptions\":{\"type\":\"object\"},"
 
     "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
@@ -237,6 +242,8 @@ static int read_config_file(settings *s, ydoc_file **keep)
     struct json_object *b;
     if (json_object_object_get_ex(o, "watchAuthConfigs", &b))
         s->watch = json_object_get_boolean(b);
+    if (json_object_object_get_ex(o, "watchFiles", &b))
+        s->watch_files = json_object_get_boolean(b);
     if (json_object_object_get_ex(o, "statusUpdates", &b))
         s->write_status = json_object_get_boolean(b);
     if (jstr(o, "watchNamespace")) s->watch_ns = jstr(o, "watchNamespace");
@@ -286,6 +293,8 @@ static void read_env(settings *s, char **lists)
              tok = strtok(NULL, ","))
             s->fe_opts[s->n_fe_opts++] = tok;
     }
+    if ((v = getenv("PORTCULLIS_WATCH_FILES")))
+        s->watch_files = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
     if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
         s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
@@ -318,18 +327,6 @@ static int cache_setting(const settings *s)
 
 /* ---- running ---- */
 
-static void log_problem(void *arg, const char *line)
-{
-    (void)arg;
-    plog(PC_LOG_ERROR, "config", "%s", line);
-}
-
-static void log_warning(void *arg, const char *line)
-{
-    (void)arg;
-    plog(PC_LOG_WARN, "config", "%s", line);
-}
-
 static void log_refusal(void *arg, const char *line)
 {
     (void)arg;
@@ -340,16 +337,6 @@ static void on_synced(void *arg)
 {
     (void)arg;
     submit_set_ready(1);
-}
-
-static snapshot *load(const settings *s)
-{
-    snapshot_sink sink = {log_problem, log_warning, NULL};
-    snapshot *snap = snapshot_load(s->authconfigs, (size_t)s->n_authconfigs, &sink);
-    if (snap)
-        plog(PC_LOG_INFO, "config", "loaded %zu AuthConfigs from %d files (%d errors, %d warnings)",
-             snap->n_configs, snap->files, snap->errors, snap->warnings);
-    return snap;
 }
 
 /* "KEY=VALUE" as JSON: integers and booleans by their look, else a string;
@@ -485,12 +472,14 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"frontend-option", required_argument, NULL, 16},
         {"cache-max-bytes", required_argument, NULL, 17},
         {"deep-metrics-enabled", no_argument, NULL, 18},
+        {"watch-files", optional_argument, NULL, 19},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
                   .admin_addr = "0.0.0.0:8080", .workers = 32, .log_level = "info",
                   .log_format = "json", .grace_ms = 10000,
                   .frontend = "envoy_ext_authz", .watch = -1, .write_status = 1,
+                  .watch_files = 1,
                   .secret_selector = "authorino.kuadrant.io/managed-by=authorino"};
     /* First pass: only --config and --help, so the file can sit under the
      * environment and the flags. */
@@ -550,6 +539,13 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             break;
         case 17: s.cache_max_bytes = optarg; break;
         case 18: s.deep_metrics = 1; break;
+        case 19:
+            if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+                fprintf(stderr, "portcullis serve: --watch-files is true or false\n");
+                return 2;
+            }
+            s.watch_files = !optarg || strcmp(optarg, "true") == 0;
+            break;
         default: usage(stderr); return 2;
         }
     }
@@ -647,12 +643,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             return 2;
         }
     } else {
-        snapshot *snap = load(&s);
-        if (!snap)
+        char ferr[256];
+        if (filewatch_start(s.authconfigs, (size_t)s.n_authconfigs, s.watch_files, ferr,
+                            sizeof ferr) < 0) {
+            fprintf(stderr, "portcullis serve: %s\n", ferr);
             return 2;
-        snapshot_install(snap);
-        metrics_set_authconfigs(snap->n_configs);
-        submit_set_ready(1);
+        }
     }
 
     struct json_object *fcfg = frontend_config(&s);
@@ -683,23 +679,14 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         }
         if (sig == SIGHUP) {
             plog(PC_LOG_INFO, "config", "SIGHUP: reloading AuthConfigs");
-            snapshot *next = load(&s);
-            if (next && next->errors == 0) {
-                snapshot_install(next);
-                metrics_set_authconfigs(next->n_configs);
-                plog(PC_LOG_INFO, "config", "reloaded");
-            } else {
-                plog(PC_LOG_ERROR, "config",
-                     "reload had %d errors: keeping the previous AuthConfigs",
-                     next ? next->errors : -1);
-                snapshot_unref(next);
-            }
+            filewatch_reload_all();
             continue;
         }
         plog(PC_LOG_INFO, "portcullis", "signal %d: draining for up to %lld ms", sig,
              (long long)s.grace_ms);
         break;
     }
+    filewatch_stop(); /* no reload while draining */
     /* Readiness goes down at once; what the frontend already received is
      * still decided during the grace period, and only then does submit
      * answer "Busy". */

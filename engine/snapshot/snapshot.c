@@ -3,54 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config/cfgerr.h"
-#include "config/ydoc.h"
 #include "index/hostidx.h"
-#include "util/strmap.h"
+#include "fileset.h"
 #include "snapshot.h"
-
-typedef struct loadctx {
-    snapshot *s;
-    const snapshot_sink *sink;
-    ydoc_file **files;
-    size_t n_files;
-} loadctx;
-
-static void sink_error(void *arg, const char *msg)
-{
-    loadctx *lc = arg;
-    lc->s->errors++;
-    if (lc->sink && lc->sink->on_error)
-        lc->sink->on_error(lc->sink->arg, msg);
-}
-
-static int on_file(void *arg, const char *file)
-{
-    loadctx *lc = arg;
-    char err[1024];
-    ydoc_file *f = NULL;
-    lc->s->files++;
-    if (ydoc_load_file(file, &f, err, sizeof err) < 0) {
-        sink_error(lc, err);
-        return 0;
-    }
-    ydoc_file **nf = realloc(lc->files, (lc->n_files + 1) * sizeof *nf);
-    if (!nf) {
-        ydoc_file_free(f);
-        return 0;
-    }
-    lc->files = nf;
-    lc->files[lc->n_files++] = f;
-    return 0;
-}
-
-static const char *kind_of(struct json_object *doc)
-{
-    struct json_object *k;
-    if (!json_object_object_get_ex(doc, "kind", &k) ||
-        !json_object_is_type(k, json_type_string))
-        return NULL;
-    return json_object_get_string(k);
-}
 
 static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
                         cfgerr *ce)
@@ -87,72 +42,9 @@ static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
 snapshot *snapshot_load(const char *const *paths, size_t n,
                         const snapshot_sink *sink)
 {
-    snapshot *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    atomic_init(&s->refs, 1);
-    resset_init(&s->res);
-    s->idx = hostidx_new();
-    loadctx lc = {s, sink, NULL, 0};
-    ydoc_walk(paths, n, on_file, sink_error, &lc);
-
-    /* Secrets first: apiKey instances need all of them at create. */
-    for (size_t f = 0; f < lc.n_files; f++)
-        for (size_t d = 0; d < lc.files[f]->n_docs; d++) {
-            struct json_object *doc = lc.files[f]->docs[d].root;
-            const char *k = kind_of(doc);
-            if (k && strcmp(k, "Secret") == 0)
-                resset_add(&s->res, doc);
-        }
-    strmap *ids = strmap_new(64);
-    cfgerr ce = {0};
-    ce.on_error = sink ? sink->on_error : NULL;
-    ce.on_warning = sink ? sink->on_warning : NULL;
-    ce.arg = sink ? sink->arg : NULL;
-    for (size_t f = 0; f < lc.n_files; f++) {
-        ce.file = lc.files[f]->path;
-        for (size_t d = 0; d < lc.files[f]->n_docs; d++) {
-            struct json_object *doc = lc.files[f]->docs[d].root;
-            ce.doc_line = lc.files[f]->docs[d].line;
-            if (!json_object_is_type(doc, json_type_object)) {
-                cfgerr_warn(&ce, doc, NULL, "skipping a document that is not a map");
-                continue;
-            }
-            if (!ac_is_authconfig(doc)) {
-                const char *k = kind_of(doc);
-                if (k && strcmp(k, "AuthConfig") == 0)
-                    ac_compile(doc, &s->res, &ce); /* reports the apiVersion */
-                continue;
-            }
-            ac_config *c = ac_compile(doc, &s->res, &ce);
-            if (!c)
-                continue;
-            void *first = NULL;
-            if (!ids || strmap_addn(ids, c->id, strlen(c->id), c, &first) != 0) {
-                struct json_object *meta = NULL, *name = NULL;
-                json_object_object_get_ex(doc, "metadata", &meta);
-                json_object_object_get_ex(meta, "name", &name);
-                cfgerr_error(&ce, name ? name : doc, "metadata.name",
-                             "AuthConfig %s is defined twice; keeping the first", c->id);
-                ac_free(c);
-                continue;
-            }
-            ac_config **nc = realloc(s->configs, (s->n_configs + 1) * sizeof *nc);
-            if (!nc) {
-                ac_free(c);
-                continue;
-            }
-            s->configs = nc;
-            s->configs[s->n_configs++] = c;
-            index_hosts(s, c, doc, &ce);
-        }
-    }
-    strmap_free(ids, NULL);
-    s->errors += ce.errors;
-    s->warnings += ce.warnings;
-    for (size_t f = 0; f < lc.n_files; f++)
-        ydoc_file_free(lc.files[f]);
-    free(lc.files);
+    fileset *fs = fileset_new(paths, n);
+    snapshot *s = fs ? fileset_reload(fs, 1, sink, NULL) : NULL;
+    fileset_free(fs);
     return s;
 }
 

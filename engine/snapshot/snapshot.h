@@ -18,6 +18,8 @@ typedef struct snapshot {
     resset res;
     int errors, warnings;  /* problems met while loading */
     int files;             /* files read */
+    int missing;           /* configured paths that do not exist */
+    int authconfig_docs;   /* AuthConfig documents met, broken ones included */
 } snapshot;
 
 typedef struct snapshot_sink {
@@ -26,8 +28,10 @@ typedef struct snapshot_sink {
     void *arg;
 } snapshot_sink;
 
-/* Reads every AuthConfig (and Secret) under paths. Broken documents are
- * reported and skipped; the rest load. Never NULL except on OOM. */
+/* Reads every AuthConfig (and Secret) under paths, the items of `kind:
+ * List` documents included. Broken documents are reported and skipped; the
+ * rest load. Never NULL except on OOM. (A fileset_reload of a new fileset:
+ * see fileset.h for reloads that keep what did not change.) */
 snapshot *snapshot_load(const char *const *paths, size_t n,
                         const snapshot_sink *sink);
 /* A snapshot of AuthConfigs compiled elsewhere (the controller keeps them
