@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
+#include "server/readiness.h"
 #include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
@@ -541,6 +542,11 @@ static int h_ready(void) { return g_fe.ready ? g_fe.ready() : 0; }
 
 static char *h_metrics_render(size_t *len) { return metrics_render(len); }
 
+static char *h_readiness_render(int verbose, int *all_ready, size_t *len)
+{
+    return readiness_render(verbose, all_ready, len);
+}
+
 static void h_metrics_request(const pc_verdict *v, int64_t ns)
 {
     metrics_request(v, ns);
@@ -615,6 +621,7 @@ static const pc_host g_host = {
     .base64_decode = b64_decode,
     .eval_can_block = h_can_block,
     .http_fetch = h_http_fetch,
+    .readiness_render = h_readiness_render,
 };
 
 const pc_host *host_table(void)

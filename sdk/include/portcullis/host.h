@@ -333,6 +333,15 @@ typedef struct pc_host {
     pc_status (*http_fetch)(const pc_http_request *req, long *status,
                             char **body, size_t *body_len, char *err,
                             size_t errlen);
+
+    /* ---- added in 1.5 ---- */
+
+    /** The body of a /readyz/authconfigs probe (Authorino's): "ok" when
+     *  every AuthConfig is ready, else an error naming the first that is
+     *  not; with verbose one "[+]namespace/name ok" or "[-]namespace/name
+     *  REASON" line each. *all_ready says which; host->free the text.
+     *  Any thread; NULL when out of memory. */
+    char *(*readiness_render)(int verbose, int *all_ready, size_t *len);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
