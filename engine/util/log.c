@@ -191,21 +191,30 @@ plog_line *plog_begin(pc_log_level level, const char *logger, const char *msg)
     return l;
 }
 
+/* A field that does not fit is dropped whole (the line ends there), so
+ * what is written stays valid JSON. */
+static int field_fits(plog_line *l, size_t start)
+{
+    if (!l->full)
+        return 1;
+    l->len = start;
+    return 0;
+}
+
 void plog_kv_str(plog_line *l, const char *key, const char *val, size_t len)
 {
-    if (!l)
+    if (!l || l->full)
         return;
+    size_t start = l->len;
     put_key(l, key);
     if (l->fmt == PLOG_JSON)
         put(l, "\"", 1);
+    if (!field_fits(l, start))
+        return;
     put_escaped(l, val ? val : "", val ? len : 0);
-    if (l->fmt == PLOG_JSON) {
-        /* A cut string is still closed: the line stays valid JSON. */
-        if (l->full)
-            l->buf[l->len++] = '"';
-        else
-            put(l, "\"", 1);
-    }
+    /* A cut string is still closed (the tail reserve has room). */
+    if (l->fmt == PLOG_JSON)
+        l->buf[l->len++] = '"';
 }
 
 void plog_kv_int(plog_line *l, const char *key, long long v)
@@ -214,16 +223,20 @@ void plog_kv_int(plog_line *l, const char *key, long long v)
         return;
     char num[24];
     int n = snprintf(num, sizeof num, "%lld", v);
+    size_t start = l->len;
     put_key(l, key);
     put(l, num, (size_t)n);
+    field_fits(l, start);
 }
 
 void plog_kv_bool(plog_line *l, const char *key, int v)
 {
     if (!l)
         return;
+    size_t start = l->len;
     put_key(l, key);
     puts_(l, v ? "true" : "false");
+    field_fits(l, start);
 }
 
 void plog_obj_open(plog_line *l, const char *key)
@@ -231,9 +244,10 @@ void plog_obj_open(plog_line *l, const char *key)
     if (!l || l->depth >= PLOG_DEPTH_MAX)
         return;
     if (l->fmt == PLOG_JSON) {
+        size_t start = l->len;
         put_key(l, key);
         put(l, "{", 1);
-        if (l->full)
+        if (!field_fits(l, start))
             return; /* not opened: nothing to close */
         l->first = 1;
     } else {
