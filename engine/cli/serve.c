@@ -72,7 +72,8 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: portcullis serve [options]\n"
         "Runs the authorization server: Envoy ext_authz over gRPC, HTTP\n"
-        "authorization, and an admin port with /healthz, /readyz, /metrics.\n\n"
+        "authorization, probes (/healthz, /readyz, /readyz/authconfigs) and\n"
+        "metrics (/metrics, /server-metrics).\n\n"
         "  --grpc-addr HOST:PORT     gRPC listener (default 0.0.0.0:50051; port 0 disables)\n"
         "  --http-addr HOST:PORT     HTTP listener (default 0.0.0.0:5001)\n"
         "  --admin-addr HOST:PORT    metrics and probes on one listener (default:\n"
