@@ -132,8 +132,9 @@ def decision_logs(tmp):
     text = srv.logtext()
     lines, bad = json_lines(text)
     check(not bad, "every log line is one JSON object", bad[:3])
-    out = {ln.get("request id"): ln for ln in lines
-           if ln.get("msg") == "outgoing authorization response"}
+    decisions = [ln for ln in lines if ln.get("msg") == "outgoing authorization response"]
+    check(len(decisions) == 3, "one decision line per check", len(decisions))
+    out = {ln.get("request id"): ln for ln in decisions}
     a = out.get("rid-allowed", {})
     check(a.get("level") == "info" and isinstance(a.get("ts"), float) and
           a.get("logger") == "portcullis.service.auth" and a.get("authorized") is True and
