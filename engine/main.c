@@ -10,7 +10,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: portcullis COMMAND [options]\n\n"
             "Commands:\n"
-            "  serve     run the authorization server\n"
+            "  serve     run the authorization server (also: server)\n"
             "  check     validate AuthConfig files and directories\n"
             "  eval      decide one CheckRequest (JSON) offline\n"
             "  plugins   list the loaded plugins and their evaluator types\n"
@@ -32,8 +32,14 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
+    /* "server" is Authorino's name for it. Authorino's image runs
+     * `authorino server` and its Deployments give only flags, so flags
+     * alone (in this image: the args that replace CMD) mean serve too. */
+    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "server") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strncmp(cmd, "--", 2) == 0 && strcmp(cmd, "--help") != 0 &&
+        strcmp(cmd, "--version") != 0)
+        return cmd_serve(argc, argv);
     if (strcmp(cmd, "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
     if (strcmp(cmd, "cel") == 0)

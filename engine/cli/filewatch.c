@@ -22,10 +22,28 @@
 #include <time.h>
 #include <unistd.h>
 #include "metrics/metrics.h"
+#include "server/readiness.h"
 #include "server/submit.h"
 #include "snapshot/fileset.h"
 #include "util/log.h"
 #include "filewatch.h"
+
+/* From files, every AuthConfig that loaded is ready (a broken one keeps its
+ * previous version or is not in the snapshot: its error was logged). */
+static void publish_readiness(const snapshot *snap)
+{
+    const char **ids = calloc(snap->n_configs + 1, sizeof *ids);
+    const char **why = calloc(snap->n_configs + 1, sizeof *why);
+    if (ids && why) {
+        for (size_t i = 0; i < snap->n_configs; i++) {
+            ids[i] = snap->configs[i]->id;
+            why[i] = READY_REASON;
+        }
+        readiness_publish(ids, why, snap->n_configs);
+    }
+    free(ids);
+    free(why);
+}
 
 #define DIR_MASK (IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | \
                   IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
@@ -113,6 +131,7 @@ static void reload_locked(int full, const char *verb, int always)
          s->files, s->errors, s->warnings,
          s->missing ? "; a configured path does not exist: not ready" : "");
     metrics_set_authconfigs(s->n_configs);
+    publish_readiness(s);
     snapshot_install(s);
 }
 

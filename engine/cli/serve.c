@@ -5,6 +5,7 @@
  * (--config), PORTCULLIS_* environment variables, flags. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include "plugin/hostimpl.h"
 #include "plugin/loader.h"
 #include "plugin/schema.h"
+#include "server/readiness.h"
 #include "server/submit.h"
 #include "server/workers.h"
 #include "snapshot/snapshot.h"
@@ -60,6 +62,11 @@ typedef struct settings {
     const char *cache_max_bytes; /* text, checked in cache_setting() */
     int deep_metrics;
     int watch_files;                 /* reload --authconfigs files on change */
+    /* Probes and metrics apart (Authorino's ports); NULL: --admin-addr. */
+    const char *health_addr, *metrics_addr;
+    const char *tls_min_version;  /* "1.2" or "1.3" */
+    const char *max_body;         /* --max-http-request-body-size, checked */
+    char grpc_buf[32], http_buf[32], cache_buf[24];
 } settings;
 
 static void usage(FILE *f)
@@ -67,10 +74,17 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: portcullis serve [options]\n"
         "Runs the authorization server: Envoy ext_authz over gRPC, HTTP\n"
-        "authorization, and an admin port with /healthz, /readyz, /metrics.\n\n"
+        "authorization, probes (/healthz, /readyz, /readyz/authconfigs) and\n"
+        "metrics (/metrics, /server-metrics).\n\n"
         "  --grpc-addr HOST:PORT     gRPC listener (default 0.0.0.0:50051; port 0 disables)\n"
         "  --http-addr HOST:PORT     HTTP listener (default 0.0.0.0:5001)\n"
-        "  --admin-addr HOST:PORT    admin listener (default 0.0.0.0:8080)\n"
+        "  --admin-addr HOST:PORT    metrics and probes on one listener (default:\n"
+        "                            --metrics-addr and --health-probe-addr)\n"
+        "  --metrics-addr HOST:PORT  /metrics, /server-metrics (default 0.0.0.0:8080)\n"
+        "  --health-probe-addr HOST:PORT\n"
+        "                            /healthz, /readyz, /readyz/authconfigs\n"
+        "                            (default 0.0.0.0:8081; the same as\n"
+        "                            --metrics-addr: one listener)\n"
         "  --authconfigs PATH        AuthConfig file or directory (repeatable)\n"
         "  --plugin-dir DIR          plugin directory (repeatable; default: installed)\n"
         "  --kubeconfig FILE         Kubernetes client config (default: in-cluster,\n"
@@ -108,9 +122,29 @@ static void usage(FILE *f)
         "                            only those with metrics: true (default off)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
         "  --log-format FORMAT       json (default) or text\n"
+        "  --log-mode MODE           production (json) or development (text)\n"
+        "  --log-redact-add-header NAME, --log-redact-remove-header NAME\n"
+        "  --log-redact-add-field NAME, --log-redact-remove-field NAME\n"
+        "                            what debug logs redact (repeatable)\n"
+        "Authorino's flags and environment variables are accepted too:\n"
+        "--ext-auth-grpc-port, --ext-auth-http-port, --tls-cert-key,\n"
+        "--tls-min-version, --max-http-request-body-size, --evaluator-cache-size\n"
+        "(MB) and the rest (docs/configuration.md has the table); `portcullis\n"
+        "server` is `portcullis serve`.\n"
         "  -h, --help                show this help\n\n"
         "Every flag is also read from the environment as PORTCULLIS_<FLAG>, e.g.\n"
         "PORTCULLIS_GRPC_ADDR, PORTCULLIS_AUTHCONFIGS (a colon-separated list).\n");
+}
+
+/* Fatal start-up errors: a JSON line when the logs are JSON, so a log
+ * pipeline sees why the server did not start. */
+static void serve_fail(const char *fmt, ...) PC_PRINTF(1, 2);
+static void serve_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    plog_v(PC_LOG_ERROR, "portcullis", fmt, ap);
+    va_end(ap);
 }
 
 /* ---- config file ---- */
@@ -156,7 +190,8 @@ static void jlist(struct json_object *o, const char *k, const char **out, int *n
 static const char *const SERVER_SCHEMA =
     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"listeners\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-    "\"grpc\":{\"type\":\"string\"},\"http\":{\"type\":\"string\"},\"admin\":{\"type\":\"string\"}}},"
+    "\"grpc\":{\"type\":\"string\"},\"http\":{\"type\":\"string\"},\"admin\":{\"type\":\"string\"},"
+    "\"health\":{\"type\":\"string\"},\"metrics\":{\"type\":\"string\"}}},"
     "\"tls\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"cert\":{\"type\":\"string\"},\"key\":{\"type\":\"string\"},\"clientCA\":{\"type\":\"string\"}}},"
     "\"authconfigs\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},"
@@ -194,7 +229,7 @@ static int read_config_file(settings *s, ydoc_file **keep)
 {
     char err[512];
     if (ydoc_load_file(s->config, keep, err, sizeof err) < 0) {
-        fprintf(stderr, "portcullis serve: %s\n", err);
+        serve_fail("%s", err);
         return -1;
     }
     if ((*keep)->n_docs == 0)
@@ -217,6 +252,8 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(l, "grpc")) s->grpc_addr = jstr(l, "grpc");
     if (jstr(l, "http")) s->http_addr = jstr(l, "http");
     if (jstr(l, "admin")) s->admin_addr = jstr(l, "admin");
+    if (jstr(l, "health")) s->health_addr = jstr(l, "health");
+    if (jstr(l, "metrics")) s->metrics_addr = jstr(l, "metrics");
     if (jstr(t, "cert")) s->tls_cert = jstr(t, "cert");
     if (jstr(t, "key")) s->tls_key = jstr(t, "key");
     if (jstr(t, "clientCA")) s->tls_client_ca = jstr(t, "clientCA");
@@ -277,6 +314,8 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WORKERS"))) s->workers = atoi(v);
     if ((v = getenv("PORTCULLIS_IO_THREADS"))) s->io_threads = atoi(v);
     if ((v = getenv("PORTCULLIS_TIMEOUT"))) s->timeout_ms = atoll(v);
+    if ((v = getenv("PORTCULLIS_HEALTH_PROBE_ADDR"))) s->health_addr = v;
+    if ((v = getenv("PORTCULLIS_METRICS_ADDR"))) s->metrics_addr = v;
     /* Authorino's names too, so its Deployments' env works unchanged. */
     if ((v = getenv("WATCH_NAMESPACE"))) s->watch_ns = v;
     if ((v = getenv("PORTCULLIS_WATCH_NAMESPACE"))) s->watch_ns = v;
@@ -317,11 +356,180 @@ static int cache_setting(const settings *s)
     unsigned long long n = strtoull(s->cache_max_bytes, &end, 10);
     if (errno || end == s->cache_max_bytes || *end || s->cache_max_bytes[0] == '-' ||
         n < 65536 || n > SIZE_MAX) {
-        fprintf(stderr, "portcullis serve: --cache-max-bytes must be a number of bytes, "
-                        "at least 65536 (got \"%s\")\n", s->cache_max_bytes);
+        serve_fail("--cache-max-bytes must be a number of bytes, "
+                        "at least 65536 (got \"%s\")", s->cache_max_bytes);
         return -1;
     }
     cache_set_default_max_bytes((size_t)n);
+    return 0;
+}
+
+/* ---- Authorino's flags and environment variables ----
+ *
+ * An Authorino Deployment's args and env start this server unchanged. Each
+ * alias is checked as it is read: a wrong value names the flag (or the
+ * variable) and stops the start. */
+
+enum {
+    AL_GRPC_PORT = 1000, AL_HTTP_PORT, AL_TLS_KEY, AL_TLS_MIN, AL_TLS_MAX,
+    AL_TLS_CIPHERS, AL_BODY, AL_CACHE_MB, AL_LOG_MODE, AL_HEALTH, AL_METRICS,
+    AL_REDACT_ADD_FIELD, AL_REDACT_RM_FIELD, AL_REDACT_ADD_HEADER,
+    AL_REDACT_RM_HEADER, AL_OIDC_PORT, AL_SUPERSEDING, AL_DEEP_ENV
+};
+
+typedef struct alias {
+    int code;
+    const char *flag, *env;
+} alias;
+
+/* Codes below 1000 (above any option letter) are serve's own options
+ * that Authorino shares. */
+static const alias ALIASES[] = {
+    {AL_GRPC_PORT, "ext-auth-grpc-port", "EXT_AUTH_GRPC_PORT"},
+    {AL_HTTP_PORT, "ext-auth-http-port", "EXT_AUTH_HTTP_PORT"},
+    {1, "tls-cert", "TLS_CERT"},
+    {AL_TLS_KEY, "tls-cert-key", "TLS_CERT_KEY"},
+    {AL_TLS_MIN, "tls-min-version", "TLS_MIN_VERSION"},
+    {AL_TLS_MAX, "tls-max-version", "TLS_MAX_VERSION"},
+    {AL_TLS_CIPHERS, "tls-cipher-suites", "TLS_CIPHER_SUITES"},
+    {6, "timeout", "TIMEOUT"},
+    {AL_BODY, "max-http-request-body-size", "MAX_HTTP_REQUEST_BODY_SIZE"},
+    {AL_CACHE_MB, "evaluator-cache-size", "EVALUATOR_CACHE_SIZE"},
+    {4, "log-level", "LOG_LEVEL"},
+    {AL_LOG_MODE, "log-mode", "LOG_MODE"},
+    {AL_HEALTH, "health-probe-addr", NULL},
+    {AL_METRICS, "metrics-addr", NULL},
+    {AL_REDACT_ADD_FIELD, "log-redact-add-field", NULL},
+    {AL_REDACT_RM_FIELD, "log-redact-remove-field", NULL},
+    {AL_REDACT_ADD_HEADER, "log-redact-add-header", NULL},
+    {AL_REDACT_RM_HEADER, "log-redact-remove-header", NULL},
+    {AL_OIDC_PORT, "oidc-http-port", "OIDC_HTTP_PORT"},
+    {AL_SUPERSEDING, "allow-superseding-host-subsets", NULL},
+    {AL_DEEP_ENV, "deep-metrics-enabled", "DEEP_METRICS_ENABLED"},
+};
+
+static int alias_bad(const alias *a, int from_env, const char *val, const char *want)
+{
+    if (from_env)
+        serve_fail("%s (--%s): %s, got \"%s\"", a->env, a->flag,
+                want, val);
+    else
+        serve_fail("--%s: %s, got \"%s\"", a->flag, want, val);
+    return -1;
+}
+
+static int alias_number(const char *v, long long lo, long long hi, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int alias_port(const alias *a, int env, const char *v, char *out, size_t cap,
+                      const char **addr)
+{
+    long long port;
+    if (alias_number(v, 0, 65535, &port) < 0)
+        return alias_bad(a, env, v, "want a port number 0-65535");
+    snprintf(out, cap, "0.0.0.0:%lld", port);
+    *addr = out;
+    return 0;
+}
+
+static int serve_alias(settings *s, int code, const char *v, int env)
+{
+    const alias *a = NULL;
+    for (size_t i = 0; i < sizeof ALIASES / sizeof ALIASES[0]; i++)
+        if (ALIASES[i].code == code)
+            a = &ALIASES[i];
+    long long n;
+    pc_log_level lvl;
+    plog_format fmt;
+    switch (code) {
+    case AL_GRPC_PORT: return alias_port(a, env, v, s->grpc_buf, sizeof s->grpc_buf, &s->grpc_addr);
+    case AL_HTTP_PORT: return alias_port(a, env, v, s->http_buf, sizeof s->http_buf, &s->http_addr);
+    case 1: s->tls_cert = *v ? v : NULL; return 0; /* Authorino: "" is no TLS */
+    case AL_TLS_KEY: s->tls_key = *v ? v : NULL; return 0;
+    case AL_TLS_MIN:
+        if (strcmp(v, "1.2") && strcmp(v, "1.3"))
+            return alias_bad(a, env, v, "want 1.2 or 1.3 (TLS 1.0 and 1.1 are never served)");
+        s->tls_min_version = v;
+        return 0;
+    case AL_TLS_MAX:
+        if (!*v)
+            return 0;
+        return alias_bad(a, env, v, "not supported: the TLS listener offers TLS 1.2 and "
+                                    "1.3, capped only by --tls-min-version");
+    case AL_TLS_CIPHERS:
+        if (!*v)
+            return 0;
+        return alias_bad(a, env, v, "not supported: the TLS listener uses OpenSSL's "
+                                    "default cipher suites");
+    case 6:
+        if (alias_number(v, 0, INT64_C(1) << 40, &n) < 0)
+            return alias_bad(a, env, v, "want a number of milliseconds");
+        s->timeout_ms = n;
+        return 0;
+    case AL_BODY:
+        if (alias_number(v, 0, INT32_MAX, &n) < 0)
+            return alias_bad(a, env, v, "want a number of bytes, 0-2147483647");
+        s->max_body = v;
+        return 0;
+    case AL_CACHE_MB:
+        /* Authorino's unit is the megabyte. */
+        if (alias_number(v, 1, 1 << 20, &n) < 0)
+            return alias_bad(a, env, v, "want a number of megabytes, at least 1");
+        snprintf(s->cache_buf, sizeof s->cache_buf, "%lld", n << 20);
+        s->cache_max_bytes = s->cache_buf;
+        return 0;
+    case 4:
+        if (plog_parse_level(v, &lvl) < 0)
+            return alias_bad(a, env, v, "want debug, info, warn or error");
+        s->log_level = v;
+        return 0;
+    case AL_LOG_MODE:
+        if (plog_parse_mode(v, &fmt) < 0)
+            return alias_bad(a, env, v, "want production or development");
+        s->log_format = fmt == PLOG_JSON ? "json" : "text";
+        return 0;
+    case AL_HEALTH: s->health_addr = v; return 0;
+    case AL_METRICS: s->metrics_addr = v; return 0;
+    case AL_REDACT_ADD_FIELD:
+    case AL_REDACT_RM_FIELD:
+    case AL_REDACT_ADD_HEADER:
+    case AL_REDACT_RM_HEADER: {
+        int field = code == AL_REDACT_ADD_FIELD || code == AL_REDACT_RM_FIELD;
+        int add = code == AL_REDACT_ADD_FIELD || code == AL_REDACT_ADD_HEADER;
+        if (!*v || (field ? plog_redact_field(v, add) : plog_redact_header(v, add)) < 0)
+            return alias_bad(a, env, v, "want a name (at most 64 in the list)");
+        return 0;
+    }
+    case AL_OIDC_PORT:
+        /* Festival Wristband issuing is not served, so neither is its
+         * discovery endpoint; the port alone changes nothing. */
+        if (alias_number(v, 0, 65535, &n) < 0)
+            return alias_bad(a, env, v, "want a port number 0-65535");
+        return 0;
+    case AL_SUPERSEDING: return 0; /* host conflicts: the older AuthConfig wins */
+    case AL_DEEP_ENV:
+        s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* Authorino's variables, read before PORTCULLIS_* ones (which win). */
+static int read_authorino_env(settings *s)
+{
+    for (size_t i = 0; i < sizeof ALIASES / sizeof ALIASES[0]; i++) {
+        const char *v = ALIASES[i].env ? getenv(ALIASES[i].env) : NULL;
+        if (v && serve_alias(s, ALIASES[i].code, v, 1) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -356,6 +564,8 @@ static struct json_object *fe_opt_value(const char *v)
 static struct json_object *frontend_config(const settings *s)
 {
     struct json_object *o = json_object_new_object();
+    if (s->max_body) /* under the file's and --frontend-option's own setting */
+        json_object_object_add(o, "max_http_body_bytes", fe_opt_value(s->max_body));
     if (s->fe_file_opts) {
         json_object_object_foreach(s->fe_file_opts, k, fv)
             json_object_object_add(o, k, json_object_get(fv));
@@ -370,7 +580,14 @@ static struct json_object *frontend_config(const settings *s)
     }
     json_object_object_add(o, "grpc_addr", json_object_new_string(s->grpc_addr));
     json_object_object_add(o, "http_addr", json_object_new_string(s->http_addr));
-    json_object_object_add(o, "admin_addr", json_object_new_string(s->admin_addr));
+    /* --admin-addr alone puts probes and metrics on one listener; the
+     * frontend serves both there when the two addresses are the same. */
+    const char *metrics = s->metrics_addr ? s->metrics_addr
+                          : s->admin_addr ? s->admin_addr : "0.0.0.0:8080";
+    const char *health = s->health_addr ? s->health_addr
+                         : s->admin_addr ? s->admin_addr : "0.0.0.0:8081";
+    json_object_object_add(o, "admin_addr", json_object_new_string(metrics));
+    json_object_object_add(o, "health_addr", json_object_new_string(health));
     if (s->io_threads > 0)
         json_object_object_add(o, "io_threads", json_object_new_int(s->io_threads));
     if (s->tls_cert || s->tls_key) {
@@ -379,6 +596,8 @@ static struct json_object *frontend_config(const settings *s)
         if (s->tls_key) json_object_object_add(t, "key", json_object_new_string(s->tls_key));
         if (s->tls_client_ca)
             json_object_object_add(t, "client_ca", json_object_new_string(s->tls_client_ca));
+        if (s->tls_min_version)
+            json_object_object_add(t, "min_version", json_object_new_string(s->tls_min_version));
         json_object_object_add(o, "tls", t);
     }
     return o;
@@ -389,7 +608,7 @@ static void on_fe_problem(void *arg, const char *sub, const struct json_object *
 {
     (void)node;
     (void)unknown;
-    fprintf(stderr, "portcullis serve: frontend option%s%s: %s\n", *sub ? " " : "", sub, msg);
+    serve_fail("frontend option%s%s: %s", *sub ? " " : "", sub, msg);
     ++*(int *)arg;
 }
 
@@ -401,7 +620,7 @@ static int check_frontend_config(const loader_frontend *lf, struct json_object *
     char err[256];
     schema *sc = schema_compile(lf->t.config_schema, err, sizeof err);
     if (!sc) {
-        fprintf(stderr, "portcullis serve: frontend schema: %s\n", err);
+        serve_fail("frontend schema: %s", err);
         return -1;
     }
     int problems = 0;
@@ -473,10 +692,27 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"cache-max-bytes", required_argument, NULL, 17},
         {"deep-metrics-enabled", no_argument, NULL, 18},
         {"watch-files", optional_argument, NULL, 19},
+        {"ext-auth-grpc-port", required_argument, NULL, AL_GRPC_PORT},
+        {"ext-auth-http-port", required_argument, NULL, AL_HTTP_PORT},
+        {"tls-cert-key", required_argument, NULL, AL_TLS_KEY},
+        {"tls-min-version", required_argument, NULL, AL_TLS_MIN},
+        {"tls-max-version", required_argument, NULL, AL_TLS_MAX},
+        {"tls-cipher-suites", required_argument, NULL, AL_TLS_CIPHERS},
+        {"max-http-request-body-size", required_argument, NULL, AL_BODY},
+        {"evaluator-cache-size", required_argument, NULL, AL_CACHE_MB},
+        {"log-mode", required_argument, NULL, AL_LOG_MODE},
+        {"health-probe-addr", required_argument, NULL, AL_HEALTH},
+        {"metrics-addr", required_argument, NULL, AL_METRICS},
+        {"log-redact-add-field", required_argument, NULL, AL_REDACT_ADD_FIELD},
+        {"log-redact-remove-field", required_argument, NULL, AL_REDACT_RM_FIELD},
+        {"log-redact-add-header", required_argument, NULL, AL_REDACT_ADD_HEADER},
+        {"log-redact-remove-header", required_argument, NULL, AL_REDACT_RM_HEADER},
+        {"oidc-http-port", required_argument, NULL, AL_OIDC_PORT},
+        {"allow-superseding-host-subsets", no_argument, NULL, AL_SUPERSEDING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
-                  .admin_addr = "0.0.0.0:8080", .workers = 32, .log_level = "info",
+                  .workers = 32, .log_level = "info",
                   .log_format = "json", .grace_ms = 10000,
                   .frontend = "envoy_ext_authz", .watch = -1, .write_status = 1,
                   .watch_files = 1,
@@ -485,7 +721,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
      * environment and the flags. */
     int c;
     opterr = 0;
+    const char *early = getenv("PORTCULLIS_LOG_FORMAT");
+    if (!early && getenv("LOG_MODE"))
+        early = strcmp(getenv("LOG_MODE"), "development") ? "json" : "text";
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 5 || c == AL_LOG_MODE)
+            early = strcmp(optarg, "text") && strcmp(optarg, "development") ? "json" : "text";
         if (c == 'c')
             s.config = optarg;
         if (c == 'h') {
@@ -493,9 +734,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             return 0;
         }
     }
+    plog_setup(PC_LOG_WARN, early && strcmp(early, "text") == 0 ? PLOG_TEXT : PLOG_JSON);
     if (!s.config)
         s.config = getenv("PORTCULLIS_CONFIG");
     if (s.config && read_config_file(&s, cfgfile) < 0)
+        return 2;
+    if (read_authorino_env(&s) < 0)
         return 2;
     read_env(&s, envlists);
     optind = 1;
@@ -521,9 +765,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 1: s.tls_cert = optarg; break;
         case 2: s.tls_key = optarg; break;
         case 3: s.tls_client_ca = optarg; break;
-        case 4: s.log_level = optarg; break;
+        case 4:
+        case 6:
+            if (serve_alias(&s, c, optarg, 0) < 0)
+                return 2;
+            break;
         case 5: s.log_format = optarg; break;
-        case 6: s.timeout_ms = atoll(optarg); break;
         case 7: s.watch = 1; break;
         case 8: s.watch = 0; break;
         case 9: s.watch_ns = optarg; break;
@@ -546,23 +793,31 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             }
             s.watch_files = !optarg || strcmp(optarg, "true") == 0;
             break;
-        default: usage(stderr); return 2;
+        case AL_SUPERSEDING: break;
+        default:
+            if (c < AL_GRPC_PORT) {
+                usage(stderr);
+                return 2;
+            }
+            if (serve_alias(&s, c, optarg, 0) < 0)
+                return 2;
+            break;
         }
     }
     pc_log_level lvl;
     plog_format fmt;
     if (plog_parse_level(s.log_level, &lvl) < 0 || plog_parse_format(s.log_format, &fmt) < 0) {
-        fprintf(stderr, "portcullis serve: bad --log-level or --log-format\n");
+        serve_fail("bad --log-level or --log-format");
         return 2;
     }
     if (s.workers < 1 || s.workers > 4096) {
-        fprintf(stderr, "portcullis serve: --workers must be 1..4096\n");
+        serve_fail("--workers must be 1..4096");
         return 2;
     }
     for (int i = 0; i < s.n_fe_opts; i++) {
         const char *eq = strchr(s.fe_opts[i], '=');
         if (!eq || eq == s.fe_opts[i] || eq - s.fe_opts[i] >= 128) {
-            fprintf(stderr, "portcullis serve: --frontend-option \"%s\": want KEY=VALUE\n",
+            serve_fail("--frontend-option \"%s\": want KEY=VALUE",
                     s.fe_opts[i]);
             return 2;
         }
@@ -570,8 +825,12 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     if (cache_setting(&s) < 0)
         return 2;
     metrics_set_deep(s.deep_metrics);
+    if (s.tls_min_version && !s.tls_cert) {
+        serve_fail("--tls-min-version needs --tls-cert and --tls-cert-key");
+        return 2;
+    }
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
-        fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");
+        serve_fail("--tls-cert and --tls-key go together");
         return 2;
     }
     plog_setup(lvl, fmt);
@@ -603,29 +862,30 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         loader_load_dir(s.plugin_dirs[i], log_refusal, NULL);
     char kerr[512];
     if (kube_setup(s.kubeconfig, kerr, sizeof kerr) < 0) {
-        fprintf(stderr, "portcullis serve: %s\n", kerr);
+        serve_fail("%s", kerr);
         return 2;
     }
     const loader_frontend *lf = loader_find_frontend(s.frontend);
     if (!lf) {
-        fprintf(stderr, "portcullis serve: no plugin provides the frontend \"%s\" "
-                        "(plugin directory: %s)\n", s.frontend,
+        serve_fail("no plugin provides the frontend \"%s\" "
+                        "(plugin directory: %s)", s.frontend,
                 s.n_plugin_dirs ? s.plugin_dirs[0] : loader_default_dir());
         return 2;
     }
     if (workers_start(s.workers) < 0) {
-        fprintf(stderr, "portcullis serve: cannot start worker threads\n");
+        serve_fail("cannot start worker threads");
         return 2;
     }
     submit_install(s.timeout_ms);
     if (s.watch < 0) {
         const char *incluster = getenv("KUBERNETES_SERVICE_HOST");
+        const char *kc_env = getenv("KUBECONFIG");
         s.watch = s.n_authconfigs == 0 && kube_configured() &&
-                  ((incluster && *incluster) || s.kubeconfig);
+                  ((incluster && *incluster) || s.kubeconfig || (kc_env && *kc_env));
     }
     if (s.watch && s.n_authconfigs) {
-        fprintf(stderr, "portcullis serve: AuthConfigs come either from the Kubernetes API "
-                        "(--watch-authconfigs) or from files (--authconfigs), not both\n");
+        serve_fail("AuthConfigs come either from the Kubernetes API "
+                        "(--watch-authconfigs) or from files (--authconfigs), not both");
         return 2;
     }
     if (s.watch) {
@@ -639,7 +899,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
                               .write_status = s.write_status, .on_synced = on_synced};
         char cerr[512];
         if (controller_start(&co, cerr, sizeof cerr) < 0) {
-            fprintf(stderr, "portcullis serve: %s\n", cerr);
+            serve_fail("%s", cerr);
             return 2;
         }
     } else {
@@ -660,11 +920,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     void *fe = lf->t.create(host_table(), (const pc_value *)fcfg, err, sizeof err);
     json_object_put(fcfg);
     if (!fe) {
-        fprintf(stderr, "portcullis serve: frontend %s: %s\n", s.frontend, err);
+        serve_fail("frontend %s: %s", s.frontend, err);
         return 2;
     }
     if (lf->t.start(fe, err, sizeof err) != PC_OK) {
-        fprintf(stderr, "portcullis serve: %s\n", err);
+        serve_fail("%s", err);
         lf->t.destroy(fe);
         return 2;
     }

@@ -9,6 +9,7 @@
 #include "config/cfgerr.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
+#include "server/readiness.h"
 #include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -274,6 +275,24 @@ static int by_age(const void *a, const void *b)
     return c ? c : strcmp(x->key, y->key);
 }
 
+/* What /readyz/authconfigs lists: the reasons of the Ready condition. */
+static void publish_readiness(const gather *g)
+{
+    const char **ids = calloc(g->n + 1, sizeof *ids);
+    const char **why = calloc(g->n + 1, sizeof *why);
+    if (ids && why) {
+        for (size_t i = 0; i < g->n; i++) {
+            const ctl_ac *e = g->v[i];
+            ids[i] = e->key;
+            why[i] = !e->compiled ? "Invalid"
+                     : e->n_linked != e->n_hosts ? "HostsNotLinked" : READY_REASON;
+        }
+        readiness_publish(ids, why, g->n);
+    }
+    free(ids);
+    free(why);
+}
+
 void ctl_acset_publish(ctl_acset *s, const resset *secrets)
 {
     gather g = all_entries(s);
@@ -316,6 +335,7 @@ void ctl_acset_publish(ctl_acset *s, const resset *secrets)
         snapshot_install(snap);
         metrics_set_authconfigs(snap->n_configs);
     }
+    publish_readiness(&g);
     strmap_free(claimed, NULL);
     free(cs);
     free(g.v);

@@ -392,6 +392,7 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
             else if (errors)
                 reason = json_object_to_json_string_ext(
                     errors, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            r->decider = n == 1 ? evs[0]->path : "spec.authentication";
             render_deny(cfg, &cfg->unauthenticated, PC_GRPC_UNAUTHENTICATED, 401,
                         reason, root, 1, r);
         }
@@ -461,6 +462,7 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
             return 0;
         case RUN_WHEN_ERROR:
         case RUN_FAIL:
+            r->decider = ev->path;
             render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403,
                         why[0] ? why : "Unauthorized", root, 0, r);
             return 0;

@@ -48,6 +48,7 @@ typedef struct pipe_result {
     char *reason;
     struct json_object *dynmeta;  /* object or NULL (owned reference) */
     const char *authconfig;       /* id, borrowed from the snapshot */
+    const char *decider;          /* path of the evaluator that denied, borrowed */
     int explain;                  /* collect trace */
     int again;                    /* stopped: blocking work needed (no_block) */
     pipe_pos pos;                 /* where pipe_run continues after again */

@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
+#include "server/readiness.h"
 #include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
@@ -548,6 +549,11 @@ static int h_ready(void) { return g_fe.ready ? g_fe.ready() : 0; }
 
 static char *h_metrics_render(size_t *len) { return metrics_render(len); }
 
+static char *h_readiness_render(int verbose, int *all_ready, size_t *len)
+{
+    return readiness_render(verbose, all_ready, len);
+}
+
 static void h_metrics_request(const pc_verdict *v, int64_t ns)
 {
     metrics_request(v, ns);
@@ -623,6 +629,7 @@ static const pc_host g_host = {
     .eval_can_block = h_can_block,
     .http_fetch = h_http_fetch,
     .cc_foreach_resource_in = h_cc_foreach_in,
+    .readiness_render = h_readiness_render,
 };
 
 const pc_host *host_table(void)

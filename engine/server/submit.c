@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
 #include "plugin/hostimpl.h"
@@ -32,6 +33,7 @@ struct pc_submission {
     pc_verdict v;
     pc_verdict_fn done;
     void *arg;
+    char reqid[64]; /* for the decision log: x-request-id, else the http id */
 };
 
 static atomic_int g_ready;
@@ -80,6 +82,168 @@ static void sub_clear(pc_submission *sub)
     sub->snap = NULL;
 }
 
+/* ---- decision logs (Authorino's "outgoing authorization response") ---- */
+
+#define LOG_AUTH "portcullis.service.auth"
+
+static const char *const grpc_names[] = {
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+
+static pc_str find_header(const pc_request_view *v, const char *name, size_t n)
+{
+    for (size_t i = 0; i < v->n_headers; i++)
+        if (v->headers[i].key.len == n && strncasecmp(v->headers[i].key.ptr, name, n) == 0)
+            return v->headers[i].value;
+    return (pc_str){"", 0};
+}
+
+static void keep_request_id(pc_submission *sub, const pc_request_view *v)
+{
+    pc_str id = find_header(v, "x-request-id", 12);
+    if (!id.len)
+        id = v->id;
+    size_t n = id.len < sizeof sub->reqid - 1 ? id.len : sizeof sub->reqid - 1;
+    memcpy(sub->reqid, id.ptr, n);
+    sub->reqid[n] = '\0';
+}
+
+/* q with the value of every sensitive field replaced, into out; returns
+ * the length (cut at cap). */
+static size_t redact_query(char *out, size_t cap, pc_str q)
+{
+    size_t o = 0;
+    const size_t room = cap - sizeof PLOG_REDACTED - 1;
+    const char *p = q.ptr, *end = q.ptr + q.len;
+    while (p < end && o < room) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        size_t klen = (size_t)((eq ? eq : stop) - p);
+        int hide = eq && plog_field_sensitive(p, klen);
+        size_t take = hide ? klen + 1 : (size_t)(stop - p);
+        if (take > room - o)
+            take = room - o;
+        memcpy(out + o, p, take);
+        o += take;
+        if (hide) {
+            memcpy(out + o, PLOG_REDACTED, sizeof PLOG_REDACTED - 1);
+            o += sizeof PLOG_REDACTED - 1;
+        }
+        if (amp && o < room)
+            out[o++] = '&';
+        p = amp ? amp + 1 : end;
+    }
+    return o;
+}
+
+/* A path with its query redacted (the :path header carries both). */
+static void log_path_header(plog_line *l, const char *key, pc_str v)
+{
+    char out[2048];
+    const char *qm = memchr(v.ptr, '?', v.len);
+    size_t plen = qm ? (size_t)(qm - v.ptr) : v.len;
+    if (plen > sizeof out / 2)
+        plen = sizeof out / 2;
+    memcpy(out, v.ptr, plen);
+    size_t o = plen;
+    if (qm) {
+        out[o++] = '?';
+        o += redact_query(out + o, sizeof out - o, (pc_str){qm + 1, v.len - (size_t)(qm - v.ptr) - 1});
+    }
+    plog_kv_str(l, key, out, o);
+}
+
+static void log_query(plog_line *l, pc_str q)
+{
+    char out[2048];
+    plog_kv_str(l, "query", out, redact_query(out, sizeof out, q));
+}
+
+/* Debug only: the request as it came, sensitive headers and fields
+ * redacted, the body left out (it may carry anything). */
+static void log_incoming(const pc_submission *sub, const pc_request_view *v)
+{
+    plog_line *l = plog_begin(PC_LOG_DEBUG, LOG_AUTH, "incoming authorization request");
+    if (!l)
+        return;
+    plog_kv_str(l, "request id", sub->reqid, strlen(sub->reqid));
+    plog_obj_open(l, "object");
+    plog_obj_open(l, "source");
+    plog_kv_str(l, "address", v->source.address.ptr, v->source.address.len);
+    plog_kv_int(l, "port", v->source.port);
+    plog_obj_close(l);
+    plog_obj_open(l, "request");
+    plog_obj_open(l, "http");
+    plog_kv_str(l, "id", v->id.ptr, v->id.len);
+    plog_kv_str(l, "method", v->method.ptr, v->method.len);
+    plog_kv_str(l, "host", v->host.ptr, v->host.len);
+    const char *qm = memchr(v->path.ptr, '?', v->path.len);
+    size_t plen = qm ? (size_t)(qm - v->path.ptr) : v->path.len;
+    plog_kv_str(l, "path", v->path.ptr, plen);
+    if (qm)
+        log_query(l, (pc_str){qm + 1, v->path.len - plen - 1});
+    else if (v->query.len)
+        log_query(l, v->query);
+    plog_kv_str(l, "scheme", v->scheme.ptr, v->scheme.len);
+    plog_obj_open(l, "headers");
+    for (size_t i = 0; i < v->n_headers; i++) {
+        char key[128];
+        pc_str k = v->headers[i].key, val = v->headers[i].value;
+        size_t kn = k.len < sizeof key - 1 ? k.len : sizeof key - 1;
+        memcpy(key, k.ptr, kn);
+        key[kn] = '\0';
+        if (plog_header_sensitive(k.ptr, k.len))
+            plog_kv_str(l, key, PLOG_REDACTED, sizeof PLOG_REDACTED - 1);
+        else if (k.len == 5 && memcmp(k.ptr, ":path", 5) == 0)
+            log_path_header(l, key, val);
+        else
+            plog_kv_str(l, key, val.ptr, val.len);
+    }
+    plog_obj_close(l);
+    if (v->body.len || v->raw_body.len)
+        plog_kv_str(l, "body", PLOG_REDACTED, sizeof PLOG_REDACTED - 1);
+    plog_end(l);
+}
+
+/* One line per decision at info: who asked (request id), which AuthConfig,
+ * the verdict, and on a denial which evaluator and why. The reason is what
+ * the client is told anyway (x-ext-auth-reason), never a credential. */
+static void log_decision(const pc_submission *sub)
+{
+    plog_line *l = plog_begin(PC_LOG_INFO, LOG_AUTH, "outgoing authorization response");
+    if (!l)
+        return;
+    const pipe_result *r = &sub->r;
+    plog_kv_str(l, "request id", sub->reqid, strlen(sub->reqid));
+    if (r->authconfig) {
+        const char *slash = strchr(r->authconfig, '/');
+        if (slash) {
+            plog_kv_str(l, "namespace", r->authconfig, (size_t)(slash - r->authconfig));
+            plog_kv_str(l, "authconfig", slash + 1, strlen(slash + 1));
+        } else {
+            plog_kv_str(l, "authconfig", r->authconfig, strlen(r->authconfig));
+        }
+    }
+    plog_kv_bool(l, "authorized", r->allowed);
+    int code = r->grpc_code;
+    const char *cn = code >= 0 && code <= 16 ? grpc_names[code] : "UNKNOWN";
+    plog_kv_str(l, "response", cn, strlen(cn));
+    if (!r->allowed) {
+        plog_obj_open(l, "object");
+        plog_kv_int(l, "code", code);
+        plog_kv_int(l, "status", r->http_status);
+        const char *why = r->reason ? r->reason : "";
+        plog_kv_str(l, "message", why, strlen(why));
+        if (r->decider)
+            plog_kv_str(l, "evaluator", r->decider, strlen(r->decider));
+        plog_obj_close(l);
+    }
+    plog_end(l);
+}
+
 static void finish(pc_submission *sub)
 {
     sub_end_pipeline(sub);
@@ -95,10 +259,7 @@ static void finish(pc_submission *sub)
     v->reason = pc_str_c(r->reason);
     v->dynamic_metadata = (const pc_value *)r->dynmeta;
     v->authconfig = pc_str_c(r->authconfig);
-    if (plog_enabled(PC_LOG_DEBUG))
-        plog(PC_LOG_DEBUG, "decision", "authconfig=%s allowed=%d code=%d status=%d reason=%s",
-             r->authconfig ? r->authconfig : "-", r->allowed, r->grpc_code,
-             r->http_status, r->reason ? r->reason : "");
+    log_decision(sub);
     sub->done(sub->arg, sub, v);
 }
 
@@ -125,6 +286,10 @@ static void run_blocking(void *arg)
  * JSON, the pipeline inline or on a worker. Calls finish exactly once. */
 static void sub_start(pc_submission *sub, const pc_request_view *view)
 {
+    if (plog_enabled(PC_LOG_INFO))
+        keep_request_id(sub, view);
+    if (plog_enabled(PC_LOG_DEBUG))
+        log_incoming(sub, view);
     if (!view->host.len && !view->method.len && !view->path.len) {
         deny(sub, PC_GRPC_INVALID_ARGUMENT, 400, "Invalid request");
         return;
@@ -178,6 +343,8 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
     sub->snap = snapshot_current();
     if (!sub->snap || !atomic_load(&g_ready)) {
         /* Authorino's answer while its index boots. */
+        if (plog_enabled(PC_LOG_INFO))
+            keep_request_id(sub, view);
         deny(sub, PC_GRPC_PERMISSION_DENIED, 503, "Busy");
         return;
     }

@@ -107,6 +107,14 @@ for d in docs:
             problems.append(where + ": no preStop delay")
         if "limits" not in c.get("resources", {}):
             problems.append(where + ": no resource limits")
+        # The args keep the default addresses: probes on :8081, metrics :8080.
+        ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        for probe in ("readinessProbe", "livenessProbe"):
+            port = c.get(probe, {}).get("httpGet", {}).get("port")
+            if ports.get(port, port) != 8081:
+                problems.append(where + ": " + probe + " not on the health probe port 8081")
+        if ports.get("admin") != 8080:
+            problems.append(where + ": no metrics port 8080")
 for d in docs:
     if d["kind"] != "CustomResourceDefinition":
         continue

@@ -1,14 +1,17 @@
-/* admin_http.h - answers admin requests (/healthz, /readyz, /metrics). */
+/* admin_http.h - answers admin requests (/healthz, /readyz,
+ * /readyz/authconfigs, /metrics, /server-metrics). */
 #ifndef PC_EXTAUTHZ_ADMIN_HTTP_H
 #define PC_EXTAUTHZ_ADMIN_HTTP_H
 
 #include <portcullis/host.h>
 
 #include "h1_parser.h"
+#include "server.h"
 #include "server_buf.h"
 
-/** Appends the whole response to req to out; -1 when out of memory. */
-int adm_handle(const pc_host *host, const h1_request *req, srv_buf *out,
-               int keep_alive);
+/** Appends the whole response to req to out; -1 when out of memory.
+ *  routes: ADM_ALL (the admin port) or ADM_PROBES (the probe port). */
+int adm_handle(const pc_host *host, int routes, const h1_request *req,
+               srv_buf *out, int keep_alive);
 
 #endif

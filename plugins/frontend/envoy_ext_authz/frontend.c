@@ -19,11 +19,13 @@ static const char fe_schema[] =
     "\"grpc_addr\":" FE_ADDR_SCHEMA("0.0.0.0:50051") ","
     "\"http_addr\":" FE_ADDR_SCHEMA("0.0.0.0:5001") ","
     "\"admin_addr\":" FE_ADDR_SCHEMA("0.0.0.0:8080") ","
+    "\"health_addr\":" FE_ADDR_SCHEMA("") ","
     "\"io_threads\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256},"
     "\"tls\":{\"type\":\"object\",\"additionalProperties\":false,"
     "\"required\":[\"cert\",\"key\"],\"properties\":{"
     "\"cert\":{\"type\":\"string\"},\"key\":{\"type\":\"string\"},"
-    "\"client_ca\":{\"type\":\"string\"}}},"
+    "\"client_ca\":{\"type\":\"string\"},"
+    "\"min_version\":{\"enum\":[\"1.2\",\"1.3\"],\"default\":\"1.2\"}}},"
     "\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":64,"
     "\"maximum\":2147483647,\"default\":4194304},"
     "\"max_http_body_bytes\":{\"type\":\"integer\",\"minimum\":0,"
@@ -79,7 +81,8 @@ static void *fe_create(const pc_host *host, const pc_value *config, char *err,
     atomic_init(&fe->accept_log_ms, 0);
     if (fe->cfg.tls_cert) {
         fe->tls = tls_server_new(fe->cfg.tls_cert, fe->cfg.tls_key,
-                                 fe->cfg.tls_client_ca, err, errlen);
+                                 fe->cfg.tls_client_ca, fe->cfg.tls_min_version,
+                                 err, errlen);
         if (!fe->tls) {
             srv_config_free(&fe->cfg);
             free(fe);

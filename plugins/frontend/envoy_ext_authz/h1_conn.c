@@ -150,7 +150,7 @@ static int h1_on_request(void *arg, const h1_request *req)
     /* The slot may be written and freed inside submit: keep what we need. */
     int keep_alive = s->keep_alive;
     if (h->admin) {
-        if (adm_handle(srv_conn_host(c), req, &s->bytes, s->keep_alive) != 0)
+        if (adm_handle(srv_conn_host(c), h->admin, req, &s->bytes, s->keep_alive) != 0)
             return -1;
         s->ready = 1;
     } else {

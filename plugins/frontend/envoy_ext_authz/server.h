@@ -29,8 +29,9 @@
 typedef enum srv_port {
     SRV_PORT_GRPC = 0,
     SRV_PORT_HTTP = 1,
-    SRV_PORT_ADMIN = 2,
-    SRV_PORT_COUNT_ = 3
+    SRV_PORT_ADMIN = 2,  /* metrics, and the probes too */
+    SRV_PORT_HEALTH = 3, /* probes only; off when it is the admin address */
+    SRV_PORT_COUNT_ = 4
 } srv_port;
 
 typedef struct srv_addr {
@@ -55,6 +56,7 @@ typedef struct srv_config {
     srv_addr addr[SRV_PORT_COUNT_];
     int io_threads;
     char *tls_cert, *tls_key, *tls_client_ca; /* NULL when unset */
+    int tls_min_version;                      /* TLS1_2_VERSION or TLS1_3_VERSION */
     size_t max_message_bytes;
     size_t max_http_body_bytes;
     int64_t idle_timeout_ms;
@@ -358,6 +360,8 @@ extern const srv_proto h2_proto;
 extern const srv_proto h1_proto_http;
 /** Creates the protocol state for c and sets it (-1 on failure). */
 int h2_attach(srv_conn *c);
+/* What an admin connection answers (h1_attach's admin). */
+enum { ADM_NONE = 0, ADM_ALL = 1, ADM_PROBES = 2 };
 int h1_attach(srv_conn *c, int admin);
 
 /* ---- HTTP authorization (server_httpauthz.c) ---- */

@@ -170,9 +170,9 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
         return -1;
     }
     static const char *const keys[SRV_PORT_COUNT_] = {"grpc_addr", "http_addr",
-                                                      "admin_addr"};
+                                                      "admin_addr", "health_addr"};
     static const char *const defs[SRV_PORT_COUNT_] = {
-        SRV_DEFAULT_GRPC, SRV_DEFAULT_HTTP, SRV_DEFAULT_ADMIN};
+        SRV_DEFAULT_GRPC, SRV_DEFAULT_HTTP, SRV_DEFAULT_ADMIN, ""};
     char sub[200];
     for (int i = 0; i < SRV_PORT_COUNT_; i++) {
         const char *a = defs[i];
@@ -183,6 +183,13 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
             return -1;
         }
     }
+    /* Probes at the metrics address: one listener answers both (two
+     * SO_REUSEPORT listeners there would split the connections). */
+    const srv_addr *adm = &cfg->addr[SRV_PORT_ADMIN];
+    srv_addr *hl = &cfg->addr[SRV_PORT_HEALTH];
+    if (hl->enabled && adm->enabled && hl->len == adm->len &&
+        memcmp(&hl->ss, &adm->ss, hl->len) == 0)
+        hl->enabled = 0;
 
     unsigned ncpu = uv_available_parallelism();
     int64_t v = ncpu ? ncpu : 1;
@@ -283,11 +290,17 @@ int srv_config_parse(const pc_host *h, const pc_value *config,
             snprintf(err, errlen, "tls: must be an object");
             goto fail;
         }
-        const char *cert = NULL, *key = NULL, *ca = NULL;
+        const char *cert = NULL, *key = NULL, *ca = NULL, *minv = "1.2";
         if (cfg_string(h, tls, "cert", &cert, err, errlen) != 0 ||
             cfg_string(h, tls, "key", &key, err, errlen) != 0 ||
-            cfg_string(h, tls, "client_ca", &ca, err, errlen) != 0)
+            cfg_string(h, tls, "client_ca", &ca, err, errlen) != 0 ||
+            cfg_string(h, tls, "min_version", &minv, err, errlen) != 0)
             goto fail;
+        if (strcmp(minv, "1.2") != 0 && strcmp(minv, "1.3") != 0) {
+            snprintf(err, errlen, "tls: min_version: want 1.2 or 1.3");
+            goto fail;
+        }
+        cfg->tls_min_version = minv[2] == '3' ? 0x0304 : 0x0303;
         if ((cert && *cert) != (key && *key)) {
             snprintf(err, errlen, "tls: cert and key must be set together");
             goto fail;

@@ -497,13 +497,14 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
 
     srv_conn_charge_force(c, SRV_CONN_COST + (fe->tls ? SRV_TLS_COST : 0));
     int rc = 0;
-    if (fe->tls && port != SRV_PORT_ADMIN) {
+    int admin = port == SRV_PORT_ADMIN || port == SRV_PORT_HEALTH;
+    if (fe->tls && !admin) {
         c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);
         rc = c->tls ? 0 : -1;
     } else if (port == SRV_PORT_GRPC) {
         rc = h2_attach(c);
-    } else if (port == SRV_PORT_ADMIN) {
-        rc = h1_attach(c, 1);
+    } else if (admin) {
+        rc = h1_attach(c, port == SRV_PORT_ADMIN ? ADM_ALL : ADM_PROBES);
     }
     if (rc != 0) {
         srv_close_now(c);

@@ -13,7 +13,7 @@
 static _Thread_local srv_loop *srv_tl_loop;
 
 static const char *const srv_port_names[SRV_PORT_COUNT_] = {"grpc", "http",
-                                                            "admin"};
+                                                            "admin", "health"};
 
 /* How long between the GOAWAY notice and the final GOAWAY: about one round
  * trip, so streams the client opened meanwhile are still served. */
@@ -411,8 +411,8 @@ int srv_start(srv_fe *fe, char *err, size_t errlen)
         snprintf(a[p], sizeof(a[p]), "%s",
                  cfg->addr[p].enabled ? cfg->addr[p].text : "off");
     fe->host->log(PC_LOG_INFO, SRV_WHO,
-                  "listening grpc=%s http=%s admin=%s tls=%s io_threads=%d",
-                  a[0], a[1], a[2],
+                  "listening grpc=%s http=%s admin=%s health=%s tls=%s io_threads=%d",
+                  a[0], a[1], a[2], cfg->addr[SRV_PORT_HEALTH].enabled ? a[3] : a[2],
                   !cfg->tls_cert ? "off"
                                  : (cfg->tls_client_ca ? "mutual" : "on"),
                   n);

@@ -17,10 +17,12 @@ typedef struct tls_conn tls_conn;
  * Loads the certificate chain and key (PEM files) and, when client_ca is
  * set, requests and verifies client certificates against it. ALPN prefers
  * "h2"; with allow_h1 it also accepts "http/1.1".
+ * min_version: TLS1_3_VERSION for TLS 1.3 only, else TLS 1.2 and up.
  * @return NULL with a one-line reason in err.
  */
 tls_server *tls_server_new(const char *cert, const char *key,
-                           const char *client_ca, char *err, size_t errlen);
+                           const char *client_ca, int min_version, char *err,
+                           size_t errlen);
 void tls_server_free(tls_server *s);
 
 /** A connection in the server role; grpc_only refuses "http/1.1" in ALPN. */

@@ -67,7 +67,8 @@ static int tls_readable(const char *what, const char *file, char *err,
 }
 
 tls_server *tls_server_new(const char *cert, const char *key,
-                           const char *client_ca, char *err, size_t errlen)
+                           const char *client_ca, int min_version, char *err,
+                           size_t errlen)
 {
     if (tls_readable("certificate", cert, err, errlen) != 0 ||
         tls_readable("key", key, err, errlen) != 0 ||
@@ -84,7 +85,8 @@ tls_server *tls_server_new(const char *cert, const char *key,
         tls_err(err, errlen, "cannot create context", "");
         goto fail;
     }
-    SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(s->ctx, min_version == TLS1_3_VERSION
+                                              ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION |
                                     SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle connections keep no 34 KiB of record buffers each. */

@@ -27,6 +27,9 @@
  *
  * Changelog (newest first; the date is when the minor was fixed):
  *
+ * 1.5 (2026-12-01)
+ *   pc_host.readiness_render: each AuthConfig's readiness, for a
+ *   frontend's /readyz/authconfigs probe.
  * 1.4 (2026-12-01)
  *   pc_request_view.metadata_emit and metadata_arg, with pc_json_sink: a
  *   frontend hands metadata_context to the engine as a structure it
@@ -73,7 +76,7 @@ extern "C" {
 #define PC_ABI_MAJOR 1
 /** Bumped when a field or service is appended (see the changelog above);
  *  plugins need <= the host's. */
-#define PC_ABI_MINOR 4
+#define PC_ABI_MINOR 5
 
 /** The symbol every plugin exports (use PC_PLUGIN_DEFINE in plugin.h). */
 #define PC_PLUGIN_ENTRY_NAME "portcullis_plugin_v1"

@@ -343,6 +343,15 @@ typedef struct pc_host {
                                   const char *namespace_,
                                   int (*fn)(void *arg, const pc_value *res),
                                   void *arg);
+
+    /* ---- added in 1.5 ---- */
+
+    /** The body of a /readyz/authconfigs probe (Authorino's): "ok" when
+     *  every AuthConfig is ready, else an error naming the first that is
+     *  not; with verbose one "[+]namespace/name ok" or "[-]namespace/name
+     *  REASON" line each. *all_ready says which; host->free the text.
+     *  Any thread; NULL when out of memory. */
+    char *(*readiness_render)(int verbose, int *all_ready, size_t *len);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
