@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "cache/cache.h"
+#include "config/celcfg.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "controller/controller.h"
@@ -57,6 +58,7 @@ typedef struct settings {
     const char *fe_opts[MAXLIST];
     int n_fe_opts;
     const char *cache_max_bytes; /* text, checked in cache_setting() */
+    const char *cel_steps, *cel_bytes; /* text, checked by celcfg_setting() */
     int deep_metrics;
 } settings;
 
@@ -100,6 +102,8 @@ static void usage(FILE *f)
         "                            (repeatable; docs/configuration.md lists them)\n"
         "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
         "                            (default 67108864 = 64 MiB)\n"
+        "  --cel-max-steps N         steps one CEL evaluation may take (default 100000)\n"
+        "  --cel-max-bytes N         memory one CEL evaluation may use (default 1048576)\n"
         "  --deep-metrics-enabled    auth_server_evaluator_* for every evaluator, not\n"
         "                            only those with metrics: true (default off)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
@@ -176,6 +180,9 @@ static const char *const SERVER_SCHEMA =
 
     "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
+    "\"cel\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"maxSteps\":{\"type\":\"integer\",\"minimum\":100},"
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":4096}}},"
     "\"metrics\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"deep\":{\"type\":\"boolean\"}}}}}";
 
@@ -226,6 +233,10 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (json_object_object_get_ex(o, "cache", &ca) &&
         json_object_object_get_ex(ca, "maxBytes", &mb))
         s->cache_max_bytes = json_object_get_string(mb);
+    if (json_object_object_get_ex(o, "cel", &ca)) {
+        if (json_object_object_get_ex(ca, "maxSteps", &mb)) s->cel_steps = json_object_get_string(mb);
+        if (json_object_object_get_ex(ca, "maxBytes", &mb)) s->cel_bytes = json_object_get_string(mb);
+    }
     struct json_object *me = NULL, *dp = NULL;
     if (json_object_object_get_ex(o, "metrics", &me) &&
         json_object_object_get_ex(me, "deep", &dp))
@@ -287,6 +298,8 @@ static void read_env(settings *s, char **lists)
             s->fe_opts[s->n_fe_opts++] = tok;
     }
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
+    if ((v = getenv("PORTCULLIS_CEL_MAX_STEPS"))) s->cel_steps = v;
+    if ((v = getenv("PORTCULLIS_CEL_MAX_BYTES"))) s->cel_bytes = v;
     if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
         s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
@@ -485,6 +498,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"frontend-option", required_argument, NULL, 16},
         {"cache-max-bytes", required_argument, NULL, 17},
         {"deep-metrics-enabled", no_argument, NULL, 18},
+        {"cel-max-steps", required_argument, NULL, 19},
+        {"cel-max-bytes", required_argument, NULL, 20},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -550,6 +565,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             break;
         case 17: s.cache_max_bytes = optarg; break;
         case 18: s.deep_metrics = 1; break;
+        case 19: s.cel_steps = optarg; break;
+        case 20: s.cel_bytes = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -573,6 +590,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     }
     if (cache_setting(&s) < 0)
         return 2;
+    char celerr[160];
+    if (celcfg_setting(s.cel_steps, s.cel_bytes, celerr, sizeof celerr) < 0) {
+        fprintf(stderr, "portcullis serve: %s\n", celerr);
+        return 2;
+    }
     metrics_set_deep(s.deep_metrics);
     if ((s.tls_cert == NULL) != (s.tls_key == NULL)) {
         fprintf(stderr, "portcullis serve: --tls-cert and --tls-key go together\n");

@@ -1,5 +1,6 @@
-/* vos.h - Authorino's ValueOrSelector: {value: <any JSON>} or
- * {selector: <gjson path or template>}. Implements pc_vos. */
+/* vos.h - Authorino's ValueOrSelector: {value: <any JSON>},
+ * {selector: <gjson path or template>} or {expression: <CEL>}, whose value
+ * becomes JSON (an evaluation error is an error). Implements pc_vos. */
 #ifndef PC_CONFIG_VOS_H
 #define PC_CONFIG_VOS_H
 #include <json-c/json.h>
