@@ -113,11 +113,21 @@ void vos_free(pc_vos *v)
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out)
 {
+    return vos_resolve_why(v, root, out, NULL, 0);
+}
+
+int vos_resolve_why(const pc_vos *v, struct json_object *root,
+                    struct json_object **out, char *why, size_t whylen)
+{
     *out = NULL;
     if (v->cel)
-        return celcfg_value(v->cel, root, out, NULL, 0);
-    if (v->sel)
-        return sel_resolve(v->sel, root, out);
+        return celcfg_value(v->cel, root, out, why, whylen);
+    if (v->sel) {
+        int r = sel_resolve(v->sel, root, out);
+        if (r < 0 && why && whylen)
+            snprintf(why, whylen, "cannot resolve selector %s", sel_source(v->sel));
+        return r;
+    }
     if (!v->value)
         return 0;
     if (json_object_is_type(v->value, json_type_string)) {

@@ -18,4 +18,7 @@ void vos_free(pc_vos *v);
  * json-c reference counts are not atomic. Returns -1 on error. */
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out);
+/* The same, with the reason for an error written to why. */
+int vos_resolve_why(const pc_vos *v, struct json_object *root,
+                    struct json_object **out, char *why, size_t whylen);
 #endif
