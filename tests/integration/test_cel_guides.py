@@ -301,6 +301,30 @@ def test_grpc(tmp):
                        capture_output=True, text=True, env=clean_env(), timeout=30)
     check(p.returncode == 2 and "--cel-max-steps must be" in p.stderr,
           "serve refuses --cel-max-steps 10", p.stderr)
+    base = [PC_BIN, "serve", "--authconfigs", d, "--grpc-addr", "127.0.0.1:0",
+            "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"] + plugin_args()
+    p = subprocess.run(base, capture_output=True, text=True, timeout=30,
+                       env=clean_env({"PORTCULLIS_CEL_MAX_BYTES": "1k"}))
+    check(p.returncode == 2 and "--cel-max-bytes must be" in p.stderr,
+          "serve refuses PORTCULLIS_CEL_MAX_BYTES=1k", p.stderr)
+    cfg = write(os.path.join(tmp, "server.yaml"), "cel: {maxSteps: 50}\n")
+    p = subprocess.run(base + ["--config", cfg], capture_output=True, text=True, timeout=30,
+                       env=clean_env())
+    check(p.returncode == 2 and "cel.maxSteps" in p.stdout + p.stderr,
+          "serve refuses cel.maxSteps: 50 in its config file", p.stdout + p.stderr)
+    # The file's setting applies (the environment and flags are unset).
+    write(cfg, "cel: {maxSteps: 1000, maxBytes: 1048576}\n")
+    srv = Server(tmp, d, name="grpc-file", extra=["--config", cfg])
+    try:
+        ok = srv.ready()
+        check(ok, "serve starts with cel settings from its file", srv.logtail())
+        if ok:
+            with ec.Client(srv.grpc, timeout=10) as c:
+                r = c.check(ec.build_check_request("steps.test", "/"))
+                check(r.status.code == 7 and "cost" in str(r).lower(),
+                      "grpc: cel.maxSteps from the config file bounds a predicate", r)
+    finally:
+        srv.stop()
 
 
 def main():
