@@ -127,7 +127,7 @@ def test_eval_guides(tmp):
     jwt = "      jwt:\n        issuerUrl: http://keycloak.keycloak.svc.cluster.local:8080/realms/kuadrant\n"
     check(jwt in text, "json-pattern-matching: the guide's jwt identity is where expected")
     local = write(os.path.join(tmp, "json-pattern-matching.yaml"), text.replace(
-        jwt, "      plain:\n        selector: metadata.filter_metadata.jwt.claims\n"))
+        jwt, "      plain:\n        expression: metadata.filter_metadata.jwt.claims\n"))
     for who, verified, ip, code in (("jane", True, "123.45.6.78", 200),
                                     ("jane", True, "192.168.1.10", 200),
                                     ("peter", False, "123.45.6.78", 200),
@@ -140,6 +140,10 @@ def test_eval_guides(tmp):
         if out and code == 403:
             check(out["reason"] == "Unauthorized", "json-pattern-matching: reason Unauthorized",
                   out["reason"])
+    # The plain identity's expression erring (no JWT in the metadata) fails the identity.
+    p, out = run_eval(tmp, local, headers={"x-forwarded-for": "192.168.1.10"})
+    check(out is not None and out["http_status"] == 401,
+          "a plain identity whose expression errs is not an identity (401)", p.stdout)
 
 
 FAILCLOSED = """\
