@@ -1,10 +1,12 @@
 /* bench_pipeline - per-request cost of the engine on one core:
  *   (a) anonymous + one patternMatching rule
  *   (b) apiKey + three patterns + a json success header
+ *   (c) (b) with the three patterns written as CEL predicates
+ *   (d) (c) with the header's properties as CEL expressions too
  * Each figure covers the host lookup, building the Authorization JSON from
  * the request view and running the pipeline along the serving path
  * (submit_decide), as a request does.
- * usage: bench_pipeline [iterations [a|b]]   (plugins: $PC_PLUGIN_DIR or the
+ * usage: bench_pipeline [iterations [a|b|c|d]]   (plugins: $PC_PLUGIN_DIR or the
  * build tree's plugin directory) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,30 @@ static const char *const CONFIG =
     "  response:\n    success:\n      headers:\n        x-auth:\n          json:\n"
     "            properties:\n              user: {selector: auth.identity.metadata.name}\n"
     "              path: {selector: request.path}\n"
+    "---\napiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n"
+    "metadata: {name: c, namespace: bench}\n"
+    "spec:\n  hosts: [c.bench]\n"
+    "  authentication:\n    keys:\n      apiKey: {selector: {matchLabels: {app: bench}}}\n"
+    "      credentials: {authorizationHeader: {prefix: APIKEY}}\n"
+    "  authorization:\n    rules:\n      patternMatching:\n        patterns:\n"
+    "        - predicate: request.method == 'GET'\n"
+    "        - predicate: request.url_path.matches('^/pets/[0-9]+$')\n"
+    "        - predicate: auth.identity.metadata.labels.tier != 'banned'\n"
+    "  response:\n    success:\n      headers:\n        x-auth:\n          json:\n"
+    "            properties:\n              user: {selector: auth.identity.metadata.name}\n"
+    "              path: {selector: request.path}\n"
+    "---\napiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n"
+    "metadata: {name: d, namespace: bench}\n"
+    "spec:\n  hosts: [d.bench]\n"
+    "  authentication:\n    keys:\n      apiKey: {selector: {matchLabels: {app: bench}}}\n"
+    "      credentials: {authorizationHeader: {prefix: APIKEY}}\n"
+    "  authorization:\n    rules:\n      patternMatching:\n        patterns:\n"
+    "        - predicate: request.method == 'GET'\n"
+    "        - predicate: request.url_path.matches('^/pets/[0-9]+$')\n"
+    "        - predicate: auth.identity.metadata.labels.tier != 'banned'\n"
+    "  response:\n    success:\n      headers:\n        x-auth:\n          json:\n"
+    "            properties:\n              user: {expression: auth.identity.metadata.name}\n"
+    "              path: {expression: request.path}\n"
     "---\napiVersion: v1\nkind: Secret\nmetadata: {name: k1, namespace: bench, labels: "
     "{app: bench, tier: gold}}\nstringData: {api_key: bench-key-0123456789}\n";
 
@@ -86,25 +112,31 @@ int main(int argc, char **argv)
     const char *paths[] = {path};
     snapshot *s = snapshot_load(paths, 1, NULL);
     unlink(path);
-    if (!s || s->n_configs != 2 || s->errors) {
+    if (!s || s->n_configs != 4 || s->errors) {
         fprintf(stderr, "bench configs did not load (plugins in %s?)\n",
                 dir ? dir : loader_default_dir());
         return 2;
     }
-    /* An optional second argument runs only "a" or "b" (for profilers). */
+    /* An optional second argument runs only one of a, b, c, d (for profilers). */
     const char *only = argc > 2 ? argv[2] : "";
-    int ok_a = 1, ok_b = 1;
-    double a = 0, b = 0;
-    if (strcmp(only, "b") != 0)
-        a = run(s, REQ("a.bench", ""), iters, &ok_a);
-    if (strcmp(only, "a") != 0)
-        b = run(s, REQ("b.bench", ",\"authorization\":\"APIKEY bench-key-0123456789\""),
-                iters, &ok_b);
-    printf("(a) anonymous + 1 pattern:             %8.0f ns/op  (%.2f us)  allowed=%d\n",
-           a, a / 1000, ok_a);
-    printf("(b) apiKey + 3 patterns + json header: %8.0f ns/op  (%.2f us)  allowed=%d\n",
-           b, b / 1000, ok_b);
+    static const char *const label[] = {
+        "(a) anonymous + 1 pattern:            ", "(b) apiKey + 3 patterns + json header:",
+        "(c) (b) with 3 CEL predicates:        ", "(d) (c) with CEL header properties:   "};
+    static const char *const req[] = {
+        REQ("a.bench", ""),
+        REQ("b.bench", ",\"authorization\":\"APIKEY bench-key-0123456789\""),
+        REQ("c.bench", ",\"authorization\":\"APIKEY bench-key-0123456789\""),
+        REQ("d.bench", ",\"authorization\":\"APIKEY bench-key-0123456789\"")};
+    int all_ok = 1;
+    for (int i = 0; i < 4; i++) {
+        if (*only && only[0] != 'a' + i)
+            continue;
+        int ok = 1;
+        double ns = run(s, req[i], iters, &ok);
+        printf("%s %8.0f ns/op  (%.2f us)  allowed=%d\n", label[i], ns, ns / 1000, ok);
+        all_ok &= ok;
+    }
     snapshot_unref(s);
     loader_reset();
-    return ok_a && ok_b ? 0 : 1;
+    return all_ok ? 0 : 1;
 }

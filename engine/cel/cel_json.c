@@ -1,6 +1,7 @@
 /* cel_json.c - a value as json-c, for `expression` values written into
  * responses and metadata. Document views are shared (a reference), not copied. */
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,11 @@ static struct json_object *conv1(const cel_value *v, const cel_doc_ops *ops, cel
         /* JSON has no NaN or infinities: protobuf's JSON mapping writes them as strings */
         if (v->u.d != v->u.d) return json_object_new_string("NaN");
         if (v->u.d * 0 != 0) return json_object_new_string(v->u.d > 0 ? "Infinity" : "-Infinity");
+        /* A whole number is written as one (1637954644, not 1637954644.0), as Go's
+         * encoding/json writes the float64 Authorino's values are */
+        if (v->u.d >= -9007199254740992.0 && v->u.d <= 9007199254740992.0 &&
+            v->u.d == (double)(int64_t)v->u.d && !(v->u.d == 0 && signbit(v->u.d)))
+            return json_object_new_int64((int64_t)v->u.d);
         return json_object_new_double(v->u.d);
     case CEL_STRING: return json_object_new_string_len(v->u.s, (int)v->n);
     case CEL_BYTES: {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "config/celcfg.h"
 #include "config/cfgerr.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
@@ -27,7 +28,8 @@ static void usage(FILE *f)
             "  -a, --authconfigs PATH  AuthConfig file or directory (repeatable)\n"
             "  -r, --request FILE      the CheckRequest JSON; - reads standard input\n"
             "  -o, --output FORMAT     text (default) or json\n"
-            "  -e, --explain           show every evaluator's outcome and time\n"
+            "  -e, --explain           show every evaluator's outcome and time, and the\n"
+            "                          value of every CEL predicate evaluated\n"
             "  -p, --plugin-dir DIR    load plugins from DIR (repeatable)\n"
             "  -k, --kubeconfig FILE   Kubernetes client config for evaluators that call\n"
             "                          the API (default: in-cluster, else $KUBECONFIG)\n"
@@ -42,7 +44,29 @@ static const char *phase_label(pc_phase p)
     return (unsigned)p < PC_PHASE_COUNT_ ? n[p] : "?";
 }
 
-static void print_text(const pipe_result *r)
+/* The CEL predicates evaluated, in order, for --explain. */
+typedef struct cel_seen {
+    struct json_object *list; /* [{path, predicate, value}] */
+} cel_seen;
+
+static void on_predicate(void *arg, const char *path, const char *src, const char *result)
+{
+    cel_seen *cs = arg;
+    struct json_object *e = json_object_new_object();
+    json_object_object_add(e, "path", json_object_new_string(path ? path : ""));
+    json_object_object_add(e, "predicate", json_object_new_string(src));
+    json_object_object_add(e, "value", json_object_new_string(result));
+    json_object_array_add(cs->list, e);
+}
+
+static const char *jget(struct json_object *o, const char *k)
+{
+    struct json_object *v = NULL;
+    json_object_object_get_ex(o, k, &v);
+    return json_object_get_string(v);
+}
+
+static void print_text(const pipe_result *r, const cel_seen *cs)
 {
     printf("%s  (gRPC %s %d, HTTP %d)", r->allowed ? "ALLOW" : "DENY",
            metrics_code_name(r->grpc_code), r->grpc_code, r->http_status);
@@ -68,10 +92,18 @@ static void print_text(const pipe_result *r)
                    t->name, t->type, t->outcome, (double)t->ns / 1000.0,
                    t->reason[0] ? "  " : "", t->reason);
         }
+        size_t n = cs->list ? json_object_array_length(cs->list) : 0;
+        if (n)
+            printf("predicates:\n");
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *e = json_object_array_get_idx(cs->list, i);
+            printf("  %s: %s  =>  %s\n", jget(e, "path"), jget(e, "predicate"),
+                   jget(e, "value"));
+        }
     }
 }
 
-static void print_json(const pipe_result *r)
+static void print_json(const pipe_result *r, const cel_seen *cs)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "allowed", json_object_new_boolean(r->allowed));
@@ -119,6 +151,8 @@ static void print_json(const pipe_result *r)
             json_object_array_add(ex, e);
         }
         json_object_object_add(o, "explain", ex);
+        if (cs->list)
+            json_object_object_add(o, "predicates", json_object_get(cs->list));
     }
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -197,6 +231,9 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     pipe_result r;
+    cel_seen cs = {explain ? json_object_new_array() : NULL};
+    if (explain)
+        celcfg_observe(on_predicate, &cs);
     if (rc == CHECKJSON_NO_HTTP) {
         pipe_result_init(&r, explain);
         pipe_result_deny(&r, PC_GRPC_INVALID_ARGUMENT, 400, "Invalid request");
@@ -208,10 +245,12 @@ int cmd_eval(int argc, char **argv)
         if (pool == 0)
             workers_stop();
     }
+    celcfg_observe(NULL, NULL);
     if (json)
-        print_json(&r);
+        print_json(&r, &cs);
     else
-        print_text(&r);
+        print_text(&r, &cs);
+    json_object_put(cs.list);
     int allowed = r.allowed;
     pipe_result_free(&r);
     checkjson_free(&cj);

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "filewatch.h"
 #include "cache/cache.h"
+#include "config/celcfg.h"
 #include "config/cfgerr.h"
 #include "config/ydoc.h"
 #include "controller/controller.h"
@@ -60,6 +61,7 @@ typedef struct settings {
     const char *fe_opts[MAXLIST];
     int n_fe_opts;
     const char *cache_max_bytes; /* text, checked in cache_setting() */
+    const char *cel_steps, *cel_bytes; /* text, checked by celcfg_setting() */
     int deep_metrics;
     int watch_files;                 /* reload --authconfigs files on change */
     /* Probes and metrics apart (Authorino's ports); NULL: --admin-addr. */
@@ -118,6 +120,8 @@ static void usage(FILE *f)
         "                            (repeatable; docs/configuration.md lists them)\n"
         "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
         "                            (default 67108864 = 64 MiB)\n"
+        "  --cel-max-steps N         steps one CEL evaluation may take (default 100000)\n"
+        "  --cel-max-bytes N         memory one CEL evaluation may use (default 1048576)\n"
         "  --deep-metrics-enabled    auth_server_evaluator_* for every evaluator, not\n"
         "                            only those with metrics: true (default off)\n"
         "  --log-level LEVEL         debug, info, warn, error (default info)\n"
@@ -216,6 +220,9 @@ static const char *const SERVER_SCHEMA =
 
     "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
+    "\"cel\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"maxSteps\":{\"type\":\"integer\",\"minimum\":100},"
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":4096}}},"
     "\"metrics\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"deep\":{\"type\":\"boolean\"}}}}}";
 
@@ -268,6 +275,10 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (json_object_object_get_ex(o, "cache", &ca) &&
         json_object_object_get_ex(ca, "maxBytes", &mb))
         s->cache_max_bytes = json_object_get_string(mb);
+    if (json_object_object_get_ex(o, "cel", &ca)) {
+        if (json_object_object_get_ex(ca, "maxSteps", &mb)) s->cel_steps = json_object_get_string(mb);
+        if (json_object_object_get_ex(ca, "maxBytes", &mb)) s->cel_bytes = json_object_get_string(mb);
+    }
     struct json_object *me = NULL, *dp = NULL;
     if (json_object_object_get_ex(o, "metrics", &me) &&
         json_object_object_get_ex(me, "deep", &dp))
@@ -335,6 +346,8 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WATCH_FILES")))
         s->watch_files = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
+    if ((v = getenv("PORTCULLIS_CEL_MAX_STEPS"))) s->cel_steps = v;
+    if ((v = getenv("PORTCULLIS_CEL_MAX_BYTES"))) s->cel_bytes = v;
     if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
         s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
@@ -709,6 +722,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"log-redact-remove-header", required_argument, NULL, AL_REDACT_RM_HEADER},
         {"oidc-http-port", required_argument, NULL, AL_OIDC_PORT},
         {"allow-superseding-host-subsets", no_argument, NULL, AL_SUPERSEDING},
+        {"cel-max-steps", required_argument, NULL, 21},
+        {"cel-max-bytes", required_argument, NULL, 22},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -793,6 +808,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             }
             s.watch_files = !optarg || strcmp(optarg, "true") == 0;
             break;
+        case 21: s.cel_steps = optarg; break;
+        case 22: s.cel_bytes = optarg; break;
         case AL_SUPERSEDING: break;
         default:
             if (c < AL_GRPC_PORT) {
@@ -824,6 +841,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     }
     if (cache_setting(&s) < 0)
         return 2;
+    char celerr[160];
+    if (celcfg_setting(s.cel_steps, s.cel_bytes, celerr, sizeof celerr) < 0) {
+        fprintf(stderr, "portcullis serve: %s\n", celerr);
+        return 2;
+    }
     metrics_set_deep(s.deep_metrics);
     if (s.tls_min_version && !s.tls_cert) {
         serve_fail("--tls-min-version needs --tls-cert and --tls-cert-key");

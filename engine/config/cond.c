@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "celcfg.h"
 #include "cfgerr.h"
 #include "cond.h"
 #include "selector/selector.h"
@@ -21,6 +22,8 @@ struct pc_cond {
     pcre2_code *re;
     pc_cond **kids;
     size_t n;
+    cel_program *cel; /* COND_CEL */
+    char *path;       /* COND_CEL: where it was written, for reasons */
 };
 
 static const char *const op_names[] = {"eq", "neq", "incl", "excl", "matches"};
@@ -36,6 +39,8 @@ void cond_free(pc_cond *c)
     for (size_t i = 0; i < c->n; i++)
         cond_free(c->kids[i]);
     free(c->kids);
+    cel_program_free(c->cel);
+    free(c->path);
     free(c);
 }
 
@@ -183,9 +188,20 @@ static int compile_item(pc_cond *parent, struct json_object *o,
         return -1;
     }
     if (json_object_object_get_ex(o, "predicate", &v)) {
+        static const char *const cel_fields[] = {"predicate", NULL};
+        int bad = only_fields(o, path, cel_fields, ce) < 0;
         snprintf(p, sizeof p, "%s.predicate", path);
-        cfgerr_error(ce, v, p, "CEL predicates are not supported yet");
-        return -1;
+        pc_cond *c = calloc(1, sizeof *c);
+        if (!c)
+            return -1;
+        c->kind = COND_CEL;
+        c->cel = celcfg_compile(v, p, ce);
+        c->path = strdup(p);
+        if (bad || !c->cel || !c->path || add_kid(parent, c) < 0) {
+            cond_free(c);
+            return -1;
+        }
+        return 0;
     }
     if (json_object_object_get_ex(o, "patternRef", &v)) {
         static const char *const ref_fields[] = {"patternRef", NULL};
@@ -410,6 +426,8 @@ int cond_eval(const pc_cond *c, struct json_object *root, char *why,
     switch (c->kind) {
     case COND_PATTERN:
         return eval_pattern(c, root, why, whylen);
+    case COND_CEL:
+        return celcfg_predicate(c->cel, c->path, root, why, whylen);
     case COND_ALL:
         for (size_t i = 0; i < c->n; i++) {
             int r = cond_eval(c->kids[i], root, why, whylen);

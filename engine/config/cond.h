@@ -7,7 +7,7 @@
 
 struct cfgerr;
 
-typedef enum { COND_PATTERN, COND_ALL, COND_ANY } cond_kind;
+typedef enum { COND_PATTERN, COND_ALL, COND_ANY, COND_CEL } cond_kind;
 typedef enum { COND_EQ, COND_NEQ, COND_INCL, COND_EXCL, COND_MATCHES } cond_op;
 
 /* Bounds on one `matches` evaluation (PCRE2 match, depth and heap limits;
@@ -23,7 +23,7 @@ typedef struct cond_named {
     const char *path;             /* its document path, "spec.patterns" */
 } cond_named;
 
-/* Compiles a list of PatternExpressionOrRef (ANDed). Errors are reported
+/* Compiles a list of PatternExpressionOrRef or CEL `predicate` items (ANDed). Errors are reported
  * through cfgerr with the node's path under `path`. NULL on error. An empty
  * or missing list compiles to an always-true condition. */
 pc_cond *cond_compile(struct json_object *list, const char *path,
@@ -34,7 +34,9 @@ void cond_free(pc_cond *c);
  * UTF-8 or that reaches a regex limit; eq/neq/matches on a list or an
  * object; incl/excl on an object; out of memory. A missing value (or JSON
  * null) is not an error: it reads as "" for eq/neq/matches and as an empty
- * list for incl/excl, as in Authorino. all/any stop at the first term that
+ * list for incl/excl, as in Authorino. A CEL predicate that cannot be
+ * evaluated (a missing key, a type mismatch, a cost limit) or whose value is
+ * not a bool is an error (Authorino skips it instead). all/any stop at the first term that
  * decides them, and an error in a term that is reached is the result. */
 int cond_eval(const pc_cond *c, struct json_object *root, char *why,
               size_t whylen);

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "celcfg.h"
 #include "cfgerr.h"
 #include "selector/selector.h"
 #include "vos.h"
@@ -9,6 +10,7 @@
 struct pc_vos {
     struct json_object *value; /* private copy, never handed out */
     sel_expr *sel;
+    cel_program *cel; /* expression */
 };
 
 pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
@@ -16,7 +18,8 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
     char p[512];
     struct json_object *v;
     if (!json_object_is_type(spec, json_type_object)) {
-        cfgerr_error(ce, spec, path, "expected {value: ...} or {selector: ...}");
+        cfgerr_error(ce, spec, path,
+                     "expected {value: ...}, {selector: ...} or {expression: ...}");
         return NULL;
     }
     int bad = 0;
@@ -36,29 +39,36 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
     int have = 0;
     if (json_object_object_get_ex(spec, "expression", &v)) {
         snprintf(p, sizeof p, "%s.expression", path);
-        cfgerr_error(ce, v, p, "CEL expressions are not supported yet");
-        free(out);
-        return NULL;
+        if (!(out->cel = celcfg_compile(v, p, ce))) {
+            free(out);
+            return NULL;
+        }
+        have = 1;
     }
     if (json_object_object_get_ex(spec, "selector", &v)) {
+        if (have) {
+            cfgerr_error(ce, spec, path, "set one of value, selector or expression");
+            vos_free(out);
+            return NULL;
+        }
         snprintf(p, sizeof p, "%s.selector", path);
         if (!json_object_is_type(v, json_type_string)) {
             cfgerr_error(ce, v, p, "expected a selector string");
-            free(out);
+            vos_free(out);
             return NULL;
         }
         char err[256];
         out->sel = sel_compile(json_object_get_string(v), err, sizeof err);
         if (!out->sel) {
             cfgerr_error(ce, v, p, "%s", err);
-            free(out);
+            vos_free(out);
             return NULL;
         }
         have = 1;
     }
     if (json_object_object_get_ex(spec, "value", &v)) {
         if (have) {
-            cfgerr_error(ce, spec, path, "set either value or selector, not both");
+            cfgerr_error(ce, spec, path, "set one of value, selector or expression");
             vos_free(out);
             return NULL;
         }
@@ -69,7 +79,8 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
         have = 1;
     }
     if (!have) {
-        cfgerr_error(ce, spec, path, "expected {value: ...} or {selector: ...}");
+        cfgerr_error(ce, spec, path,
+                     "expected {value: ...}, {selector: ...} or {expression: ...}");
         vos_free(out);
         return NULL;
     }
@@ -95,15 +106,28 @@ void vos_free(pc_vos *v)
         return;
     json_object_put(v->value);
     sel_free(v->sel);
+    cel_program_free(v->cel);
     free(v);
 }
 
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out)
 {
+    return vos_resolve_why(v, root, out, NULL, 0);
+}
+
+int vos_resolve_why(const pc_vos *v, struct json_object *root,
+                    struct json_object **out, char *why, size_t whylen)
+{
     *out = NULL;
-    if (v->sel)
-        return sel_resolve(v->sel, root, out);
+    if (v->cel)
+        return celcfg_value(v->cel, root, out, why, whylen);
+    if (v->sel) {
+        int r = sel_resolve(v->sel, root, out);
+        if (r < 0 && why && whylen)
+            snprintf(why, whylen, "cannot resolve selector %s", sel_source(v->sel));
+        return r;
+    }
     if (!v->value)
         return 0;
     if (json_object_is_type(v->value, json_type_string)) {

@@ -1,5 +1,6 @@
-/* vos.h - Authorino's ValueOrSelector: {value: <any JSON>} or
- * {selector: <gjson path or template>}. Implements pc_vos. */
+/* vos.h - Authorino's ValueOrSelector: {value: <any JSON>},
+ * {selector: <gjson path or template>} or {expression: <CEL>}, whose value
+ * becomes JSON (an evaluation error is an error). Implements pc_vos. */
 #ifndef PC_CONFIG_VOS_H
 #define PC_CONFIG_VOS_H
 #include <json-c/json.h>
@@ -17,4 +18,7 @@ void vos_free(pc_vos *v);
  * json-c reference counts are not atomic. Returns -1 on error. */
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out);
+/* The same, with the reason for an error written to why. */
+int vos_resolve_why(const pc_vos *v, struct json_object *root,
+                    struct json_object **out, char *why, size_t whylen);
 #endif

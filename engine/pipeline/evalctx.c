@@ -63,6 +63,7 @@ void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
     e->output = NULL;
     e->reason[0] = '\0';
     e->has_reason = 0;
+    e->failed = 0;
 }
 
 void evalctx_done(pc_eval *e)

@@ -29,6 +29,8 @@ struct pc_eval {
     struct json_object *output;   /* one reference, owned */
     char reason[512];
     int has_reason;
+    int failed;                   /* a host service failed on this evaluation (a CEL
+                                     expression erred): the evaluator errs */
 };
 
 void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled);

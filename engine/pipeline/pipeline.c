@@ -164,6 +164,8 @@ static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
     /* PC_AGAIN is only an answer while blocking is not allowed. */
     if (st != PC_OK && st != PC_DENY && !(st == PC_AGAIN && e->rq->no_block))
         st = PC_ERROR;
+    if (e->failed && st == PC_OK)
+        st = PC_ERROR; /* it read a value that could not be had: fail closed */
     *out = (pc_value *)e->output;
     return st;
 }

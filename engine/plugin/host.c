@@ -303,8 +303,14 @@ static pc_vos *h_vos_compile(pc_create_ctx *cc, const pc_value *spec, char *err,
 static const pc_value *h_vos_resolve(pc_eval *ev, const pc_vos *v)
 {
     struct json_object *o = NULL;
-    if (vos_resolve(v, ev->root, &o) < 0)
+    char why[300];
+    if (vos_resolve_why(v, ev->root, &o, why, sizeof why) < 0) {
+        /* NULL is also "missing" to the plugin: mark the evaluation so
+         * that it errs whatever the plugin makes of the NULL. */
+        ev->failed = 1;
+        evalctx_reason(ev, "%s", why);
         return NULL;
+    }
     return V(reqctx_keep(ev->rq, o));
 }
 

@@ -228,24 +228,21 @@ static struct json_object *peer(const pc_peer_view *p, int proto_form, int *bad)
     return o;
 }
 
-/* A time outside what gmtime can show (frontends keep to Timestamp's
- * years 1-9999) fails rather than print what the stack held. */
-static struct json_object *rfc3339(int64_t sec, int32_t nanos, int *bad)
+/* Authorino's well-known request.time is a protobuf Timestamp marshalled by
+ * encoding/json: {"seconds": N, "nanos": M}, zero fields left out (so CEL's
+ * `request.time.seconds` reads it). A time outside Timestamp's years
+ * 1-9999 fails. */
+static struct json_object *timestamp_obj(int64_t sec, int32_t nanos, int *bad)
 {
-    struct tm tm;
-    time_t t = (time_t)sec;
-    char b[64];
-    if ((int64_t)t != sec || nanos < 0 || nanos > 999999999 || !gmtime_r(&t, &tm)) {
+    if (sec < -62135596800LL || sec > 253402300799LL || nanos < 0 || nanos > 999999999) {
         *bad = 1;
         return NULL;
     }
+    struct json_object *t = jobj(bad);
+    jadd(t, "seconds", jint(sec, bad), bad);
     if (nanos)
-        snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
-    else
-        snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return jstr_n(b, strlen(b), bad);
+        jadd(t, "nanos", jint(nanos, bad), bad);
+    return t;
 }
 
 /* metadata_context from its JSON text; text that does not parse as an
@@ -334,7 +331,7 @@ static struct json_object *build(const pc_request_view *v, int with_context, int
     struct json_object *req = jobj(bad);
     put_str(req, "id", v->id, bad);
     if (v->time_sec)
-        jadd(req, "time", rfc3339(v->time_sec, v->time_nanos, bad), bad);
+        jadd(req, "time", timestamp_obj(v->time_sec, v->time_nanos, bad), bad);
     put_str(req, "protocol", v->protocol, bad);
     put_str(req, "scheme", v->scheme, bad);
     put_str(req, "host", v->host, bad);

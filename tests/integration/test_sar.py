@@ -284,7 +284,8 @@ def test_config_errors(api, tmp):
             ("typo", "usr: {value: x}", "usr"),
             ("attribute typo", "user: {value: x}\n        resourceAttributes: {verbs: {value: get}}",
              "verbs"),
-            ("CEL", "user: {expression: auth.identity.user.username}", "not supported")):
+            ("CEL", "user: {expression: 'auth.identity.user.username +'}",
+             "user.expression: CEL: unexpected end of expression at column 30")):
         ac = authconfig(tmp, "cfg", "      kubernetesSubjectAccessReview:\n        " + sar)
         p = subprocess.run([PC_BIN, "check", ac] + plugin_args(), capture_output=True,
                            text=True, env=clean_env(), timeout=60)

@@ -102,9 +102,36 @@ static const lcase cases[] = {
     {"v1beta1 refused",
      "apiVersion: authorino.kuadrant.io/v1beta1\nkind: AuthConfig\nmetadata: {name: t}\nspec: {hosts: [a]}\n",
      0, ":1: apiVersion: v1beta1 AuthConfigs are not supported yet"},
-    {"CEL refused",
-     H "  hosts: [a.test]\n  when:\n  - predicate: request.method == 'GET'\n",
-     0, ":8: spec.when[0].predicate: CEL predicates are not supported yet"},
+    {"CEL syntax error: line and column",
+     H "  hosts: [a.test]\n  when:\n  - predicate: request.method ==\n",
+     0, ":8: spec.when[0].predicate: CEL: unexpected end of expression at column 18"},
+    {"CEL unknown variable in an evaluator's when",
+     H "  hosts: [a.test]\n  authorization:\n    z:\n      when:\n"
+       "      - predicate: requets.method == 'GET'\n      patternMatching: {patterns: []}\n",
+     0, ":10: spec.authorization.z.when[0].predicate: CEL: undeclared reference to 'requets' "
+        "at column 1"},
+    {"CEL in all, on its second line",
+     H "  hosts: [a.test]\n  when:\n  - all:\n    - predicate: |\n        true &&\n"
+       "          nosuch(1)\n",
+     0, ":9: spec.when[0].all[0].predicate: CEL: undeclared reference to 'nosuch' "
+        "at line 2, column 3"},
+    {"CEL predicate with a stray field",
+     H "  hosts: [a.test]\n  when:\n  - {predicate: 'true', value: x}\n",
+     0, ":8: spec.when[0].value: unknown field"},
+    {"CEL expression in a header",
+     H "  hosts: [a.test]\n  response:\n    success:\n      headers:\n        x:\n          plain:\n"
+       "            expression: \"'a' +\"\n",
+     0, ":12: spec.response.success.headers.x.plain.expression: CEL: unexpected end of "
+        "expression at column 6"},
+    {"CEL expression in a deny message",
+     H "  hosts: [a.test]\n  response:\n    unauthorized:\n      message:\n"
+       "        expression: auth.identity.(\n",
+     0, ":10: spec.response.unauthorized.message.expression: CEL: expected field name "
+        "at column 15"},
+    {"value and expression together",
+     H "  hosts: [a.test]\n  response:\n    unauthorized:\n      message:\n"
+       "        {value: a, expression: \"'b'\"}\n",
+     0, ":10: spec.response.unauthorized.message: set one of value, selector or expression"},
     {"deny code range",
      H "  hosts: [a.test]\n  response:\n    unauthorized:\n      code: 200\n",
      0, ":9: spec.response.unauthorized.code: expected an HTTP status from 300 to 599"},

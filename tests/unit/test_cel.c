@@ -66,7 +66,7 @@ static void test_literals(void)
     EV("0x1F", "31");
     EV("7u", "7");
     EV("18446744073709551615u", "18446744073709551615");
-    EV("1.5e3", "1500.0");
+    EV("1.5e3", "1500");
     EV("'a\\tb\\x41\\101\\u00e9\\U0001F600'", "\"a\\tbAA\xc3\xa9\xf0\x9f\x98\x80\"");
     EV("r'a\\tb'", "\"a\\\\tb\"");
     EV("'''x''y\n'''", "\"x''y\\n\"");
@@ -120,7 +120,7 @@ static void test_numbers_as_doubles(void)
     TRUE("auth.identity.age > 41 && auth.identity.age < 42.5 && auth.identity.age >= 42u");
     STARTS("request.size + 1", "error: no such overload: double + int at 1:14");
     EV("int(request.size) + 1", "3");
-    EV("request.size + 1.0", "3.0");
+    EV("request.size + 1.0", "3");
     TRUE("1 == 1.0 && 1u == 1 && !(1 == 1.5) && -1 != 18446744073709551615u");
     TRUE("1 < 1.5 && 2u > 1 && -1 < 0u && 9007199254740993 < 9223372036854775808.0");
     /* an int meets a double as a double */
@@ -488,7 +488,7 @@ static void test_doc_interface(void)
     CU_ASSERT_EQUAL_FATAL(cel_value_to_json(&v, &ops, &j, &err), 0);
     /* rebuilt through the interface, the document's numbers come back as the doubles they are */
     CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
-                           "{\"who\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],\"age\":42.0,"
+                           "{\"who\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],\"age\":42,"
                            "\"admin\":false,\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}},"
                            "\"first\":\"dev\"}");
     json_object_put(j);
@@ -519,7 +519,7 @@ static void test_authorino_guides(void)
     TRUE("request.path == '/bye'");
     /* injecting-data */
     EV("true", "true");
-    EV("request.time.seconds", "1700000000.0");
+    EV("request.time.seconds", "1700000000");
     EV("'Hello, ' + auth.identity.metadata.annotations['auth-data/name']\n", "\"Hello, Rita\"");
     /* authenticated-rate-limiting-envoy-dynamic-metadata */
     EV("auth.identity.metadata.annotations['auth-data/username']", "\"rita\"");

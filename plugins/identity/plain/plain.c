@@ -1,5 +1,6 @@
 /*
- * identity "plain": the identity object is whatever a selector finds in the
+ * identity "plain": the identity object is whatever a selector (or a CEL
+ * expression, through the host's value-or-selector service) finds in the
  * Authorization JSON, typically a JWT another Envoy filter already verified
  * (metadata.filter_metadata...). Nothing is checked here: the value is
  * trusted because the proxy put it there.
@@ -23,6 +24,7 @@ static const char plain_schema[] =
 typedef struct plain_inst {
     const pc_host *host;
     pc_selector *sel;
+    pc_vos *expr; /* {expression}, instead of sel */
 } plain_inst;
 
 static void *plain_create(const pc_host *host, pc_create_ctx *cc,
@@ -34,10 +36,23 @@ static void *plain_create(const pc_host *host, pc_create_ctx *cc,
     size_t len = 0;
     plain_inst *in;
 
-    (void)cc;
     if (expr_v) {
-        snprintf(err, errlen, "CEL expressions are not supported yet");
-        return NULL;
+        if (sel_v) {
+            snprintf(err, errlen, "set either selector or expression");
+            return NULL;
+        }
+        in = calloc(1, sizeof(*in));
+        if (!in) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        in->host = host;
+        in->expr = host->vos_compile(cc, config, err, errlen);
+        if (!in->expr) {
+            free(in);
+            return NULL;
+        }
+        return in;
     }
     text = sel_v ? host->value_string(sel_v, &len) : NULL;
     if (!text || len == 0) {
@@ -64,7 +79,10 @@ static void plain_destroy(void *instance)
 
     if (!in)
         return;
-    in->host->selector_free(in->sel);
+    if (in->sel)
+        in->host->selector_free(in->sel);
+    if (in->expr)
+        in->host->vos_free(in->expr);
     free(in);
 }
 
@@ -72,7 +90,8 @@ static pc_status plain_evaluate(void *instance, pc_eval *ev)
 {
     const plain_inst *in = instance;
     const pc_host *h = in->host;
-    const pc_value *found = h->selector_resolve(ev, in->sel);
+    const pc_value *found = in->expr ? h->vos_resolve(ev, in->expr)
+                                     : h->selector_resolve(ev, in->sel);
     pc_value *copy;
 
     /* A JSON null is a NULL pointer too, so both cases land here. */

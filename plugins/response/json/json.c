@@ -61,11 +61,6 @@ static int rjson_add(void *arg, const char *key, const pc_value *spec)
     char sub[256];
     rjson_prop *p;
 
-    if (h->value_get(spec, "expression")) {
-        snprintf(b->err, b->errlen,
-                 "properties.%s: CEL expressions are not supported yet", key);
-        return 1;
-    }
     if (in->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
 

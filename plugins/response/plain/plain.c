@@ -29,10 +29,6 @@ static void *rplain_create(const pc_host *host, pc_create_ctx *cc,
 {
     rplain_inst *in;
 
-    if (host->value_get(config, "expression")) {
-        snprintf(err, errlen, "CEL expressions are not supported yet");
-        return NULL;
-    }
     in = calloc(1, sizeof(*in));
     if (!in) {
         snprintf(err, errlen, "out of memory");

@@ -185,13 +185,18 @@ typedef struct pc_host {
     void (*selector_free)(pc_selector *sel);
     /** Resolves against the Authorization JSON of ev; NULL if missing. */
     const pc_value *(*selector_resolve)(pc_eval *ev, const pc_selector *sel);
-    /** Compiles an Authorino ValueOrSelector ({value} | {selector}). */
+    /** Compiles an Authorino ValueOrSelector ({value} | {selector} |
+     *  {expression}: CEL, compiled here and its value given as JSON). */
     pc_vos *(*vos_compile)(pc_create_ctx *cc, const pc_value *spec,
                            char *err, size_t errlen);
     void (*vos_free)(pc_vos *vos);
+    /** NULL when missing, or on an error (a CEL expression that cannot be
+     *  evaluated): then the evaluation is marked failed, and the evaluator
+     *  errs whatever it returns. */
     const pc_value *(*vos_resolve)(pc_eval *ev, const pc_vos *vos);
-    /** Compiles a list of PatternExpressionOrRef (patternRef resolved
-     *  against the AuthConfig's named patterns, regexes compiled once). */
+    /** Compiles a list of PatternExpressionOrRef or CEL `predicate` items
+     *  (patternRef resolved against the AuthConfig's named patterns, regexes
+     *  and CEL compiled once). */
     pc_cond *(*cond_compile)(pc_create_ctx *cc, const pc_value *patterns,
                              char *err, size_t errlen);
     void (*cond_free)(pc_cond *cond);
