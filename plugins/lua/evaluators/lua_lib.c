@@ -8,7 +8,7 @@
  * proxy, and setmetatable refuses __gc, whose finalizer would run during
  * some later evaluation.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* timegm */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +260,47 @@ static int ll_time_utc(lua_State *L)
     return 1;
 }
 
+/* time.parse("2024-05-01T12:00:00Z") -> Unix seconds (an offset such as
+ * +02:00 is applied; fractions of a second are dropped), or nil. */
+static int ll_time_parse(lua_State *L)
+{
+    const char *s = luaL_checkstring(L, 1);
+    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+    struct tm tm;
+    time_t t;
+    const char *p;
+
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+        lua_pushnil(L);
+        return 1;
+    }
+    p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+        strlen(p) == 6) {
+        if (*p == '-') {
+            oh = -oh;
+            om = -om;
+        }
+    } else if (!((*p == 'Z' || *p == 'z') && p[1] == '\0')) {
+        lua_pushnil(L);
+        return 1;
+    }
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    t = timegm(&tm);
+    lua_pushinteger(L, (lua_Integer)t - oh * 3600 - om * 60);
+    return 1;
+}
+
 /* ---- re (PCRE2) ---- */
 
 typedef struct ll_re_entry {
@@ -448,6 +489,7 @@ void ll_push_library(lua_State *L)
                                     {"warn", ll_log_warn}, {"error", ll_log_error},
                                     {NULL, NULL}};
     static const luaL_Reg tm[] = {{"now", ll_time_now}, {"utc", ll_time_utc},
+                                  {"parse", ll_time_parse},
                                   {NULL, NULL}};
     static const luaL_Reg re[] = {{"match", ll_re_match}, {"test", ll_re_test},
                                   {NULL, NULL}};
