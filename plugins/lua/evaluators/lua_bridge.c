@@ -21,7 +21,13 @@
 typedef struct lb_view {
     const pc_value *v;
     uint32_t gen;
+    /* Request globals only: the member of the root they show ("" for the
+     * root itself), looked up on first use in each evaluation. */
+    const char *root_key;
 } lb_view;
+
+/* Registry index of the view metatable (integer keys are the fast path). */
+static _Thread_local int lb_mt_ref = LUA_NOREF;
 
 static const pc_host *lb_host(lua_State *L)
 {
@@ -31,13 +37,33 @@ static const pc_host *lb_host(lua_State *L)
     return t->cur.host;
 }
 
+/* The metamethods are only reachable through the view metatable, which
+ * scripts cannot read (__metatable is set), so argument 1 is a view. */
 static const pc_value *lb_check(lua_State *L, int idx)
 {
-    lb_view *w = luaL_checkudata(L, idx, LB_VIEW_MT);
+    lb_view *w = lua_touserdata(L, idx);
     lv_thread *t = lv_thread_current();
-    if (!t || w->gen != t->gen)
-        luaL_error(L, "request view used after its evaluation");
+    if (!t)
+        luaL_error(L, "request view used outside an evaluation");
+    if (w->gen != t->gen) {
+        const pc_value *root;
+        pc_type ty;
+        if (!w->root_key || !t->cur.ev)
+            luaL_error(L, "request view used after its evaluation");
+        root = t->cur.host->eval_root(t->cur.ev);
+        if (*w->root_key)
+            root = root ? t->cur.host->value_get(root, w->root_key) : NULL;
+        ty = root ? t->cur.host->value_type(root) : PC_TYPE_NULL;
+        w->v = ty == PC_TYPE_OBJECT || ty == PC_TYPE_ARRAY ? root : NULL;
+        w->gen = t->gen;
+    }
     return w->v;
+}
+
+static void lb_set_mt(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_mt_ref);
+    lua_setmetatable(L, -2);
 }
 
 void lb_push_view(lua_State *L, const pc_host *h, const pc_value *v)
@@ -58,18 +84,20 @@ void lb_push_view(lua_State *L, const pc_host *h, const pc_value *v)
         lv_thread *t = lv_thread_current();
         w->v = v;
         w->gen = t ? t->gen : 0;
-        luaL_setmetatable(L, LB_VIEW_MT);
+        w->root_key = NULL;
+        lb_set_mt(L);
         return;
     }
     }
 }
 
-void lb_view_repoint(lua_State *L, int idx, const pc_value *v)
+void lb_push_root(lua_State *L, const char *key)
 {
-    lb_view *w = luaL_checkudata(L, idx, LB_VIEW_MT);
-    lv_thread *t = lv_thread_current();
-    w->v = v;
-    w->gen = t ? t->gen : 0;
+    lb_view *w = lua_newuserdatauv(L, sizeof *w, 0);
+    w->v = NULL;
+    w->gen = 0;
+    w->root_key = key;
+    lb_set_mt(L);
 }
 
 int lb_is_view(lua_State *L, int idx)
@@ -169,8 +197,8 @@ static int lb_tostring(lua_State *L)
     const pc_value *v = lb_check(L, 1);
     const pc_host *h = lb_host(L);
     size_t n = 0;
-    const char *s = h->value_text(v, &n);
-    lua_pushlstring(L, s ? s : "", n);
+    const char *s = v ? h->value_text(v, &n) : "null";
+    lua_pushlstring(L, s ? s : "", v ? n : 4);
     return 1;
 }
 
@@ -184,7 +212,7 @@ void lb_open(lua_State *L)
     luaL_setfuncs(L, mt, 0);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    lb_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* ---- full conversion (json.decode) ---- */
@@ -375,10 +403,13 @@ static int lb_out(lb_out_ctx *c, int idx, int depth, pc_value **out)
         if (lb_is_view(L, idx)) {
             lb_view *w = lua_touserdata(L, idx);
             lv_thread *t = lv_thread_current();
-            if (!t || w->gen != t->gen) {
+            if (!t || (w->gen != t->gen && !w->root_key)) {
                 snprintf(c->err, c->errlen, "a request view of another evaluation");
                 return -1;
             }
+            (void)lb_check(L, idx);   /* resolves a request global */
+            if (!w->v)
+                return 0;   /* a request global the document lacks */
             *out = h->value_copy(c->ev, w->v);
             break;
         }

@@ -15,8 +15,10 @@ void lb_open(lua_State *L);
 /* Pushes v: null -> nil, scalars as Lua values, containers as views
  * valid for the current evaluation only. */
 void lb_push_view(lua_State *L, const pc_host *h, const pc_value *v);
-/* Points an existing view (at idx) at v for the current evaluation. */
-void lb_view_repoint(lua_State *L, int idx, const pc_value *v);
+/* Pushes a view the state keeps: a request global showing root member
+ * key (a static string; "" for the root itself), resolved on its first
+ * use in each evaluation, so unused globals cost nothing. */
+void lb_push_root(lua_State *L, const char *key);
 /* Pushes v converted in full to plain Lua tables (json.decode). Raises
  * a Lua error past LB_MAX_DEPTH. */
 void lb_push_plain(lua_State *L, const pc_host *h, const pc_value *v);

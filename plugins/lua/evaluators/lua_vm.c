@@ -35,6 +35,7 @@
 #define LV_REG_CHUNKS "portcullis.chunks"
 #define LV_REG_ENVMT "portcullis.envmt"
 #define LV_REG_ROOTS "portcullis.roots"
+#define LV_REG_INPUT "portcullis.input"
 
 /* The request globals: views re-pointed at each evaluation's document. */
 static const char *const lv_roots[] = {"request", "source", "destination",
@@ -109,7 +110,13 @@ static int lv_setup_protected(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_CHUNKS);
 
     /* roots: a table of views, its own __index the library. */
-    lua_newtable(L);                       /* roots, filled per evaluation */
+    lua_newtable(L);                       /* roots, re-pointed per evaluation */
+    for (int i = 0; lv_roots[i]; i++) {
+        lb_push_root(L, lv_roots[i]);
+        lua_setfield(L, -2, lv_roots[i]);
+    }
+    lb_push_root(L, "");                   /* the argument of the function */
+    lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_INPUT);
     lua_newtable(L);                       /* roots' metatable */
     ll_push_library(L);
     lua_setfield(L, -2, "__index");
@@ -149,6 +156,8 @@ lv_thread *lv_thread_get(void)
         return NULL;
     }
     lv_tls = t;
+    /* Generational GC: each evaluation leaves short-lived garbage only. */
+    lua_gc(t->L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(t->L, lv_setup_protected);
     if (lua_pcall(t->L, 0, 0, 0) != LUA_OK) {
         lv_tls = NULL;
@@ -258,28 +267,9 @@ static int lv_body(lua_State *L)
 {
     lv_call *call = lua_touserdata(L, 1);
     lv_thread *t = lv_tls;
-    const pc_host *h = t->cur.host;
-    const pc_value *root = h->eval_root(t->cur.ev);
 
     lua_settop(L, 0);
-    /* Re-point the request globals at this evaluation's document. */
-    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_ROOTS);          /* 1 */
-    for (int i = 0; lv_roots[i]; i++) {
-        const pc_value *v = root ? h->value_get(root, lv_roots[i]) : NULL;
-        pc_type ty = v ? h->value_type(v) : PC_TYPE_NULL;
-        lua_pushstring(L, lv_roots[i]);
-        /* Containers reuse last request's view: no allocation per call. */
-        if ((ty == PC_TYPE_OBJECT || ty == PC_TYPE_ARRAY) &&
-            lua_rawget(L, 1) == LUA_TUSERDATA && lb_is_view(L, -1)) {
-            lb_view_repoint(L, -1, v);
-            lua_pop(L, 1);
-            continue;
-        }
-        lua_settop(L, 1);
-        lua_pushstring(L, lv_roots[i]);
-        lb_push_view(L, h, v);
-        lua_rawset(L, 1);
-    }
+    lua_pushnil(L);                                              /* 1 */
     lv_push_chunk(L, t, call->chunk);                            /* 2 */
     lua_createtable(L, 0, 4);                                    /* 3: env */
     lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_ENVMT);
@@ -291,7 +281,7 @@ static int lv_body(lua_State *L)
     lua_call(L, 0, 0);
     if (lua_getfield(L, 3, call->fname) != LUA_TFUNCTION)
         return luaL_error(L, "the script defines no function '%s'", call->fname);
-    lb_push_view(L, h, root);
+    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_INPUT);
     lua_call(L, 1, 2);
     return 2;
 }
