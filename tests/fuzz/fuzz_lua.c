@@ -32,6 +32,7 @@ static const char CONFIG[] =
     "        script: |\n"
     "          local function same(a, b, depth)\n"
     "            if depth > 70 then return true end\n"
+    "            if b == json.null then b = nil end\n"
     "            local ta, tb = type(a), type(b)\n"
     "            if ta == 'userdata' or ta == 'table' then\n"
     "              if tb ~= 'table' then return false end\n"

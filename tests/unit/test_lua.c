@@ -203,6 +203,7 @@ static void test_library(void)
         "            local t = json.decode('{\"a\":[1,2.5,\"x\",true],\"b\":{\"c\":null}}')\n"
         "            assert(t.a[1] == 1 and t.a[2] == 2.5 and t.a[3] == 'x' and t.a[4] == true)\n"
         "            t.a[5] = 'mutable'\n"
+        "            assert(t.b.c == json.null and json.encode({json.null, 1}) == '[null,1]')\n"
         "            assert(json.decode('{') == nil)\n"
         "            assert(json.encode({1, 2, 'x'}) == '[1,2,\"x\"]')\n"
         "            assert(json.encode({k = {v = false}}) == '{\"k\":{\"v\":false}}')\n"

@@ -239,6 +239,11 @@ static void lb_plain(lb_plain_ctx *c, const pc_value *v)
     const pc_host *h = c->h;
     pc_type ty = v ? h->value_type(v) : PC_TYPE_NULL;
 
+    if (ty == PC_TYPE_NULL) {
+        /* json.null keeps array positions and object keys. */
+        lua_pushlightuserdata(L, NULL);
+        return;
+    }
     if (ty != PC_TYPE_ARRAY && ty != PC_TYPE_OBJECT) {
         lb_push_view(L, h, v);
         return;
@@ -376,6 +381,11 @@ static int lb_out(lb_out_ctx *c, int idx, int depth, pc_value **out)
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         return 0;
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL)
+            return 0;   /* json.null */
+        snprintf(c->err, c->errlen, "a light userdata cannot be converted to JSON");
+        return -1;
     case LUA_TBOOLEAN:
         *out = h->value_new_bool(c->ev, lua_toboolean(L, idx));
         break;

@@ -19,7 +19,8 @@ void lb_push_view(lua_State *L, const pc_host *h, const pc_value *v);
  * key (a static string; "" for the root itself), resolved on its first
  * use in each evaluation, so unused globals cost nothing. */
 void lb_push_root(lua_State *L, const char *key);
-/* Pushes v converted in full to plain Lua tables (json.decode). Raises
+/* Pushes v converted in full to plain Lua tables (json.decode), null as
+ * json.null (a light userdata NULL, which lb_to_value turns back). Raises
  * a Lua error past LB_MAX_DEPTH. */
 void lb_push_plain(lua_State *L, const pc_host *h, const pc_value *v);
 /* Converts the Lua value at idx into a new value of ev: tables with keys

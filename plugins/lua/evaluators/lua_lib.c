@@ -505,7 +505,12 @@ void ll_push_library(lua_State *L)
     ll_std(L, LUA_TABLIBNAME, luaopen_table, NULL);
     ll_std(L, LUA_MATHLIBNAME, luaopen_math, no_math);
     ll_std(L, LUA_UTF8LIBNAME, luaopen_utf8, NULL);
-    ll_module(L, "json", json);
+    lua_createtable(L, 0, 3);
+    luaL_setfuncs(L, json, 0);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    ll_readonly(L);
+    lua_setfield(L, -2, "json");
     ll_module(L, "base64", b64);
     ll_module(L, "log", logf);
     ll_module(L, "time", tm);
