@@ -313,6 +313,17 @@ static void test_errors_and_limits(void)
         "            local ok = pcall(string.rep, 'x', 64 * 1024 * 1024)\n"
         "            return true\n"
         "          end\n", reason, sizeof reason), 0);
+    /* A result's metamethods never run after the evaluation (outside
+     * the budget): __index is not consulted. */
+    CU_ASSERT_EQUAL(run_authz(
+        "          function evaluate()\n"
+        "            return setmetatable({}, {__index = function() while true do end end})\n"
+        "          end\n", reason, sizeof reason), 0);
+    CU_ASSERT_EQUAL(run_authz(
+        "          function evaluate()\n"
+        "            return setmetatable({allowed = false}, {__index = function() while true do end end})\n"
+        "          end\n", reason, sizeof reason), 0);
+    CU_ASSERT_STRING_EQUAL(reason, "Unauthorized");
     /* The limits are settings. */
     snapshot *s = load_spec(
         "  authorization:\n    policy:\n      lua:\n        maxInstructions: 100\n"

@@ -191,11 +191,14 @@ static pc_status lp_authorization(const lp_inst *in, pc_eval *ev, lua_State *L)
             return PC_DENY;
         }
     } else if (lua_type(L, 1) == LUA_TTABLE) {
-        lua_getfield(L, 1, "allowed");   /* raw table, no metamethods of ours */
+        /* Raw reads: a metamethod would run outside the sandbox's limits. */
+        lua_pushliteral(L, "allowed");
+        lua_rawget(L, 1);
         if (lua_type(L, -1) != LUA_TBOOLEAN)
             return lp_fail(in, ev, "result: `allowed` must be a boolean");
         allowed = lua_toboolean(L, -1);
-        lua_getfield(L, 1, "reason");
+        lua_pushliteral(L, "reason");
+        lua_rawget(L, 1);
         if (!allowed) {
             lp_deny_reason(in, ev, L, lua_gettop(L), "Unauthorized");
             return PC_DENY;
