@@ -313,6 +313,14 @@ static void test_errors_and_limits(void)
         "            local ok = pcall(string.rep, 'x', 64 * 1024 * 1024)\n"
         "            return true\n"
         "          end\n", reason, sizeof reason), 0);
+    /* Unbounded recursion, and a cyclic result. */
+    CU_ASSERT_EQUAL(run_authz(
+        "          function evaluate() local function f() return 1 + f() end return f() end\n",
+        reason, sizeof reason), 0);
+    CU_ASSERT_STRING_EQUAL(reason, "lua evaluation failed");
+    CU_ASSERT_EQUAL(run_authz(
+        "          function evaluate() local t = {} t.self = t return {allowed = true, t = t} end\n",
+        NULL, 0), 1);
     /* A result's metamethods never run after the evaluation (outside
      * the budget): __index is not consulted. */
     CU_ASSERT_EQUAL(run_authz(
