@@ -205,6 +205,7 @@ static void test_library(void)
         "            t.a[5] = 'mutable'\n"
         "            assert(t.b.c == json.null and json.encode({json.null, 1}) == '[null,1]')\n"
         "            assert(json.decode('{') == nil)\n"
+        "            assert(json.decode('92') == 92 and json.decode('\"s\"') == 's')\n"
         "            assert(json.encode({1, 2, 'x'}) == '[1,2,\"x\"]')\n"
         "            assert(json.encode({k = {v = false}}) == '{\"k\":{\"v\":false}}')\n"
         "            assert(json.encode(request.headers):find('\"x-user\":\"alice\"', 1, true))\n"

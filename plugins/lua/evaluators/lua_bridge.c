@@ -268,7 +268,10 @@ static void lb_plain(lb_plain_ctx *c, const pc_value *v)
 void lb_push_plain(lua_State *L, const pc_host *h, const pc_value *v)
 {
     lb_plain_ctx c = {L, h, 0};
-    lb_plain(&c, v);
+    if (!v || h->value_type(v) == PC_TYPE_NULL)
+        lua_pushnil(L);   /* json.null marks nulls inside containers only */
+    else
+        lb_plain(&c, v);
 }
 
 /* ---- Lua to JSON ---- */

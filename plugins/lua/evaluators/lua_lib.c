@@ -101,6 +101,17 @@ static int ll_json_decode(lua_State *L)
     const char *s = luaL_checklstring(L, 1, &n);
     pc_value *v = e->host->value_parse(e->ev, s, n);
 
+    if (!v && n > 0) {
+        /* A bare number at the very end of the text ("92") is not known
+         * to be complete by a streaming parser: retry with a space. */
+        luaL_Buffer b;
+        char *p = luaL_buffinitsize(L, &b, n + 1);
+        memcpy(p, s, n);
+        p[n] = ' ';
+        luaL_pushresultsize(&b, n + 1);
+        v = e->host->value_parse(e->ev, lua_tostring(L, -1), n + 1);
+        lua_pop(L, 1);
+    }
     if (!v) {
         /* "null" parses to a NULL value too: tell it from an error. */
         const char *p = s;
