@@ -108,7 +108,7 @@ int lb_is_view(lua_State *L, int idx)
 static int lb_index(lua_State *L)
 {
     const pc_value *v = lb_check(L, 1);
-    const pc_host *h = lb_host(L);
+    const pc_host *h = lv_thread_current()->cur.host;  /* lb_check ensured it */
     const pc_value *r = NULL;
 
     if (v && h->value_type(v) == PC_TYPE_ARRAY) {
