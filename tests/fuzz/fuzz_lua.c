@@ -1,0 +1,120 @@
+/*
+ * fuzz_lua.c - the Lua evaluators' value bridge.
+ *
+ * The input, as a JSON value, becomes metadata_context.filter_metadata.fuzz
+ * of a request decided with the Lua plugin. The script walks it through the
+ * lazy request view (index, pairs, ipairs, #), converts it to JSON text and
+ * back to plain tables (json.encode of a view, json.decode), and compares
+ * the two structurally; a response evaluator hands the view back to the
+ * host (Lua to JSON). Oracle: no crash or sanitizer report, and never the
+ * "bridge mismatch" denial. Limits (budget, memory cap) may deny.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin/loader.h"
+#include "server/submit.h"
+#include "snapshot/snapshot.h"
+#include "util/log.h"
+
+static const char CONFIG[] =
+    "apiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n"
+    "metadata: {name: bridge, namespace: fuzz}\n"
+    "spec:\n"
+    "  hosts: [lua.test]\n"
+    "  authentication:\n"
+    "    public: {anonymous: {}}\n"
+    "  authorization:\n"
+    "    bridge:\n"
+    "      lua:\n"
+    "        script: |\n"
+    "          local function same(a, b, depth)\n"
+    "            if depth > 70 then return true end\n"
+    "            if b == json.null then b = nil end\n"
+    "            local ta, tb = type(a), type(b)\n"
+    "            if ta == 'userdata' or ta == 'table' then\n"
+    "              if tb ~= 'table' then return false end\n"
+    "              local n = 0\n"
+    "              for k, v in pairs(a) do\n"
+    "                n = n + 1\n"
+    "                if not same(v, b[k], depth + 1) then return false end\n"
+    "              end\n"
+    "              for i, v in ipairs(a) do assert(v ~= nil) end\n"
+    "              local m = 0\n"
+    "              for _ in pairs(b) do m = m + 1 end\n"
+    "              return n == m and #a == #b\n"
+    "            end\n"
+    "            return a == b\n"
+    "          end\n"
+    "          function evaluate()\n"
+    "            local v = metadata.filter_metadata.fuzz\n"
+    "            local text = json.encode(v)\n"
+    "            local plain = json.decode(text)\n"
+    "            if type(v) == 'userdata' then\n"
+    "              if not same(v, plain, 0) then return false, 'bridge mismatch' end\n"
+    "              local again = json.decode(json.encode(plain))\n"
+    "              if not same(v, again, 0) then return false, 'bridge mismatch' end\n"
+    "            elseif v ~= plain and v == v then\n"
+    "              return false, 'bridge mismatch'\n"
+    "            end\n"
+    "            return true\n"
+    "          end\n"
+    "  response:\n"
+    "    success:\n"
+    "      dynamicMetadata:\n"
+    "        echo:\n"
+    "          lua:\n"
+    "            script: |\n"
+    "              function evaluate() return {v = metadata.filter_metadata.fuzz} end\n";
+
+static snapshot *g_snap;
+
+static void setup(void)
+{
+    plog_setup(PC_LOG_ERROR, PLOG_TEXT);
+    if (loader_load_dir(PC_FUZZ_PLUGIN_DIR, NULL, NULL) != 0)
+        abort();
+    char path[] = "/tmp/fuzz-lua-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    if (fd < 0 || write(fd, CONFIG, sizeof CONFIG - 1) != (ssize_t)(sizeof CONFIG - 1))
+        abort();
+    close(fd);
+    const char *paths[] = {path};
+    g_snap = snapshot_load(paths, 1, NULL);
+    unlink(path);
+    if (!g_snap || g_snap->n_configs != 1 || g_snap->errors) {
+        fprintf(stderr, "fuzz_lua: the AuthConfig does not load (is the Lua plugin built?)\n");
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char buf[1 << 16];
+    static const char pre[] = "{\"filter_metadata\":{\"fuzz\":";
+    if (!g_snap)
+        setup();
+    if (size > sizeof buf - sizeof pre - 4)
+        return 0;
+    memcpy(buf, pre, sizeof pre - 1);
+    memcpy(buf + sizeof pre - 1, data, size);
+    memcpy(buf + sizeof pre - 1 + size, "}}", 2);
+    pc_request_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    v.method = pc_str_c("GET");
+    v.path = pc_str_c("/");
+    v.host = pc_str_c("lua.test");
+    v.metadata_context_json.ptr = buf;
+    v.metadata_context_json.len = sizeof pre - 1 + size + 2;
+    pipe_result r;
+    submit_decide(g_snap, &v, 0, &r);
+    if (r.reason && strstr(r.reason, "bridge mismatch")) {
+        fprintf(stderr, "fuzz_lua: the view and its JSON round trip differ\n");
+        abort();
+    }
+    pipe_result_free(&r);
+    return 0;
+}
