@@ -223,29 +223,29 @@ static struct json_object *peer(const pc_peer_view *p, int proto_form, int *bad)
     if (p->n_labels)
         jadd(o, "labels", kv_object(p->labels, p->n_labels, 0, bad), bad);
     put_str(o, "principal", p->principal, bad);
-    if (proto_form)
-        put_str(o, "certificate", p->certificate, bad);
+    /* Both forms: Authorino's well-known source.certificate too. */
+    put_str(o, "certificate", p->certificate, bad);
     return o;
 }
 
-/* A time outside what gmtime can show (frontends keep to Timestamp's
- * years 1-9999) fails rather than print what the stack held. */
-static struct json_object *rfc3339(int64_t sec, int32_t nanos, int *bad)
+/* request.time as Authorino has it (its Timestamp marshalled by Go:
+ * {"seconds": N, "nanos": N}, nanos left out when 0), so
+ * request.time.seconds selects. A time outside what gmtime can show
+ * (frontends keep to Timestamp's years 1-9999) fails the build. */
+static struct json_object *timestamp(int64_t sec, int32_t nanos, int *bad)
 {
     struct tm tm;
     time_t t = (time_t)sec;
-    char b[64];
-    if ((int64_t)t != sec || nanos < 0 || nanos > 999999999 || !gmtime_r(&t, &tm)) {
+    if ((int64_t)t != sec || nanos < 0 || nanos > 999999999 || !gmtime_r(&t, &tm) ||
+        tm.tm_year + 1900 > 9999) {
         *bad = 1;
         return NULL;
     }
+    struct json_object *o = jobj(bad);
+    jadd(o, "seconds", jint(sec, bad), bad);
     if (nanos)
-        snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
-    else
-        snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return jstr_n(b, strlen(b), bad);
+        jadd(o, "nanos", jint(nanos, bad), bad);
+    return o;
 }
 
 /* metadata_context from its JSON text; text that does not parse as an
@@ -301,13 +301,8 @@ static struct json_object *build(const pc_request_view *v, int with_context, int
         put_str(http, "protocol", v->protocol, bad);
         put_str(http, "body", v->body, bad);
         jadd(creq, "http", http, bad);
-        if (v->time_sec) {
-            struct json_object *t = jobj(bad);
-            jadd(t, "seconds", jint(v->time_sec, bad), bad);
-            if (v->time_nanos)
-                jadd(t, "nanos", jint(v->time_nanos, bad), bad);
-            jadd(creq, "time", t, bad);
-        }
+        if (v->time_sec)
+            jadd(creq, "time", timestamp(v->time_sec, v->time_nanos, bad), bad);
         jadd(ctx, "request", creq, bad);
         if (ctxext)
             jadd(ctx, "context_extensions", json_object_get(ctxext), bad);
@@ -334,7 +329,7 @@ static struct json_object *build(const pc_request_view *v, int with_context, int
     struct json_object *req = jobj(bad);
     put_str(req, "id", v->id, bad);
     if (v->time_sec)
-        jadd(req, "time", rfc3339(v->time_sec, v->time_nanos, bad), bad);
+        jadd(req, "time", timestamp(v->time_sec, v->time_nanos, bad), bad);
     put_str(req, "protocol", v->protocol, bad);
     put_str(req, "scheme", v->scheme, bad);
     put_str(req, "host", v->host, bad);
