@@ -171,6 +171,7 @@ static int x509_header_name(x509src *src, x509src_kind kind, const char *name,
     }
     for (size_t i = 0; i <= n; i++)
         src->header[i] = (char)tolower((unsigned char)name[i]);
+    memcpy(src->shown, name, n + 1);
     src->kind = kind;
     return 0;
 }

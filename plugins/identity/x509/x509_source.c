@@ -206,7 +206,7 @@ int x509src_pem(const pc_host *h, pc_eval *ev, const x509src *src, char **pem,
     }
     s = h->value_string(h->value_get(xs_get(h, root, hdr_path), src->header), &n);
     if (!s) {
-        snprintf(why, whylen, "header %s not found in request", src->header);
+        snprintf(why, whylen, "header %s not found in request", src->shown);
         return 1;
     }
     if (src->kind == X509SRC_XFCC) {

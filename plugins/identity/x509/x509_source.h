@@ -19,6 +19,7 @@ typedef enum x509src_kind {
 typedef struct x509src {
     x509src_kind kind;
     char header[128]; /* lowercased header name for the header kinds */
+    char shown[128];  /* the name as configured, for deny reasons */
 } x509src;
 
 /**

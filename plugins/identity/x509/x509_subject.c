@@ -99,20 +99,19 @@ pc_value *x509s_identity(const pc_host *h, pc_eval *ev, X509 *cert)
         }
     }
     for (int k = 0; k < XS_LISTS; k++) {
-        pc_value *v = lists[k] ? lists[k] : h->value_parse(ev, "null", 4);
-        if (!v || h->value_set(obj, xs_lists[k].key, v) != PC_OK)
+        /* A NULL value is JSON null to value_set. */
+        if (h->value_set(obj, xs_lists[k].key, lists[k]) != PC_OK)
             return NULL;
     }
     if (!serial)
         serial = h->value_new_string(ev, "", 0);
     if (!cn)
         cn = h->value_new_string(ev, "", 0);
-    pc_value *extra = h->value_parse(ev, "null", 4);
-    if (!serial || !cn || !extra ||
+    if (!serial || !cn ||
         h->value_set(obj, "SerialNumber", serial) != PC_OK ||
         h->value_set(obj, "CommonName", cn) != PC_OK ||
         h->value_set(obj, "Names", names) != PC_OK ||
-        h->value_set(obj, "ExtraNames", extra) != PC_OK)
+        h->value_set(obj, "ExtraNames", NULL) != PC_OK)
         return NULL;
     return obj;
 }
