@@ -17,6 +17,11 @@
  * (RFC 9440), or expression (whatever the host's value-or-selector
  * compiler accepts). PEM blocks after the first are untrusted
  * intermediates.
+ *
+ * Cost. Parsing and verifying a chain with OpenSSL 3 takes a few hundred
+ * microseconds, so verified certificates are cached by their text (a
+ * client sends the same one on every request) and a miss is verified on a
+ * worker thread, never on an I/O thread.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -55,8 +60,15 @@ static const char x509_schema[] =
     "\"clientCertHeader\":{\"type\":\"string\"},"
     "\"expression\":{\"type\":\"string\"}}}}}";
 
+/* Verified certificates are reused for at most this long, never past the
+ * chain's earliest notAfter; denials are not kept (a cached one could hide
+ * a CA added on reload, and they are cheap to repeat next to a success). */
+#define X509_CACHE_TTL_MS (300 * 1000)
+#define X509_CACHE_ENTRIES 10000
+
 typedef struct x509_inst {
     const pc_host *host;
+    pc_cache *cache;
     X509_STORE *store;
     x509src src;
     pc_vos *expr; /* source.expression, compiled by the host */
@@ -155,6 +167,8 @@ static void x509_destroy(void *p)
     if (!in)
         return;
     X509_STORE_free(in->store);
+    if (in->cache)
+        in->host->cache_free(in->cache);
     if (in->expr)
         in->host->vos_free(in->expr);
     free(in);
@@ -231,6 +245,14 @@ static void *x509_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cf
         return NULL;
     }
     in->host = h;
+    pc_cache_opts co = {.struct_size = sizeof co, .name = "x509",
+                        .ok_ttl_ms = X509_CACHE_TTL_MS, .deny_ttl_ms = 0,
+                        .max_entries = X509_CACHE_ENTRIES};
+    if (!(in->cache = h->cache_new(&co))) {
+        snprintf(err, errlen, "cannot create the certificate cache");
+        x509_destroy(in);
+        return NULL;
+    }
     if (x509_source(in, cc, h->value_get(cfg, "source"), err, errlen) != 0) {
         x509_destroy(in);
         return NULL;
@@ -294,15 +316,57 @@ static int x509_expr_pem(const x509_inst *in, pc_eval *ev, char **pem, size_t *l
     return x509src_unescape_dup(s, n, pem, len, why, whylen);
 }
 
+typedef struct x509_ask {
+    const x509_inst *in;
+    const char *pem;
+    size_t len;
+} x509_ask;
+
+static pc_status x509_deny(const pc_host *h, pc_eval *ev, pc_value **out, const char *why)
+{
+    *out = h->value_new_string(ev, why, strlen(why));
+    return *out ? PC_DENY : PC_ERROR;
+}
+
+/* A cache miss: parse, verify at the request's time, render the subject. */
+static pc_status x509_fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms)
+{
+    const x509_ask *a = arg;
+    const pc_host *h = a->in->host;
+    STACK_OF(X509) *chain = NULL;
+    char why[256] = "";
+    int64_t now = x509_now(h, ev), end = 0;
+    X509 *leaf = x509t_parse_client(a->pem, a->len, &chain);
+    int rc;
+
+    if (!leaf)
+        return x509_deny(h, ev, out, "invalid client certificate");
+    rc = x509t_verify(a->in->store, leaf, chain, now, &end, why, sizeof why);
+    *out = rc == 0 ? x509s_identity(h, ev, leaf) : NULL;
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    if (rc == -1)
+        return x509_deny(h, ev, out, why);
+    if (rc != 0 || !*out)
+        return PC_ERROR;
+    /* Reused until the chain expires by the clock (a request may carry an
+     * earlier time). */
+    int64_t clock_s = h->realtime_ns() / 1000000000;
+    int64_t from = clock_s > now ? clock_s : now;
+    if (end <= from)
+        *ttl_ms = 0;
+    else if (end - from < *ttl_ms / 1000)
+        *ttl_ms = (end - from) * 1000;
+    return PC_OK;
+}
+
 static pc_status x509_evaluate(void *p, pc_eval *ev)
 {
     const x509_inst *in = p;
     const pc_host *h = in->host;
-    STACK_OF(X509) *chain = NULL;
     char why[256] = "";
     char *pem = NULL;
     size_t len = 0;
-    X509 *leaf;
     int rc;
 
     rc = in->expr ? x509_expr_pem(in, ev, &pem, &len, why, sizeof why)
@@ -315,31 +379,39 @@ static pc_status x509_evaluate(void *p, pc_eval *ev)
         h->eval_set_reason(ev, "%s", why);
         return PC_DENY;
     }
-    leaf = x509t_parse_client(pem, len, &chain);
+    /* Keyed by the certificate text (the host HMACs keys). On an I/O
+     * thread only a cached verification answers; a miss runs on a worker. */
+    x509_ask a = {.in = in, .pem = pem, .len = len};
+    const pc_value *got = NULL;
+    pc_status st = h->cache_lookup(in->cache, ev, pem, len,
+                                   h->eval_can_block(ev) ? x509_fill : NULL, &a, &got);
     free(pem);
-    if (!leaf) {
-        h->eval_set_reason(ev, "invalid client certificate");
+    switch (st) {
+    case PC_AGAIN:
+        return PC_AGAIN;
+    case PC_OK:
+        if (h->value_type(got) != PC_TYPE_OBJECT) {
+            h->eval_set_reason(ev, "could not build the identity object");
+            return PC_ERROR;
+        }
+        /* The cache hands each request its own value: publish it as is. */
+        h->eval_set_output(ev, (pc_value *)got);
+        return PC_OK;
+    case PC_DENY: {
+        const char *r = h->value_string(got, NULL);
+        h->eval_set_reason(ev, "%s", r ? r : "invalid client certificate");
         return PC_DENY;
     }
-    rc = x509t_verify(in->store, leaf, chain, x509_now(h, ev), why, sizeof why);
-    pc_value *id = rc == 0 ? x509s_identity(h, ev, leaf) : NULL;
-    X509_free(leaf);
-    sk_X509_pop_free(chain, X509_free);
-    if (rc == -1) {
-        h->eval_set_reason(ev, "%s", why);
-        return PC_DENY;
-    }
-    if (!id) {
-        h->eval_set_reason(ev, "could not build the identity object");
+    default:
+        if (!h->eval_cancelled(ev))
+            h->eval_set_reason(ev, "could not verify the client certificate");
         return PC_ERROR;
     }
-    h->eval_set_output(ev, id);
-    return PC_OK;
 }
 
 static const pc_evaluator_type x509_type = {
     .struct_size = sizeof(pc_evaluator_type),
-    .flags = 0,
+    .flags = PC_EVAL_MAY_BLOCK | PC_EVAL_TRY_NONBLOCKING,
     .phase = PC_PHASE_IDENTITY,
     .name = "x509",
     .config_schema = x509_schema,

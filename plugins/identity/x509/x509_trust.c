@@ -132,8 +132,25 @@ static void x509t_reason(X509_STORE_CTX *ctx, int err, int64_t now, char *why,
     }
 }
 
+/* The earliest notAfter of the chain: how long a success may be reused. */
+static int64_t x509t_chain_end(X509_STORE_CTX *ctx)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int64_t end = INT64_MAX;
+
+    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+        struct tm tm;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &tm) != 1)
+            return 0;
+        int64_t t = (int64_t)timegm(&tm);
+        if (t < end)
+            end = t;
+    }
+    return end;
+}
+
 int x509t_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
-                 int64_t now, char *why, size_t whylen)
+                 int64_t now, int64_t *not_after, char *why, size_t whylen)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     X509_VERIFY_PARAM *param;
@@ -151,6 +168,8 @@ int x509t_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
+        if (not_after)
+            *not_after = x509t_chain_end(ctx);
     } else {
         x509t_reason(ctx, X509_STORE_CTX_get_error(ctx), now, why, whylen);
         rc = -1;

@@ -27,11 +27,13 @@ X509 *x509t_parse_client(const char *pem, size_t len, STACK_OF(X509) **chain);
 /**
  * Verifies `leaf` (with `chain`) against `store` at time `now` (seconds
  * since the epoch), for TLS client use.
+ * On success *not_after (if not NULL) is the earliest notAfter of the
+ * verified chain, in seconds since the epoch.
  * @return 0 verified; else -1 with a reason in Go's crypto/x509 words
  *         (what Authorino reports), e.g. "x509: certificate signed by
  *         unknown authority"; -2 out of memory.
  */
 int x509t_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
-                 int64_t now, char *why, size_t whylen);
+                 int64_t now, int64_t *not_after, char *why, size_t whylen);
 
 #endif
