@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -387,6 +388,18 @@ def grpc_tests(pki, tmp):
                   "client certificate is missing", "grpc: no certificate -> UNAUTHENTICATED", r)
             r = grpc(enc(pki.via_sub[0] + pki.sub.pem))
             check(r.status.code == 0, "grpc: leaf + intermediate -> OK", r)
+            # A verified certificate is reused, but never past its notAfter.
+            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+            short = pki.root.issue("brief", (("O", "ACME Inc."),),
+                                   not_after=now + datetime.timedelta(seconds=3))
+            codes = [grpc(enc(short[0])).status.code for _ in range(3)]
+            time.sleep(max(0.0, (now + datetime.timedelta(seconds=3.8) -
+                                 datetime.datetime.now(datetime.timezone.utc)).total_seconds()))
+            r = grpc(enc(short[0]))
+            check(codes == [0, 0, 0] and r.status.code == 16 and
+                  "has expired" in hdrs(r).get("x-ext-auth-reason", ""),
+                  "grpc: a cached verification ends at the certificate's notAfter",
+                  (codes, r.status, srv.logtail(600)))
 
         # The HTTP port: the client's own TLS certificate is the
         # source.certificate of the request.

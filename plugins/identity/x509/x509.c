@@ -350,13 +350,11 @@ static pc_status x509_fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_
     if (rc != 0 || !*out)
         return PC_ERROR;
     /* Reused until the chain expires by the clock (a request may carry an
-     * earlier time). */
-    int64_t clock_s = h->realtime_ns() / 1000000000;
-    int64_t from = clock_s > now ? clock_s : now;
-    if (end <= from)
-        *ttl_ms = 0;
-    else if (end - from < *ttl_ms / 1000)
-        *ttl_ms = (end - from) * 1000;
+     * earlier time), to the millisecond. */
+    int64_t clock_ms = h->realtime_ns() / 1000000;
+    int64_t ttl = *ttl_ms < 0 ? X509_CACHE_TTL_MS : *ttl_ms; /* -1: not set */
+    int64_t left = end > INT64_MAX / 1000 ? ttl : end * 1000 - clock_ms;
+    *ttl_ms = left <= 0 ? 0 : left < ttl ? left : ttl;
     return PC_OK;
 }
 
