@@ -224,11 +224,9 @@ static int compile_credentials(compile_ctx *cx, ac_eval *e,
         }
         e->cred = kind;
         free(e->cred_name);
+        /* As configured: the challenge names it so (X-API-Key realm=...);
+         * the header lookup ignores case. */
         e->cred_name = strdup(val);
-        if (kind == CRED_CUSTOM_HEADER)
-            for (char *c = e->cred_name; *c; c++)
-                if (*c >= 'A' && *c <= 'Z')
-                    *c = (char)(*c - 'A' + 'a');
     }
     return 0;
 }

@@ -39,7 +39,7 @@ typedef struct ac_eval {
     pc_cache *cache;
     /* identity */
     cred_kind cred;
-    char *cred_name;         /* prefix, header (lowercase), query or cookie name */
+    char *cred_name;         /* prefix, header, query or cookie name, as configured */
     char *challenge;         /* WWW-Authenticate value */
     ac_prop *defaults, *overrides;
     size_t n_defaults, n_overrides;

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 #include "credentials.h"
 
 static const char *header(struct json_object *root, const char *name)
@@ -9,6 +10,31 @@ static const char *header(struct json_object *root, const char *name)
         !json_object_object_get_ex(hdrs, name, &v))
         return NULL;
     return json_object_get_string(v);
+}
+
+/* Header names in the Authorization JSON are lowercase; a configured
+ * customHeader keeps its spelling. Names that do not fit the buffer are
+ * matched by a scan ignoring case. */
+static const char *header_ci(struct json_object *root, const char *name)
+{
+    char low[256];
+    size_t n = strlen(name);
+    if (n < sizeof low) {
+        for (size_t i = 0; i <= n; i++)
+            low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a'
+                                                             : name[i]);
+        return header(root, low);
+    }
+    struct json_object *req, *hdrs;
+    if (!json_object_object_get_ex(root, "request", &req) ||
+        !json_object_object_get_ex(req, "headers", &hdrs) ||
+        !json_object_is_type(hdrs, json_type_object))
+        return NULL;
+    json_object_object_foreach(hdrs, k, v) {
+        if (strcasecmp(k, name) == 0)
+            return json_object_get_string(v);
+    }
+    return NULL;
 }
 
 static int hexval(int c)
@@ -119,7 +145,7 @@ int cred_extract(const ac_eval *ev, struct json_object *root, reqctx *rq,
         return *len > 0;
     }
     case CRED_CUSTOM_HEADER:
-        v = header(root, ev->cred_name);
+        v = header_ci(root, ev->cred_name);
         if (!v || !*v)
             return 0;
         *out = v;

@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "config/cond.h"
 #include "config/vos.h"
+#include "config/ydoc.h"
 #include "credentials.h"
 #include "metrics/metrics.h"
 #include "pipeline.h"
@@ -271,8 +272,20 @@ static void apply_props(const ac_prop *props, size_t n, int overwrite,
         if (!overwrite && json_object_object_get_ex(obj, props[i].name, NULL))
             continue;
         struct json_object *v = NULL;
-        if (vos_resolve(props[i].vos, root, &v) == 0)
-            json_object_object_add(obj, props[i].name, v);
+        if (vos_resolve(props[i].vos, root, &v) != 0)
+            continue;
+        /* auth.identity is obj itself: a container taken from the tree is
+         * copied, or the identity would come to hold itself. */
+        if (json_object_is_type(v, json_type_object) ||
+            json_object_is_type(v, json_type_array)) {
+            struct json_object *copy = NULL;
+            int rc = ydoc_copy(v, &copy);
+            json_object_put(v);
+            if (rc != 0)
+                continue;
+            v = copy;
+        }
+        json_object_object_add(obj, props[i].name, v);
     }
 }
 
@@ -400,11 +413,13 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
         }
         return 0;
     }
+    /* Published before defaults and overrides resolve, so their selectors
+     * see auth.identity as the identity they extend (as in Authorino). */
+    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
     if (json_object_is_type(winner, json_type_object)) {
         apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
         apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
     }
-    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
     return 1;
 }
 

@@ -223,8 +223,8 @@ static struct json_object *peer(const pc_peer_view *p, int proto_form, int *bad)
     if (p->n_labels)
         jadd(o, "labels", kv_object(p->labels, p->n_labels, 0, bad), bad);
     put_str(o, "principal", p->principal, bad);
-    if (proto_form)
-        put_str(o, "certificate", p->certificate, bad);
+    /* Both forms: Authorino's well-known source.certificate too. */
+    put_str(o, "certificate", p->certificate, bad);
     return o;
 }
 
@@ -298,13 +298,8 @@ static struct json_object *build(const pc_request_view *v, int with_context, int
         put_str(http, "protocol", v->protocol, bad);
         put_str(http, "body", v->body, bad);
         jadd(creq, "http", http, bad);
-        if (v->time_sec) {
-            struct json_object *t = jobj(bad);
-            jadd(t, "seconds", jint(v->time_sec, bad), bad);
-            if (v->time_nanos)
-                jadd(t, "nanos", jint(v->time_nanos, bad), bad);
-            jadd(creq, "time", t, bad);
-        }
+        if (v->time_sec)
+            jadd(creq, "time", timestamp_obj(v->time_sec, v->time_nanos, bad), bad);
         jadd(ctx, "request", creq, bad);
         if (ctxext)
             jadd(ctx, "context_extensions", json_object_get(ctxext), bad);

@@ -171,8 +171,15 @@ int checkjson_parse(const char *text, size_t len, checkjson *out, char *err,
     v->headers = out->headers;
     v->n_headers = nh;
     struct json_object *t = get(req, "time", NULL);
-    if (t && json_object_is_type(t, json_type_string))
+    if (t && json_object_is_type(t, json_type_string)) {
         timestamp(json_object_get_string(t), &v->time_sec, &v->time_nanos);
+    } else if (t && json_object_is_type(t, json_type_object)) {
+        /* {"seconds": N, "nanos": N}: the shape request.time has in the
+         * Authorization JSON, so a captured document can be fed back. */
+        v->time_sec = num(t, "seconds", NULL, 0);
+        int64_t ns = num(t, "nanos", NULL, 0);
+        v->time_nanos = ns >= 0 && ns <= 999999999 ? (int32_t)ns : -1;
+    }
     out->ctxext = map_kv(get(attrs, "contextExtensions", "context_extensions"),
                          &v->n_context_extensions);
     v->context_extensions = out->ctxext;

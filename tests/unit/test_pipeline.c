@@ -238,6 +238,28 @@ static const pcase cases[] = {
      "{x-id: {json: {properties: {i: {selector: auth.identity}}}}}}}}",
      "a.test", "GET", "/", "\"x-user\":\"{\\\"name\\\":\\\"ann\\\",\\\"org\\\":\\\"x\\\"}\"", "",
      1, 0, 200, {"x-id"}, {"{\"i\":{\"name\":\"ann\",\"org\":\"acme\",\"role\":\"viewer\"}}"}, NULL},
+    /* Token normalization: selectors in defaults and overrides read the
+     * identity they extend through auth.identity. */
+    {"defaults and overrides see auth.identity", HDR "spec: {hosts: [a.test], authentication: "
+     "{u: {plain: {selector: request.headers.x-user.@fromstr}, defaults: {username: "
+     "{selector: auth.identity.preferred_username}, name: {selector: auth.identity.sub}}, "
+     "overrides: {roles: {selector: auth.identity.realm_access.roles}, self: "
+     "{selector: auth.identity}}}}, response: {success: {headers: "
+     "{x-id: {json: {properties: {u: {selector: auth.identity.username}, r: {selector: "
+     "auth.identity.roles}, n: {selector: auth.identity.name}, s: {selector: "
+     "auth.identity.self.sub}}}}}}}}",
+     "a.test", "GET", "/", "\"x-user\":\"{\\\"sub\\\":\\\"u1\\\",\\\"preferred_username\\\":"
+     "\\\"ann\\\",\\\"realm_access\\\":{\\\"roles\\\":[\\\"admin\\\"]}}\"", "",
+     1, 0, 200, {"x-id"}, {"{\"u\":\"ann\",\"r\":[\"admin\"],\"n\":\"u1\",\"s\":\"u1\"}"}, NULL},
+    {"customHeader challenge keeps the configured name", HDR "spec: {hosts: [a.test], "
+     "authentication: {friends: {apiKey: {selector: {matchLabels: {app: t}}}, credentials: "
+     "{customHeader: {name: X-API-Key}}}}}" SECRETS,
+     "a.test", "GET", "/", "", "", 0, 16, 401,
+     {"www-authenticate"}, {"X-API-Key realm=\"friends\""}, "credential not found"},
+    {"customHeader matches the header whatever its case", HDR "spec: {hosts: [a.test], "
+     "authentication: {friends: {apiKey: {selector: {matchLabels: {app: t}}}, credentials: "
+     "{customHeader: {name: X-API-Key}}}}}" SECRETS,
+     "a.test", "GET", "/", "\"x-api-key\":\"s3cret\"", "", 1, 0, 200, {0}, {0}, NULL},
 };
 
 static char *request_json(const pcase *c)
@@ -385,6 +407,34 @@ static void test_deadline(void)
     snapshot_unref(s);
 }
 
+/* request.time has Authorino's shape, {"seconds": N, "nanos": N}, from the
+ * JSON form of a CheckRequest as from its object form. */
+static void test_request_time(void)
+{
+    tu_load_plugins();
+    snapshot *s = tu_snapshot(HDR "spec: {hosts: [a.test], authorization: {t: "
+                                  "{patternMatching: {patterns: [{selector: "
+                                  "request.time.seconds, operator: eq, value: "
+                                  "'1700000000'}]}}}, response: {success: {headers: "
+                                  "{x-t: {plain: {selector: request.time.nanos}}}}}}",
+                              NULL);
+    static const char *const times[] = {"\"2023-11-14T22:13:20.5Z\"",
+                                        "{\"seconds\":1700000000,\"nanos\":500000000}"};
+    for (size_t i = 0; i < 2; i++) {
+        char req[512], v[64];
+        snprintf(req, sizeof req,
+                 "{\"attributes\":{\"request\":{\"time\":%s,\"http\":{\"host\":"
+                 "\"a.test\",\"method\":\"GET\",\"path\":\"/\"}}}}", times[i]);
+        pipe_result r;
+        CU_ASSERT_EQUAL_FATAL(tu_decide(s, req, &r, 0), 0);
+        CU_ASSERT_EQUAL(r.http_status, 200);
+        const char *got = tu_header(&r, "x-t", v, sizeof v);
+        CU_ASSERT(got && strcmp(got, "500000000") == 0);
+        pipe_result_free(&r);
+    }
+    snapshot_unref(s);
+}
+
 /* Missing http attributes: INVALID_ARGUMENT. */
 static void test_invalid(void)
 {
@@ -406,6 +456,7 @@ int cu_register(void)
         {"dynamic metadata", test_dynamic_metadata},
         {"deadline and cancel fail closed", test_deadline},
         {"invalid requests", test_invalid},
+        {"request.time is {seconds, nanos}", test_request_time},
         {NULL, NULL}};
     return cu_add_suite("pipeline", c);
 }
