@@ -269,8 +269,16 @@ static void apply_props(const ac_prop *props, size_t n, int overwrite,
         if (!overwrite && json_object_object_get_ex(obj, props[i].name, NULL))
             continue;
         struct json_object *v = NULL;
-        if (vos_resolve(props[i].vos, root, &v) == 0)
-            json_object_object_add(obj, props[i].name, v);
+        if (vos_resolve(props[i].vos, root, &v) != 0)
+            continue;
+        /* {selector: auth.identity} is the object itself: a copy, not a cycle. */
+        if (v == obj) {
+            struct json_object *copy = NULL;
+            json_object_deep_copy(v, &copy, NULL);
+            json_object_put(v);
+            v = copy;
+        }
+        json_object_object_add(obj, props[i].name, v);
     }
 }
 
@@ -397,11 +405,13 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
         }
         return 0;
     }
+    /* Defaults and overrides read auth.identity (the guides select
+     * auth.identity.metadata...), so the identity is published first. */
+    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
     if (json_object_is_type(winner, json_type_object)) {
         apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
         apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
     }
-    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
     return 1;
 }
 
