@@ -104,6 +104,11 @@ typedef struct hc_inst {
 int hc_configure(hc_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
                  size_t errlen);
 void hc_unconfigure(hc_inst *in);
+/* The value of `key` in the Secret `name` of the AuthConfig's namespace
+ * (Authorino reads Secrets from there only), stringData over data; a new
+ * string to wipe and free, or NULL with err ("WHAT: Secret ns/x not found"). */
+char *hc_secret(const pc_host *h, pc_create_ctx *cc, const char *name, const char *key,
+                const char *what, char *err, size_t errlen);
 
 /* hc_oauth2.c: the access token for this request (cached and shared by all
  * requests until it expires; concurrent misses make one token request).

@@ -65,14 +65,11 @@ static int take_secret(void *arg, const pc_value *res)
     return 1;
 }
 
-/* The value of `key` in the Secret `name` of the AuthConfig's namespace
- * (Authorino reads Secrets from there only). */
-static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *ref,
-                          const char *what, char *err, size_t errlen)
+char *hc_secret(const pc_host *h, pc_create_ctx *cc, const char *name, const char *key,
+                const char *what, char *err, size_t errlen)
 {
     const char *ns = h->cc_authconfig_namespace(cc);
-    secret_find f = {h, ns && *ns ? ns : HC_DEFAULT_NS, str_of(h, ref, "name"),
-                     str_of(h, ref, "key"), 0, NULL, 0};
+    secret_find f = {h, ns && *ns ? ns : HC_DEFAULT_NS, name, key, 0, NULL, 0};
     if (!f.name || !*f.name || !f.key || !*f.key) {
         snprintf(err, errlen, "%s needs a name and a key", what);
         return NULL;
@@ -89,6 +86,12 @@ static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *r
         return f.value;
     free(f.value);
     return NULL;
+}
+
+static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *ref,
+                          const char *what, char *err, size_t errlen)
+{
+    return hc_secret(h, cc, str_of(h, ref, "name"), str_of(h, ref, "key"), what, err, errlen);
 }
 
 /* ---- named values ---- */
