@@ -20,7 +20,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, Server, clean_env,  # noqa: E402
-                       plugin_args)
+                       plugin_args, started)
 
 GUIDE = os.path.join(PC_SOURCE_DIR, "tests", "data", "guides", "validating-webhook.yaml")
 HOST = "authorino-authorino-authorization.authorino.svc"
@@ -119,10 +119,9 @@ def test_guide_loads(tmp):
 
 
 def test_reviews(tmp):
-    srv = Server(tmp, authconfig_text=pattern_variant(), name="admission")
-    if not srv.ready():
-        srv.stop()
-        check(False, "portcullis serve starts", srv.logtail())
+    srv = started(Server(tmp, authconfig_text=pattern_variant(), name="admission"), check,
+                  "admission")
+    if not srv:
         return
     try:
         st, ctype, doc, raw = answer(srv, review(authconfig("myapp-protection", "myapp",

@@ -20,7 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, Server, clean_env,  # noqa: E402
-                       free_port, plugin_args, write)
+                       free_port, grpc_client, plugin_args, started, write)
 sys.path.insert(0, os.path.join(PC_SOURCE_DIR, "tests", "fixtures", "metadata_service"))
 from metadata_service import MetadataService  # noqa: E402
 
@@ -49,13 +49,6 @@ def authconfig(callbacks, name="cb", host=HOST, identity=None):
             ) + SECRETS
 
 
-def grpc_client():
-    sys.path.insert(0, os.path.join(HERE, "pyclient"))
-    if not os.environ.get("PC_PY_PROTO_DIR") and os.environ.get("PC_BUILD_DIR"):
-        os.environ["PC_PY_PROTO_DIR"] = os.path.join(os.environ["PC_BUILD_DIR"], "python")
-    import extauthz_client
-    return extauthz_client
-
 
 def wait_for(cond, timeout=5.0):
     end = time.monotonic() + timeout
@@ -83,12 +76,7 @@ def metric(srv, name):
 
 
 def start(tmp, text, name):
-    srv = Server(tmp, authconfig_text=text, name=name)
-    if not srv.ready():
-        srv.stop()
-        check(False, "%s: portcullis serve starts" % name, srv.logtail())
-        return None
-    return srv
+    return started(Server(tmp, authconfig_text=text, name=name), check, name)
 
 
 def test_sent(svc, tmp):

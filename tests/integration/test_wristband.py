@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, Server, clean_env,  # noqa: E402
-                       free_port, plugin_args, write)
+                       free_port, grpc_client, plugin_args, started, write)
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
@@ -41,13 +41,6 @@ OIDC_PORT = free_port()
 os.environ["PORTCULLIS_OIDC_HTTP_ADDR"] = "127.0.0.1:%d" % OIDC_PORT
 BASE = "http://127.0.0.1:%d" % OIDC_PORT
 
-
-def grpc_client():
-    sys.path.insert(0, os.path.join(HERE, "pyclient"))
-    if not os.environ.get("PC_PY_PROTO_DIR") and os.environ.get("PC_BUILD_DIR"):
-        os.environ["PC_PY_PROTO_DIR"] = os.path.join(os.environ["PC_BUILD_DIR"], "python")
-    import extauthz_client
-    return extauthz_client
 
 
 def b64d(s):
@@ -102,10 +95,8 @@ def verify(token, jwks):
 
 
 def start(tmp, text, name):
-    srv = Server(tmp, authconfig_text=text, name=name)
-    if not srv.ready():
-        srv.stop()
-        check(False, "%s: portcullis serve starts" % name, srv.logtail())
+    srv = started(Server(tmp, authconfig_text=text, name=name), check, name)
+    if not srv:
         return None
     # The listener binds once the server is ready.
     end = time.monotonic() + 5

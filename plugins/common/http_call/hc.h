@@ -155,6 +155,8 @@ void hc_buf_form(hc_buf *b, const char *s, size_t n);
 void hc_buf_free(hc_buf *b);
 /* Standard base64 of n bytes into b. */
 void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n);
+/* URL-safe base64 without padding (RFC 4648 §5, as JWS uses it). */
+void hc_buf_base64url(hc_buf *b, const unsigned char *s, size_t n);
 /* 1 if s (n bytes) holds no CR, LF or NUL (safe inside one header line). */
 int hc_header_safe(const char *s, size_t n);
 /* 1 if the name is an RFC 9110 token (a valid header name). */

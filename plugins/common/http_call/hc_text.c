@@ -57,10 +57,9 @@ void hc_buf_form(hc_buf *b, const char *s, size_t n)
     }
 }
 
-void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n)
+/* Base64 of n bytes in the given alphabet, padded with '=' or not. */
+static void put_base64(hc_buf *b, const unsigned char *s, size_t n, const char *a, int pad)
 {
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)s[i] << 16;
         if (i + 1 < n)
@@ -69,8 +68,18 @@ void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n)
             v |= s[i + 2];
         char o[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63],
                      i + 1 < n ? a[(v >> 6) & 63] : '=', i + 2 < n ? a[v & 63] : '='};
-        hc_buf_put(b, o, 4);
+        hc_buf_put(b, o, pad ? 4 : i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
     }
+}
+
+void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n)
+{
+    put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 1);
+}
+
+void hc_buf_base64url(hc_buf *b, const unsigned char *s, size_t n)
+{
+    put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0);
 }
 
 void hc_buf_free(hc_buf *b)

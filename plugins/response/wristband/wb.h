@@ -32,8 +32,6 @@ int wb_key_sign(const wb_key *k, const char *data, size_t len, hc_buf *out);
 int wb_key_jwk(const wb_key *k, hc_buf *out);
 
 /* ---- wb_json.c ---- */
-/* base64url without padding. */
-void wb_b64url(hc_buf *b, const unsigned char *s, size_t n);
 /* v as JSON the way Go's encoding/json writes it: object keys sorted,
  * <, >, & and U+2028/9 escaped, so hashes match Authorino's. */
 void wb_json(const pc_host *h, const pc_value *v, hc_buf *b);

@@ -1,27 +1,11 @@
 /* wb_json.c - JSON text for the token: Go's encoding/json conventions
  * (sorted object keys, HTML-safe escapes), so `sub` - the SHA-256 of the
- * identity's JSON - is the value Authorino computes for the same identity,
- * and base64url for the JWS parts. */
+ * identity's JSON - is the value Authorino computes for the same identity. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wb.h"
-
-void wb_b64url(hc_buf *b, const unsigned char *s, size_t n)
-{
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= s[i + 2];
-        char o[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-        hc_buf_put(b, o, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
-    }
-}
 
 void wb_json_str(hc_buf *b, const char *s, size_t n)
 {

@@ -130,9 +130,9 @@ int wb_key_sign(const wb_key *k, const char *data, size_t len, hc_buf *out)
         ECDSA_SIG_free(es);
         if (!ok)
             goto done;
-        wb_b64url(out, raw, 2 * k->coord);
+        hc_buf_base64url(out, raw, 2 * k->coord);
     } else {
-        wb_b64url(out, sig, siglen);
+        hc_buf_base64url(out, sig, siglen);
     }
     rc = out->failed ? -1 : 0;
 done:
@@ -156,7 +156,7 @@ static int put_bn(const wb_key *k, const char *param, const char *name, size_t p
         hc_buf_puts(out, ",\"");
         hc_buf_puts(out, name);
         hc_buf_puts(out, "\":\"");
-        wb_b64url(out, b, n);
+        hc_buf_base64url(out, b, n);
         hc_buf_puts(out, "\"");
         rc = 0;
     }

@@ -217,7 +217,7 @@ static void *wb_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
     wb_json_str(&hdr, wb_key_kid(in->keys[0]), strlen(wb_key_kid(in->keys[0])));
     hc_buf_puts(&hdr, ",\"typ\":\"JWT\"}");
     if (!hdr.failed)
-        wb_b64url(&b64, (const unsigned char *)hdr.p, hdr.len);
+        hc_buf_base64url(&b64, (const unsigned char *)hdr.p, hdr.len);
     in->header_b64 = hdr.failed || b64.failed ? NULL : hc_strdup(b64.p);
     hc_buf_free(&hdr);
     hc_buf_free(&b64);
@@ -280,7 +280,7 @@ static pc_status wb_evaluate(void *p, pc_eval *ev)
     hc_buf_puts(&tok, in->header_b64);
     hc_buf_put(&tok, ".", 1);
     if (!claims.failed)
-        wb_b64url(&tok, (const unsigned char *)claims.p, claims.len);
+        hc_buf_base64url(&tok, (const unsigned char *)claims.p, claims.len);
     if (claims.failed || tok.failed) {
         h->eval_set_reason(ev, "wristband: the claims are larger than %d bytes", WB_MAX_TOKEN);
         goto done;
