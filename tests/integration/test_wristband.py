@@ -237,6 +237,29 @@ spec:
             - {name: key-%s, algorithm: %s}
             - {name: key-es256, algorithm: ES256}
 """ % (name, name, HOST, BASE, name, name, alg)
+    # An AuthConfig that trusts its own wristbands: one shown back to it is
+    # not re-issued (Authorino skips an OIDC identity of the same issuer).
+    text += """\
+---
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata: {name: self, namespace: default}
+spec:
+  hosts: [self.%s]
+  authentication:
+    own:
+      jwt: {issuerUrl: %s/default/self/wb}
+    anon:
+      priority: 1
+      anonymous: {}
+  response:
+    success:
+      headers:
+        wb:
+          wristband:
+            issuer: %s/default/self/wb
+            signingKeyRefs: [{name: key-es256, algorithm: ES256}]
+""" % (HOST, BASE, BASE)
     srv = start(tmp, text, "algs")
     if not srv:
         return
@@ -278,6 +301,16 @@ spec:
             check('"\\u003c\\u0026\\u003e"' in payload and
                   payload.index('"aud"') < payload.index('"exp"') < payload.index('"iat"'),
                   "claims JSON as Go writes it (sorted keys, HTML-safe escapes)", payload)
+
+            r = c.check(ec_.build_check_request("self." + HOST, "/"))
+            first = {o.header.key.lower(): o.header.value
+                     for o in r.ok_response.headers}.get("wb", "")
+            r = c.check(ec_.build_check_request("self." + HOST, "/",
+                                                headers={"authorization": "Bearer " + first}))
+            again = {o.header.key.lower(): o.header.value for o in r.ok_response.headers}
+            check(first.count(".") == 2 and r.status.code == 0 and "wb" not in again,
+                  "a wristband shown to its own issuer is accepted and not re-issued",
+                  (first[:20], r.status, again))
 
         # Raw HTTP /check: the wristband is a response header there too.
         hc = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=5)
