@@ -293,8 +293,9 @@ def test_queue_limit(svc, tmp):
         check(codes == [0] * n and took < 2.0,
               "a full callback queue never delays or denies (%.2fs for %d)" % (took, n), codes)
         dropped = wait_for(lambda: metric(srv, "callback_http_dropped_total"), 3) or 0
-        # One call in flight and two queued; the rest is dropped.
-        check(7 <= dropped <= 8, "overflow beyond queueLimit 2 drops and counts", dropped)
+        # At most 4 calls in flight (the senders) and 2 queued; the rest is
+        # dropped (more when a sender had not yet taken its call).
+        check(4 <= dropped <= 8, "overflow beyond queueLimit 2 drops and counts", dropped)
         sent = wait_for(lambda: metric(srv, "callback_http_sent_total") == n - dropped, 6)
         check(sent, "the queued callbacks are still sent",
               (metric(srv, "callback_http_sent_total"), dropped))

@@ -9,6 +9,9 @@
 /* Calls waiting to be sent, per callback (the queueLimit default). */
 #define CB_DEFAULT_QUEUE_LIMIT 1024
 #define CB_MAX_QUEUE_LIMIT 65536
+/* Sender threads per callback, started as the queue needs them: a slow
+ * service is called this many times at once, at most. */
+#define CB_MAX_SENDERS 4
 
 typedef struct cb_job {
     struct cb_job *next;
@@ -21,14 +24,15 @@ typedef struct cb_counters {
     pc_counter *dropped;     /* the queue was full, or the instance went away */
 } cb_counters;
 
-/* A FIFO of built calls and the one thread that sends them in order. */
+/* A FIFO of built calls and the threads that send them. */
 typedef struct cb_queue {
     const pc_host *host;
     const char *name;        /* the evaluator name, for logs (borrowed) */
     const cb_counters *counters;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_t thread;
+    pthread_t threads[CB_MAX_SENDERS];
+    int n_threads, idle;     /* started, and waiting for work */
     int started, stopping;
     cb_job *head, *tail;
     size_t len, limit;
@@ -41,8 +45,8 @@ int cb_queue_start(cb_queue *q, const pc_host *h, const char *name,
 /* Takes the job, or drops and counts it when the queue is full: 0 queued,
  * -1 dropped (the job is freed either way by the queue). */
 int cb_queue_push(cb_queue *q, cb_job *job);
-/* Stops the thread after the call in flight; queued calls are dropped and
- * counted. */
+/* Stops the threads after the calls in flight; queued calls are dropped
+ * and counted. */
 void cb_queue_stop(cb_queue *q);
 void cb_job_free(cb_job *job);
 #endif

@@ -1,7 +1,9 @@
 /* cb_queue.c - the sender of `http` callbacks. The pipeline runs callbacks
  * before the verdict goes out, so evaluate only builds the call and queues
- * it here; this thread sends it with the host's http_fetch (which needs no
- * evaluation) and records the outcome. A full queue drops the call rather
+ * it here; a sender thread sends it with the host's http_fetch (which needs no
+ * evaluation) and records the outcome. Threads start on demand, up to
+ * CB_MAX_SENDERS, when a call finds none idle, so a callback that is never
+ * used (or a `check` run) costs no thread. A full queue drops the call rather
  * than holding memory or the request; every drop and failure is counted
  * and logged. */
 #include <stdlib.h>
@@ -42,8 +44,11 @@ static void *run(void *arg)
     cb_queue *q = arg;
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (!q->head && !q->stopping)
+        while (!q->head && !q->stopping) {
+            q->idle++;
             pthread_cond_wait(&q->cv, &q->mu);
+            q->idle--;
+        }
         if (q->stopping)
             break;
         cb_job *job = q->head;
@@ -74,11 +79,6 @@ int cb_queue_start(cb_queue *q, const pc_host *h, const char *name,
         pthread_mutex_destroy(&q->mu);
         return -1;
     }
-    if (pthread_create(&q->thread, NULL, run, q)) {
-        pthread_cond_destroy(&q->cv);
-        pthread_mutex_destroy(&q->mu);
-        return -1;
-    }
     q->started = 1;
     return 0;
 }
@@ -105,6 +105,11 @@ int cb_queue_push(cb_queue *q, cb_job *job)
         q->head = job;
     q->tail = job;
     q->len++;
+    /* Another sender when every one is busy; if none can start, the
+     * running ones (or the next push) get to the call. */
+    if (q->idle == 0 && q->n_threads < CB_MAX_SENDERS &&
+        pthread_create(&q->threads[q->n_threads], NULL, run, q) == 0)
+        q->n_threads++;
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return 0;
@@ -116,9 +121,11 @@ void cb_queue_stop(cb_queue *q)
         return;
     pthread_mutex_lock(&q->mu);
     q->stopping = 1;
-    pthread_cond_signal(&q->cv);
+    pthread_cond_broadcast(&q->cv);
+    int n = q->n_threads;
     pthread_mutex_unlock(&q->mu);
-    pthread_join(q->thread, NULL);
+    for (int i = 0; i < n; i++)
+        pthread_join(q->threads[i], NULL);
     size_t dropped = 0;
     for (cb_job *j = q->head, *next; j; j = next) {
         next = j->next;

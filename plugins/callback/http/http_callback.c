@@ -7,8 +7,8 @@
  * which by now holds auth.identity, auth.metadata, auth.authorization and
  * auth.response.
  *
- * Fire and forget: evaluate only builds the call and queues it on the
- * instance's sender thread (cb_queue.c), so neither the verdict nor its
+ * Fire and forget: evaluate only builds the call and queues it for the
+ * instance's sender threads (cb_queue.c), so neither the verdict nor its
  * latency depend on the service. Failures (transport, timeout, a status
  * outside 2xx) and calls dropped from a full queue are logged and counted
  * (portcullis_callback_http_{sent,failed,dropped}_total).
@@ -77,7 +77,7 @@ static void *cb_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                                           "on reload");
     if (cb_queue_start(&in->queue, h, in->call.name ? in->call.name : "http callback",
                        &in->counters, limit) < 0) {
-        snprintf(err, errlen, "cannot start the callback sender thread");
+        snprintf(err, errlen, "cannot set up the callback queue");
         goto fail;
     }
     return in;
