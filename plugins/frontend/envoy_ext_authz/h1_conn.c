@@ -171,6 +171,7 @@ static int h1_on_request(void *arg, const h1_request *req)
         in.headers = req->headers;
         in.n_headers = req->n_headers;
         in.size = req->content_length;
+        in.req = r;
         pc_request_view v;
         srv_arena scratch = {0};
         srv_http_view(c, &in, &v, &scratch);

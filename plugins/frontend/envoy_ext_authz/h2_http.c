@@ -40,6 +40,7 @@ void h2_http_on_end(h2_stream *s)
         h2_respond_http(s, 503, "out of memory");
         return;
     }
+    in.req = r;
     pc_request_view v;
     srv_arena scratch = {0};
     srv_http_view(c, &in, &v, &scratch);

@@ -172,6 +172,9 @@ struct srv_req {
     /* written by whoever runs done, read on the loop after the queue */
     srv_req *q_next;
     srv_reply reply;
+    /* A raw /check call that is a Kubernetes AdmissionReview: its
+     * request.uid (in reply.arena), else NULL (server_admission.c). */
+    const char *admission_uid;
 };
 
 struct srv_conn {
@@ -373,6 +376,7 @@ typedef struct srv_http_in {
     const pc_kv *headers;
     size_t n_headers;
     int64_t size;
+    srv_req *req;  /* the request the view is for */
 } srv_http_in;
 
 /** Fills v for an HTTP request (raw /check or Envoy's http_service); a
@@ -383,6 +387,14 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
 
 /** Renders an engine verdict for the HTTP modes into r->reply. */
 int srv_http_render(srv_req *r, const pc_verdict *v);
+
+/* ---- AdmissionReview on raw /check (server_admission.c) ---- */
+
+/** 1 if body is an admission.k8s.io/v1 AdmissionReview (its uid is kept on
+ *  r), 0 if not, -1 out of memory. */
+int srv_admission_detect(srv_req *r, pc_str body);
+/** Renders the verdict as an AdmissionReview (HTTP 200, JSON) into r->reply. */
+int srv_admission_render(srv_req *r, const pc_verdict *v);
 
 /* ---- gRPC rendering (h2_grpc.c): any thread ---- */
 

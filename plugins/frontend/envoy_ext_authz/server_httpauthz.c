@@ -70,6 +70,10 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
          * itself; its path is "/check" whatever was sent. */
         v->path = pc_str_c("/check");
         v->query = in->query;
+        /* GET or POST, as Authorino; out of memory only loses the
+         * AdmissionReview form of the answer. */
+        if (in->req)
+            (void)srv_admission_detect(in->req, in->body);
     } else {
         /* Envoy's http_service: the original request, with the configured
          * path_prefix removed; like Envoy's CheckRequest, path keeps the
@@ -105,6 +109,8 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
 
 int srv_http_render(srv_req *r, const pc_verdict *v)
 {
+    if (r->admission_uid)
+        return srv_admission_render(r, v);
     srv_reply *rp = &r->reply;
     if (v->allowed) {
         rp->status = 200;

@@ -15,52 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hm.h"
-
-#define HM_VOS "{\"type\":\"object\"}"
-#define HM_SECRET_REF                                                         \
-    "{\"type\":\"object\",\"required\":[\"name\",\"key\"],"                    \
-    "\"additionalProperties\":false,\"properties\":{"                        \
-    "\"name\":{\"type\":\"string\"},\"key\":{\"type\":\"string\"}}}"
-#define HM_NAMED "{\"type\":\"object\",\"additionalProperties\":" HM_VOS "}"
-#define HM_NAME_ONLY(f)                                                       \
-    "{\"type\":\"object\",\"required\":[\"" f "\"],\"additionalProperties\":false," \
-    "\"properties\":{\"" f "\":{\"type\":\"string\"}}}"
+#include "hc.h"
 
 static const char hm_schema[] =
     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-    "\"url\":{\"type\":\"string\"},"
-    "\"urlExpression\":{\"type\":\"string\"},"
-    "\"method\":{\"type\":\"string\",\"enum\":[\"GET\",\"POST\",\"PUT\",\"PATCH\",\"DELETE\"],"
-    "\"default\":\"GET\"},"
-    "\"body\":" HM_VOS ","
-    "\"bodyParameters\":" HM_NAMED ","
-    "\"contentType\":{\"type\":\"string\",\"enum\":[\"application/x-www-form-urlencoded\","
-    "\"application/json\"],\"default\":\"application/x-www-form-urlencoded\"},"
-    "\"headers\":" HM_NAMED ","
-    "\"sharedSecretRef\":" HM_SECRET_REF ","
-    "\"credentials\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-    "\"authorizationHeader\":{\"type\":\"object\",\"additionalProperties\":false,"
-    "\"properties\":{\"prefix\":{\"type\":\"string\"}}},"
-    "\"customHeader\":" HM_NAME_ONLY("name") ","
-    "\"queryString\":" HM_NAME_ONLY("name") ","
-    "\"cookie\":" HM_NAME_ONLY("name") "}},"
-    "\"oauth2\":{\"type\":\"object\",\"required\":[\"tokenUrl\",\"clientId\",\"clientSecretRef\"],"
-    "\"additionalProperties\":false,\"properties\":{"
-    "\"tokenUrl\":{\"type\":\"string\"},\"clientId\":{\"type\":\"string\"},"
-    "\"clientSecretRef\":" HM_SECRET_REF ","
-    "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
-    "\"extraParams\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
-    "\"cache\":{\"type\":\"boolean\",\"default\":true},"
-    "\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":5000}}},"
-    "\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":5000}}}";
+    HC_SCHEMA_PROPS "}}";
 
 static void hm_destroy(void *p)
 {
-    hm_inst *in = p;
+    hc_inst *in = p;
     if (!in)
         return;
-    hm_unconfigure(in);
+    hc_unconfigure(in);
     free(in->name);
     free(in);
 }
@@ -68,14 +34,15 @@ static void hm_destroy(void *p)
 static void *hm_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                        char *err, size_t errlen)
 {
-    hm_inst *in = calloc(1, sizeof *in);
+    hc_inst *in = calloc(1, sizeof *in);
     if (!in) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     in->host = h;
-    in->name = hm_strdup(h->cc_evaluator_name(cc));
-    if (hm_configure(in, cc, cfg, err, errlen) < 0) {
+    in->what = "http metadata";
+    in->name = hc_strdup(h->cc_evaluator_name(cc));
+    if (hc_configure(in, cc, cfg, err, errlen) < 0) {
         hm_destroy(in);
         return NULL;
     }
@@ -84,9 +51,9 @@ static void *hm_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
 
 static pc_status hm_evaluate(void *p, pc_eval *ev)
 {
-    const hm_inst *in = p;
+    const hc_inst *in = p;
     pc_value *out = NULL;
-    pc_status st = hm_call(in, ev, &out);
+    pc_status st = hc_call(in, ev, &out);
     if (st != PC_OK)
         return PC_ERROR;
     in->host->eval_set_output(ev, out);

@@ -72,6 +72,26 @@ def plugin_args(flags=()):
     return []
 
 
+def grpc_client():
+    """tests/integration/pyclient/extauthz_client, with its protobuf modules
+    from the build (PC_BUILD_DIR/python) unless PC_PY_PROTO_DIR says."""
+    sys.path.insert(0, os.path.join(HERE, "..", "pyclient"))
+    if not os.environ.get("PC_PY_PROTO_DIR") and PC_BUILD_DIR:
+        os.environ["PC_PY_PROTO_DIR"] = os.path.join(PC_BUILD_DIR, "python")
+    import extauthz_client
+    return extauthz_client
+
+
+def started(srv, check, name):
+    """srv once its /readyz answers; else stops it, fails `name` with its log
+    and returns None."""
+    if srv.ready():
+        return srv
+    srv.stop()
+    check(False, "%s: portcullis serve starts" % name, srv.logtail())
+    return None
+
+
 def api_key_authconfig(rules):
     """The shared API-key AuthConfig and its Secret (api-key-authconfig.yaml)
     with `rules`, the test's own sections under spec, in place of #RULES."""

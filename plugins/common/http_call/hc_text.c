@@ -1,15 +1,15 @@
-/* hm_text.c - bounded string building for request lines and bodies. */
+/* hc_text.c - bounded string building for request lines and bodies. */
 #include <stdlib.h>
 #include <string.h>
-#include "hm.h"
+#include "hc.h"
 
-void hm_buf_init(hm_buf *b, size_t max)
+void hc_buf_init(hc_buf *b, size_t max)
 {
     memset(b, 0, sizeof *b);
     b->max = max;
 }
 
-void hm_buf_put(hm_buf *b, const char *s, size_t n)
+void hc_buf_put(hc_buf *b, const char *s, size_t n)
 {
     if (b->failed)
         return;
@@ -35,32 +35,31 @@ void hm_buf_put(hm_buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void hm_buf_puts(hm_buf *b, const char *s)
+void hc_buf_puts(hc_buf *b, const char *s)
 {
-    hm_buf_put(b, s, strlen(s));
+    hc_buf_put(b, s, strlen(s));
 }
 
-void hm_buf_form(hm_buf *b, const char *s, size_t n)
+void hc_buf_form(hc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            hm_buf_put(b, (const char *)&s[i], 1);
+            hc_buf_put(b, (const char *)&s[i], 1);
         } else if (c == ' ') {
-            hm_buf_put(b, "+", 1);
+            hc_buf_put(b, "+", 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            hm_buf_put(b, e, 3);
+            hc_buf_put(b, e, 3);
         }
     }
 }
 
-void hm_buf_base64(hm_buf *b, const unsigned char *s, size_t n)
+/* Base64 of n bytes in the given alphabet, padded with '=' or not. */
+static void put_base64(hc_buf *b, const unsigned char *s, size_t n, const char *a, int pad)
 {
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)s[i] << 16;
         if (i + 1 < n)
@@ -69,11 +68,21 @@ void hm_buf_base64(hm_buf *b, const unsigned char *s, size_t n)
             v |= s[i + 2];
         char o[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63],
                      i + 1 < n ? a[(v >> 6) & 63] : '=', i + 2 < n ? a[v & 63] : '='};
-        hm_buf_put(b, o, 4);
+        hc_buf_put(b, o, pad ? 4 : i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
     }
 }
 
-void hm_buf_free(hm_buf *b)
+void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n)
+{
+    put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 1);
+}
+
+void hc_buf_base64url(hc_buf *b, const unsigned char *s, size_t n)
+{
+    put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0);
+}
+
+void hc_buf_free(hc_buf *b)
 {
     if (b->p) {
         memset(b->p, 0, b->cap);
@@ -82,7 +91,7 @@ void hm_buf_free(hm_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-int hm_header_safe(const char *s, size_t n)
+int hc_header_safe(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
@@ -90,7 +99,7 @@ int hm_header_safe(const char *s, size_t n)
     return 1;
 }
 
-int hm_token_name(const char *s)
+int hc_token_name(const char *s)
 {
     if (!s || !*s)
         return 0;
@@ -103,7 +112,7 @@ int hm_token_name(const char *s)
     return 1;
 }
 
-char *hm_strdup(const char *s)
+char *hc_strdup(const char *s)
 {
     if (!s)
         return NULL;

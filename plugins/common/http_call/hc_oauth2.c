@@ -1,4 +1,4 @@
-/* hm_oauth2.c - the OAuth2 client-credentials grant (RFC 6749 §4.4) for
+/* hc_oauth2.c - the OAuth2 client-credentials grant (RFC 6749 §4.4) for
  * calls to the metadata service. The token lives in a one-entry cache of
  * the instance: every request shares it until shortly before expires_in
  * runs out, and concurrent misses make a single token request (the host
@@ -8,49 +8,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hm.h"
+#include "hc.h"
 
-#define HM_TOKEN_KEY "access_token"
+#define HC_TOKEN_KEY "access_token"
 
-static void form_body(const hm_oauth2 *a, int creds_in_body, hm_buf *b)
+static void form_body(const hc_oauth2 *a, int creds_in_body, hc_buf *b)
 {
-    hm_buf_puts(b, "grant_type=client_credentials");
+    hc_buf_puts(b, "grant_type=client_credentials");
     if (a->scopes) {
-        hm_buf_puts(b, "&scope=");
-        hm_buf_form(b, a->scopes, strlen(a->scopes));
+        hc_buf_puts(b, "&scope=");
+        hc_buf_form(b, a->scopes, strlen(a->scopes));
     }
     if (a->extra && *a->extra) {
-        hm_buf_put(b, "&", 1);
-        hm_buf_puts(b, a->extra);
+        hc_buf_put(b, "&", 1);
+        hc_buf_puts(b, a->extra);
     }
     if (creds_in_body) {
-        hm_buf_puts(b, "&client_id=");
-        hm_buf_form(b, a->client_id, strlen(a->client_id));
-        hm_buf_puts(b, "&client_secret=");
-        hm_buf_form(b, a->client_secret, strlen(a->client_secret));
+        hc_buf_puts(b, "&client_id=");
+        hc_buf_form(b, a->client_id, strlen(a->client_id));
+        hc_buf_puts(b, "&client_secret=");
+        hc_buf_form(b, a->client_secret, strlen(a->client_secret));
     }
 }
 
-static pc_status token_request(const hm_inst *in, pc_eval *ev, int creds_in_body,
+static pc_status token_request(const hc_inst *in, pc_eval *ev, int creds_in_body,
                                pc_http_response *resp, char *err, size_t errlen)
 {
     const pc_host *h = in->host;
-    const hm_oauth2 *a = in->oauth2;
-    hm_buf body, basic, user;
-    hm_buf_init(&body, 128 * 1024);
-    hm_buf_init(&basic, 64 * 1024);
-    hm_buf_init(&user, 64 * 1024);
+    const hc_oauth2 *a = in->oauth2;
+    hc_buf body, basic, user;
+    hc_buf_init(&body, 128 * 1024);
+    hc_buf_init(&basic, 64 * 1024);
+    hc_buf_init(&user, 64 * 1024);
     form_body(a, creds_in_body, &body);
     const char *hdrs[4] = {"Content-Type: application/x-www-form-urlencoded",
                            "Accept: application/json", NULL, NULL};
     if (!creds_in_body) {
         /* RFC 6749 §2.3.1: both parts form-encoded before base64. */
-        hm_buf_form(&user, a->client_id, strlen(a->client_id));
-        hm_buf_put(&user, ":", 1);
-        hm_buf_form(&user, a->client_secret, strlen(a->client_secret));
-        hm_buf_puts(&basic, "Authorization: Basic ");
+        hc_buf_form(&user, a->client_id, strlen(a->client_id));
+        hc_buf_put(&user, ":", 1);
+        hc_buf_form(&user, a->client_secret, strlen(a->client_secret));
+        hc_buf_puts(&basic, "Authorization: Basic ");
         if (user.p)
-            hm_buf_base64(&basic, (const unsigned char *)user.p, user.len);
+            hc_buf_base64(&basic, (const unsigned char *)user.p, user.len);
         hdrs[2] = basic.p;
     }
     pc_status st = PC_ERROR;
@@ -62,9 +62,9 @@ static pc_status token_request(const hm_inst *in, pc_eval *ev, int creds_in_body
                                .body_len = body.len, .timeout_ms = a->timeout_ms};
         st = h->http_do(ev, &req, resp, err, errlen);
     }
-    hm_buf_free(&body);
-    hm_buf_free(&basic);
-    hm_buf_free(&user);
+    hc_buf_free(&body);
+    hc_buf_free(&basic);
+    hc_buf_free(&user);
     return st;
 }
 
@@ -72,7 +72,7 @@ static pc_status token_request(const hm_inst *in, pc_eval *ev, int creds_in_body
  * of its expires_in. */
 static pc_status fetch_token(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms)
 {
-    const hm_inst *in = arg;
+    const hc_inst *in = arg;
     const pc_host *h = in->host;
     pc_http_response r = {0};
     char err[256] = "";
@@ -81,23 +81,23 @@ static pc_status fetch_token(void *arg, pc_eval *ev, pc_value **out, int64_t *tt
     if (st == PC_OK && (r.status == 400 || r.status == 401))
         st = token_request(in, ev, 1, &r, err, sizeof err);
     if (st != PC_OK) {
-        h->eval_set_reason(ev, "http metadata: token request failed: %s", err);
+        h->eval_set_reason(ev, "%s: token request failed: %s", in->what, err);
         return PC_ERROR;
     }
     if (r.status != 200) {
         /* The body may echo the credentials: only the status is told. */
-        h->eval_set_reason(ev, "http metadata: the token endpoint answered HTTP %ld", r.status);
+        h->eval_set_reason(ev, "%s: the token endpoint answered HTTP %ld", in->what, r.status);
         return PC_ERROR;
     }
     const pc_value *v = h->value_parse(ev, r.body, r.body_len);
     size_t tlen = 0;
     const char *tok = h->value_string(h->value_get(v, "access_token"), &tlen);
-    if (!tok || !tlen || !hm_header_safe(tok, tlen)) {
-        h->eval_set_reason(ev, "http metadata: the token endpoint gave no usable access_token");
+    if (!tok || !tlen || !hc_header_safe(tok, tlen)) {
+        h->eval_set_reason(ev, "%s: the token endpoint gave no usable access_token", in->what);
         return PC_ERROR;
     }
     const pc_value *exp = h->value_get(v, "expires_in");
-    int64_t ttl = HM_TOKEN_DEFAULT_TTL_MS;
+    int64_t ttl = HC_TOKEN_DEFAULT_TTL_MS;
     double secs = -1;
     if (h->value_type(exp) == PC_TYPE_INT)
         secs = (double)h->value_int(exp);
@@ -106,22 +106,22 @@ static pc_status fetch_token(void *arg, pc_eval *ev, pc_value **out, int64_t *tt
     else if (h->value_type(exp) == PC_TYPE_STRING)
         secs = atof(h->value_string(exp, NULL)); /* some servers quote it */
     if (secs > 0)
-        ttl = (int64_t)(secs * 1000) - HM_TOKEN_EARLY_MS;
+        ttl = (int64_t)(secs * 1000) - HC_TOKEN_EARLY_MS;
     else if (exp)
         ttl = 0; /* already expired: use it for this request only */
     if (ttl < 0)
         ttl = 0;
     *ttl_ms = ttl;
     pc_value *o = h->value_new_object(ev);
-    if (!o || h->value_set(o, HM_TOKEN_KEY, h->value_new_string(ev, tok, tlen)) != PC_OK) {
-        h->eval_set_reason(ev, "http metadata: out of memory");
+    if (!o || h->value_set(o, HC_TOKEN_KEY, h->value_new_string(ev, tok, tlen)) != PC_OK) {
+        h->eval_set_reason(ev, "%s: out of memory", in->what);
         return PC_ERROR;
     }
     *out = o;
     return PC_OK;
 }
 
-pc_status hm_oauth2_token(const hm_inst *in, pc_eval *ev, const char **tok)
+pc_status hc_oauth2_token(const hc_inst *in, pc_eval *ev, const char **tok)
 {
     const pc_host *h = in->host;
     const pc_value *got = NULL;
@@ -129,7 +129,7 @@ pc_status hm_oauth2_token(const hm_inst *in, pc_eval *ev, const char **tok)
     pc_status st;
     *tok = NULL;
     if (in->oauth2->cache) {
-        st = h->cache_lookup(in->oauth2->cache, ev, HM_TOKEN_KEY, sizeof HM_TOKEN_KEY - 1,
+        st = h->cache_lookup(in->oauth2->cache, ev, HC_TOKEN_KEY, sizeof HC_TOKEN_KEY - 1,
                              fetch_token, (void *)in, &got);
     } else {
         int64_t ttl = 0;
@@ -138,9 +138,9 @@ pc_status hm_oauth2_token(const hm_inst *in, pc_eval *ev, const char **tok)
     }
     if (st != PC_OK)
         return PC_ERROR;
-    *tok = h->value_string(h->value_get(got, HM_TOKEN_KEY), NULL);
+    *tok = h->value_string(h->value_get(got, HC_TOKEN_KEY), NULL);
     if (!*tok) {
-        h->eval_set_reason(ev, "http metadata: no access token");
+        h->eval_set_reason(ev, "%s: no access token", in->what);
         return PC_ERROR;
     }
     return PC_OK;

@@ -1,13 +1,13 @@
-/* hm_config.c - the `http` metadata config into an hm_inst: the URL or its
+/* hc_config.c - the `http` metadata config into an hc_inst: the URL or its
  * template, method, body, headers, and the credential from a Secret. The
  * schema has checked the shape; this checks what a schema cannot (header
  * names, a Secret that must exist, fields that exclude each other). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hm.h"
+#include "hc.h"
 
-#define HM_DEFAULT_NS "default"
+#define HC_DEFAULT_NS "default"
 
 static const char *str_of(const pc_host *h, const pc_value *o, const char *k)
 {
@@ -31,7 +31,7 @@ static int take_secret(void *arg, const pc_value *res)
     const pc_value *meta = h->value_get(res, "metadata");
     const char *name = str_of(h, meta, "name");
     const char *ns = str_of(h, meta, "namespace");
-    if (!name || strcmp(name, f->name) != 0 || strcmp(ns && *ns ? ns : HM_DEFAULT_NS, f->ns))
+    if (!name || strcmp(name, f->name) != 0 || strcmp(ns && *ns ? ns : HC_DEFAULT_NS, f->ns))
         return 0;
     f->found = 1;
     size_t len = 0;
@@ -65,14 +65,11 @@ static int take_secret(void *arg, const pc_value *res)
     return 1;
 }
 
-/* The value of `key` in the Secret `name` of the AuthConfig's namespace
- * (Authorino reads Secrets from there only). */
-static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *ref,
-                          const char *what, char *err, size_t errlen)
+char *hc_secret(const pc_host *h, pc_create_ctx *cc, const char *name, const char *key,
+                const char *what, char *err, size_t errlen)
 {
     const char *ns = h->cc_authconfig_namespace(cc);
-    secret_find f = {h, ns && *ns ? ns : HM_DEFAULT_NS, str_of(h, ref, "name"),
-                     str_of(h, ref, "key"), 0, NULL, 0};
+    secret_find f = {h, ns && *ns ? ns : HC_DEFAULT_NS, name, key, 0, NULL, 0};
     if (!f.name || !*f.name || !f.key || !*f.key) {
         snprintf(err, errlen, "%s needs a name and a key", what);
         return NULL;
@@ -91,12 +88,18 @@ static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *r
     return NULL;
 }
 
+static char *secret_value(const pc_host *h, pc_create_ctx *cc, const pc_value *ref,
+                          const char *what, char *err, size_t errlen)
+{
+    return hc_secret(h, cc, str_of(h, ref, "name"), str_of(h, ref, "key"), what, err, errlen);
+}
+
 /* ---- named values ---- */
 
 typedef struct named_load {
     const pc_host *h;
     pc_create_ctx *cc;
-    hm_named *items;
+    hc_named *items;
     size_t n;
     int header;          /* names must be header tokens */
     char *err;
@@ -107,7 +110,7 @@ typedef struct named_load {
 static int take_named(void *arg, const char *key, const pc_value *val)
 {
     named_load *l = arg;
-    if (l->header && !hm_token_name(key)) {
+    if (l->header && !hc_token_name(key)) {
         snprintf(l->err, l->errlen, "%s: \"%s\" is not a valid header name", l->what, key);
         return 1;
     }
@@ -118,7 +121,7 @@ static int take_named(void *arg, const char *key, const pc_value *val)
                  verr[0] ? verr : "expected {value} or {selector}");
         return 1;
     }
-    l->items[l->n].name = hm_strdup(key);
+    l->items[l->n].name = hc_strdup(key);
     l->items[l->n++].vos = v;
     if (!l->items[l->n - 1].name) {
         snprintf(l->err, l->errlen, "out of memory");
@@ -129,18 +132,18 @@ static int take_named(void *arg, const char *key, const pc_value *val)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const hm_named *)a)->name, ((const hm_named *)b)->name);
+    return strcmp(((const hc_named *)a)->name, ((const hc_named *)b)->name);
 }
 
 static int load_named(const pc_host *h, pc_create_ctx *cc, const pc_value *map, int header,
-                      const char *what, hm_named **out, size_t *n, char *err, size_t errlen)
+                      const char *what, hc_named **out, size_t *n, char *err, size_t errlen)
 {
     size_t cnt = h->value_length(map);
     *out = NULL;
     *n = 0;
     if (!map || !cnt)
         return 0;
-    named_load l = {h, cc, calloc(cnt, sizeof(hm_named)), 0, header, err, errlen, what};
+    named_load l = {h, cc, calloc(cnt, sizeof(hc_named)), 0, header, err, errlen, what};
     if (!l.items) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -156,7 +159,7 @@ static int load_named(const pc_host *h, pc_create_ctx *cc, const pc_value *map, 
     return 0;
 }
 
-static void free_named(const pc_host *h, hm_named *items, size_t n)
+static void free_named(const pc_host *h, hc_named *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(items[i].name);
@@ -167,24 +170,24 @@ static void free_named(const pc_host *h, hm_named *items, size_t n)
 
 /* ---- credentials and OAuth2 ---- */
 
-static int load_credentials(hm_inst *in, const pc_value *c, char *err, size_t errlen)
+static int load_credentials(hc_inst *in, const pc_value *c, char *err, size_t errlen)
 {
     const pc_host *h = in->host;
     const char *name = NULL;
-    in->cred_at = HM_CRED_AUTH_HEADER;
+    in->cred_at = HC_CRED_AUTH_HEADER;
     if (c && h->value_length(c) > 1) {
         snprintf(err, errlen, "credentials: give one of authorizationHeader, customHeader, "
                               "queryString, cookie");
         return -1;
     }
     if (h->value_get(c, "customHeader")) {
-        in->cred_at = HM_CRED_CUSTOM_HEADER;
+        in->cred_at = HC_CRED_CUSTOM_HEADER;
         name = str_of(h, h->value_get(c, "customHeader"), "name");
     } else if (h->value_get(c, "queryString")) {
-        in->cred_at = HM_CRED_QUERY;
+        in->cred_at = HC_CRED_QUERY;
         name = str_of(h, h->value_get(c, "queryString"), "name");
     } else if (h->value_get(c, "cookie")) {
-        in->cred_at = HM_CRED_COOKIE;
+        in->cred_at = HC_CRED_COOKIE;
         name = str_of(h, h->value_get(c, "cookie"), "name");
     } else {
         name = str_of(h, h->value_get(c, "authorizationHeader"), "prefix");
@@ -195,12 +198,12 @@ static int load_credentials(hm_inst *in, const pc_value *c, char *err, size_t er
         snprintf(err, errlen, "credentials: the location needs a name");
         return -1;
     }
-    if (in->cred_at == HM_CRED_CUSTOM_HEADER ? !hm_token_name(name)
-                                             : !hm_header_safe(name, strlen(name))) {
+    if (in->cred_at == HC_CRED_CUSTOM_HEADER ? !hc_token_name(name)
+                                             : !hc_header_safe(name, strlen(name))) {
         snprintf(err, errlen, "credentials: \"%s\" cannot be used there", name);
         return -1;
     }
-    in->cred_name = hm_strdup(name);
+    in->cred_name = hc_strdup(name);
     return in->cred_name ? 0 : -1;
 }
 
@@ -233,30 +236,30 @@ static char *form_params(const pc_host *h, const pc_value *map)
                 l.k[j] = l.k[j - 1], l.v[j] = l.v[j - 1];
                 l.k[j - 1] = tk, l.v[j - 1] = tv;
             }
-        hm_buf b;
-        hm_buf_init(&b, 64 * 1024);
+        hc_buf b;
+        hc_buf_init(&b, 64 * 1024);
         for (size_t i = 0; i < l.n; i++) {
             const char *v = l.v[i] ? l.v[i] : "";
             if (i)
-                hm_buf_put(&b, "&", 1);
-            hm_buf_form(&b, l.k[i], strlen(l.k[i]));
-            hm_buf_put(&b, "=", 1);
-            hm_buf_form(&b, v, strlen(v));
+                hc_buf_put(&b, "&", 1);
+            hc_buf_form(&b, l.k[i], strlen(l.k[i]));
+            hc_buf_put(&b, "=", 1);
+            hc_buf_form(&b, v, strlen(v));
         }
         if (!b.failed)
-            out = hm_strdup(b.p ? b.p : "");
-        hm_buf_free(&b);
+            out = hc_strdup(b.p ? b.p : "");
+        hc_buf_free(&b);
     }
     free(l.k);
     free(l.v);
     return out;
 }
 
-static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *err,
+static int load_oauth2(hc_inst *in, pc_create_ctx *cc, const pc_value *o, char *err,
                        size_t errlen)
 {
     const pc_host *h = in->host;
-    hm_oauth2 *a = calloc(1, sizeof *a);
+    hc_oauth2 *a = calloc(1, sizeof *a);
     if (!(in->oauth2 = a)) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -266,23 +269,23 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
         snprintf(err, errlen, "oauth2.tokenUrl must be an http:// or https:// URL");
         return -1;
     }
-    a->token_url = hm_strdup(url);
-    a->client_id = hm_strdup(str_of(h, o, "clientId"));
+    a->token_url = hc_strdup(url);
+    a->client_id = hc_strdup(str_of(h, o, "clientId"));
     if (!(a->client_secret = secret_value(h, cc, h->value_get(o, "clientSecretRef"),
                                           "oauth2.clientSecretRef", err, errlen)))
         return -1;
-    hm_buf b;
+    hc_buf b;
     const pc_value *scopes = h->value_get(o, "scopes");
     if (h->value_length(scopes)) {
-        hm_buf_init(&b, 64 * 1024);
+        hc_buf_init(&b, 64 * 1024);
         for (size_t i = 0; i < h->value_length(scopes); i++) {
             if (i)
-                hm_buf_put(&b, " ", 1);
+                hc_buf_put(&b, " ", 1);
             const char *sc = h->value_string(h->value_at(scopes, i), NULL);
-            hm_buf_puts(&b, sc ? sc : "");
+            hc_buf_puts(&b, sc ? sc : "");
         }
-        a->scopes = b.failed ? NULL : hm_strdup(b.p);
-        hm_buf_free(&b);
+        a->scopes = b.failed ? NULL : hc_strdup(b.p);
+        hc_buf_free(&b);
     }
     const pc_value *extra = h->value_get(o, "extraParams");
     if (h->value_length(extra) && !(a->extra = form_params(h, extra))) {
@@ -290,11 +293,11 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
         return -1;
     }
     const pc_value *t = h->value_get(o, "timeout");
-    a->timeout_ms = h->value_type(t) == PC_TYPE_INT ? h->value_int(t) : HM_DEFAULT_TIMEOUT_MS;
+    a->timeout_ms = h->value_type(t) == PC_TYPE_INT ? h->value_int(t) : HC_DEFAULT_TIMEOUT_MS;
     const pc_value *cache = h->value_get(o, "cache");
     if (h->value_type(cache) != PC_TYPE_BOOL || h->value_bool(cache)) {
         pc_cache_opts co = {.struct_size = sizeof co, .name = "http-oauth2-token",
-                            .ok_ttl_ms = HM_TOKEN_MAX_TTL_MS, .deny_ttl_ms = 0,
+                            .ok_ttl_ms = HC_TOKEN_MAX_TTL_MS, .deny_ttl_ms = 0,
                             .max_entries = 1};
         if (!(a->cache = h->cache_new(&co))) {
             snprintf(err, errlen, "cannot create the token cache");
@@ -308,9 +311,9 @@ static int load_oauth2(hm_inst *in, pc_create_ctx *cc, const pc_value *o, char *
     return 0;
 }
 
-static const char *const hm_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
+static const char *const hc_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 
-int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
+int hc_configure(hc_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
                  size_t errlen)
 {
     const pc_host *h = in->host;
@@ -324,11 +327,11 @@ int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
         snprintf(err, errlen, "url is required");
         return -1;
     }
-    if (strlen(url) > HM_MAX_URL) {
-        snprintf(err, errlen, "url is longer than %d characters", HM_MAX_URL);
+    if (strlen(url) > HC_MAX_URL) {
+        snprintf(err, errlen, "url is longer than %d characters", HC_MAX_URL);
         return -1;
     }
-    if (!(in->url = hm_strdup(url)))
+    if (!(in->url = hc_strdup(url)))
         goto oom;
     if (strchr(url, '{')) {
         char serr[256] = "";
@@ -342,9 +345,9 @@ int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
     }
     const char *m = str_of(h, cfg, "method");
     in->method = "GET";
-    for (size_t i = 0; m && hm_methods[i]; i++)
-        if (strcmp(m, hm_methods[i]) == 0)
-            in->method = hm_methods[i];
+    for (size_t i = 0; m && hc_methods[i]; i++)
+        if (strcmp(m, hc_methods[i]) == 0)
+            in->method = hc_methods[i];
     if (m && strcmp(m, in->method)) {
         snprintf(err, errlen, "method must be one of GET, POST, PUT, PATCH, DELETE");
         return -1;
@@ -374,17 +377,17 @@ int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
         load_named(h, cc, h->value_get(cfg, "headers"), 1, "headers", &in->headers,
                    &in->n_headers, err, errlen) < 0)
         return -1;
-    if (in->n_headers > HM_MAX_HEADERS) {
-        snprintf(err, errlen, "headers: at most %d", HM_MAX_HEADERS);
+    if (in->n_headers > HC_MAX_HEADERS) {
+        snprintf(err, errlen, "headers: at most %d", HC_MAX_HEADERS);
         return -1;
     }
     const char *ct = str_of(h, cfg, "contentType");
-    in->content_type = hm_strdup(ct ? ct : "application/x-www-form-urlencoded");
+    in->content_type = hc_strdup(ct ? ct : "application/x-www-form-urlencoded");
     if (!in->content_type)
         goto oom;
     in->json_params = strcmp(in->content_type, "application/json") == 0;
     const pc_value *t = h->value_get(cfg, "timeout");
-    in->timeout_ms = h->value_type(t) == PC_TYPE_INT ? h->value_int(t) : HM_DEFAULT_TIMEOUT_MS;
+    in->timeout_ms = h->value_type(t) == PC_TYPE_INT ? h->value_int(t) : HC_DEFAULT_TIMEOUT_MS;
 
     const pc_value *oauth2 = h->value_get(cfg, "oauth2");
     const pc_value *ref = h->value_get(cfg, "sharedSecretRef");
@@ -398,7 +401,7 @@ int hm_configure(hm_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
         char *s = secret_value(h, cc, ref, "sharedSecretRef", err, errlen);
         if (!s)
             return -1;
-        if (!hm_header_safe(s, strlen(s))) {
+        if (!hc_header_safe(s, strlen(s))) {
             memset(s, 0, strlen(s));
             free(s);
             snprintf(err, errlen, "sharedSecretRef: the secret holds a line break");
@@ -430,7 +433,7 @@ static void wipe(char *s)
     }
 }
 
-void hm_unconfigure(hm_inst *in)
+void hc_unconfigure(hc_inst *in)
 {
     const pc_host *h = in->host;
     free(in->url);
@@ -444,7 +447,7 @@ void hm_unconfigure(hm_inst *in)
     wipe(in->secret);
     free(in->cred_name);
     if (in->oauth2) {
-        hm_oauth2 *a = in->oauth2;
+        hc_oauth2 *a = in->oauth2;
         free(a->token_url);
         free(a->client_id);
         wipe(a->client_secret);
