@@ -314,6 +314,41 @@ def test_answers(svc, tmp):
           "failed metadata without a dependent rule: denied, 403 with the reason", p.stdout)
 
 
+def test_url_expression(svc, tmp):
+    # urlExpression (CEL), as the external-metadata guide writes it.
+    p, out, _ = run_eval(tmp, authconfig("""\
+    geo:
+      http:
+        urlExpression: |
+          '%s/json/' + request.headers['x-forwarded-for'].split(',')[0] + '?fields=countryCode'
+        headers:
+          "Accept":
+            expression: '"application/json"'
+""" % svc.url, "", """\
+        x-country:
+          plain: {selector: auth.metadata.geo.countryCode}
+"""), headers={"x-forwarded-for": "79.123.45.67, 10.0.0.1"})
+    check(out is not None and out["allowed"] and
+          out["headers"].get("x-country") == "GB",
+          "urlExpression: the URL built by CEL is the one called", p.stdout + p.stderr)
+    p, out, _ = run_eval(tmp, authconfig("""\
+    geo:
+      http:
+        urlExpression: "'%s/json/' + request.headers['x-missing']"
+""" % svc.url, "", ""))
+    check(out is not None and not out["allowed"],
+          "urlExpression that cannot be evaluated: denied", p.stdout + p.stderr)
+    p = run_check(tmp, authconfig("""\
+    geo:
+      http:
+        urlExpression: "'http://x/' +"
+""", ""))
+    check(p.returncode == 1 and "spec.metadata.geo.http" in p.stdout + p.stderr and
+          "CEL" in p.stdout + p.stderr and "column" in p.stdout + p.stderr,
+          "urlExpression that does not compile: a load error naming it",
+          (p.returncode, p.stdout, p.stderr))
+
+
 def test_config_errors(svc, tmp):
     url = svc.url
     cases = (
@@ -322,7 +357,7 @@ def test_config_errors(svc, tmp):
         ("typo", "methd: POST", "methd"),
         ("bad method", "method: TRACE", "method"),
         ("GET with a body", "bodyParameters: {a: {value: 1}}", "has no body"),
-        ("CEL url", "urlExpression: \"'http://x'\"", "not supported yet"),
+        ("url and urlExpression", "urlExpression: \"'http://x'\"", "not both"),
         ("bad header name", "headers: {\"bad name\": {value: x}}", "not a valid header name"),
         ("credentials without a secret", "credentials: {customHeader: {name: X}}", "needs sharedSecretRef"),
         ("oauth2 without clientSecretRef", "oauth2: {tokenUrl: %s/oauth/token, clientId: a}" % url,
@@ -550,8 +585,7 @@ def test_token_expiry(svc, tmp):
 def test_guides(svc, tmp):
     # Authorino's guides, unchanged: what needs CEL or OPA is refused with
     # a message naming it.
-    for guide, needles in (("external-metadata.yaml", ["urlExpression (CEL) is not supported",
-                                                       "\"opa\""]),
+    for guide, needles in (("external-metadata.yaml", ["\"opa\""]),
                            ("caching.yaml", ["\"opa\""])):
         p = subprocess.run([PC_BIN, "check", os.path.join(GUIDES, guide)] + plugin_args(),
                            capture_output=True, text=True, env=clean_env(), timeout=60)
@@ -625,7 +659,8 @@ def test_guides(svc, tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-http-metadata-")
     with MetadataService(clients={CLIENT_ID: CLIENT_SECRET}) as svc:
-        for t in (test_requests, test_answers, test_config_errors, test_oauth2_eval,
+        for t in (test_requests, test_answers, test_url_expression, test_config_errors,
+                  test_oauth2_eval,
                   test_grpc, test_token_expiry, test_guides):
             with checks.guard(t.__name__):
                 svc.reset()

@@ -84,6 +84,7 @@ typedef struct hc_inst {
     char *name;            /* the evaluator name, for logs */
     char *url;             /* static URL, or the template's text */
     pc_selector *url_tpl;  /* URL with {placeholders}, else NULL */
+    pc_vos *url_expr;      /* urlExpression (CEL), else NULL */
     const char *method;    /* GET POST PUT PATCH DELETE (static string) */
     int has_body_method;   /* POST/PUT/PATCH send a body */
     pc_vos *body;          /* body, or NULL */

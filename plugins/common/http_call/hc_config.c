@@ -313,14 +313,64 @@ static int load_oauth2(hc_inst *in, pc_create_ctx *cc, const pc_value *o, char *
 
 static const char *const hc_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 
+/* urlExpression is CEL: compiled by the host's value-or-selector compiler
+ * from {"expression": …}, built as a value this instance keeps (1.1). */
+static int url_expression(hc_inst *in, pc_create_ctx *cc, const char *expr, char *err,
+                          size_t errlen)
+{
+    const pc_host *h = in->host;
+    if (!PC_HOST_HAS(h, value_keep_json) || !PC_HOST_HAS(h, value_release)) {
+        snprintf(err, errlen, "urlExpression needs plugin ABI 1.1 (value_keep_json)");
+        return -1;
+    }
+    hc_buf spec = {.max = 6 * strlen(expr) + 32};
+    hc_buf_puts(&spec, "{\"expression\":\"");
+    for (const char *p = expr; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            hc_buf_put(&spec, e, 2);
+        } else if (c < 0x20) {
+            char e[8];
+            snprintf(e, sizeof e, "\\u%04x", c);
+            hc_buf_puts(&spec, e);
+        } else {
+            hc_buf_put(&spec, p, 1);
+        }
+    }
+    hc_buf_puts(&spec, "\"}");
+    if (spec.failed || !spec.p) {
+        hc_buf_free(&spec);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pc_value *v = h->value_keep_json(spec.p, spec.len);
+    hc_buf_free(&spec);
+    if (!v) {
+        snprintf(err, errlen, "urlExpression: not a valid string");
+        return -1;
+    }
+    char verr[256] = "";
+    in->url_expr = h->vos_compile(cc, v, verr, sizeof verr);
+    h->value_release(v);
+    if (!in->url_expr) {
+        snprintf(err, errlen, "urlExpression: %s", verr[0] ? verr : "invalid");
+        return -1;
+    }
+    return 0;
+}
+
 int hc_configure(hc_inst *in, pc_create_ctx *cc, const pc_value *cfg, char *err,
                  size_t errlen)
 {
     const pc_host *h = in->host;
-    if (h->value_get(cfg, "urlExpression")) {
-        snprintf(err, errlen, "urlExpression (CEL) is not supported yet: use url with "
-                              "{selector} placeholders");
-        return -1;
+    const char *url_expr = str_of(h, cfg, "urlExpression");
+    if (url_expr) {
+        if (str_of(h, cfg, "url")) {
+            snprintf(err, errlen, "set url or urlExpression, not both");
+            return -1;
+        }
+        return url_expression(in, cc, url_expr, err, errlen);
     }
     const char *url = str_of(h, cfg, "url");
     if (!url || !*url) {
@@ -439,6 +489,8 @@ void hc_unconfigure(hc_inst *in)
     free(in->url);
     if (in->url_tpl)
         h->selector_free(in->url_tpl);
+    if (in->url_expr)
+        h->vos_free(in->url_expr);
     if (in->body)
         h->vos_free(in->body);
     free_named(h, in->params, in->n_params);

@@ -27,7 +27,16 @@ static const char *vos_text(const pc_host *h, pc_eval *ev, const pc_vos *v, size
 static int build_url(const hc_inst *in, pc_eval *ev, hc_buf *url)
 {
     const pc_host *h = in->host;
-    if (in->url_tpl) {
+    if (in->url_expr) {
+        const pc_value *v = h->vos_resolve(ev, in->url_expr);
+        size_t n = 0;
+        const char *s = v ? h->value_text(v, &n) : NULL;
+        if (!s) {
+            h->eval_set_reason(ev, "%s: urlExpression could not be evaluated", in->what);
+            return -1;
+        }
+        hc_buf_put(url, s, n);
+    } else if (in->url_tpl) {
         const pc_value *v = h->selector_resolve(ev, in->url_tpl);
         size_t n = 0;
         const char *s = v ? h->value_text(v, &n) : NULL;
