@@ -1,5 +1,4 @@
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,17 +23,9 @@ static void share_unlock(CURL *h, curl_lock_data d, void *u)
     pthread_mutex_unlock(&g_share_mu[d]);
 }
 
-/* OpenSSL frees a thread's error state when the thread ends, but never the
- * main thread's: do it at exit, so leak checkers see a clean exit. */
-static void openssl_main_thread_stop(void)
-{
-    OPENSSL_thread_stop();
-}
-
 static void init_once(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    atexit(openssl_main_thread_stop);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&g_share_mu[i], NULL);
     g_share = curl_share_init();

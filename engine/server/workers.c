@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <stdlib.h>
+#include "http/httpc.h"
 #include "workers.h"
 
 #define QUEUE_MAX 65536
@@ -41,6 +42,10 @@ static void *worker_main(void *unused)
 
 int workers_start(int n)
 {
+    /* OpenSSL's first initialisation (inside curl_global_init) leaves an
+     * error state on its thread that nothing frees: let that thread be
+     * this one, which lives as long as the process, not a worker. */
+    httpc_global_init();
     g_threads = calloc((size_t)n, sizeof *g_threads);
     if (!g_threads)
         return -1;
