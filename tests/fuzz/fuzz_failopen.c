@@ -222,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     codec_check c;
     char err[128];
-    if (codec_decode_check(data, size, &c, err, sizeof err) != 0) {
+    if (codec_decode_check(data, size, NULL, &c, err, sizeof err) != 0) {
         codec_check_free(&c); /* the frontend rejects it: nothing to decide */
         return 0;
     }
