@@ -148,6 +148,22 @@ static void on_line(wctx *w, const char *p, size_t n)
         return;
     struct json_object *ev = parse(p, n), *obj = NULL;
     const char *type = ev ? str_at(ev, "type", NULL) : NULL;
+    const char *kind = ev ? str_at(ev, "kind", NULL) : NULL;
+    if (!type && kind && strcmp(kind, "Status") == 0) {
+        /* An error answer instead of a stream (HTTP 4xx/5xx with a
+         * metav1.Status body): say what the API server said. */
+        struct json_object *code = NULL;
+        json_object_object_get_ex(ev, "code", &code);
+        const char *msg = str_at(ev, "message", NULL);
+        plog(PC_LOG_WARN, "controller", "watching %s: HTTP %d: %s", w->inf->what,
+             json_object_get_int(code), msg ? msg : "error");
+        if (json_object_get_int(code) == 410)
+            w->gone = 1;
+        else
+            w->failed = 1;
+        json_object_put(ev);
+        return;
+    }
     if (!type || !json_object_object_get_ex(ev, "object", &obj) ||
         !json_object_is_type(obj, json_type_object)) {
         plog(PC_LOG_WARN, "controller", "watching %s: an event that is not one",
@@ -233,6 +249,8 @@ static int do_watch(ctl_informer *inf, char *rv, size_t rvlen, int *progressed)
     pc_status st = kube_stream(url.data, (t + 30) * 1000, &status, on_data, stop_cb,
                                &w, err, sizeof err);
     buf_free(&url);
+    if (w.line.len && !w.gone && !w.failed)
+        on_line(&w, w.line.data, w.line.len); /* an answer without a final newline */
     buf_free(&w.line);
     *progressed = w.events > 0;
     if (w.gone || status == 410)

@@ -298,7 +298,21 @@ def faults(srv, kc, api):
           srv.logtail())
     check("is gone; listing again" in srv.logtext(),
           "the 410 made the controller list again", srv.logtail())
+    # The API answers 500 to the next lists and watches: the controller
+    # keeps serving what it has, backs off, and converges once they pass.
+    api.set_fault("authconfigs", status=500, times=2)
+    api._server.close_connections()
+    anon(kc, "f4", "f4.example.com")
+    check(status_code(srv, "f3.example.com") == 200,
+          "while the API answers 500, the last AuthConfigs keep serving")
+    check(eventually(lambda: status_code(srv, "f4.example.com"), 200, 40) == 200,
+          "after two 500s: backed off, watched again, the new AuthConfig served",
+          srv.logtail())
+    check("AuthConfigs: HTTP 500" in srv.logtext(), "the 500s were logged as such",
+          "\n".join(l for l in srv.logtext().splitlines() if "controller" in l)[-3000:])
+    api.clear_faults()
     kubectl(kc, "delete", "authconfig", "f3")
+    kubectl(kc, "delete", "authconfig", "f4")
 
 
 def fixture_counters(kc):
