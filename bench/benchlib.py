@@ -156,6 +156,118 @@ def log_stats(path, label, skip_seconds=0.0):
     return st
 
 
+
+# ---- a server under h2load, shared by the benchmark scripts ----------------
+
+BUILD = os.environ.get("PC_BUILD", "/tmp/build-bench")
+PC_BIN = os.environ.get("PC_BIN", os.path.join(BUILD, "bin", "portcullis"))
+PC_PLUGIN_DIR = os.environ.get("PC_PLUGIN_DIR",
+                               os.path.join(BUILD, "lib", "portcullis", "plugins"))
+PIN = os.environ.get("BENCH_PIN", "1") == "1" and (os.cpu_count() or 1) >= 2
+PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
+PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
+CHECK = "/envoy.service.auth.v3.Authorization/Check"
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def load1():
+    return load().split()[0]
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class BenchServer:
+    """A scratch directory, the processes a benchmark starts (killed by
+    cleanup), `portcullis serve` on free loopback ports (pinned to core 1
+    unless BENCH_PIN=0) and h2load rounds against its gRPC port (core 0)."""
+
+    def __init__(self, prefix):
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.procs = []
+        self.server = None
+
+    def spawn(self, cmd, log):
+        import subprocess
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        import shutil
+        import subprocess
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_server(self, authconfigs, extra=()):
+        """Serves the AuthConfig text `authconfigs`; returns when /readyz
+        answers 200 (exits with the server's log otherwise)."""
+        import time
+        import urllib.request
+        acdir = os.path.join(self.tmp, "ac")
+        os.makedirs(acdir, exist_ok=True)
+        with open(os.path.join(acdir, "bench.yaml"), "w") as f:
+            f.write(authconfigs)
+        self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
+        cmd = PIN_SERVER + [
+            PC_BIN, "serve", "--plugin-dir", PC_PLUGIN_DIR,
+            "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
+            "--http-addr", "127.0.0.1:%d" % self.http_port,
+            "--admin-addr", "127.0.0.1:%d" % self.admin_port,
+            "--authconfigs", acdir, "--log-level", "warn", "--log-format", "text"]
+        cmd += list(extra)
+        if PIN:
+            cmd += ["--io-threads", "1"]
+        self.serve_log = os.path.join(self.tmp, "serve.log")
+        self.server = self.spawn(cmd, open(self.serve_log, "w"))
+        end = time.monotonic() + 15
+        while time.monotonic() < end and self.server.poll() is None:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % self.admin_port,
+                                            timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("portcullis did not become ready:\n" +
+                         open(self.serve_log).read()[-2000:])
+
+    def h2load(self, label, frame, n, extra=(), log_file=None):
+        """One h2load run of gRPC Checks (frame: a file from `encode`);
+        the one-line summary of h2load_summary."""
+        import subprocess
+        cmd = PIN_CLIENT + ["h2load", "-n", str(n), "-t", "1", "-d", frame,
+                            "-H", "content-type: application/grpc", "-H", "te: trailers"]
+        cmd += list(extra)
+        if log_file:
+            cmd += ["--log-file", log_file]
+        cmd.append("http://127.0.0.1:%d%s" % (self.grpc_port, CHECK))
+        out = os.path.join(self.tmp, "h2load-%s.txt" % re.sub(r"\W+", "-", label))
+        l0 = load1()
+        with open(out, "w") as f:
+            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
+        return h2load_summary(out, label, "load %s->%s" % (l0, load1()))
+
+
 def main(argv):
     if len(argv) >= 4 and argv[0] == "encode":
         method, rest = _split_method(argv[4:])

@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "fixtures", "metadata_service"))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration", "pyclient"))
 
 import benchlib  # noqa: E402
+from benchlib import load, load1  # noqa: E402
 from metadata_service import control  # noqa: E402
 
 N = int(os.environ.get("N", "100000"))
@@ -87,36 +88,9 @@ spec:
 """
 
 
-def load():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def load1():
-    return load().split()[0]
-
-
-class Bench:
+class Bench(benchlib.BenchServer):
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="pc-bench-meta-")
-        self.procs = []
-
-    def spawn(self, cmd, log):
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(p)
-        return p
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        benchlib.BenchServer.__init__(self, "pc-bench-meta-")
 
     def start_fixture(self):
         port_file = os.path.join(self.tmp, "meta.port")
@@ -130,52 +104,8 @@ class Bench:
         self.url = "http://127.0.0.1:%d" % int(open(port_file).read())
 
     def start_server(self):
-        acdir = os.path.join(self.tmp, "ac")
-        os.makedirs(acdir)
-        with open(os.path.join(acdir, "bench.yaml"), "w") as f:
-            f.write(AUTHCONFIGS % {"anon": ANON_HOST, "meta": META_HOST, "url": self.url})
-        self.grpc_port, self.http_port, self.admin_port = (
-            free_port(), free_port(), free_port())
-        cmd = PIN_SERVER + [
-            PC_BIN, "serve", "--plugin-dir", PC_PLUGIN_DIR,
-            "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
-            "--http-addr", "127.0.0.1:%d" % self.http_port,
-            "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-            "--authconfigs", acdir, "--log-level", "warn", "--log-format", "text"]
-        if PIN:
-            cmd += ["--io-threads", "1"]
-        self.serve_log = os.path.join(self.tmp, "serve.log")
-        self.server = self.spawn(cmd, open(self.serve_log, "w"))
-        end = time.monotonic() + 15
-        while time.monotonic() < end and self.server.poll() is None:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % self.admin_port,
-                                            timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("portcullis did not become ready:\n" + open(self.serve_log).read()[-2000:])
-
-    def h2load(self, label, frame, n, extra=()):
-        cmd = PIN_CLIENT + ["h2load", "-n", str(n), "-t", "1", "-d", frame,
-                            "-H", "content-type: application/grpc", "-H", "te: trailers"]
-        cmd += list(extra)
-        cmd.append("http://127.0.0.1:%d%s" % (self.grpc_port, CHECK))
-        out = os.path.join(self.tmp, "h2load-%s.txt" % label.replace(" ", "-"))
-        l0 = load1()
-        with open(out, "w") as f:
-            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
-        return benchlib.h2load_summary(out, label, "load %s->%s" % (l0, load1()))
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+        benchlib.BenchServer.start_server(
+            self, AUTHCONFIGS % {"anon": ANON_HOST, "meta": META_HOST, "url": self.url})
 
 
 def part_a(b):

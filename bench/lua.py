@@ -31,7 +31,7 @@ BENCH_LUA = os.path.join(BUILD, "bench", "bench_lua")
 sys.path.insert(0, HERE)
 
 import benchlib  # noqa: E402
-from tokenreview import free_port, load, load1  # noqa: E402
+from benchlib import free_port, load, load1  # noqa: E402
 
 N = int(os.environ.get("N", "100000"))
 C = int(os.environ.get("C", "10"))
@@ -76,59 +76,12 @@ spec:
 """
 
 
-class Bench:
+class Bench(benchlib.BenchServer):
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="pc-bench-lua-")
-        self.server = None
-
-    def cleanup(self):
-        if self.server and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(10)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        benchlib.BenchServer.__init__(self, "pc-bench-lua-")
 
     def start_server(self):
-        acdir = os.path.join(self.tmp, "ac")
-        os.makedirs(acdir)
-        with open(os.path.join(acdir, "bench.yaml"), "w") as f:
-            f.write(AUTHCONFIGS)
-        self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
-        cmd = PIN_SERVER + [
-            PC_BIN, "serve", "--plugin-dir", PC_PLUGIN_DIR,
-            "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
-            "--http-addr", "127.0.0.1:%d" % self.http_port,
-            "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-            "--authconfigs", acdir, "--log-level", "warn", "--log-format", "text"]
-        if PIN:
-            cmd += ["--io-threads", "1"]
-        self.serve_log = os.path.join(self.tmp, "serve.log")
-        self.server = subprocess.Popen(cmd, stdout=open(self.serve_log, "w"),
-                                       stderr=subprocess.STDOUT)
-        end = time.monotonic() + 15
-        while time.monotonic() < end and self.server.poll() is None:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % self.admin_port,
-                                            timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("portcullis did not become ready:\n" + open(self.serve_log).read()[-2000:])
-
-    def h2load(self, label, frame, n, extra=()):
-        cmd = PIN_CLIENT + ["h2load", "-n", str(n), "-t", "1", "-d", frame,
-                            "-H", "content-type: application/grpc", "-H", "te: trailers"]
-        cmd += list(extra)
-        cmd.append("http://127.0.0.1:%d%s" % (self.grpc_port, CHECK))
-        out = os.path.join(self.tmp, "h2load.txt")
-        l0 = load1()
-        with open(out, "w") as f:
-            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
-        return benchlib.h2load_summary(out, label, "load %s->%s" % (l0, load1()))
+        benchlib.BenchServer.start_server(self, AUTHCONFIGS)
 
 
 def part_a(b):

@@ -96,22 +96,7 @@ spec:
 """
 
 
-def load():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def load1():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+load, load1, free_port = benchlib.load, benchlib.load1, benchlib.free_port
 
 
 def proc_kb(pid, key):
@@ -125,27 +110,9 @@ def proc_kb(pid, key):
     return -1
 
 
-class Bench:
+class Bench(benchlib.BenchServer):
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="pc-bench-tr-")
-        self.procs = []
-
-    def spawn(self, cmd, log):
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(p)
-        return p
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        benchlib.BenchServer.__init__(self, "pc-bench-tr-")
 
     def start_fixture(self):
         state = os.path.join(self.tmp, "api")
@@ -158,34 +125,9 @@ class Bench:
         self.api = FixtureClient(state, timeout=30)
 
     def start_server(self):
-        acdir = os.path.join(self.tmp, "ac")
-        os.makedirs(acdir)
-        with open(os.path.join(acdir, "bench.yaml"), "w") as f:
-            f.write(AUTHCONFIGS % {"anon": ANON_HOST, "tr": TR_HOST, "aud": AUD})
-        self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
-        cmd = PIN_SERVER + [
-            PC_BIN, "serve", "--plugin-dir", PC_PLUGIN_DIR,
-            "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
-            "--http-addr", "127.0.0.1:%d" % self.http_port,
-            "--admin-addr", "127.0.0.1:%d" % self.admin_port,
-            "--authconfigs", acdir, "--kubeconfig", self.api.kubeconfig_path,
-            "--log-level", "warn", "--log-format", "text"]
-        if PIN:
-            cmd += ["--io-threads", "1"]
-        self.serve_log = os.path.join(self.tmp, "serve.log")
-        self.server = self.spawn(cmd, open(self.serve_log, "w"))
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            if self.server.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % self.admin_port,
-                                            timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("portcullis did not become ready:\n" + open(self.serve_log).read()[-2000:])
+        benchlib.BenchServer.start_server(
+            self, AUTHCONFIGS % {"anon": ANON_HOST, "tr": TR_HOST, "aud": AUD},
+            ["--kubeconfig", self.api.kubeconfig_path])
 
     def metrics(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin_port,
@@ -197,19 +139,6 @@ class Bench:
             if m:
                 out[m.group(1)] = int(m.group(2))
         return out
-
-    def h2load(self, label, frame, n, extra=(), log_file=None):
-        cmd = PIN_CLIENT + ["h2load", "-n", str(n), "-t", "1", "-d", frame,
-                            "-H", "content-type: application/grpc", "-H", "te: trailers"]
-        cmd += list(extra)
-        if log_file:
-            cmd += ["--log-file", log_file]
-        cmd.append("http://127.0.0.1:%d%s" % (self.grpc_port, CHECK))
-        out = os.path.join(self.tmp, "h2load-%s.txt" % re.sub(r"\W+", "-", label))
-        l0 = load1()
-        with open(out, "w") as f:
-            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
-        return benchlib.h2load_summary(out, label, "load %s->%s" % (l0, load1()))
 
 
 def bearer(tok):
