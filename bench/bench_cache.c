@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "cache/cache.h"
-#include "pipeline/evalctx.h"
+#include "eval/evalctx.h"
 
 static double now_s(void)
 {

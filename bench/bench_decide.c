@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
 #include "server/submit.h"
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     const char *dir = getenv("PC_PLUGIN_DIR");
     loader_load_dir(dir ? dir : loader_default_dir(), NULL, NULL);
     const char *paths[] = {argv[1]};
-    snapshot *s = snapshot_load(paths, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     if (!s || s->n_configs < 1 || s->errors) {
         fprintf(stderr, "%s did not load\n", argv[1]);
         return 2;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "server/submit.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
         return 2;
     close(fd);
     const char *paths[] = {path};
-    snapshot *s = snapshot_load(paths, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
     if (!s || s->n_configs != 2 || s->errors) {
         fprintf(stderr, "bench configs did not load (plugins in %s?)\n",

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "index/hostidx.h"
 #include "plugin/loader.h"
 #include "snapshot/snapshot.h"
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
     }
     const char *paths[] = {root};
     int64_t t0 = clock_mono_ns();
-    snapshot *s = snapshot_load(paths, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     int64_t t1 = clock_mono_ns();
     printf("%zu AuthConfigs (%zu hosts) loaded, compiled and indexed in %.3f s "
            "(%d errors)\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
 #include "server/submit.h"
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
         return 2;
     close(fd);
     const char *paths[] = {path};
-    snapshot *s = snapshot_load(paths, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
     if (!s || s->n_configs != 3) {
         fprintf(stderr, "the AuthConfigs do not load (is the Lua plugin built?)\n");

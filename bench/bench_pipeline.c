@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
 #include "server/submit.h"
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
         return 2;
     close(fd);
     const char *paths[] = {path};
-    snapshot *s = snapshot_load(paths, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
     if (!s || s->n_configs != 4 || s->errors) {
         fprintf(stderr, "bench configs did not load (plugins in %s?)\n",

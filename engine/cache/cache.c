@@ -9,8 +9,8 @@
 #include <time.h>
 #include "cache.h"
 #include "cache_store.h"
-#include "config/ydoc.h"
-#include "pipeline/evalctx.h"
+#include "ydoc/ydoc.h"
+#include "eval/evalctx.h"
 #include "util/clock.h"
 
 #define STRIPES 16
@@ -116,7 +116,7 @@ static const pc_value *materialise(pc_eval *ev, struct json_object *val)
     struct json_object *copy = NULL;
     if (!val || !ev || ydoc_copy(val, &copy) != 0)
         return NULL;
-    return (const pc_value *)reqctx_keep(ev->rq, copy);
+    return (const pc_value *)evalctx_keep(ev, copy);
 }
 
 /* The leader unlinks its flight when done, so later lookups never join a
@@ -188,7 +188,7 @@ retry:
             continue;
         s->waits++;
         f->refs++;
-        int64_t deadline = ev && ev->rq ? ev->rq->deadline_ns : 0;
+        int64_t deadline = evalctx_deadline(ev);
         if (wait_flight(s, f, deadline) < 0) {
             flight_release(s, f);
             pthread_mutex_unlock(&s->mu);
@@ -200,7 +200,7 @@ retry:
         /* A leader that failed only because its own request ran out of
          * time says nothing about the key: take over if time is left. */
         if (st == PC_ERROR && f->leader_expired &&
-            !(ev && ev->rq && reqctx_expired(ev->rq))) {
+            !evalctx_expired(ev)) {
             flight_release(s, f);
             goto retry;
         }
@@ -208,7 +208,7 @@ retry:
             *out = materialise(ev, f->val);
         flight_release(s, f);
         pthread_mutex_unlock(&s->mu);
-        if (st == PC_ERROR && ev && !ev->has_reason)
+        if (st == PC_ERROR && ev && !evalctx_has_reason(ev))
             evalctx_reason(ev, "shared lookup failed");
         return st;
     }
@@ -253,7 +253,7 @@ retry:
     f->done = 1;
     f->st = st;
     f->val = keep;
-    f->leader_expired = st == PC_ERROR && ev && ev->rq && reqctx_expired(ev->rq);
+    f->leader_expired = st == PC_ERROR && evalctx_expired(ev);
     pthread_cond_broadcast(&f->cv);
     flight_unlink(s, f);
     flight_release(s, f);

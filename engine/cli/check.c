@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "cli.h"
 #include "config/cfgerr.h"
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "snapshot/snapshot.h"
 
@@ -69,7 +70,7 @@ int cmd_check(int argc, char **argv)
     }
     int refused = cli_load_plugins(dirs, nd, 0);
     snapshot_sink sink = {cfgerr_print_error, cfgerr_print_warning, NULL};
-    snapshot *s = snapshot_load((const char *const *)argv + optind,
+    snapshot *s = snapshot_load(host_table(), (const char *const *)argv + optind,
                                 (size_t)(argc - optind), &sink);
     if (!s)
         return 2;

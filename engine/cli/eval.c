@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config/celcfg.h"
 #include "config/cfgerr.h"
+#include "host/hostimpl.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
 #include "plugin/loader.h"
@@ -221,7 +222,7 @@ int cmd_eval(int argc, char **argv)
     }
     cli_load_plugins(dirs, nd, 0);
     snapshot_sink sink = {cfgerr_print_error, NULL, NULL};
-    snapshot *s = snapshot_load((const char *const *)paths, (size_t)np, &sink);
+    snapshot *s = snapshot_load(host_table(), (const char *const *)paths, (size_t)np, &sink);
     if (!s || !cli_usable_paths("eval", s)) {
         snapshot_unref(s);
         checkjson_free(&cj);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "metrics/metrics.h"
 #include "server/readiness.h"
 #include "server/submit.h"
@@ -286,7 +287,7 @@ static void *watch_main(void *arg)
 
 int filewatch_start(const char *const *paths, size_t n, int watch, char *err, size_t errlen)
 {
-    g.fs = fileset_new(paths, n);
+    g.fs = fileset_new(host_table(), paths, n);
     g.paths = calloc(n + 1, sizeof *g.paths);
     if (!g.fs || !g.paths) {
         snprintf(err, errlen, "out of memory");

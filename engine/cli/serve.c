@@ -21,10 +21,10 @@
 #include "cache/cache.h"
 #include "config/celcfg.h"
 #include "config/cfgerr.h"
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 #include "controller/controller.h"
 #include "metrics/metrics.h"
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "plugin/schema.h"
 #include "server/readiness.h"
@@ -918,7 +918,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
                               .secret_selector = s.secret_selector,
                               .leader_election = s.leader_election,
                               .lease_namespace = s.lease_ns, .lease_duration_ms = s.lease_ms,
-                              .write_status = s.write_status, .on_synced = on_synced};
+                              .write_status = s.write_status, .on_synced = on_synced,
+                              .host = host_table()};
         char cerr[512];
         if (controller_start(&co, cerr, sizeof cerr) < 0) {
             serve_fail("%s", cerr);

@@ -11,15 +11,16 @@
 #include "cfgerr.h"
 #include "cond.h"
 #include "metrics/metrics.h"
-#include "plugin/hostimpl.h"
+#include "createctx.h"
 #include "plugin/schema.h"
 #include "resset.h"
 #include "vos.h"
-#include "ydoc.h"
+#include "ydoc/ydoc.h"
 
 #define GROUP "authorino.kuadrant.io/"
 
 typedef struct compile_ctx {
+    const pc_host *host;     /* handed to every plugin create */
     cfgerr *ce;
     resset *res;
     cond_named named;
@@ -298,7 +299,7 @@ static int create_instance(compile_ctx *cx, ac_eval *e, struct json_object *mcon
         .path = mpath, .config = use, .res = cx->res, .named = &cx->named,
         .ce = cx->ce};
     char err[512] = "";
-    e->inst = e->type->t.create(host_table(), &cc, (const pc_value *)use, err, sizeof err);
+    e->inst = e->type->t.create(cx->host, &cc, (const pc_value *)use, err, sizeof err);
     json_object_put(conf);
     if (!e->inst) {
         /* Problems the host already reported (bad patterns...) are not
@@ -682,24 +683,26 @@ static void check_keys(cfgerr *ce, struct json_object *o, const char *prefix,
     }
 }
 
-static ac_config *compile_doc(struct json_object *doc, resset *res, cfgerr *ce);
+static ac_config *compile_doc(const pc_host *host, struct json_object *doc, resset *res,
+                              cfgerr *ce);
 
 /* Each document compiles against a fresh error count, so nothing a broken
  * document before it left behind (errors, warnings) can change what this
  * one compiles to; the counts are added to the caller's afterwards. */
-ac_config *ac_compile(struct json_object *doc, resset *res, cfgerr *ce)
+ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res, cfgerr *ce)
 {
     cfgerr own = *ce;
     own.errors = own.warnings = 0;
-    ac_config *c = compile_doc(doc, res, &own);
+    ac_config *c = compile_doc(host, doc, res, &own);
     ce->errors += own.errors;
     ce->warnings += own.warnings;
     return c;
 }
 
-static ac_config *compile_doc(struct json_object *doc, resset *res, cfgerr *ce)
+static ac_config *compile_doc(const pc_host *host, struct json_object *doc, resset *res,
+                              cfgerr *ce)
 {
-    compile_ctx cx = {.ce = ce, .res = res};
+    compile_ctx cx = {.host = host, .ce = ce, .res = res};
     int errors0 = ce->errors;
     const char *av = str_of(doc, "apiVersion");
     if (!av || (strcmp(av, GROUP "v1beta3") && strcmp(av, GROUP "v1beta2"))) {

@@ -77,9 +77,10 @@ typedef struct ac_config {
                                 share the AuthConfigs a change left alone */
 } ac_config;
 
-/* Compiles one AuthConfig document. Every problem is reported through ce
+/* Compiles one AuthConfig document, creating its evaluator instances with
+ * host as their services table. Every problem is reported through ce
  * (file:line: path: message); returns NULL if there was any error. */
-ac_config *ac_compile(struct json_object *doc, struct resset *res,
+ac_config *ac_compile(const pc_host *host, struct json_object *doc, struct resset *res,
                       struct cfgerr *ce);
 /* A new reference; ac_free drops one and frees with the last. */
 ac_config *ac_ref(ac_config *c);

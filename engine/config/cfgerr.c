@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cfgerr.h"
-#include "ydoc.h"
+#include "ydoc/ydoc.h"
 
 static void emit(cfgerr *ce, int is_err, const struct json_object *node,
                  const char *path, const char *fmt, va_list ap)

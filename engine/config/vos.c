@@ -5,7 +5,7 @@
 #include "cfgerr.h"
 #include "selector/selector.h"
 #include "vos.h"
-#include "ydoc.h"
+#include "ydoc/ydoc.h"
 
 struct pc_vos {
     struct json_object *value; /* private copy, never handed out */

@@ -20,6 +20,7 @@ typedef struct controller_opts {
      * compiled and installed (readiness). */
     void (*on_synced)(void *arg);
     void *arg;
+    const struct pc_host *host;   /* the services table evaluators are created with */
 } controller_opts;
 
 /* Starts the controller thread; the Kubernetes client must be configured

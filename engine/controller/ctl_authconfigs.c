@@ -39,6 +39,7 @@ typedef struct ctl_ac {
 
 struct ctl_acset {
     strmap *by_key;
+    const pc_host *host;      /* evaluators are created with it */
 };
 
 static const char *jstr(struct json_object *o, const char *k)
@@ -80,13 +81,15 @@ static void entry_free(void *p)
     free(e);
 }
 
-ctl_acset *ctl_acset_new(void)
+ctl_acset *ctl_acset_new(const pc_host *host)
 {
     ctl_acset *s = calloc(1, sizeof *s);
     if (s && !(s->by_key = strmap_new(64))) {
         free(s);
         return NULL;
     }
+    if (s)
+        s->host = host;
     return s;
 }
 
@@ -118,7 +121,8 @@ static void log_warning(void *arg, const char *line)
 }
 
 /* Compiles e from obj. The messages name the resource: "NS/NAME: path: …". */
-static void compile(ctl_ac *e, struct json_object *obj, const resset *secrets)
+static void compile(const pc_host *host, ctl_ac *e, struct json_object *obj,
+                    const resset *secrets)
 {
     ac_free(e->compiled);
     e->compiled = NULL;
@@ -130,7 +134,7 @@ static void compile(ctl_ac *e, struct json_object *obj, const resset *secrets)
                  .on_warning = log_warning, .arg = e};
     unsigned long before = secrets ? secrets->lookups : 0;
     unsigned long scans = secrets ? secrets->scans : 0;
-    e->compiled = ac_compile(obj, (resset *)secrets, &ce);
+    e->compiled = ac_compile(host, obj, (resset *)secrets, &ce);
     e->uses_secrets = secrets && secrets->lookups != before;
     e->uses_all = secrets && secrets->scans != scans;
     free(e->uses_ns);
@@ -200,7 +204,7 @@ static ctl_ac *upsert(ctl_acset *s, struct json_object *obj, const resset *secre
     e->spec = json_object_get(spec);
     json_object_put(e->obj);
     e->obj = json_object_get(obj);
-    compile(e, obj, secrets);
+    compile(s->host, e, obj, secrets);
     *changed = 1;
     return e;
 }
@@ -213,7 +217,7 @@ int ctl_acset_recompile_secret_users(ctl_acset *s, const resset *secrets,
     for (size_t i = 0; g.v && i < g.n; i++)
         if (g.v[i]->uses_secrets && g.v[i]->obj &&
             (!ns || g.v[i]->uses_all || !g.v[i]->uses_ns || strcmp(g.v[i]->uses_ns, ns) == 0)) {
-            compile(g.v[i], g.v[i]->obj, secrets);
+            compile(s->host, g.v[i], g.v[i]->obj, secrets);
             g.v[i]->dirty = 1;
             n++;
         }

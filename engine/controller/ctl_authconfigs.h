@@ -6,11 +6,13 @@
 #ifndef PC_CONTROLLER_CTL_AUTHCONFIGS_H
 #define PC_CONTROLLER_CTL_AUTHCONFIGS_H
 #include <json-c/json.h>
+#include <portcullis/host.h>
 #include "config/resset.h"
 
 typedef struct ctl_acset ctl_acset;
 
-ctl_acset *ctl_acset_new(void);
+/* host: the services table evaluators are created with. */
+ctl_acset *ctl_acset_new(const pc_host *host);
 void ctl_acset_free(ctl_acset *set);
 /* The whole set from a list: objects not in items are dropped. */
 void ctl_acset_replace(ctl_acset *set, struct json_object *items, const resset *secrets);

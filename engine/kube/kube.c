@@ -12,8 +12,7 @@
 #include "kube.h"
 #include "kube_conf.h"
 #include "kube_exec.h"
-#include "pipeline/evalctx.h"
-#include "plugin/hostimpl.h"
+#include "eval/evalctx.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -96,9 +95,9 @@ static void wipe_buf(buf *b)
     buf_free(b);
 }
 
-static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
-                              const char *body, size_t body_len, int64_t timeout_ms,
-                              pc_http_response *resp, char *err, size_t errlen)
+pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char *body,
+                  size_t body_len, int64_t timeout_ms, pc_http_response *resp, char *err,
+                  size_t errlen)
 {
     resp->status = 0;
     resp->body = NULL;
@@ -120,7 +119,7 @@ static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
     buf_init(&auth);
     buf_init(&out);
     buf_printf(&url, "%s%s", g_conf.server, path);
-    int64_t deadline = ev && ev->rq ? ev->rq->deadline_ns : 0;
+    int64_t deadline = evalctx_deadline(ev);
     long status = 0;
     pc_status st = PC_ERROR;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -152,11 +151,10 @@ static pc_status kube_do_impl(pc_eval *ev, const char *method, const char *path,
          * request's scratch list, like pc_host.http_do does. */
         struct json_object *holder =
             json_object_new_string_len(out.data ? out.data : "", (int)out.len);
-        if (ev && ev->rq && holder && reqctx_keep(ev->rq, holder)) {
+        if (evalctx_keep(ev, holder)) { /* drops holder when it cannot keep it */
             resp->body = json_object_get_string(holder);
             resp->body_len = out.len;
         } else {
-            json_object_put(holder);
             snprintf(err, errlen, "no evaluation to own the response");
             st = PC_ERROR;
         }
@@ -297,16 +295,15 @@ int kube_setup(const char *kubeconfig, char *err, size_t errlen)
     }
     httpc_global_init();
     g_configured = 1;
-    host_set_kube(kube_do_impl);
     plog(PC_LOG_INFO, "kube", "Kubernetes API %s (%s)", g_conf.server, how);
     return 0;
 }
 
 void kube_teardown(void)
 {
+    g_unusable[0] = '\0'; /* after teardown nothing was configured at all */
     if (!g_configured)
         return;
-    host_set_kube(NULL);
     g_configured = 0;
     pthread_mutex_lock(&g_tok_mu);
     wipe_free(g_file_token);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 #include "kube_conf.h"
 #include "util/base64.h"
 #include "util/log.h"

@@ -5,7 +5,7 @@
 #define PC_PIPELINE_CREDENTIALS_H
 #include <json-c/json.h>
 #include "config/authconfig.h"
-#include "evalctx.h"
+#include "eval/evalctx.h"
 
 /* Finds the credential in the Authorization JSON. Returns 1 and sets
  * out and len (pointing into root, or into a scratch value of rq for

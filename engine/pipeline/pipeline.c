@@ -12,7 +12,7 @@
 #include "cache/cache.h"
 #include "config/cond.h"
 #include "config/vos.h"
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 #include "credentials.h"
 #include "metrics/metrics.h"
 #include "pipeline.h"

@@ -4,7 +4,7 @@
 #include <json-c/json.h>
 #include <portcullis/request.h>
 #include "config/authconfig.h"
-#include "evalctx.h"
+#include "eval/evalctx.h"
 
 /* One line of --explain output. */
 typedef struct pipe_trace {

@@ -16,7 +16,6 @@
 #include <strings.h>
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
-#include "plugin/hostimpl.h"
 #include "request/authjson.h"
 #include "snapshot/snapshot.h"
 #include "submit.h"
@@ -38,6 +37,7 @@ struct pc_submission {
 
 static atomic_int g_ready;
 static atomic_int g_draining;
+static atomic_int g_installed; /* submit_install ran */
 static int64_t g_default_timeout_ms;
 
 void submit_set_ready(int ready)
@@ -52,7 +52,7 @@ void submit_set_draining(int draining)
 
 /* What /readyz and the gRPC health check report: a draining server is no
  * longer ready, though it still decides what it already received. */
-static int s_ready(void)
+int submit_ready(void)
 {
     return atomic_load(&g_ready) && !atomic_load(&g_draining);
 }
@@ -328,8 +328,17 @@ static void sub_start(pc_submission *sub, const pc_request_view *view)
         deny(sub, PC_GRPC_UNAVAILABLE, 503, "");
 }
 
-static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
+void submit_request(const pc_request_view *view, pc_verdict_fn done, void *arg)
 {
+    if (!atomic_load(&g_installed)) {
+        /* No engine behind the table (a frontend driven outside `serve`):
+         * the contract still holds, with a fail-closed verdict. */
+        static const pc_verdict unavailable = {sizeof(pc_verdict), 0, PC_GRPC_UNAVAILABLE,
+                                               503, NULL, 0, {"", 0}, {"", 0}, NULL,
+                                               {"", 0}};
+        done(arg, NULL, &unavailable);
+        return;
+    }
     pc_submission *sub = malloc(sizeof *sub);
     if (!sub) {
         /* Without memory there is no verdict object to hand out; a static
@@ -351,7 +360,7 @@ static void s_submit(const pc_request_view *view, pc_verdict_fn done, void *arg)
     sub_start(sub, view);
 }
 
-static void s_release(pc_submission *sub)
+void submit_release(pc_submission *sub)
 {
     if (!sub)
         return;
@@ -362,9 +371,7 @@ static void s_release(pc_submission *sub)
 void submit_install(int64_t default_timeout_ms)
 {
     g_default_timeout_ms = default_timeout_ms;
-    host_frontend_ops ops = {s_submit, s_release, s_ready, metrics_render,
-                             metrics_request};
-    host_set_frontend_ops(&ops);
+    atomic_store(&g_installed, 1);
 }
 
 /* submit_decide's rendezvous with the verdict callback. A callback on the

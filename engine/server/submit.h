@@ -8,10 +8,14 @@
 #include "pipeline/pipeline.h"
 #include "snapshot/snapshot.h"
 
-/* Installs submit/release/ready/metrics into the host table (what
- * frontends call). default_timeout_ms bounds pipelines without a deadline
- * of their own. */
+/* Opens the request path that pc_host.submit leads to (before it, every
+ * submission gets UNAVAILABLE). default_timeout_ms bounds pipelines
+ * without a deadline of their own. */
 void submit_install(int64_t default_timeout_ms);
+/* pc_host.submit, .request_release and .ready (host.c wires them). */
+void submit_request(const pc_request_view *view, pc_verdict_fn done, void *arg);
+void submit_release(pc_submission *sub);
+int submit_ready(void);
 void submit_set_ready(int ready);
 
 /* Decides view with the AuthConfigs of s along the same path as

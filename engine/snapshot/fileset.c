@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "config/cfgerr.h"
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 #include "util/strmap.h"
 #include "fileset.h"
 
@@ -31,6 +31,7 @@ typedef struct fs_file {
 } fs_file;
 
 struct fileset {
+    const pc_host *host;      /* evaluators are created with it */
     char **paths;
     size_t n_paths;
     fs_file **files;          /* sorted by path, as ydoc_walk gives them */
@@ -98,13 +99,14 @@ static void file_free(void *p)
     free(f);
 }
 
-fileset *fileset_new(const char *const *paths, size_t n)
+fileset *fileset_new(const pc_host *host, const char *const *paths, size_t n)
 {
     fileset *fs = calloc(1, sizeof *fs);
     if (!fs || !(fs->paths = calloc(n + 1, sizeof *fs->paths))) {
         free(fs);
         return NULL;
     }
+    fs->host = host;
     for (size_t i = 0; i < n; i++)
         if (paths[i] && !(fs->paths[fs->n_paths++] = strdup(paths[i]))) {
             fileset_free(fs);
@@ -329,7 +331,7 @@ static ac_config *compile_one(rl *r, struct json_object *doc, const char *file, 
     cfgerr ce = {.file = file, .doc_line = line, .on_error = on_err,
                  .on_warning = on_warn, .arg = r};
     unsigned long before = r->res.lookups;
-    ac_config *c = ac_compile(doc, &r->res, &ce);
+    ac_config *c = ac_compile(r->fs->host, doc, &r->res, &ce);
     *uses_secrets = r->res.lookups != before;
     return c;
 }
@@ -366,7 +368,7 @@ static void on_doc(void *arg, struct json_object *doc, int line)
     if (!ac_is_authconfig(doc)) {
         if (kind && strcmp(kind, "AuthConfig") == 0) {
             f->ac_docs++;
-            ac_compile(doc, &r->res, &ce); /* reports the apiVersion */
+            ac_compile(r->fs->host, doc, &r->res, &ce); /* reports the apiVersion */
         } else if (av && strncmp(av, "authorino.kuadrant.io/", 22) == 0) {
             /* A typo of the kind would otherwise serve nothing, silently. */
             struct json_object *kn = doc;

@@ -15,8 +15,9 @@
 
 typedef struct fileset fileset;
 
-/* Copies paths. NULL on OOM. */
-fileset *fileset_new(const char *const *paths, size_t n);
+/* Copies paths; host is the services table its AuthConfigs' evaluators
+ * are created with. NULL on OOM. */
+fileset *fileset_new(const pc_host *host, const char *const *paths, size_t n);
 void fileset_free(fileset *fs);
 /* Reads the paths again: with full, every file; else only files whose
  * identity, size or times changed, files that appeared, and files that

@@ -39,10 +39,10 @@ static void index_hosts(snapshot *s, ac_config *c, struct json_object *doc,
 }
 
 
-snapshot *snapshot_load(const char *const *paths, size_t n,
+snapshot *snapshot_load(const pc_host *host, const char *const *paths, size_t n,
                         const snapshot_sink *sink)
 {
-    fileset *fs = fileset_new(paths, n);
+    fileset *fs = fileset_new(host, paths, n);
     snapshot *s = fs ? fileset_reload(fs, 1, sink, NULL) : NULL;
     fileset_free(fs);
     return s;

@@ -29,10 +29,11 @@ typedef struct snapshot_sink {
 } snapshot_sink;
 
 /* Reads every AuthConfig (and Secret) under paths, the items of `kind:
- * List` documents included. Broken documents are reported and skipped; the
- * rest load. Never NULL except on OOM. (A fileset_reload of a new fileset:
- * see fileset.h for reloads that keep what did not change.) */
-snapshot *snapshot_load(const char *const *paths, size_t n,
+ * List` documents included, creating evaluators with host as their services
+ * table. Broken documents are reported and skipped; the rest load. Never
+ * NULL except on OOM. (A fileset_reload of a new fileset: see fileset.h for
+ * reloads that keep what did not change.) */
+snapshot *snapshot_load(const pc_host *host, const char *const *paths, size_t n,
                         const snapshot_sink *sink);
 /* A snapshot of AuthConfigs compiled elsewhere (the controller keeps them
  * across changes): takes a reference on each, and on each Secret of res.

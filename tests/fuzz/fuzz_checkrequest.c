@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "codec.h"
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "request/authjson.h"
 #include "codec_int.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "server/submit.h"
 #include "snapshot/snapshot.h"
@@ -62,7 +63,7 @@ static void setup(void)
         abort();
     close(fd);
     const char *paths[] = {path};
-    g_snap = snapshot_load(paths, 1, NULL);
+    g_snap = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
     if (!g_snap || g_snap->n_configs != 1 || g_snap->errors)
         abort();

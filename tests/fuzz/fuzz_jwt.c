@@ -5,8 +5,8 @@
  * by a fixed set here (no network). */
 #include <stdlib.h>
 #include <string.h>
-#include "pipeline/evalctx.h"
-#include "plugin/hostimpl.h"
+#include "eval/evalctx.h"
+#include "host/hostimpl.h"
 #include "jwt_token.h"
 
 /* The keys of the seed tokens in corpus/fuzz_jwt (RS256, ES256, ES512,

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "server/submit.h"
 #include "snapshot/snapshot.h"
@@ -82,7 +83,7 @@ static void setup(void)
         abort();
     close(fd);
     const char *paths[] = {path};
-    g_snap = snapshot_load(paths, 1, NULL);
+    g_snap = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
     if (!g_snap || g_snap->n_configs != 1 || g_snap->errors) {
         fprintf(stderr, "fuzz_lua: the AuthConfig does not load (is the Lua plugin built?)\n");

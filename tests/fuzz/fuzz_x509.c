@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/x509_vfy.h>
-#include "pipeline/evalctx.h"
-#include "plugin/hostimpl.h"
+#include "eval/evalctx.h"
+#include "host/hostimpl.h"
 #include "x509_source.h"
 #include "x509_subject.h"
 #include "x509_trust.h"

@@ -1,4 +1,4 @@
-/* libFuzzer harness for engine/config/ydoc: any bytes, as YAML or as a
+/* libFuzzer harness for engine/ydoc: any bytes, as YAML or as a
  * ".json" file. Besides the sanitizers, it checks the loader's promises:
  * an error has a message naming the input and no result; a result has no
  * null roots, a line on every node and key, bounded nesting, and survives a
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 
 static void check(int ok)
 {

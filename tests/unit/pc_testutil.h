@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
 #include "server/submit.h"
@@ -70,7 +71,7 @@ static inline snapshot *tu_snapshot(const char *yaml, tu_errors *errs)
 {
     const char *path = tu_write_temp(yaml, ".yaml");
     snapshot_sink sink = {tu_on_error, NULL, errs};
-    snapshot *s = snapshot_load(&path, 1, &sink);
+    snapshot *s = snapshot_load(host_table(), &path, 1, &sink);
     unlink(path);
     return s;
 }

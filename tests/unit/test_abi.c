@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cu_main.h"
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "snapshot/snapshot.h"
 
@@ -310,7 +310,7 @@ static void test_create_fails(void)
     memset(&m, 0, sizeof m);
     snapshot_sink sink = {collect, NULL, &m};
     const char *paths[] = {yaml};
-    snapshot *s = snapshot_load(paths, 1, &sink);
+    snapshot *s = snapshot_load(host_table(), paths, 1, &sink);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CHECK(s->n_configs == 0, "the AuthConfig loaded although create failed");
     CHECK(m.n >= 1, "no error reported");

@@ -3,6 +3,7 @@
  * changes the others, whatever the order of the files. */
 #include "cu_main.h"
 #include "pc_testutil.h"
+#include "host/hostimpl.h"
 
 typedef struct lcase {
     const char *name;
@@ -200,7 +201,7 @@ static void test_warnings(void)
     sink.on_warning = on_warn;
     sink.arg = &warns;
     sink.on_error = NULL;
-    snapshot *s = snapshot_load(&path, 1, &sink);
+    snapshot *s = snapshot_load(host_table(), &path, 1, &sink);
     CU_ASSERT_EQUAL(s->n_configs, 2);
     CU_ASSERT_EQUAL(s->errors, 0);
     CU_ASSERT_EQUAL_FATAL(warns.n, 1);
@@ -229,7 +230,7 @@ static void test_syntax_and_dirs(void)
     tu_errors errs = {0};
     const char *paths[] = {dir};
     snapshot_sink sink = {tu_on_error, NULL, &errs};
-    snapshot *s = snapshot_load(paths, 1, &sink);
+    snapshot *s = snapshot_load(host_table(), paths, 1, &sink);
     CU_ASSERT_EQUAL(s->n_configs, 1);
     CU_ASSERT_EQUAL_FATAL(errs.n, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(errs.lines[0], "bad.yaml:"));
@@ -362,7 +363,7 @@ static snapshot *load_in_order(const size_t *order, size_t n, int *errors)
         fclose(f);
     }
     const char *p = dir;
-    snapshot *s = snapshot_load(&p, 1, NULL);
+    snapshot *s = snapshot_load(host_table(), &p, 1, NULL);
     for (size_t i = 0; i < n; i++)
         unlink(paths[i]);
     rmdir(dir);

@@ -12,7 +12,7 @@
 #include "cache/cache.h"
 #include "cu_main.h"
 #include "metrics/metrics.h"
-#include "pipeline/evalctx.h"
+#include "eval/evalctx.h"
 #include "util/clock.h"
 
 static void sleep_ms(int ms)

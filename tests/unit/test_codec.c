@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "request/authjson.h"
 #include "request/jsonsink.h"
 #include "codec.h"

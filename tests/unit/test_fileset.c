@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "cu_main.h"
 #include "pc_testutil.h"
+#include "host/hostimpl.h"
 #include "snapshot/fileset.h"
 
 #define AC(name, host, extra)                                            \
@@ -67,7 +68,7 @@ static void test_isolation(void)
     put("a.yaml", AC("a", "a.test", ""));
     put("b.yaml", AC("b", "b.test", ""));
     const char *p = g_dir;
-    fileset *fs = fileset_new(&p, 1);
+    fileset *fs = fileset_new(host_table(), &p, 1);
     tu_errors e;
     int changed = 0;
     snapshot *s1 = reload(fs, &e, &changed);
@@ -140,7 +141,7 @@ static void test_isolation(void)
 static void test_missing(void)
 {
     const char *p[] = {"/nonexistent/pc-fileset/x.yaml"};
-    fileset *fs = fileset_new(p, 1);
+    fileset *fs = fileset_new(host_table(), p, 1);
     tu_errors e;
     int changed = 0;
     snapshot *s = reload(fs, &e, &changed);

@@ -13,7 +13,7 @@
 #include <openssl/rsa.h>
 
 #include "cu_main.h"
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "jwt_keys.h"
 #include "jwt_sig.h"
 

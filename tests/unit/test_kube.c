@@ -14,8 +14,8 @@
 #include "util/base64.h"
 #include "kube/kube_conf.h"
 #include "kube/kube_exec.h"
-#include "pipeline/evalctx.h"
-#include "plugin/hostimpl.h"
+#include "eval/evalctx.h"
+#include "host/hostimpl.h"
 #include "util/log.h"
 
 /* "-----BEGIN CERTIFICATE-----\nMIIB\n" and "PEM KEY\n" in base64. */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include "cu_main.h"
 #include "pc_testutil.h"
+#include "host/hostimpl.h"
 
 static char g_root[512];
 
@@ -133,7 +134,7 @@ static int run_invalid(const char *dir, const char *file)
     tu_errors errs = {0};
     const char *paths[] = {p};
     snapshot_sink sink = {tu_on_error, NULL, &errs};
-    snapshot *s = snapshot_load(paths, 1, &sink);
+    snapshot *s = snapshot_load(host_table(), paths, 1, &sink);
     int ok = s->n_configs == 0 && errs.n > 0;
     int found = 0;
     for (int i = 0; i < errs.n; i++)
@@ -173,7 +174,7 @@ static void test_folders(void)
         tu_errors errs = {0};
         const char *paths[] = {cfg};
         snapshot_sink sink = {tu_on_error, NULL, &errs};
-        snapshot *s = snapshot_load(paths, 1, &sink);
+        snapshot *s = snapshot_load(host_table(), paths, 1, &sink);
         for (int i = 0; i < errs.n; i++)
             fprintf(stderr, "  [%s] config: %s\n", de->d_name, errs.lines[i]);
         CU_ASSERT_EQUAL(errs.n, 0);

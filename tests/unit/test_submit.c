@@ -11,7 +11,7 @@
 #include "cu_main.h"
 #include "metrics/metrics.h"
 #include "pc_testutil.h"
-#include "plugin/hostimpl.h"
+#include "host/hostimpl.h"
 #include "util/clock.h"
 
 #define HDR(name)                                                          \

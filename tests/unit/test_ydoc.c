@@ -1,4 +1,4 @@
-/* Tests for engine/config/ydoc: YAML/JSON documents with source lines. */
+/* Tests for engine/ydoc: YAML/JSON documents with source lines. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 
 #include "cu_main.h"
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 
 /* ---- helpers ---- */
 

@@ -1,6 +1,6 @@
 /* evalctx.h - per-request and per-evaluation state behind pc_eval. */
-#ifndef PC_PIPELINE_EVALCTX_H
-#define PC_PIPELINE_EVALCTX_H
+#ifndef PC_EVAL_EVALCTX_H
+#define PC_EVAL_EVALCTX_H
 #include <stdatomic.h>
 #include <json-c/json.h>
 #include <portcullis/host.h>
@@ -46,4 +46,17 @@ void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
 /* Releases the output. */
 void evalctx_done(pc_eval *e);
 void evalctx_reason(pc_eval *e, const char *fmt, ...) PC_PRINTF(2, 3);
+
+/* What services below the pipeline (cache, kube) may ask of an evaluation,
+ * so they need not know its layout. Each accepts e NULL (an evaluation-free
+ * call) or without a request. */
+/* The request's deadline (CLOCK_MONOTONIC ns), 0 for none. */
+int64_t evalctx_deadline(const pc_eval *e);
+/* 1 once the request was cancelled or its deadline passed. */
+int evalctx_expired(const pc_eval *e);
+/* 1 once a reason was set for this evaluation. */
+int evalctx_has_reason(const pc_eval *e);
+/* Hands v to the request (see reqctx_keep); without one, drops v and
+ * returns NULL. */
+struct json_object *evalctx_keep(pc_eval *e, struct json_object *v);
 #endif

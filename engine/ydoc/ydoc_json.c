@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 static int hex4(const char *p, const char *end, unsigned *v)
 {

@@ -18,8 +18,8 @@
  * !!float, !!bool and !!null tags are honoured. Mapping keys are scalars,
  * taken by their text. Duplicate keys are an error; anchors, aliases and
  * merge keys (<<) work within a document. */
-#ifndef PC_CONFIG_YDOC_H
-#define PC_CONFIG_YDOC_H
+#ifndef PC_YDOC_YDOC_H
+#define PC_YDOC_YDOC_H
 #include <stddef.h>
 
 struct json_object;

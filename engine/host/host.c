@@ -14,33 +14,23 @@
 #include "config/cond.h"
 #include "config/resset.h"
 #include "config/vos.h"
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 #include "hostimpl.h"
 #include "http/httpc.h"
-#include "pipeline/evalctx.h"
+#include "kube/kube.h"
+#include "eval/evalctx.h"
 #include "selector/selector.h"
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
 #include "server/readiness.h"
+#include "server/submit.h"
 #include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
 #define V(j) ((pc_value *)(j))
 
-static host_frontend_ops g_fe;
-static host_kube_fn g_kube;
-
-void host_set_frontend_ops(const host_frontend_ops *ops)
-{
-    g_fe = *ops;
-}
-
-void host_set_kube(host_kube_fn fn)
-{
-    g_kube = fn;
-}
 
 /* ---- logging, time ---- */
 
@@ -478,12 +468,7 @@ static pc_status h_kube_do(pc_eval *ev, const char *method, const char *path,
                            const char *body, size_t body_len, int64_t timeout_ms,
                            pc_http_response *resp, char *err, size_t errlen)
 {
-    if (!g_kube) {
-        snprintf(err, errlen, "no Kubernetes API server configured "
-                              "(use --kubeconfig or run in a cluster)");
-        return PC_ERROR;
-    }
-    return g_kube(ev, method, path, body, body_len, timeout_ms, resp, err, errlen);
+    return kube_do(ev, method, path, body, body_len, timeout_ms, resp, err, errlen);
 }
 
 /* ---- crypto ---- */
@@ -533,25 +518,15 @@ static int h_ct_equal(const void *a, const void *b, size_t n)
 
 static void h_submit(const pc_request_view *v, pc_verdict_fn done, void *arg)
 {
-    if (g_fe.submit) {
-        g_fe.submit(v, done, arg);
-        return;
-    }
-    /* No engine behind the table (a frontend driven outside `serve`): the
-     * contract still holds, with a fail-closed verdict. */
-    static const pc_verdict unavailable = {sizeof(pc_verdict), 0, PC_GRPC_UNAVAILABLE,
-                                           503, NULL, 0, {"", 0}, {"", 0}, NULL,
-                                           {"", 0}};
-    done(arg, NULL, &unavailable);
+    submit_request(v, done, arg);
 }
 
 static void h_release(pc_submission *s)
 {
-    if (g_fe.request_release)
-        g_fe.request_release(s);
+    submit_release(s);
 }
 
-static int h_ready(void) { return g_fe.ready ? g_fe.ready() : 0; }
+static int h_ready(void) { return submit_ready(); }
 
 static char *h_metrics_render(size_t *len) { return metrics_render(len); }
 

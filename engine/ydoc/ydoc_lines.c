@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/linkhash.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 /* A non-empty mapping's userdata: its line and its keys' lines, in
  * insertion order. Keys are matched by the table's key pointer, never

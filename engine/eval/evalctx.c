@@ -80,3 +80,27 @@ void evalctx_reason(pc_eval *e, const char *fmt, ...)
     va_end(ap);
     e->has_reason = 1;
 }
+
+int64_t evalctx_deadline(const pc_eval *e)
+{
+    return e && e->rq ? e->rq->deadline_ns : 0;
+}
+
+int evalctx_expired(const pc_eval *e)
+{
+    return e && e->rq && reqctx_expired(e->rq);
+}
+
+int evalctx_has_reason(const pc_eval *e)
+{
+    return e && e->has_reason;
+}
+
+struct json_object *evalctx_keep(pc_eval *e, struct json_object *v)
+{
+    if (!e || !e->rq) {
+        json_object_put(v);
+        return NULL;
+    }
+    return reqctx_keep(e->rq, v);
+}

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 /* Deeper trees are cut: nobody keeps configs 32 directories down, and a
  * bound keeps the recursion small whatever the file system holds. */

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 static uint64_t hash(const char *s)
 {

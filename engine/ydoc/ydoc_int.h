@@ -1,10 +1,10 @@
 /* ydoc_int.h - pieces shared by the ydoc_*.c files; not for other modules. */
-#ifndef PC_CONFIG_YDOC_INT_H
-#define PC_CONFIG_YDOC_INT_H
+#ifndef PC_YDOC_YDOC_INT_H
+#define PC_YDOC_YDOC_INT_H
 #include <stddef.h>
 #include <yaml.h>
 #include <json-c/json.h>
-#include "config/ydoc.h"
+#include "ydoc/ydoc.h"
 
 #define YDOC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 void ydoc_errf(char *err, size_t errlen, const char *fmt, ...)
 {

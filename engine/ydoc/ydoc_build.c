@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 #define MERGE_TAG "tag:yaml.org,2002:merge"
 

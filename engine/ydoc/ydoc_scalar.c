@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config/ydoc_int.h"
+#include "ydoc/ydoc_int.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 

@@ -1,0 +1,21 @@
+/* createctx.h - where an evaluator instance is being created: what the
+ * compiler hands a plugin's create as its pc_create_ctx, and what the
+ * host's create-time services (host.c) read back. */
+#ifndef PC_CONFIG_CREATECTX_H
+#define PC_CONFIG_CREATECTX_H
+#include <json-c/json.h>
+#include <portcullis/host.h>
+
+struct cfgerr;
+struct resset;
+struct cond_named;
+
+struct pc_create_ctx {
+    const char *evname, *acname, *acns;
+    const char *path;              /* document path of the method config */
+    struct json_object *config;    /* the method config node */
+    const struct resset *res;
+    const struct cond_named *named;
+    struct cfgerr *ce;
+};
+#endif
