@@ -25,6 +25,7 @@ typedef struct compile_ctx {
     resset *res;
     cond_named named;
     ac_config *cfg;
+    struct json_object *spec;  /* handed to create (cc_authconfig_spec) */
     int v1beta2;
 } compile_ctx;
 
@@ -296,8 +297,8 @@ static int create_instance(compile_ctx *cx, ac_eval *e, struct json_object *mcon
     struct json_object *use = sc ? conf : mconf;
     struct pc_create_ctx cc = {
         .evname = e->name, .acname = cx->cfg->name, .acns = cx->cfg->ns,
-        .path = mpath, .config = use, .res = cx->res, .named = &cx->named,
-        .ce = cx->ce};
+        .path = mpath, .config = use, .spec = cx->spec, .res = cx->res,
+        .named = &cx->named, .ce = cx->ce};
     char err[512] = "";
     e->inst = e->type->t.create(cx->host, &cc, (const pc_value *)use, err, sizeof err);
     json_object_put(conf);
@@ -747,6 +748,7 @@ static ac_config *compile_doc(const pc_host *host, struct json_object *doc, ress
         return NULL;
     }
     check_keys(ce, spec, "spec.", spec_keys);
+    cx.spec = spec;
     json_object_object_get_ex(spec, "hosts", &v);
     compile_hosts(&cx, v);
     if (json_object_object_get_ex(spec, "patterns", &v)) {

@@ -14,6 +14,7 @@ struct pc_create_ctx {
     const char *evname, *acname, *acns;
     const char *path;              /* document path of the method config */
     struct json_object *config;    /* the method config node */
+    struct json_object *spec;      /* the AuthConfig's spec, or NULL */
     const struct resset *res;
     const struct cond_named *named;
     struct cfgerr *ce;

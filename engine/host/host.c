@@ -356,6 +356,8 @@ static int h_cc_foreach_in(pc_create_ctx *cc, const char *kind, const char *ns,
     return resset_foreach_ns(cc->res, kind, ns, res_adapt, &a);
 }
 
+static const pc_value *h_cc_spec(pc_create_ctx *cc) { return cc->spec ? V(cc->spec) : NULL; }
+
 /* ---- evaluation ---- */
 
 static const pc_value *h_root(pc_eval *ev) { return V(ev->root); }
@@ -611,6 +613,7 @@ static const pc_host g_host = {
     .http_fetch = h_http_fetch,
     .cc_foreach_resource_in = h_cc_foreach_in,
     .readiness_render = h_readiness_render,
+    .cc_authconfig_spec = h_cc_spec,
 };
 
 const pc_host *host_table(void)

@@ -35,6 +35,7 @@ static const abi_sizes k_abi_sizes[PC_ABI_MINOR + 1] = {
     /* 1.4 http_fetch, cc_foreach_resource_in; pc_request_view.metadata_emit */
     {56, 64, 56, 536},
     /* 1.5 readiness_render */ {56, 64, 56, 544},
+    /* 1.6 cc_authconfig_spec */ {56, 64, 56, 552},
 };
 
 _Static_assert(sizeof(void *) == 8, "the ABI size table is recorded for LP64");
@@ -42,14 +43,15 @@ _Static_assert(sizeof k_abi_sizes / sizeof k_abi_sizes[0] == PC_ABI_MINOR + 1,
                "one row per minor");
 /* The current minor's row is what the headers compile to. */
 _Static_assert(sizeof(pc_plugin) == 56 && sizeof(pc_evaluator_type) == 64 &&
-               sizeof(pc_frontend_type) == 56 && sizeof(pc_host) == 544,
+               sizeof(pc_frontend_type) == 56 && sizeof(pc_host) == 552,
                "a struct changed size: add a row for the new minor");
 _Static_assert(offsetof(pc_host, value_keep_json) == 488 &&
                offsetof(pc_host, base64_decode) == 504 &&
                offsetof(pc_host, eval_can_block) == 512 &&
                offsetof(pc_host, http_fetch) == 520 &&
                offsetof(pc_host, cc_foreach_resource_in) == 528 &&
-               offsetof(pc_host, readiness_render) == 536,
+               offsetof(pc_host, readiness_render) == 536 &&
+               offsetof(pc_host, cc_authconfig_spec) == 544,
                "a pc_host service moved: the table only grows at its end");
 
 uint32_t loader_abi_host_size(unsigned minor)

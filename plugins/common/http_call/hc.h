@@ -1,7 +1,8 @@
 /* hc.h - one configured HTTP call as Authorino's `http` metadata and `http`
  * callbacks describe it: the instance, and the pieces that build and send
- * it (config, request, OAuth2 token, text helpers). A static library that
- * both plugins link. */
+ * it (config, request, OAuth2 token, text helpers), plus the JSON GETs and
+ * discovery documents of userInfo and uma. A static library that those
+ * plugins link. */
 #ifndef HC_H
 #define HC_H
 #include <stddef.h>
@@ -146,6 +147,24 @@ void hc_msg_free(hc_msg *m);
 /* Builds and sends the call, turns the answer into the metadata object.
  * PC_OK with *out, or PC_ERROR with the reason set. */
 pc_status hc_call(const hc_inst *in, pc_eval *ev, pc_value **out);
+
+/* hc_json.c: a GET whose 2xx answer must be JSON (*out, owned by ev),
+ * with "Authorization: Bearer <bearer>" unless bearer is NULL; `label`
+ * names the endpoint in reasons ("the userinfo endpoint"). PC_ERROR with
+ * the reason set on transport errors, other statuses and non-JSON. */
+pc_status hc_get_json(const pc_host *h, pc_eval *ev, const char *what, const char *label,
+                      const char *url, const char *bearer, int64_t timeout_ms,
+                      pc_value **out);
+/* The discovery document at url (an object whose "issuer" is `issuer`),
+ * from the instance's cache (keyed by url; fetched once for concurrent
+ * misses, errors never kept). *doc is borrowed for the evaluation. */
+pc_status hc_discovery(const pc_host *h, pc_eval *ev, pc_cache *cache, const char *what,
+                       const char *url, const char *issuer, int64_t timeout_ms,
+                       const pc_value **doc);
+/* doc's `field` if it is an http(s) URL fit for a request, else NULL with
+ * the reason set. Borrowed from doc. */
+const char *hc_endpoint_of(const pc_host *h, pc_eval *ev, const char *what,
+                           const pc_value *doc, const char *field);
 
 void hc_buf_init(hc_buf *b, size_t max);
 void hc_buf_put(hc_buf *b, const char *s, size_t n);

@@ -27,6 +27,9 @@
  *
  * Changelog (newest first; the date is when the minor was fixed):
  *
+ * 1.6 (2026-12-02)
+ *   pc_host.cc_authconfig_spec: the AuthConfig's spec at create time, for
+ *   evaluators that name another evaluator of the same AuthConfig.
  * 1.5 (2026-12-01)
  *   pc_host.readiness_render: each AuthConfig's readiness, for a
  *   frontend's /readyz/authconfigs probe.
@@ -76,7 +79,7 @@ extern "C" {
 #define PC_ABI_MAJOR 1
 /** Bumped when a field or service is appended (see the changelog above);
  *  plugins need <= the host's. */
-#define PC_ABI_MINOR 5
+#define PC_ABI_MINOR 6
 
 /** The symbol every plugin exports (use PC_PLUGIN_DEFINE in plugin.h). */
 #define PC_PLUGIN_ENTRY_NAME "portcullis_plugin_v1"

@@ -357,6 +357,15 @@ typedef struct pc_host {
      *  REASON" line each. *all_ready says which; host->free the text.
      *  Any thread; NULL when out of memory. */
     char *(*readiness_render)(int verbose, int *all_ready, size_t *len);
+
+    /* ---- added in 1.6 ---- */
+
+    /** The `spec` of the AuthConfig the instance is created in, as written
+     *  (borrowed until create returns; NULL when there is none, e.g. an
+     *  evaluator made outside an AuthConfig). For evaluators that refer to
+     *  another evaluator of the same AuthConfig by name, as userInfo's
+     *  identitySource names a jwt authentication. Create time only. */
+    const pc_value *(*cc_authconfig_spec)(pc_create_ctx *cc);
 } pc_host;
 
 /** 1 if the host's table is large enough to hold `field`. */
