@@ -24,6 +24,7 @@ typedef struct sdb_inst {
     const pc_host *host;
     char *url;                    /* http(s)://endpoint/authzed.api.v1... */
     int insecure;                 /* plaintext HTTP/2 (h2c) */
+    int no_reuse;                 /* a connection per call (see sdb_create) */
     char *ca_file, *ca_path;      /* SSL_CERT_FILE / SSL_CERT_DIR, or NULL */
     struct curl_slist *headers;   /* the fixed request headers (the key among them) */
     sdb_obj subject, resource;

@@ -99,6 +99,7 @@ static void set_options(sdb_inst *in, CURL *c, xfer *x, const uint8_t *body, siz
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, in->no_reuse ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (in->ca_file)

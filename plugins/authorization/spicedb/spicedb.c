@@ -201,6 +201,11 @@ static void *sdb_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg
     char *key = NULL;
     in->insecure = h->value_bool(h->value_get(cfg, "insecure"));
     in->timeout_ms = h->value_int(h->value_get(cfg, "timeout"));
+    /* libcurl before 8.0 fails every request after the first on a reused
+     * prior-knowledge HTTP/2 connection ("Error in the HTTP2 framing
+     * layer"): with it, plaintext calls take a connection each. TLS
+     * connections (ALPN h2) are reused. */
+    in->no_reuse = in->insecure && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
     if (!(in->url = endpoint_url(h->value_string(h->value_get(cfg, "endpoint"), NULL),
                                  in->insecure, err, errlen)))
         goto fail;
