@@ -99,6 +99,10 @@ def run_eval(tmp, ac, user="emilia", perm="read", env=None):
         out = json.loads(p.stdout)
     except ValueError:
         out = None
+    if p.returncode not in (0, 1):
+        # A crash or a sanitizer's report after the answer was printed.
+        print("eval exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+        out = None
     return p, out, time.monotonic() - t0
 
 
@@ -168,7 +172,8 @@ def test_guide(tmp, ec):
                       "guide: 64 concurrent checks over the gRPC port, each decided right",
                       (bad, db.calls - n0))
         finally:
-            srv.stop()
+            rc = srv.stop()
+        check(rc == 0, "guide: the server stops cleanly (exit 0)", srv.logtail())
 
 
 # ---- verdicts and errors through eval ----
