@@ -263,6 +263,30 @@ def test_verdicts(tmp):
             check(KEY not in log and "Bearer" not in log,
                   "serve: the preshared key is not in the debug log", log[-1500:])
 
+        # The evaluator cache: a grant is kept, a denial is asked again.
+        cached = authconfig(tmp, "cached", db.endpoint, """\
+      cache:
+        key: {selector: "{request.headers.x-user} {request.headers.x-perm}"}
+        ttl: 60""")
+        srv = started(Server(tmp, authconfigs=cached, name="cached"), check, "cached")
+        if srv:
+            try:
+                ec = grpc_client()
+                with ec.Client(srv.grpc, timeout=10) as c:
+                    def code(u):
+                        return c.check(ec.build_check_request(
+                            HOST, "/", headers={"x-user": u, "x-perm": "write"})).status.code
+                    n = db.calls
+                    first = [code("emilia"), code("emilia"), code("emilia")]
+                    granted_calls = db.calls - n
+                    second = [code("beatrice"), code("beatrice")]
+                    denied_calls = db.calls - n - granted_calls
+                check(first == [0, 0, 0] and granted_calls == 1 and second == [7, 7] and
+                      denied_calls == 2, "serve: with `cache`, a grant is checked once, "
+                      "denials every time", (first, granted_calls, second, denied_calls))
+            finally:
+                srv.stop()
+
         # Timeouts: the evaluator's own, and the answer within it.
         slow = authconfig(tmp, "slow", db.endpoint, "        timeout: 300")
         db.set_fault(delay_ms=1500)
