@@ -125,7 +125,8 @@ def test_guide(tmp, ec):
     with seeded(SpiceDB(key="secret")) as db:
         # The endpoint's cluster name made the fixture's loopback address.
         text = open(GUIDE).read().replace(GUIDE_ENDPOINT, db.endpoint)
-        srv = started(Server(tmp, authconfig_text=text, name="guide"), check, "guide")
+        srv = started(Server(tmp, authconfig_text=text, name="guide",
+                             extra=["--workers", "8"]), check, "guide")
         if not srv:
             return
         try:
@@ -153,6 +154,8 @@ def test_guide(tmp, ec):
                               "PERMISSIONSHIP_NO_PERMISSION;token=" + TOKEN)
                     check(ok and sent, "guide: %s %s /posts/1 -> %d as the guide prints" %
                           (who, method, want), (r, last))
+                check(len(db.peers) == 1, "guide: the four checks share one connection",
+                      db.peers)
                 # grpc-timeout tells the server the client's deadline (5 s).
                 tr = (db.last or {}).get("time_remaining")
                 check(tr is not None and 3.0 < tr <= 5.0,
@@ -168,8 +171,9 @@ def test_guide(tmp, ec):
                 with concurrent.futures.ThreadPoolExecutor(max_workers=16) as ex:
                     res = list(ex.map(one, range(64)))
                 bad = [i for i, r in res if (r.status.code == 0) != (i % 2 == 0)]
-                check(not bad and db.calls - n0 == 64,
-                      "guide: 64 concurrent checks over the gRPC port, each decided right",
+                check(not bad and db.calls - n0 == 64 and len(db.peers) <= 8,
+                      "guide: 64 concurrent checks over the gRPC port, each decided right, "
+                      "on at most one connection per worker (%d)" % len(db.peers),
                       (bad, db.calls - n0))
         finally:
             rc = srv.stop()
@@ -368,6 +372,28 @@ def test_transport(tmp):
          "rpc error: code = ResourceExhausted desc = grpc: received message larger than max "
          "(65536)"),
     ]
+    # Pooled connections the server closed while idle: noticed before
+    # use, or (closed as the request arrives) the check sent again once on
+    # a new connection.
+    ec = grpc_client()
+    for what, opts, want_reqs in (("closed after each answer", {"close_after": True}, 3),
+                                  ("closed when the next request arrives", {"per_conn": 1}, 5)):
+        with H2Script(grpc_hdr, msg(), ok_trailers, **opts) as h2s:
+            srv = started(Server(tmp, authconfigs=authconfig(tmp, "reuse", h2s.endpoint),
+                                 name="reuse", extra=["--workers", "1"]), check, "reuse")
+            if not srv:
+                continue
+            try:
+                with ec.Client(srv.grpc, timeout=10) as c:
+                    codes = [c.check(ec.build_check_request(
+                        HOST, "/", headers={"x-user": "emilia", "x-perm": "read"})).status.code
+                        for _ in range(3)]
+            finally:
+                srv.stop()
+            check(codes == [0, 0, 0] and len(h2s.requests) == want_reqs and h2s.conns == 3,
+                  "h2: a pooled connection %s: every check still answered" % what,
+                  (codes, len(h2s.requests), h2s.conns))
+
     for what, script, want in cases:
         with H2Script(*script) as h2s:
             p, out, took = run_eval(tmp, authconfig(tmp, "h2", h2s.endpoint))
@@ -515,8 +541,15 @@ class H2Script:
     then `data` (bytes or None), then `trailers` (list or None; without
     them the data, or the headers, end the stream). Records requests."""
 
-    def __init__(self, headers, data, trailers):
+    def __init__(self, headers, data, trailers, per_conn=None, close_after=False):
+        """per_conn: answer that many requests on a connection, then close
+        it when the next arrives, unanswered (the server went away while
+        the client's connection was idle). close_after: close the
+        connection after each answer, without GOAWAY."""
         self.script = (headers, data, trailers)
+        self.per_conn = per_conn
+        self.close_after = close_after
+        self.conns = 0
         self.requests = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -555,6 +588,8 @@ class H2Script:
         return True
 
     def _serve(self, c):
+        self.conns += 1
+        answered = 0
         conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=False, validate_inbound_headers=False))
         conn.initiate_connection()
@@ -577,11 +612,17 @@ class H2Script:
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                     elif isinstance(ev, h2.events.StreamEnded):
                         self.requests.append(streams.get(ev.stream_id))
+                        if self.per_conn is not None and answered >= self.per_conn:
+                            return
+                        answered += 1
                         try:
                             self._answer(conn, ev.stream_id)
                         except Exception:
                             # The client stopped reading (an oversized
                             # answer): close the connection.
+                            c.sendall(conn.data_to_send())
+                            return
+                        if self.close_after:
                             c.sendall(conn.data_to_send())
                             return
                 c.sendall(conn.data_to_send())

@@ -1,11 +1,14 @@
-/* sdb_call.c - one unary gRPC call over libcurl: HTTP/2 with prior
- * knowledge (insecure) or TLS with ALPN h2 and verification, the framed
- * request as the POST body, and the answer's status line, headers, body
- * and trailers fed to sdb_wire's judge. Runs on a worker thread; handles
- * (and so connections) are pooled per evaluator. */
+/* sdb_call.c - one unary gRPC call: over TLS with libcurl (ALPN h2,
+ * verified), or in plaintext HTTP/2 through sdb_h2c.c; the framed request
+ * as the POST body, and the answer's status line, headers, body and
+ * trailers fed to sdb_wire's judge. Runs on a worker thread; libcurl
+ * handles (and so connections) are pooled per evaluator. */
 #include <stdio.h>
 #include <string.h>
 #include "sdb.h"
+
+#define DEADLINE "rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+#define CANCELED "rpc error: code = Canceled desc = context canceled"
 
 typedef struct xfer {
     sdb_reply reply;
@@ -63,6 +66,7 @@ void sdb_pool_drain(sdb_inst *in)
     for (size_t i = 0; i < in->n_pool; i++)
         curl_easy_cleanup(in->pool[i]);
     in->n_pool = 0;
+    sdb_h2c_drain(in);
 }
 
 /* The time this call may take: the evaluator's timeout, cut to what is
@@ -87,10 +91,8 @@ static void set_options(sdb_inst *in, CURL *c, xfer *x, const uint8_t *body, siz
                         struct curl_slist *hdrs, int64_t ms)
 {
     curl_easy_setopt(c, CURLOPT_URL, in->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, in->insecure ? "http" : "https");
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, in->insecure
-                                                  ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                                                  : (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -99,7 +101,6 @@ static void set_options(sdb_inst *in, CURL *c, xfer *x, const uint8_t *body, siz
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, in->no_reuse ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (in->ca_file)
@@ -119,9 +120,9 @@ static void set_options(sdb_inst *in, CURL *c, xfer *x, const uint8_t *body, siz
 static void transport_reason(const pc_host *h, pc_eval *ev, CURLcode rc, const xfer *x)
 {
     if (x->cancelled)
-        h->eval_set_reason(ev, "rpc error: code = Canceled desc = context canceled");
+        h->eval_set_reason(ev, CANCELED);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
-        h->eval_set_reason(ev, "rpc error: code = DeadlineExceeded desc = context deadline exceeded");
+        h->eval_set_reason(ev, DEADLINE);
     else if (rc == CURLE_WRITE_ERROR && x->reply.overflow)
         h->eval_set_reason(ev, "rpc error: code = ResourceExhausted desc = grpc: received "
                                "message larger than max (%d)", SDB_MAX_RESPONSE);
@@ -130,18 +131,53 @@ static void transport_reason(const pc_host *h, pc_eval *ev, CURLcode rc, const x
                            curl_easy_strerror(rc));
 }
 
+static pc_status judge(const pc_host *h, pc_eval *ev, sdb_reply *r, sdb_result *res)
+{
+    char err[SDB_MAX_GRPC_MESSAGE + 128];
+    if (sdb_reply_finish(r, res, err, sizeof err) < 0) {
+        h->eval_set_reason(ev, "%s", err);
+        return PC_ERROR;
+    }
+    return PC_OK;
+}
+
+static pc_status call_h2c(sdb_inst *in, pc_eval *ev, const uint8_t *body, size_t len,
+                          int64_t ms, const char *tval, sdb_result *res)
+{
+    const pc_host *h = in->host;
+    sdb_reply reply;
+    sdb_reply_init(&reply);
+    char why[160] = "";
+    int fail = SDB_FAIL_CONN;
+    pc_status st = sdb_h2c_call(in, ev, body, len, ms, tval, &reply, why, sizeof why, &fail);
+    if (st == PC_OK)
+        st = judge(h, ev, &reply, res);
+    else if (fail == SDB_FAIL_TIMEOUT)
+        h->eval_set_reason(ev, DEADLINE);
+    else if (fail == SDB_FAIL_CANCEL)
+        h->eval_set_reason(ev, CANCELED);
+    else
+        h->eval_set_reason(ev, "rpc error: code = Unavailable desc = connection error: %s", why);
+    sdb_reply_free(&reply);
+    return st;
+}
+
 pc_status sdb_call(sdb_inst *in, pc_eval *ev, const uint8_t *body, size_t len, sdb_result *res)
 {
     const pc_host *h = in->host;
     int64_t ms = budget_ms(in, ev);
     if (!ms) {
-        h->eval_set_reason(ev, "rpc error: code = DeadlineExceeded desc = context deadline exceeded");
+        h->eval_set_reason(ev, DEADLINE);
         return PC_ERROR;
     }
-    /* The server gives up when the client would (gRPC's grpc-timeout):
-     * a node of our own in front of the instance's fixed list. */
+    /* The server gives up when the client would (gRPC's grpc-timeout). */
+    char tval[24];
+    snprintf(tval, sizeof tval, "%lldm", (long long)ms);
+    if (in->insecure)
+        return call_h2c(in, ev, body, len, ms, tval, res);
+    /* A header node of our own in front of the instance's fixed list. */
     char tline[40];
-    snprintf(tline, sizeof tline, "grpc-timeout: %lldm", (long long)ms);
+    snprintf(tline, sizeof tline, "grpc-timeout: %s", tval);
     struct curl_slist tnode = {tline, in->headers};
     CURL *c = take_handle(in);
     if (!c) {
@@ -158,7 +194,6 @@ pc_status sdb_call(sdb_inst *in, pc_eval *ev, const uint8_t *body, size_t len, s
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     pc_status st = PC_ERROR;
-    char err[SDB_MAX_GRPC_MESSAGE + 128];
     if (rc != CURLE_OK) {
         transport_reason(h, ev, rc, &x);
         curl_easy_cleanup(c);
@@ -168,10 +203,8 @@ pc_status sdb_call(sdb_inst *in, pc_eval *ev, const uint8_t *body, size_t len, s
          * is not a gRPC server. */
         h->eval_set_reason(ev, "rpc error: code = Unavailable desc = connection error: the "
                                "server did not agree to HTTP/2");
-    } else if (sdb_reply_finish(&x.reply, res, err, sizeof err) < 0) {
-        h->eval_set_reason(ev, "%s", err);
     } else {
-        st = PC_OK;
+        st = judge(h, ev, &x.reply, res);
     }
     sdb_reply_free(&x.reply);
     if (c)

@@ -257,13 +257,14 @@ int sdb_reply_finish(const sdb_reply *r, sdb_result *out, char *err, size_t errl
         return fail(err, errlen, 13, r->ctype_seen ? "transport: received unexpected content-type"
                                                    : "transport: no content-type in the answer");
     }
-    if (r->grpc_status < 0)
-        return fail(err, errlen, 13, "server closed the stream without sending trailers");
+    /* Before the trailers: an answer stopped for its size has none. */
     if (r->overflow) {
         snprintf(desc, sizeof desc, "grpc: received message larger than max (%d)",
                  SDB_MAX_RESPONSE);
         return fail(err, errlen, 8, desc);
     }
+    if (r->grpc_status < 0)
+        return fail(err, errlen, 13, "server closed the stream without sending trailers");
     if (r->body_len < 5)
         return fail(err, errlen, 13, r->body_len ? "grpc: truncated message prefix"
                                                  : "grpc: no response message");

@@ -67,6 +67,10 @@ static void sdb_destroy(void *p)
         if (vs[i])
             h->vos_free(vs[i]);
     free(in->url);
+    free(in->host_name);
+    free(in->port);
+    free(in->authority);
+    wipe_free(in->bearer);
     free(in->ca_file);
     free(in->ca_path);
     free(in);
@@ -74,15 +78,18 @@ static void sdb_destroy(void *p)
 }
 
 /* endpoint is a gRPC target, host:port or [v6]:port; without a port gRPC
- * clients dial 443. Anything else (a URL, a path) is a config error. */
-static char *endpoint_url(const char *ep, int insecure, char *err, size_t errlen)
+ * clients dial 443. Anything else (a URL, a path) is a config error.
+ * Fills url (TLS), host_name and port (the h2c dialer) and authority. */
+static int parse_endpoint(sdb_inst *in, const char *ep, char *err, size_t errlen)
 {
     size_t n = ep ? strlen(ep) : 0;
-    size_t host_end = n;
+    size_t host_start = 0, host_end = n;
     const char *port = NULL;
-    if (n && ep[0] == '[') {
+    int v6 = n && ep[0] == '[';
+    if (v6) {
         const char *rb = strchr(ep, ']');
-        host_end = rb ? (size_t)(rb - ep) + 1 : 0;
+        host_start = 1;
+        host_end = rb ? (size_t)(rb - ep) : 0;
         if (rb && rb[1] == ':')
             port = rb + 2;
         else if (rb && rb[1])
@@ -94,11 +101,11 @@ static char *endpoint_url(const char *ep, int insecure, char *err, size_t errlen
             port = colon + 1;
         }
     }
-    int ok = host_end > 0 && n < 256;
-    for (size_t i = ep && ep[0] == '[' ? 1 : 0; ok && i < host_end; i++) {
+    int ok = host_end > host_start && n < 256;
+    for (size_t i = host_start; ok && i < host_end; i++) {
         char c = ep[i];
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '-' || c == '_' || (ep[0] == '[' && (c == ':' || c == ']'));
+             c == '.' || c == '-' || c == '_' || (v6 && c == ':');
     }
     long pn = 443;
     if (ok && port) {
@@ -109,16 +116,24 @@ static char *endpoint_url(const char *ep, int insecure, char *err, size_t errlen
     if (!ok) {
         snprintf(err, errlen, "endpoint: expected host:port (the gRPC address of SpiceDB), got \"%.80s\"",
                  ep ? ep : "");
-        return NULL;
+        return -1;
     }
-    size_t len = n + sizeof SDB_METHOD_PATH + 16;
-    char *url = malloc(len);
-    if (url)
-        snprintf(url, len, "%s://%.*s:%ld" SDB_METHOD_PATH, insecure ? "http" : "https",
-                 (int)host_end, ep, pn);
-    else
+    int hl = (int)(host_end - host_start);
+    const char *host = ep + host_start;
+    char authority[300], ports[8];
+    snprintf(ports, sizeof ports, "%ld", pn);
+    snprintf(authority, sizeof authority, v6 ? "[%.*s]:%s" : "%.*s:%s", hl, host, ports);
+    size_t ul = strlen(authority) + sizeof SDB_METHOD_PATH + 8;
+    in->url = malloc(ul);
+    in->host_name = strndup(host, (size_t)hl);
+    in->port = strdup(ports);
+    in->authority = strdup(authority);
+    if (!in->url || !in->host_name || !in->port || !in->authority) {
         snprintf(err, errlen, "out of memory");
-    return url;
+        return -1;
+    }
+    snprintf(in->url, ul, "https://%s" SDB_METHOD_PATH, authority);
+    return 0;
 }
 
 static pc_vos *compile(const pc_host *h, pc_create_ctx *cc, const pc_value *spec,
@@ -150,7 +165,7 @@ static int compile_obj(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
 static int build_headers(sdb_inst *in, const char *key, char *err, size_t errlen)
 {
     static const char *const fixed[] = {
-        "Content-Type: application/grpc", "TE: trailers", "User-Agent: portcullis-spicedb/1.0",
+        "Content-Type: application/grpc", "TE: trailers", "User-Agent: " SDB_USER_AGENT,
         "Accept:", "Expect:"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         struct curl_slist *l = curl_slist_append(in->headers, fixed[i]);
@@ -165,9 +180,11 @@ static int build_headers(sdb_inst *in, const char *key, char *err, size_t errlen
             goto oom;
         snprintf(line, n, "Authorization: Bearer %s", key);
         struct curl_slist *l = curl_slist_append(in->headers, line);
+        /* The h2c path sends the value on its own. */
+        in->bearer = strdup(line + sizeof "Authorization: " - 1);
         memset(line, 0, n);
         free(line);
-        if (!l)
+        if (!l || !in->bearer)
             goto oom;
         in->headers = l;
     }
@@ -201,13 +218,8 @@ static void *sdb_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg
     char *key = NULL;
     in->insecure = h->value_bool(h->value_get(cfg, "insecure"));
     in->timeout_ms = h->value_int(h->value_get(cfg, "timeout"));
-    /* libcurl before 8.0 fails every request after the first on a reused
-     * prior-knowledge HTTP/2 connection ("Error in the HTTP2 framing
-     * layer"): with it, plaintext calls take a connection each. TLS
-     * connections (ALPN h2) are reused. */
-    in->no_reuse = in->insecure && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
-    if (!(in->url = endpoint_url(h->value_string(h->value_get(cfg, "endpoint"), NULL),
-                                 in->insecure, err, errlen)))
+    if (parse_endpoint(in, h->value_string(h->value_get(cfg, "endpoint"), NULL), err,
+                       errlen) < 0)
         goto fail;
     const pc_value *ref = h->value_get(cfg, "sharedSecretRef");
     if (ref) {
