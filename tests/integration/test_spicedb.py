@@ -367,6 +367,9 @@ def test_transport(tmp):
          "rpc error: code = Internal desc = grpc: compressed message, none was asked for"),
         ("two messages", (grpc_hdr, msg() + msg(), ok_trailers),
          "rpc error: code = Internal desc = grpc: more than one response message"),
+        ("a stream reset before any answer", (None, None, None),
+         "rpc error: code = Unavailable desc = connection error: stream terminated by "
+         "RST_STREAM with error code: 2"),
         ("an oversized answer", (grpc_hdr, b"\x00\x00\x02\x00\x00" + b"x" * (128 * 1024),
                                  ok_trailers),
          "rpc error: code = ResourceExhausted desc = grpc: received message larger than max "
@@ -574,6 +577,9 @@ class H2Script:
 
     def _answer(self, conn, sid):
         headers, data, trailers = self.script
+        if headers is None:
+            conn.reset_stream(sid, error_code=2)  # INTERNAL_ERROR, nothing answered
+            return True
         conn.send_headers(sid, headers, end_stream=data is None and trailers is None)
         if data is not None:
             # Within the peer's window and frame size.

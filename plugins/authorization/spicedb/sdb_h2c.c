@@ -372,6 +372,14 @@ pc_status sdb_h2c_call(sdb_inst *in, pc_eval *ev, const uint8_t *body, size_t le
         if (!k && !(k = h2c_open(in, deadline_ms, why, whylen)))
             return PC_ERROR;
         int rc = attempt(in, ev, k, &c, nva, nnv, deadline_ms, fail, why, whylen);
+        if (rc == 0 && c.rst && !c.got_headers) {
+            /* Reset before any answer (REFUSED_STREAM after a GOAWAY, or
+             * a server that gave up): as good as no connection. */
+            snprintf(why, whylen, "stream terminated by RST_STREAM with error code: %u",
+                     (unsigned)c.rst);
+            k->dead = 1;
+            rc = -1;
+        }
         if (rc == 0 && !k->dead && nghttp2_session_want_read(k->s)) {
             pool_give(in, k);
             return PC_OK;
