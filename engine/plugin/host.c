@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cache/cache.h"
 #include "config/cfgerr.h"
 #include "config/cond.h"
@@ -24,6 +25,7 @@
 #include "util/log.h"
 #include "metrics/metrics.h"
 #include "server/readiness.h"
+#include "trace/trace.h"
 #include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
@@ -416,12 +418,50 @@ static pc_status h_cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
 
 /* ---- HTTP and Kubernetes ---- */
 
+/* The headers an evaluator's own HTTP call carries while its request is
+ * traced: the evaluator's span as the W3C traceparent (and the request's
+ * tracestate), so a metadata or callback service joins the trace. Left as
+ * they are when the evaluator sent a traceparent itself. */
+#define TRACED_MAX_HEADERS 64
+typedef struct traced_req {
+    pc_http_request req;
+    const char *headers[TRACED_MAX_HEADERS + 3];
+    char parent[16 + TRACE_PARENT_LEN];
+    char state[16 + TRACE_STATE_MAX];
+} traced_req;
+
+static const pc_http_request *with_trace(const pc_http_request *req, const reqctx *rq,
+                                         traced_req *t)
+{
+    size_t n = 0;
+    for (const char *const *h = req->headers; h && *h; h++, n++)
+        if (n == TRACED_MAX_HEADERS || strncasecmp(*h, "traceparent:", 12) == 0)
+            return req;
+    t->req = *req;
+    if (n)
+        memcpy(t->headers, req->headers, n * sizeof *t->headers);
+    const char *state;
+    memcpy(t->parent, "traceparent: ", 13);
+    trace_outgoing(rq->trace, t->parent + 13, &state);
+    t->headers[n++] = t->parent;
+    if (*state) {
+        snprintf(t->state, sizeof t->state, "tracestate: %s", state);
+        t->headers[n++] = t->state;
+    }
+    t->headers[n] = NULL;
+    t->req.headers = t->headers;
+    return &t->req;
+}
+
 static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
                            pc_http_response *resp, char *err, size_t errlen)
 {
     buf body;
     buf_init(&body);
     long status = 0;
+    traced_req traced;
+    if (ev && ev->rq && ev->rq->trace)
+        req = with_trace(req, ev->rq, &traced);
     pc_status st = httpc_do(req, NULL, ev ? h_deadline(ev) : 0, &status, &body,
                             err, errlen);
     resp->status = status;
