@@ -44,7 +44,8 @@ void trace_settings_default(trace_settings *s);
 /* Checks s, starts the exporter thread and sets trace_on. Returns 0, or
  * -1 with a message in err (a bad endpoint or tag, an unsupported scheme). */
 int trace_start(const trace_settings *s, char *err, size_t errlen);
-/* Exports what is queued (one try, bounded by the export timeout), stops
+/* Exports what is queued (one try; every batch left within one export
+ * timeout in all, the rest dropped and counted), stops
  * the thread and sets trace_on back to 0. */
 void trace_stop(void);
 

@@ -29,6 +29,7 @@ static struct {
     trace_req *head, **tail;
     size_t queued;             /* spans in the queue */
     int stop;
+    int64_t stop_by_ns;        /* CLOCK_MONOTONIC: the final flush ends by then */
     pthread_t thread;
     int running;
     trace_settings s;
@@ -116,8 +117,9 @@ static size_t discard(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
-/* One POST, no retry. Returns 0 when the receiver took it (2xx). */
-static int post(CURL *c, const buf *body)
+/* One POST, no retry, within timeout_ms. Returns 0 when the receiver
+ * took it (2xx). */
+static int post(CURL *c, const buf *body, int64_t timeout_ms)
 {
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
     char authh[1100];
@@ -133,8 +135,8 @@ static int post(CURL *c, const buf *body)
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)g.s.export_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)g.s.export_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -156,11 +158,12 @@ static int post(CURL *c, const buf *body)
 }
 
 /* Returns 0 when the batch was exported; the batch is freed either way. */
-static int export_batch(CURL *c, trace_req *list, size_t spans, buf *body)
+static int export_batch(CURL *c, trace_req *list, size_t spans, buf *body,
+                        int64_t timeout_ms)
 {
     long n = trace_otlp_encode(list, &g.res, body);
     free_list(list);
-    int ok = n >= 0 && c && post(c, body) == 0;
+    int ok = n >= 0 && c && timeout_ms > 0 && post(c, body, timeout_ms) == 0;
     if (ok) {
         atomic_fetch_add_explicit(&g_exported, spans, memory_order_relaxed);
         atomic_fetch_add_explicit(&g_posts_ok, 1, memory_order_relaxed);
@@ -191,9 +194,12 @@ static void *exporter(void *arg)
         size_t spans = 0;
         trace_req *batch = take_batch(&spans);
         pthread_mutex_unlock(&g.mu);
-        if (batch && export_batch(c, batch, spans, &body) < 0 && stopping) {
-            /* Stopping with the receiver failing: drop what is left
-             * rather than wait out a timeout per batch. */
+        /* While stopping, all the batches left share one export timeout. */
+        int64_t timeout_ms = stopping ? (g.stop_by_ns - clock_mono_ns()) / 1000000
+                                      : g.s.export_timeout_ms;
+        if (batch && export_batch(c, batch, spans, &body, timeout_ms) < 0 && stopping) {
+            /* Stopping with the receiver failing or out of time: drop
+             * what is left rather than wait out a timeout per batch. */
             pthread_mutex_lock(&g.mu);
             while ((batch = take_batch(&spans))) {
                 atomic_fetch_add_explicit(&g_drop_failed, spans, memory_order_relaxed);
@@ -371,6 +377,7 @@ void trace_stop(void)
     trace_on = 0;
     pthread_mutex_lock(&g.mu);
     g.stop = 1;
+    g.stop_by_ns = clock_mono_ns() + g.s.export_timeout_ms * 1000000;
     pthread_mutex_unlock(&g.mu);
     pthread_cond_signal(&g.cv);
     pthread_join(g.thread, NULL);
