@@ -8,6 +8,7 @@
 #include "config/authconfig.h"
 #include "trace_int.h"
 #include "util/clock.h"
+#include "util/thread_exit.h"
 
 int trace_on;
 uint64_t trace_ratio_bound = UINT64_MAX; /* every request without a parent */
@@ -40,6 +41,39 @@ static void rand_id(uint8_t *out, size_t n)
             memcpy(out + i, &r, n - i < 8 ? n - i : 8);
         }
     } while (trace_id_is_zero(out, n));
+}
+
+static _Thread_local trace_req *t_cache[TRACE_CACHE];
+static _Thread_local size_t t_ncache;
+static _Thread_local int t_cache_hooked;
+
+static void cache_free(void *arg)
+{
+    (void)arg;
+    while (t_ncache)
+        free(t_cache[--t_ncache]);
+}
+
+trace_req *trace_cache_take(void)
+{
+    return t_ncache ? t_cache[--t_ncache] : NULL;
+}
+
+int trace_cache_put(trace_req *t)
+{
+    if (t_ncache == TRACE_CACHE)
+        return -1;
+    if (!t_cache_hooked)
+        t_cache_hooked = thread_at_exit(cache_free, NULL) == 0 ? 1 : -1;
+    if (t_cache_hooked < 0)
+        return -1; /* nothing would free it when the thread ends */
+    t_cache[t_ncache++] = t;
+    return 0;
+}
+
+size_t trace_cache_room(void)
+{
+    return t_cache_hooked < 0 ? 0 : TRACE_CACHE - t_ncache;
 }
 
 static void copy_str(char *dst, size_t cap, const char *s, size_t n)
@@ -92,10 +126,19 @@ trace_req *trace_begin(const pc_request_view *v, const ac_config *cfg)
     if (cfg)
         for (int p = 0; p < PC_PHASE_COUNT_; p++)
             n += cfg->n_evs[p];
-    trace_req *t = malloc(sizeof *t + n * sizeof(trace_span) + tslen + 1);
+    trace_req *t;
+    int pooled = n <= TRACE_POOL_SLOTS;
+    if (pooled) {
+        n = TRACE_POOL_SLOTS;
+        if (!(t = trace_cache_take()))
+            t = malloc(TRACE_POOL_BYTES);
+    } else {
+        t = malloc(sizeof *t + n * sizeof(trace_span) + tslen + 1);
+    }
     if (!t)
         return NULL;
     t->next = NULL;
+    t->pooled = pooled;
     t->ctx = ctx;
     t->has_parent = has_parent;
     if (has_parent)

@@ -28,6 +28,8 @@ static struct {
     pthread_cond_t cv;
     trace_req *head, **tail;
     size_t queued;             /* spans in the queue */
+    trace_req *pool;           /* exported records for reuse */
+    size_t n_pool;
     int stop;
     int64_t stop_by_ns;        /* CLOCK_MONOTONIC: the final flush ends by then */
     pthread_t thread;
@@ -67,7 +69,8 @@ void trace_queue_push(trace_req *t)
     if (g.stop || g.queued + n > g.s.max_queue_spans) {
         pthread_mutex_unlock(&g.mu);
         atomic_fetch_add_explicit(&g_drop_full, n, memory_order_relaxed);
-        free(t);
+        if (!t->pooled || trace_cache_put(t) < 0)
+            free(t);
         return;
     }
     t->next = NULL;
@@ -78,6 +81,18 @@ void trace_queue_push(trace_req *t)
     /* Wake the exporter only when a batch is full; otherwise it wakes at
      * its delay. */
     int wake = g.queued >= g.s.max_batch_spans && g.queued - n < g.s.max_batch_spans;
+    /* Records for this thread's next requests, while the lock is held. */
+    for (size_t room = trace_cache_room(); room && g.pool; room--) {
+        trace_req *r = g.pool;
+        g.pool = r->next;
+        g.n_pool--;
+        if (trace_cache_put(r) < 0) {
+            r->next = g.pool;
+            g.pool = r;
+            g.n_pool++;
+            break;
+        }
+    }
     pthread_mutex_unlock(&g.mu);
     if (wake)
         pthread_cond_signal(&g.cv);
@@ -102,12 +117,29 @@ static trace_req *take_batch(size_t *spans)
     return n ? first : NULL;
 }
 
+/* Pooled records go back to the pool (up to TRACE_POOL_MAX), the rest are
+ * freed. */
 static void free_list(trace_req *t)
 {
+    trace_req *rest = NULL;
+    pthread_mutex_lock(&g.mu);
     while (t) {
         trace_req *next = t->next;
-        free(t);
+        if (t->pooled && g.n_pool < TRACE_POOL_MAX) {
+            t->next = g.pool;
+            g.pool = t;
+            g.n_pool++;
+        } else {
+            t->next = rest;
+            rest = t;
+        }
         t = next;
+    }
+    pthread_mutex_unlock(&g.mu);
+    while (rest) {
+        trace_req *next = rest->next;
+        free(rest);
+        rest = next;
     }
 }
 
@@ -115,6 +147,24 @@ static size_t discard(char *p, size_t sz, size_t n, void *arg)
 {
     (void)p, (void)arg;
     return sz * n;
+}
+
+/* A failing receiver is logged at most every 10 s, with the count of
+ * failures since the last line (exporter thread only). */
+static void warn_failed(const char *fmt, const char *what, long status)
+{
+    static int64_t last_ns;
+    static unsigned long since;
+    int64_t now = clock_mono_ns();
+    since++;
+    if (last_ns && now - last_ns < 10 * 1000000000LL)
+        return;
+    char why[256];
+    snprintf(why, sizeof why, fmt, what, status);
+    plog(PC_LOG_WARN, LOG_TRACE, "exporting spans: %s (%lu failed export%s since the "
+         "last report; spans are dropped)", why, since, since == 1 ? "" : "s");
+    last_ns = now;
+    since = 0;
 }
 
 /* One POST, no retry, within timeout_ms. Returns 0 when the receiver
@@ -147,11 +197,11 @@ static int post(CURL *c, const buf *body, int64_t timeout_ms)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
     if (rc != CURLE_OK) {
-        plog(PC_LOG_WARN, LOG_TRACE, "exporting spans: %s", curl_easy_strerror(rc));
+        warn_failed("%s", curl_easy_strerror(rc), 0);
         return -1;
     }
     if (status < 200 || status > 299) {
-        plog(PC_LOG_WARN, LOG_TRACE, "exporting spans: the receiver answered %ld", status);
+        warn_failed("%sthe receiver answered %ld", "", status);
         return -1;
     }
     return 0;
@@ -200,12 +250,15 @@ static void *exporter(void *arg)
         if (batch && export_batch(c, batch, spans, &body, timeout_ms) < 0 && stopping) {
             /* Stopping with the receiver failing or out of time: drop
              * what is left rather than wait out a timeout per batch. */
-            pthread_mutex_lock(&g.mu);
-            while ((batch = take_batch(&spans))) {
+            for (;;) {
+                pthread_mutex_lock(&g.mu);
+                batch = take_batch(&spans);
+                pthread_mutex_unlock(&g.mu);
+                if (!batch)
+                    break;
                 atomic_fetch_add_explicit(&g_drop_failed, spans, memory_order_relaxed);
                 free_list(batch);
             }
-            pthread_mutex_unlock(&g.mu);
         }
         pthread_mutex_lock(&g.mu);
         if (stopping && !g.head)
@@ -382,6 +435,16 @@ void trace_stop(void)
     pthread_cond_signal(&g.cv);
     pthread_join(g.thread, NULL);
     g.running = 0;
+    pthread_mutex_lock(&g.mu);
+    trace_req *pool = g.pool;
+    g.pool = NULL;
+    g.n_pool = 0;
+    pthread_mutex_unlock(&g.mu);
+    while (pool) {
+        trace_req *next = pool->next;
+        free(pool);
+        pool = next;
+    }
     pthread_cond_destroy(&g.cv);
     free_resource();
     /* g.stop stays set: a trace that still ends is dropped, not kept. */

@@ -19,7 +19,8 @@ typedef struct trace_span {
 } trace_span;
 
 struct trace_req {
-    struct trace_req *next;   /* in the export queue */
+    struct trace_req *next;   /* in the export queue or a free list */
+    int pooled;               /* TRACE_POOL_SLOTS slots: goes back to the pool */
     trace_ctx ctx;            /* trace id, the request span's id, flags */
     uint8_t parent[8];
     int has_parent;
@@ -34,6 +35,25 @@ struct trace_req {
     const char *tracestate;   /* in the same allocation, "" for none */
     trace_span spans[];
 };
+
+/* Span records are recycled rather than freed on the exporter's thread:
+ * glibc would move every block freed there out of the requests' threads'
+ * reach, and their mallocs would take the slow path. Records with up to
+ * TRACE_POOL_SLOTS evaluator slots are all one size and go back to a
+ * pool (at most TRACE_POOL_MAX, the rest freed); a thread keeps up to
+ * TRACE_CACHE of them at hand, refilled when it queues a trace. */
+#define TRACE_POOL_SLOTS 16
+#define TRACE_POOL_MAX 1024
+#define TRACE_CACHE 8
+#define TRACE_POOL_BYTES (sizeof(trace_req) + TRACE_POOL_SLOTS * sizeof(trace_span) + \
+                          TRACE_STATE_MAX + 1)
+
+/* trace.c: a record from this thread's cache, or NULL. */
+trace_req *trace_cache_take(void);
+/* trace.c: keeps t (pooled) in this thread's cache; 0, or -1 when full. */
+int trace_cache_put(trace_req *t);
+/* trace.c: how many more this thread's cache takes. */
+size_t trace_cache_room(void);
 
 /* trace_export.c: hands a finished trace to the exporter's queue. */
 void trace_queue_push(trace_req *t);
