@@ -240,9 +240,9 @@ static void test_otlp_encoding(void)
     cfg.n_evs[PC_PHASE_IDENTITY] = 1;
     trace_req *t = trace_begin(&v, &cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT(t->pooled);
     int slot = trace_eval_begin(t, &ev);
     CU_ASSERT_EQUAL(slot, 0);
-    CU_ASSERT_EQUAL(trace_eval_begin(t, &ev), -1); /* one slot only */
     trace_eval_end(t, slot, "failed", "credential not found");
     snprintf(t->authconfig, sizeof t->authconfig, "team-a/api");
     t->end_ns = t->start_ns + 1000;
@@ -295,6 +295,17 @@ static void test_otlp_encoding(void)
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
         req, NULL);
     buf_free(&out);
+    free(t);
+
+    /* More evaluators than a pooled record holds: a record of their own
+     * size, and no slot past it. */
+    cfg.n_evs[PC_PHASE_AUTHORIZATION] = TRACE_POOL_SLOTS;
+    t = trace_begin(&v, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_FALSE(t->pooled);
+    for (int i = 0; i < TRACE_POOL_SLOTS + 1; i++)
+        CU_ASSERT_EQUAL(trace_eval_begin(t, &ev), i);
+    CU_ASSERT_EQUAL(trace_eval_begin(t, &ev), -1);
     free(t);
 }
 
