@@ -232,6 +232,8 @@ def test_spans(tmp, rx, meta):
         check((metric(text, "portcullis_tracing_spans_exported_total") or 0) >= 10 and
               metric(text, 'portcullis_tracing_spans_dropped_total{reason="queue_full"}') == 0,
               "metrics: spans exported, none dropped", text[-1500:])
+    check(srv.rc == 0, "the traced server exits 0 (under the sanitizers: no leak, no error)",
+          (srv.rc, srv.logtail()))
 
 
 def test_overflow_and_slow(tmp, rx):
@@ -264,6 +266,7 @@ def test_overflow_and_slow(tmp, rx):
               queued <= 8,
               "queue overflow: spans dropped and counted, the queue within its limit",
               (dropped, queued))
+    check(srv.rc == 0, "the overflowing server exits 0", (srv.rc, srv.logtail()))
     rx.delay = 0
 
 
