@@ -765,6 +765,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     int flag_ac = 0, flag_pd = 0, flag_fo = 0;
     trace_flags tf;
     trace_flags_init(&tf);
+    if (trace_flags_env(&tf) < 0)
+        return 2;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g': s.grpc_addr = optarg; break;

@@ -38,9 +38,15 @@ enum {
 typedef struct trace_flags {
     trace_settings s;
     const char *tags[TRACE_FLAGS_MAX_TAGS];
+    int tags_from_env;   /* the first --tracing-service-tag replaces them */
+    char env_tags[4096]; /* PORTCULLIS_TRACING_SERVICE_TAGS, split in place */
 } trace_flags;
 
 void trace_flags_init(trace_flags *f);
+/* The same settings from PORTCULLIS_TRACING_* (read before the flags,
+ * which win); PORTCULLIS_TRACING_SERVICE_TAGS is a comma-separated list.
+ * Returns 0, or -1 after saying what is wrong. */
+int trace_flags_env(trace_flags *f);
 /* Reads one --tracing-* flag (code TF_*). Returns 0, or -1 after saying
  * what is wrong. */
 int trace_flags_set(trace_flags *f, int code, const char *arg);

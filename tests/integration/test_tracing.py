@@ -320,14 +320,22 @@ def test_flag_errors(tmp):
         (["--tracing-service-endpoint", "http://127.0.0.1:4318",
           "--tracing-max-queue-size", "4", "--tracing-max-export-batch-size", "8"],
          "batch-size"),
+        (["--tracing-service-tag", "x=y"], "need --tracing-service-endpoint", {}),
+        ([], "OTLP/gRPC", {"PORTCULLIS_TRACING_SERVICE_ENDPOINT": "rpc://127.0.0.1:4317"}),
+        ([], "tracing-sampling-ratio", {"PORTCULLIS_TRACING_SERVICE_ENDPOINT":
+                                        "http://127.0.0.1:4318",
+                                        "PORTCULLIS_TRACING_SAMPLING_RATIO": "x"}),
     ]
-    for flags, want in cases:
+    for case in cases:
+        flags, want, env = case if len(case) == 3 else case + ({},)
         cmd = [PC_BIN, "serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
                "--admin-addr", "127.0.0.1:%d" % free_port(), "--authconfigs", ac,
                "--log-format", "text"] + SMALL + flags + plugin_args()
-        p = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=20)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(env), timeout=20)
         out = p.stdout + p.stderr
-        check(p.returncode == 2 and want in out, "%s: exit 2 saying %r" % (" ".join(flags), want),
+        check(p.returncode == 2 and want in out,
+              "%s %s: exit 2 saying %r" % (" ".join("%s=%s" % kv for kv in env.items()),
+                                            " ".join(flags), want),
               (p.returncode, out[-600:]))
 
 
@@ -336,8 +344,19 @@ def test_ratio_zero(tmp, rx):
     traced, those with a sampled parent still are."""
     rx.clear()
     ac = api_key_authconfig("")
-    flags = tracing_flags(rx.url, "--tracing-sampling-ratio", "0")
-    srv = started(Server(tmp, authconfig_text=ac, extra=flags, name="ratio"), check, "ratio")
+    flags = SMALL + ["--tracing-batch-delay", "50"]
+    # The settings from the environment this time.
+    env = {"PORTCULLIS_TRACING_SERVICE_ENDPOINT": rx.url,
+           "PORTCULLIS_TRACING_SERVICE_INSECURE": "true",
+           "PORTCULLIS_TRACING_SAMPLING_RATIO": "0",
+           "PORTCULLIS_TRACING_SERVICE_TAGS": "from.env=yes,second=2"}
+    os.environ.update(env)
+    try:
+        srv = started(Server(tmp, authconfig_text=ac, extra=flags, name="ratio"), check,
+                      "ratio")
+    finally:
+        for k in env:
+            del os.environ[k]
     if not srv:
         return
     with srv, ec.Client(srv.grpc) as client:
@@ -350,6 +369,9 @@ def test_ratio_zero(tmp, rx):
         check(rx.spans and all(s["trace_id"] == tid for s in rx.spans),
               "ratio 0: only the request with a sampled parent is traced",
               [s["trace_id"] for s in rx.spans])
+        res = rx.spans[0]["resource"] if rx.spans else {}
+        check(res.get("from.env") == "yes" and res.get("second") == "2",
+              "PORTCULLIS_TRACING_SERVICE_TAGS: comma-separated resource attributes", res)
 
 
 def main():
