@@ -169,17 +169,20 @@ def test_spans(tmp, rx, meta):
         # An unsampled parent: nothing is recorded. A sampled request
         # afterwards shows the exporter has sent what it had.
         ntid, npid = ids()
-        check_call(client, {"authorization": KEY, "traceparent": "00-%s-%s-00" % (ntid, npid)})
+        check_call(client, {"authorization": KEY, "traceparent": "00-%s-%s-00" % (ntid, npid),
+                            "tracestate": "vendor=unsampled"})
+        seen = (meta.last() or {}).get("request") or {}
+        h = seen.get("headers", {})
+        check(h.get("traceparent") == "00-%s-%s-00" % (ntid, npid) and
+              h.get("tracestate") == "vendor=unsampled",
+              "an unsampled parent is passed on as it came (the service follows the "
+              "caller's decision)", h)
         mtid, mpid = ids()
         check_call(client, {"authorization": KEY, "traceparent": "00-%s-%s-01" % (mtid, mpid)})
         rx.wait_spans(1, where=lambda s: s["trace_id"] == mtid)
         time.sleep(0.2)
         check(not [s for s in rx.spans if s["trace_id"] == ntid],
               "an unsampled parent gives no spans")
-        seen = (meta.last() or {}).get("request") or {}
-        check("traceparent" not in seen.get("headers", {}) or
-              seen["headers"]["traceparent"].split("-")[1] == mtid,
-              "nothing of the unsampled trace is sent on", seen.get("headers"))
 
         # No traceparent, or one that is not valid: a new trace (always on).
         rx.clear()
