@@ -7,7 +7,8 @@
  * the request view and running the pipeline along the serving path
  * (submit_decide), as a request does.
  * usage: bench_pipeline [iterations [a|b|c|d]]   (plugins: $PC_PLUGIN_DIR or the
- * build tree's plugin directory) */
+ * build tree's plugin directory). With PC_BENCH_TRACING=URL every request
+ * is traced and exported there (OTLP/HTTP, plain). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "request/checkjson.h"
 #include "server/submit.h"
 #include "snapshot/snapshot.h"
+#include "trace/trace.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -110,6 +112,15 @@ int main(int argc, char **argv)
     if (fd < 0 || write(fd, CONFIG, strlen(CONFIG)) != (ssize_t)strlen(CONFIG))
         return 2;
     close(fd);
+    trace_settings ts;
+    trace_settings_default(&ts);
+    ts.endpoint = getenv("PC_BENCH_TRACING");
+    ts.insecure = 1;
+    char terr[256];
+    if (ts.endpoint && trace_start(&ts, terr, sizeof terr) < 0) {
+        fprintf(stderr, "PC_BENCH_TRACING: %s\n", terr);
+        return 2;
+    }
     const char *paths[] = {path};
     snapshot *s = snapshot_load(host_table(), paths, 1, NULL);
     unlink(path);
@@ -137,6 +148,7 @@ int main(int argc, char **argv)
         printf("%s %8.0f ns/op  (%.2f us)  allowed=%d\n", label[i], ns, ns / 1000, ok);
         all_ok &= ok;
     }
+    trace_stop();
     snapshot_unref(s);
     loader_reset();
     return all_ok ? 0 : 1;

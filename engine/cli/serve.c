@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "filewatch.h"
+#include "trace_flags.h"
 #include "cache/cache.h"
 #include "config/celcfg.h"
 #include "config/cfgerr.h"
@@ -130,6 +131,7 @@ static void usage(FILE *f)
         "  --log-redact-add-header NAME, --log-redact-remove-header NAME\n"
         "  --log-redact-add-field NAME, --log-redact-remove-field NAME\n"
         "                            what debug logs redact (repeatable)\n"
+        TRACE_FLAG_USAGE
         "Authorino's flags and environment variables are accepted too:\n"
         "--ext-auth-grpc-port, --ext-auth-http-port, --tls-cert-key,\n"
         "--tls-min-version, --max-http-request-body-size, --evaluator-cache-size\n"
@@ -724,6 +726,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"allow-superseding-host-subsets", no_argument, NULL, AL_SUPERSEDING},
         {"cel-max-steps", required_argument, NULL, 21},
         {"cel-max-bytes", required_argument, NULL, 22},
+        TRACE_FLAG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -760,6 +763,10 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     optind = 1;
     opterr = 1;
     int flag_ac = 0, flag_pd = 0, flag_fo = 0;
+    trace_flags tf;
+    trace_flags_init(&tf);
+    if (trace_flags_env(&tf) < 0)
+        return 2;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g': s.grpc_addr = optarg; break;
@@ -812,6 +819,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         case 22: s.cel_bytes = optarg; break;
         case AL_SUPERSEDING: break;
         default:
+            if (c >= TF_ENDPOINT && c < TF_LAST_) {
+                if (trace_flags_set(&tf, c, optarg) < 0)
+                    return 2;
+                break;
+            }
             if (c < AL_GRPC_PORT) {
                 usage(stderr);
                 return 2;
@@ -898,6 +910,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         serve_fail("cannot start worker threads");
         return 2;
     }
+    if (trace_flags_start(&tf) < 0)
+        return 2;
     submit_install(s.timeout_ms);
     if (s.watch < 0) {
         const char *incluster = getenv("KUBERNETES_SERVICE_HOST");
@@ -979,6 +993,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     lf->t.destroy(fe);
     controller_stop();
     workers_stop();
+    trace_stop();
     snapshot_install(NULL);
     kube_teardown();
     plog(PC_LOG_INFO, "portcullis", "stopped");

@@ -13,6 +13,7 @@ void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled)
     rq->cancel_fn = NULL;
     rq->cancel_arg = NULL;
     rq->no_block = 0;
+    rq->trace = NULL;
 }
 
 int reqctx_expired(const reqctx *rq)

@@ -18,6 +18,7 @@ typedef struct reqctx {
     int (*cancel_fn)(void *);     /* the frontend's hook, may be NULL */
     void *cancel_arg;
     int no_block;                 /* on an I/O thread: blocking work must wait */
+    struct trace_req *trace;      /* the request's spans when traced, else NULL */
 } reqctx;
 
 struct pc_eval {

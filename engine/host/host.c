@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cache/cache.h"
 #include "config/cfgerr.h"
 #include "config/cond.h"
@@ -26,6 +27,7 @@
 #include "metrics/metrics.h"
 #include "server/readiness.h"
 #include "server/submit.h"
+#include "trace/trace.h"
 #include "util/thread_exit.h"
 
 #define J(v) ((struct json_object *)(v))
@@ -408,12 +410,75 @@ static pc_status h_cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
 
 /* ---- HTTP and Kubernetes ---- */
 
+/* The headers an evaluator's own HTTP call carries while tracing is on:
+ * for a traced request the evaluator's span as the W3C traceparent (and
+ * the request's tracestate), so a metadata or callback service joins the
+ * trace; for a request whose parent is not sampled, that parent as it came,
+ * so the service follows the caller's decision. Left as they are when the
+ * evaluator sent a traceparent itself. */
+#define TRACED_MAX_HEADERS 64
+typedef struct traced_req {
+    pc_http_request req;
+    const char *headers[TRACED_MAX_HEADERS + 3];
+    char parent[16 + TRACE_PARENT_LEN];
+    char state[16 + TRACE_STATE_MAX];
+} traced_req;
+
+static const char *header_of(struct json_object *root, const char *name, size_t *len)
+{
+    struct json_object *r, *h, *v;
+    if (!json_object_object_get_ex(root, "request", &r) ||
+        !json_object_object_get_ex(r, "headers", &h) ||
+        !json_object_object_get_ex(h, name, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+static const pc_http_request *with_trace(const pc_http_request *req, const pc_eval *ev,
+                                         traced_req *t)
+{
+    size_t n = 0;
+    for (const char *const *h = req->headers; h && *h; h++, n++)
+        if (n == TRACED_MAX_HEADERS || strncasecmp(*h, "traceparent:", 12) == 0)
+            return req;
+    const char *state = "";
+    memcpy(t->parent, "traceparent: ", 13);
+    if (ev->rq->trace) {
+        trace_outgoing(ev->rq->trace, t->parent + 13, &state);
+    } else {
+        size_t len = 0, slen = 0;
+        const char *in = header_of(ev->root, "traceparent", &len);
+        trace_ctx c;
+        if (!in || trace_parse_traceparent(in, len, &c) < 0 || (c.flags & TRACE_FLAG_SAMPLED))
+            return req; /* no parent (or one that was traced): nothing to pass on */
+        trace_format_traceparent(&c, t->parent + 13);
+        const char *st = header_of(ev->root, "tracestate", &slen);
+        if (st && slen && trace_check_tracestate(st, slen) == 0)
+            state = st;
+    }
+    t->req = *req;
+    if (n)
+        memcpy(t->headers, req->headers, n * sizeof *t->headers);
+    t->headers[n++] = t->parent;
+    if (*state) {
+        snprintf(t->state, sizeof t->state, "tracestate: %s", state);
+        t->headers[n++] = t->state;
+    }
+    t->headers[n] = NULL;
+    t->req.headers = t->headers;
+    return &t->req;
+}
+
 static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
                            pc_http_response *resp, char *err, size_t errlen)
 {
     buf body;
     buf_init(&body);
     long status = 0;
+    traced_req traced;
+    if (trace_on && ev && ev->rq && ev->root)
+        req = with_trace(req, ev, &traced);
     pc_status st = httpc_do(req, NULL, ev ? h_deadline(ev) : 0, &status, &body,
                             err, errlen);
     resp->status = status;

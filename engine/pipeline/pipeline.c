@@ -17,6 +17,7 @@
 #include "metrics/metrics.h"
 #include "pipeline.h"
 #include "selector/selector.h"
+#include "trace/trace.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -176,9 +177,9 @@ typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP, RUN_AGAIN, RUN_WHEN_ERROR } run_outco
 
 /* Runs one evaluator with its `when`, credential and cache. On RUN_OK,
  * *out holds a new reference to its output (never NULL). */
-static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
-                            reqctx *rq, pipe_result *r,
-                            struct json_object **out, char *why, size_t whylen)
+static run_outcome run_eval_untraced(const ac_eval *ev, struct json_object *root,
+                                     reqctx *rq, pipe_result *r,
+                                     struct json_object **out, char *why, size_t whylen)
 {
     const int timed = r->explain || ev->series;
     int64_t t0 = timed ? clock_mono_ns() : 0;
@@ -263,6 +264,30 @@ static run_outcome run_eval(const ac_eval *ev, struct json_object *root,
                      : st == PC_DENY ? "deny" : "error",
               clock_mono_ns() - t0, st == PC_OK ? NULL : why);
     return st == PC_OK ? RUN_OK : RUN_FAIL;
+}
+
+/* run_eval_untraced inside the evaluator's span. */
+static run_outcome run_eval_traced(const ac_eval *ev, struct json_object *root,
+                                   reqctx *rq, pipe_result *r,
+                                   struct json_object **out, char *why, size_t whylen)
+{
+    static const char *const outcome[] = {"ok", "failed", "skipped", "", "error"};
+    int slot = trace_eval_begin(rq->trace, ev);
+    run_outcome o = run_eval_untraced(ev, root, rq, r, out, why, whylen);
+    if (o == RUN_AGAIN) /* it runs again, on a worker, in a new span */
+        trace_eval_abandon(rq->trace, slot);
+    else
+        trace_eval_end(rq->trace, slot, outcome[o], o == RUN_OK ? NULL : why);
+    return o;
+}
+
+static inline run_outcome run_eval(const ac_eval *ev, struct json_object *root,
+                                   reqctx *rq, pipe_result *r,
+                                   struct json_object **out, char *why, size_t whylen)
+{
+    if (rq->trace)
+        return run_eval_traced(ev, root, rq, r, out, why, whylen);
+    return run_eval_untraced(ev, root, rq, r, out, why, whylen);
 }
 
 static void apply_props(const ac_prop *props, size_t n, int overwrite,

@@ -19,6 +19,7 @@
 #include "request/authjson.h"
 #include "snapshot/snapshot.h"
 #include "submit.h"
+#include "trace/trace.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "workers.h"
@@ -259,6 +260,10 @@ static void finish(pc_submission *sub)
     v->reason = pc_str_c(r->reason);
     v->dynamic_metadata = (const pc_value *)r->dynmeta;
     v->authconfig = pc_str_c(r->authconfig);
+    if (sub->rq.trace) {
+        trace_end(sub->rq.trace, r->authconfig, r->allowed, r->grpc_code, r->http_status);
+        sub->rq.trace = NULL;
+    }
     log_decision(sub);
     sub->done(sub->arg, sub, v);
 }
@@ -290,11 +295,14 @@ static void sub_start(pc_submission *sub, const pc_request_view *view)
         keep_request_id(sub, view);
     if (plog_enabled(PC_LOG_DEBUG))
         log_incoming(sub, view);
-    if (!view->host.len && !view->method.len && !view->path.len) {
+    const int bad = !view->host.len && !view->method.len && !view->path.len;
+    sub->cfg = bad ? NULL : snapshot_lookup(sub->snap, view);
+    if (trace_on)
+        sub->rq.trace = trace_begin(view, sub->cfg);
+    if (bad) {
         deny(sub, PC_GRPC_INVALID_ARGUMENT, 400, "Invalid request");
         return;
     }
-    sub->cfg = snapshot_lookup(sub->snap, view);
     if (!sub->cfg) {
         deny(sub, PC_GRPC_NOT_FOUND, 404, "Service not found");
         return;

@@ -26,7 +26,7 @@ LAYERS = [
     ("cache", "kube"),               # cache -> metrics, kube -> http
     ("plugin",),                     # loader and schema checks
     ("config",),                     # AuthConfig -> compiled form
-    ("snapshot",),
+    ("snapshot", "trace"),           # trace: spans, OTLP export
     ("pipeline",),
     ("server",),                     # submit, workers, readiness
     ("host",),                       # host.c: wires the services table
