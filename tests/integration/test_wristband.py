@@ -2,8 +2,8 @@
 """`wristband` responses end to end: `portcullis serve` over gRPC
 (python3-grpcio) and raw HTTP, the wristband discovery listener
 (PORTCULLIS_OIDC_HTTP_ADDR on loopback, and --oidc-http-port) read with
-http.client, signatures
-checked with python3-cryptography against the served key set, and the
+http.client, signatures checked with python3-cryptography against the
+served key set, and the
 edge-authentication guide: a wristband issued by one AuthConfig accepted by
 another AuthConfig's `jwt` identity pointed at the issuer. Also every
 algorithm (ES256/384/512, RS256/384/512), claims, config errors, and a
