@@ -51,7 +51,7 @@ files=$(awk -F'\t' '{s += $2} END {printf "%d", s}' "$work/manifest")
 # Directories and symlinks too, as a layer's tar holds them.
 disk=$(du -sb "$work/rootfs" | cut -f1)
 ours=$(awk -F'\t' '$3 == "portcullis" {s += $2} END {printf "%d", s}' "$work/manifest")
-debug=$(du -sbL "$work/debug" | cut -f1)
+debug=$(du -sb "$work/debug" | cut -f1)
 printf '  %-24s %6s %12d\n' "total (files)" "" "$files"
 echo "portcullis' own files (stripped): $ours bytes ($(mb "$ours") MB)"
 echo "debug files (the debug stage, not in the image): $debug bytes ($(mb "$debug") MB)"
