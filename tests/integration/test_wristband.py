@@ -464,11 +464,29 @@ spec:
         except OSError:
             return True
 
-    flag_port, env_port, ours_port = free_port(), free_port(), free_port()
-    srv = with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % ours_port,
-                    "OIDC_HTTP_PORT": str(env_port)},
-                   lambda: Server(tmp, authconfig_text=text, name="oidc-port",
-                                  extra=["--oidc-http-port=%d" % flag_port]))
+    def holding(make):
+        """make(ports) while three loopback ports stay bound, so the
+        server's own free ports cannot be these; released once it runs (its
+        discovery listener binds only when it is ready)."""
+        socks = [socket.socket() for _ in range(3)]
+        try:
+            for x in socks:
+                x.bind(("127.0.0.1", 0))
+            return make([x.getsockname()[1] for x in socks])
+        finally:
+            for x in socks:
+                x.close()
+
+    ports = []
+
+    def make_flagged(p):
+        ports[:] = p
+        return with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % p[2],
+                         "OIDC_HTTP_PORT": str(p[1])},
+                        lambda: Server(tmp, authconfig_text=text, name="oidc-port",
+                                       extra=["--oidc-http-port=%d" % p[0]]))
+    srv = holding(make_flagged)
+    flag_port, env_port, ours_port = ports
     if started(srv, check, "--oidc-http-port"):
         try:
             st, body = fetch(flag_port)
@@ -491,9 +509,13 @@ spec:
             srv.stop()
 
     # The environment form: PORTCULLIS_OIDC_HTTP_ADDR (ours) wins over it.
-    srv = with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % ours_port,
-                    "OIDC_HTTP_PORT": str(env_port)},
-                   lambda: Server(tmp, authconfig_text=text, name="oidc-env"))
+    def make_env(p):
+        ports[:] = p
+        return with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % p[2],
+                         "OIDC_HTTP_PORT": str(p[1])},
+                        lambda: Server(tmp, authconfig_text=text, name="oidc-env"))
+    srv = holding(make_env)
+    _, env_port, ours_port = ports
     if started(srv, check, "OIDC_HTTP_PORT"):
         try:
             st, _ = fetch(ours_port)
