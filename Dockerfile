@@ -1,32 +1,44 @@
-# Portcullis container image: build on Debian 12, run on a slim Debian 12.
+# Portcullis container image: built on Debian 12, run FROM scratch with only
+# what the server loads (scripts/image-rootfs.sh: the binary, its plugins,
+# the shared libraries ldd finds for them, the CA bundle, passwd/group).
+# Stripped; the debug information is a stage of its own:
+#
+#   docker build -t portcullis:dev .
+#   docker build --target debug -o type=local,dest=portcullis-debug .
+#
 # The image holds no AuthConfig: mount yours at /etc/portcullis/authconfigs
-# (configs/kubernetes/ does it from a ConfigMap).
+# (configs/kubernetes/ does it from a ConfigMap). Its size is measured
+# without a container engine by scripts/image-size.sh (docs/container-image.md).
 FROM debian:12 AS build
 WORKDIR /src
 # Packages first, so a source change does not invalidate the apt layer.
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh --build-only
 COPY . .
+# tests/integration/test_image.sh runs these same scripts on a build and
+# checks what they produce: keep the two in step.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DPORTCULLIS_TESTS=OFF -DPORTCULLIS_BENCH=OFF -DCMAKE_INSTALL_PREFIX=/opt/portcullis \
  && cmake --build /build -j"$(nproc)" \
- && cmake --install /build --strip
+ && cmake --install /build \
+ && scripts/split-debug.sh /opt/portcullis /debug/usr/lib/debug/opt/portcullis \
+ && scripts/image-rootfs.sh /opt/portcullis /rootfs configs/server.yaml >/rootfs.manifest
 
-# The runtime packages: tests/integration/test_shipped_configs.sh checks that
-# they provide every shared library the binary and its plugins load.
-FROM debian:12-slim
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libjson-c5 libyaml-0-2 libpcre2-8-0 liblua5.4-0 libnghttp2-14 libprotobuf-c1 libuv1 \
-      libcurl4 libssl3 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 65532 --no-create-home portcullis
-COPY --from=build /opt/portcullis /opt/portcullis
-COPY configs/server.yaml /etc/portcullis/server.yaml
+# The .debug files, laid out where gdb looks for them (/usr/lib/debug/...,
+# and by build ID under /usr/lib/debug/opt/portcullis/.build-id).
+FROM scratch AS debug
+COPY --from=build /debug/ /
+
+FROM scratch AS runtime
+COPY --from=build /rootfs/ /
 LABEL org.opencontainers.image.title="portcullis" \
       org.opencontainers.image.description="External authorization server for Envoy (Authorino AuthConfigs)"
 USER 65532:65532
-EXPOSE 50051 5001 8080
+# gRPC, HTTP, metrics, probes, wristband discovery.
+EXPOSE 50051 5001 8080 8081 8083
 ENV PORTCULLIS_AUTHCONFIGS=/etc/portcullis/authconfigs
+# No shell or HTTP client in the image: the server's own probe command.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/opt/portcullis/bin/portcullis", "probe", "--addr", "127.0.0.1:8081", "/healthz"]
 ENTRYPOINT ["/opt/portcullis/bin/portcullis"]
 CMD ["serve", "--config", "/etc/portcullis/server.yaml"]

@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  eval      decide one CheckRequest (JSON) offline\n"
             "  plugins   list the loaded plugins and their evaluator types\n"
             "  cel       evaluate one CEL expression against a CheckRequest (JSON)\n"
+            "  probe     GET a probe path (/healthz) from a running server: exit 0 on 200\n"
             "  version   print the version\n\n"
             "Run 'portcullis COMMAND --help' for a command's options.\n");
 }
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 1, argv + 1);
     if (strcmp(cmd, "cel") == 0)
         return cmd_cel(argc - 1, argv + 1);
+    if (strcmp(cmd, "probe") == 0)
+        return cmd_probe(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("portcullis %s (plugin ABI %d.%d)\n", PORTCULLIS_VERSION, PC_ABI_MAJOR,
                PC_ABI_MINOR);

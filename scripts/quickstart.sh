@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what Portcullis needs, builds it and starts the server on the
 # shipped defaults (configs/server.yaml): gRPC on :50051, HTTP on :5001,
-# admin on :8080, AuthConfigs from configs/authconfigs/.
+# metrics on :8080, probes on :8081, AuthConfigs from configs/authconfigs/.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --build-only

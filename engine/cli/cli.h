@@ -8,6 +8,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_cel(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* The whole of path ("-" = standard input), NUL-terminated; NULL with errno set. */
 char *cli_read_file(const char *path, size_t *len);

@@ -69,7 +69,8 @@ typedef struct settings {
     const char *health_addr, *metrics_addr;
     const char *tls_min_version;  /* "1.2" or "1.3" */
     const char *max_body;         /* --max-http-request-body-size, checked */
-    char grpc_buf[32], http_buf[32], cache_buf[24];
+    const char *oidc_addr;        /* --oidc-http-port: exported, see oidc_port() */
+    char grpc_buf[32], http_buf[32], cache_buf[24], oidc_buf[80];
 } settings;
 
 static void usage(FILE *f)
@@ -135,7 +136,8 @@ static void usage(FILE *f)
         "Authorino's flags and environment variables are accepted too:\n"
         "--ext-auth-grpc-port, --ext-auth-http-port, --tls-cert-key,\n"
         "--tls-min-version, --max-http-request-body-size, --evaluator-cache-size\n"
-        "(MB) and the rest (docs/configuration.md has the table); `portcullis\n"
+        "(MB), --oidc-http-port (wristband discovery, default 8083) and the rest\n"
+        "(docs/configuration.md has the table); `portcullis\n"
         "server` is `portcullis serve`.\n"
         "  -h, --help                show this help\n\n"
         "Every flag is also read from the environment as PORTCULLIS_<FLAG>, e.g.\n"
@@ -455,6 +457,25 @@ static int alias_port(const alias *a, int env, const char *v, char *out, size_t 
     return 0;
 }
 
+/* The wristband plugin's discovery listener takes its address from
+ * PORTCULLIS_OIDC_HTTP_ADDR. Authorino's port replaces that address's port
+ * and keeps its host (all interfaces when it names none); its variable,
+ * OIDC_HTTP_PORT, yields to ours, the flag to nothing. */
+static int oidc_port(settings *s, int from_env, long long port)
+{
+    const char *ours = getenv("PORTCULLIS_OIDC_HTTP_ADDR");
+    if (from_env && ours)
+        return 0;
+    const char *colon = ours ? strrchr(ours, ':') : NULL;
+    int hl = colon && colon - ours < 64 ? (int)(colon - ours) : 0;
+    if (hl)
+        snprintf(s->oidc_buf, sizeof s->oidc_buf, "%.*s:%lld", hl, ours, port);
+    else
+        snprintf(s->oidc_buf, sizeof s->oidc_buf, "0.0.0.0:%lld", port);
+    s->oidc_addr = s->oidc_buf;
+    return 0;
+}
+
 static int serve_alias(settings *s, int code, const char *v, int env)
 {
     const alias *a = NULL;
@@ -524,11 +545,9 @@ static int serve_alias(settings *s, int code, const char *v, int env)
         return 0;
     }
     case AL_OIDC_PORT:
-        /* Festival Wristband issuing is not served, so neither is its
-         * discovery endpoint; the port alone changes nothing. */
         if (alias_number(v, 0, 65535, &n) < 0)
             return alias_bad(a, env, v, "want a port number 0-65535");
-        return 0;
+        return oidc_port(s, env, n);
     case AL_SUPERSEDING: return 0; /* host conflicts: the older AuthConfig wins */
     case AL_DEEP_ENV:
         s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
@@ -868,6 +887,11 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         return 2;
     }
     plog_setup(lvl, fmt);
+    /* Still one thread: nothing reads the environment while it changes. */
+    if (s.oidc_addr && setenv("PORTCULLIS_OIDC_HTTP_ADDR", s.oidc_addr, 1) < 0) {
+        serve_fail("--oidc-http-port: %s", strerror(errno));
+        return 2;
+    }
     raise_fd_limit();
     /* Many worker threads each get a malloc arena by default; a few shared
      * ones keep resident memory flat under bursts of blocking checks. */

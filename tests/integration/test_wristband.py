@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """`wristband` responses end to end: `portcullis serve` over gRPC
 (python3-grpcio) and raw HTTP, the wristband discovery listener
-(PORTCULLIS_OIDC_HTTP_ADDR on loopback) read with http.client, signatures
-checked with python3-cryptography against the served key set, and the
+(PORTCULLIS_OIDC_HTTP_ADDR on loopback, and --oidc-http-port) read with
+http.client, signatures checked with python3-cryptography against the
+served key set, and the
 edge-authentication guide: a wristband issued by one AuthConfig accepted by
 another AuthConfig's `jwt` identity pointed at the issuer. Also every
 algorithm (ES256/384/512, RS256/384/512), claims, config errors, and a
@@ -401,10 +402,147 @@ def test_config_errors(tmp):
               "config error (%s)" % what, (p.returncode, out))
         check("BEGIN" not in out, "config error (%s) shows no key material" % what)
 
+def with_env(env, make):
+    """make() with os.environ changed by env (a None value unsets)."""
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        return make()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_oidc_port(tmp):
+    """Authorino's --oidc-http-port (and OIDC_HTTP_PORT) set the discovery
+    listener's port; PORTCULLIS_OIDC_HTTP_ADDR's host stays (loopback here)."""
+    key = pem_of(ec.generate_private_key(ec.SECP256R1()))
+    text = secret("port-key", key, ns="ops") + """\
+---
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata: {name: porty, namespace: ops}
+spec:
+  hosts: [porty.%s]
+  authentication:
+    anon: {anonymous: {}}
+  response:
+    success:
+      headers:
+        x-wb:
+          wristband:
+            issuer: http://127.0.0.1:8083/ops/porty/x-wb
+            signingKeyRefs: [{name: port-key, algorithm: ES256}]
+""" % HOST
+    path = "/ops/porty/x-wb/.well-known/openid-configuration"
+
+    def fetch(port):
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", path)
+                r = c.getresponse()
+                return r.status, r.read()
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                c.close()
+        return None, b""
+
+    def closed(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return False
+        except OSError:
+            return True
+
+    def holding(make):
+        """make(ports) while three loopback ports stay bound, so the
+        server's own free ports cannot be these; released once it runs (its
+        discovery listener binds only when it is ready)."""
+        socks = [socket.socket() for _ in range(3)]
+        try:
+            for x in socks:
+                x.bind(("127.0.0.1", 0))
+            return make([x.getsockname()[1] for x in socks])
+        finally:
+            for x in socks:
+                x.close()
+
+    ports = []
+
+    def make_flagged(p):
+        ports[:] = p
+        return with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % p[2],
+                         "OIDC_HTTP_PORT": str(p[1])},
+                        lambda: Server(tmp, authconfig_text=text, name="oidc-port",
+                                       extra=["--oidc-http-port=%d" % p[0]]))
+    srv = holding(make_flagged)
+    flag_port, env_port, ours_port = ports
+    if started(srv, check, "--oidc-http-port"):
+        try:
+            st, body = fetch(flag_port)
+            doc = json.loads(body) if st == 200 else {}
+            check(st == 200 and doc.get("issuer") == "http://127.0.0.1:8083/ops/porty/x-wb" and
+                  doc.get("jwks_uri", "").endswith("/ops/porty/x-wb/.well-known/openid-connect/certs"),
+                  "--oidc-http-port: the discovery document on that port", (st, body))
+            c = http.client.HTTPConnection("127.0.0.1", flag_port, timeout=2)
+            c.request("GET", "/ops/porty/x-wb/.well-known/openid-connect/certs")
+            r = c.getresponse()
+            keys = json.loads(r.read()).get("keys", []) if r.status == 200 else []
+            c.close()
+            check(len(keys) == 1 and keys[0].get("crv") == "P-256",
+                  "--oidc-http-port: the key set on that port", keys)
+            check(closed(ours_port) and closed(env_port),
+                  "--oidc-http-port wins over PORTCULLIS_OIDC_HTTP_ADDR's port and OIDC_HTTP_PORT")
+            check("wristband discovery listening on 127.0.0.1:%d" % flag_port in srv.logtext(),
+                  "--oidc-http-port keeps PORTCULLIS_OIDC_HTTP_ADDR's host", srv.logtail())
+        finally:
+            srv.stop()
+
+    # The environment form: PORTCULLIS_OIDC_HTTP_ADDR (ours) wins over it.
+    def make_env(p):
+        ports[:] = p
+        return with_env({"PORTCULLIS_OIDC_HTTP_ADDR": "127.0.0.1:%d" % p[2],
+                         "OIDC_HTTP_PORT": str(p[1])},
+                        lambda: Server(tmp, authconfig_text=text, name="oidc-env"))
+    srv = holding(make_env)
+    _, env_port, ours_port = ports
+    if started(srv, check, "OIDC_HTTP_PORT"):
+        try:
+            st, _ = fetch(ours_port)
+            check(st == 200 and closed(env_port),
+                  "OIDC_HTTP_PORT yields to PORTCULLIS_OIDC_HTTP_ADDR", st)
+        finally:
+            srv.stop()
+
+    for env, flags, says in (({}, ["--oidc-http-port=abc"], "--oidc-http-port"),
+                             ({}, ["--oidc-http-port=70000"], "--oidc-http-port"),
+                             ({}, ["--oidc-http-port="], "--oidc-http-port"),
+                             ({"OIDC_HTTP_PORT": "-1"}, [], "OIDC_HTTP_PORT (--oidc-http-port)"),
+                             ({"OIDC_HTTP_PORT": "8083x"}, [], "OIDC_HTTP_PORT")):
+        ac = write(os.path.join(tmp, "oidc-bad.yaml"), text)
+        p = subprocess.run([PC_BIN, "serve", "--authconfigs", ac, "--grpc-addr", "127.0.0.1:0",
+                            "--http-addr", "127.0.0.1:0", "--admin-addr",
+                            "127.0.0.1:%d" % free_port()] + flags + plugin_args(),
+                           capture_output=True, text=True, timeout=30,
+                           env=clean_env(env))
+        out = p.stdout + p.stderr
+        check(p.returncode == 2 and says in out and "want a port number" in out,
+              "a bad port (%s): exit 2 naming it" % (flags or env), (p.returncode, out))
+
 
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-wristband-")
-    for t in (test_guide, test_algorithms, test_config_errors):
+    for t in (test_guide, test_algorithms, test_config_errors, test_oidc_port):
         with checks.guard(t.__name__):
             t(tmp)
     __import__("shutil").rmtree(tmp, ignore_errors=True)

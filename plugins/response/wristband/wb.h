@@ -8,8 +8,8 @@
 
 /* Authorino's DEFAULT_WRISTBAND_DURATION, seconds. */
 #define WB_DEFAULT_DURATION_S 300
-/* The discovery listener: PORTCULLIS_OIDC_HTTP_ADDR, else this (Authorino's
- * --oidc-http-port). */
+/* The discovery listener: PORTCULLIS_OIDC_HTTP_ADDR (which `serve` sets
+ * from Authorino's --oidc-http-port), else this. */
 #define WB_DEFAULT_OIDC_ADDR "0.0.0.0:8083"
 /* A discovery request must arrive whole within this long, and be this big
  * at most; the listener serves one connection at a time. */
