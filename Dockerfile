@@ -17,7 +17,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:12-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libjson-c5 libyaml-0-2 libpcre2-8-0 liblua5.4-0 libnghttp2-14 libprotobuf-c1 libuv1 \
+      libjson-c5 libyaml-0-2 libpcre2-8-0 liblua5.4-0 libnghttp2-14 libprotobuf-c1 libuv1 libjemalloc2 \
       libcurl4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 65532 --no-create-home portcullis
