@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The request path under load: gRPC Check (anonymous + one pattern) next to
 nghttpd serving a 64-byte file with the same h2load settings, in
-interleaved rounds, and the share of the server's CPU samples spent in
-malloc and free at peak (perf record). With PC_BUILD_BEFORE, a second
+interleaved rounds (req/s, and each server's CPU time per request from
+/proc/PID/stat, which a shared machine disturbs less), and the share of
+the server's CPU samples spent in malloc and free at peak (perf record). With PC_BUILD_BEFORE, a second
 Portcullis build runs in the same rounds, so before and after are measured
 side by side. Reports figures; never passes or fails.
 
@@ -80,6 +81,17 @@ def nghttpd(b):
         except OSError:
             time.sleep(0.1)
     raise SystemExit("nghttpd did not start")
+
+
+def cpu_secs(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def per_request_us(t0, t1, res):
+    return 1e6 * (t1 - t0) / res["done"] if res.get("done") else float("nan")
 
 
 def h2load_static(b, label, n):
@@ -167,30 +179,44 @@ def main():
         h2load_static(ng, "nghttpd warm-up", N // 10)
         rates = {name: [] for name in servers}
         rates["nghttpd"] = []
+        cpu = {k: [] for k in rates}
         for r in range(1, ROUNDS + 1):
             for name, b in servers.items():
-                rates[name].append(b.h2load("portcullis %s r%d" % (name, r), frame, N,
-                                            common).get("rps", 0))
-            rates["nghttpd"].append(h2load_static(ng, "nghttpd r%d" % r, N).get("rps", 0))
+                t0 = cpu_secs(b.server.pid)
+                res = b.h2load("portcullis %s r%d" % (name, r), frame, N, common)
+                rates[name].append(res.get("rps", 0))
+                cpu[name].append(per_request_us(t0, cpu_secs(b.server.pid), res))
+            t0 = cpu_secs(ng.ng.pid)
+            res = h2load_static(ng, "nghttpd r%d" % r, N)
+            rates["nghttpd"].append(res.get("rps", 0))
+            cpu["nghttpd"].append(per_request_us(t0, cpu_secs(ng.ng.pid), res))
         med = {k: statistics.median(v) for k, v in rates.items()}
         for k, v in rates.items():
-            print("%-10s req/s: median %8.0f  best %8.0f" % (k, med[k], max(v)))
+            print("%-10s req/s: median %8.0f  best %8.0f   server CPU per request: median %.2f us"
+                  " (%s)" % (k, med[k], max(v), statistics.median(cpu[k]),
+                             " ".join("%.2f" % x for x in cpu[k])))
         for name in servers:
             ratios = [a / n for a, n in zip(rates[name], rates["nghttpd"]) if n]
-            print("%s / nghttpd: median of per-round ratios %.2f (%s); median/median %.2f"
+            print("%s / nghttpd: req/s median of per-round ratios %.2f (%s); median/median %.2f;"
+                  " nghttpd's CPU per request / %s's: %.2f"
                   % (name, statistics.median(ratios), " ".join("%.2f" % x for x in ratios),
-                     med[name] / med["nghttpd"]))
+                     med[name] / med["nghttpd"], name,
+                     statistics.median(cpu["nghttpd"]) / statistics.median(cpu[name])))
         if BEFORE:
             ratios = [a / b_ for a, b_ in zip(rates["after"], rates["before"]) if b_]
-            print("after / before: median of per-round ratios %.2f" % statistics.median(ratios))
+            print("after / before: req/s median of per-round ratios %.2f; CPU per request %.2f"
+                  % (statistics.median(ratios),
+                     statistics.median(cpu["after"]) / statistics.median(cpu["before"])))
         if PERF_SECS > 0:
             print("## malloc+free share of server CPU samples at peak (perf record -e cpu-clock -F 1999, %g s)"
                   % PERF_SECS)
             for name, b in servers.items():
                 malloc_share(b, "portcullis %s" % name, frame)
         for name, b in servers.items():
-            print("# %s server %s" % (name, "still running" if b.server.poll() is None
-                                      else "EXITED (%s)" % b.server.returncode))
+            st = open("/proc/%d/status" % b.server.pid).read() if b.server.poll() is None else ""
+            mem = " ".join(re.findall(r"^(VmHWM:\s+\d+ kB|VmRSS:\s+\d+ kB)", st, re.M))
+            print("# %s server %s %s" % (name, "still running" if b.server.poll() is None
+                                         else "EXITED (%s)" % b.server.returncode, mem))
         print("# load at end: %s" % benchlib.load())
     finally:
         for b in list(servers.values()) + [ng]:
