@@ -218,9 +218,10 @@ class BenchServer:
                 p.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start_server(self, authconfigs, extra=()):
+    def start_server(self, authconfigs, extra=(), build=None):
         """Serves the AuthConfig text `authconfigs`; returns when /readyz
-        answers 200 (exits with the server's log otherwise)."""
+        answers 200 (exits with the server's log otherwise). `build`: another
+        build directory's binary and plugins instead of PC_BUILD's."""
         import time
         import urllib.request
         acdir = os.path.join(self.tmp, "ac")
@@ -228,8 +229,12 @@ class BenchServer:
         with open(os.path.join(acdir, "bench.yaml"), "w") as f:
             f.write(authconfigs)
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
+        pc_bin, plugin_dir = PC_BIN, PC_PLUGIN_DIR
+        if build:
+            pc_bin = os.path.join(build, "bin", "portcullis")
+            plugin_dir = os.path.join(build, "lib", "portcullis", "plugins")
         cmd = PIN_SERVER + [
-            PC_BIN, "serve", "--plugin-dir", PC_PLUGIN_DIR,
+            pc_bin, "serve", "--plugin-dir", plugin_dir,
             "--grpc-addr", "127.0.0.1:%d" % self.grpc_port,
             "--http-addr", "127.0.0.1:%d" % self.http_port,
             "--admin-addr", "127.0.0.1:%d" % self.admin_port,

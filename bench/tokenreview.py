@@ -17,6 +17,7 @@ fails.
 usage: bench/tokenreview.py
 env:   N (requests per h2load run, 100000), C (10), M (100), ROUNDS (3),
        SLOW_SECS (length of each (b) phase, 6), NEW_THREADS ("8 64"),
+       PARTS (which of a, b, c to run, "abc"),
        PC_BUILD (/tmp/build-bench), BENCH_PIN (1: server on core 1, h2load
        on core 0; the fixture and python clients are not pinned)
 """
@@ -54,6 +55,7 @@ M = int(os.environ.get("M", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SLOW_SECS = float(os.environ.get("SLOW_SECS", "6"))
 NEW_THREADS = [int(x) for x in os.environ.get("NEW_THREADS", "8 64").split()]
+PARTS = os.environ.get("PARTS", "abc")
 PIN = os.environ.get("BENCH_PIN", "1") == "1" and os.cpu_count() >= 2
 PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
 PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
@@ -307,9 +309,11 @@ def main():
         b.start_server()
         token = b.api.token_request("default", "bench-client", [AUD], 3600)
         rss0 = proc_kb(b.server.pid, "VmRSS")
-        part_a(b, token)
-        part_b(b, token)
-        part_c(b)
+        for part, fn in (("a", part_a), ("b", part_b)):
+            if part in PARTS:
+                fn(b, token)
+        if "c" in PARTS:
+            part_c(b)
         print("## memory: VmRSS at start %d kB, now %d kB, VmHWM %d kB"
               % (rss0, proc_kb(b.server.pid, "VmRSS"), proc_kb(b.server.pid, "VmHWM")))
         alive = b.server.poll() is None

@@ -5,6 +5,15 @@
 #include <portcullis/abi.h>
 #include "util/log.h"
 
+#ifdef PORTCULLIS_JEMALLOC
+/* jemalloc's settings, read at its start (MALLOC_CONF overrides them): a
+ * background thread returns freed pages within about a second, so memory
+ * held for a burst of clients goes back to the system as glibc's
+ * malloc_trim does for the glibc build; 4 arenas as serve sets for glibc. */
+const char *malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,"
+                          "narenas:4";
+#endif
+
 static void usage(FILE *f)
 {
     fprintf(f,

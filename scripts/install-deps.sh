@@ -6,11 +6,12 @@ set -eu
 BUILD_PKGS="build-essential cmake pkg-config git
   libjson-c-dev libyaml-dev libpcre2-dev libnghttp2-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libuv1-dev
-  libcurl4-openssl-dev libssl-dev openssl ca-certificates liblua5.4-dev"
+  libcurl4-openssl-dev libssl-dev openssl ca-certificates liblua5.4-dev
+  libjemalloc-dev"
 TEST_PKGS="libcunit1-dev clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-cryptography
   python3-yaml python3-h2 jq nginx curl nghttp2-client nghttp2-server wrk procps
-  prometheus"
+  prometheus valgrind linux-perf"
 
 pkgs="$BUILD_PKGS"
 [ "${1:-}" = "--build-only" ] || pkgs="$pkgs $TEST_PKGS"

@@ -165,26 +165,58 @@ out:
     free(names);
 }
 
+/* A heap copy of a key for the object to own; NULL when it holds a NUL,
+ * which no json-c key can, or on allocation failure. */
+static char *key_dup(pc_str k)
+{
+    if (k.len && memchr(k.ptr, '\0', k.len))
+        return NULL;
+    char *d = k.len < SIZE_MAX ? malloc(k.len + 1) : NULL;
+    if (!d)
+        return NULL;
+    if (k.len)
+        memcpy(d, k.ptr, k.len);
+    d[k.len] = '\0';
+    return d;
+}
+
 /* An object of the pairs; with join, repeated names are joined (headers),
- * else the last value wins (labels, context extensions: proto maps). */
+ * else the last value wins (labels, context extensions: proto maps).
+ * Each key is hashed once and copied once: the copy made here becomes the
+ * entry's key (json_object_object_add would hash it again and copy it
+ * again), and a name seen before only marks the repeat. */
 static struct json_object *kv_object(const pc_kv *kv, size_t n, int join, int *bad)
 {
     struct json_object *o = jobj(bad);
     if (!o)
         return NULL;
+    struct lh_table *t = json_object_get_object(o);
     int repeats = 0;
-    for (size_t i = 0; i < n; i++) {
-        char buf[256], *heap;
-        const char *k = key_z(kv[i].key, buf, sizeof buf, &heap);
-        if (!k)
+    for (size_t i = 0; i < n && !*bad; i++) {
+        char *k = key_dup(kv[i].key);
+        if (!k) {
             *bad = 1;
-        else if (!join)
-            kv_set(o, k, jstr(kv[i].value, bad), 0, bad);
-        else if (json_object_object_get_ex(o, k, NULL))
+            break;
+        }
+        unsigned long h = lh_get_hash(t, k);
+        struct lh_entry *e = lh_table_lookup_entry_w_hash(t, k, h);
+        if (e && join) {
             repeats = 1; /* the first value stays until they are joined */
-        else
-            kv_set(o, k, jstr(kv[i].value, bad), 1, bad);
-        free(heap);
+            free(k);
+            continue;
+        }
+        struct json_object *v = jstr(kv[i].value, bad);
+        if (!v) {
+            free(k);
+        } else if (e) {
+            free(k); /* the last value wins; the entry keeps its key */
+            json_object_put((struct json_object *)lh_entry_v(e));
+            lh_entry_set_val(e, v);
+        } else if (lh_table_insert_w_hash(t, k, v, h, 0) != 0) {
+            free(k);
+            json_object_put(v);
+            *bad = 1;
+        }
     }
     if (repeats && !*bad)
         kv_join_repeats(o, kv, n, bad);

@@ -239,8 +239,13 @@ static int walk(const struct sel_prog *p, size_t i, size_t j, struct json_object
             continue;
         case SEL_KEY:
             if (t == json_type_object) {
-                if (!json_object_object_get_ex(v, st->key, &child))
+                struct lh_table *tb = json_object_get_object(v);
+                struct lh_entry *e = st->hash_fn && tb->hash_fn == st->hash_fn
+                    ? lh_table_lookup_entry_w_hash(tb, st->key, st->hash)
+                    : lh_table_lookup_entry(tb, st->key);
+                if (!e)
                     break;
+                child = (struct json_object *)lh_entry_v(e);
             } else if (t == json_type_array && st->has_index &&
                        st->index < json_object_array_length(v)) {
                 child = json_object_array_get_idx(v, st->index);

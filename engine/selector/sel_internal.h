@@ -58,6 +58,8 @@ struct sel_step {
     size_t keylen;
     size_t index;           /* KEY: element index when has_index */
     int has_index;
+    lh_hash_fn *hash_fn;    /* KEY: json-c's member hash and key's hash under it, */
+    unsigned long hash;     /* computed once at compile time (NULL: not known) */
     struct sel_prog sub;    /* FANOUT, QUERY with all: per element */
     struct sel_query *q;
     const struct sel_modifier *mod;
