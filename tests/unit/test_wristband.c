@@ -350,6 +350,8 @@ static void put_secret(char *y, size_t cap, const char *name, const char *key, c
 }
 
 static char g_yaml[262144];
+/* The AuthConfig's authentication (the anonymous identity by default). */
+static const char *g_identity = "    anon: {anonymous: {}}\n";
 
 /* An AuthConfig for wb.test whose x-wristband header is a wristband with
  * the given fields (indented under `wristband:`), plus the suite's keys as
@@ -359,9 +361,9 @@ static snapshot *load_wb(const char *fields, tu_errors *errs)
     snprintf(g_yaml, sizeof g_yaml,
              "apiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n"
              "metadata: {name: wbac, namespace: ns}\nspec:\n  hosts: [wb.test]\n"
-             "  authentication:\n    anon: {anonymous: {}}\n"
+             "  authentication:\n%s"
              "  response:\n    success:\n      headers:\n        x-wristband:\n"
-             "          wristband:\n%s", fields);
+             "          wristband:\n%s", g_identity, fields);
     static const char *names[] = {"key-es256", "key-es384", "key-es512", "key-rs", "key-rs1024"};
     for (int i = 0; i < K_N; i++)
         put_secret(g_yaml, sizeof g_yaml, names[i], "key.pem", g_pem[i]);
@@ -386,24 +388,25 @@ static int ready(void)
     return ok;
 }
 
-/* The wristband of GET path on wb.test, or "" when denied. */
-static const char *issue(snapshot *s, const char *path)
+/* The wristband of GET path on wb.test, or "" when none was issued; extra is more
+ * request headers as JSON members (",\"name\":\"value\""). */
+static const char *issue_h(snapshot *s, const char *path, const char *extra)
 {
     static char tok[65536];
     static char req[70000];
     snprintf(req, sizeof req,
              "{\"attributes\":{\"request\":{\"http\":{\"id\":\"1\",\"method\":\"GET\","
              "\"path\":\"%s\",\"host\":\"wb.test\",\"scheme\":\"http\","
-             "\"headers\":{\":authority\":\"wb.test\",\"x-user\":\"alice\"}}}}}", path);
+             "\"headers\":{\":authority\":\"wb.test\",\"x-user\":\"alice\"%s}}}}}", path, extra);
     pipe_result r;
     tok[0] = '\0';
     if (tu_decide(s, req, &r, 0) == 0 && r.allowed)
         tu_header(&r, "x-wristband", tok, sizeof tok);
-    if (getenv("WB_DEBUG"))
-        fprintf(stderr, "\n  allowed %d reason %s\n", r.allowed, r.reason ? r.reason : "");
     pipe_result_free(&r);
     return tok;
 }
+
+static const char *issue(snapshot *s, const char *path) { return issue_h(s, path, ""); }
 
 static const char *g_alg_secret[] = {"key-es256", "key-es384", "key-es512",
                                      "key-rs", "key-rs", "key-rs"};
@@ -607,7 +610,7 @@ static void test_limits(void)
     snprintf(longiss, sizeof longiss, "            issuer: https://%02041d\n"
              "            signingKeyRefs: [{name: key-es256, algorithm: ES256}]\n", 0);
     expect_error(longiss, "issuer must be");
-    /* Claims beyond WB_MAX_TOKEN (64 KiB) deny rather than send a token
+    /* Claims beyond WB_MAX_TOKEN (64 KiB) issue no token rather than one
      * that large; just under, the token is issued. */
     s = load_wb(ISS "            customClaims:\n"
                 "              p: {selector: request.path}\n"
@@ -622,6 +625,44 @@ static void test_limits(void)
     path[sizeof path - 1] = '\0';
     CU_ASSERT_STRING_EQUAL(issue(s, path), "");
     snapshot_unref(s);
+}
+
+/* A wristband presented back to its own issuer is not re-issued; one of
+ * another issuer is. */
+static void test_own_issuer(void)
+{
+    CU_ASSERT_FATAL(ready());
+    g_identity = "    plain:\n      plain: {selector: \"request.headers.x-id|@fromstr\"}\n";
+    snapshot *s = load_wb("            issuer: https://id.test/w\n"
+                          "            signingKeyRefs: [{name: key-es256, algorithm: ES256}]\n",
+                          NULL);
+    g_identity = "    anon: {anonymous: {}}\n";
+    CU_ASSERT_FATAL(s && s->n_configs == 1);
+    CU_ASSERT_STRING_EQUAL(issue_h(s, "/", ",\"x-id\":\"{\\\"iss\\\":\\\"https://id.test/w\\\"}\""), "");
+    CU_ASSERT(strlen(issue_h(s, "/", ",\"x-id\":\"{\\\"iss\\\":\\\"https://other.test\\\"}\"")) >
+              100);
+    snapshot_unref(s);
+}
+
+/* Claims nested deeper than the serialiser's bound issue no token; within
+ * it they are issued. */
+static void test_claim_depth(void)
+{
+    CU_ASSERT_FATAL(ready());
+    static const int depth[] = {60, 70};
+    for (int i = 0; i < 2; i++) {
+        char f[1024], v[200];
+        memset(v, '[', (size_t)depth[i]);
+        memset(v + depth[i], ']', (size_t)depth[i]);
+        v[2 * depth[i]] = '\0';
+        snprintf(f, sizeof f, ISS "            customClaims: {d: {value: %s}}\n"
+                 "            signingKeyRefs: [{name: key-es256, algorithm: ES256}]\n", v);
+        snapshot *s = load_wb(f, NULL);
+        CU_ASSERT_FATAL(s && s->n_configs == 1);
+        size_t n = strlen(issue(s, "/"));
+        CU_ASSERT(i == 0 ? n > 100 : n == 0);
+        snapshot_unref(s);
+    }
 }
 
 int cu_register(void)
@@ -639,6 +680,8 @@ int cu_register(void)
         {"custom claims override", test_claims_override},
         {"config errors", test_config_errors},
         {"limits", test_limits},
+        {"own issuer", test_own_issuer},
+        {"claim depth", test_claim_depth},
         {NULL, NULL},
     };
     atexit(free_keys);
