@@ -38,6 +38,16 @@ void wb_json(const pc_host *h, const pc_value *v, hc_buf *b);
 /* A JSON string literal of s. */
 void wb_json_str(hc_buf *b, const char *s, size_t n);
 
+/* ---- wb_docs.c: an issuer's fixed documents ---- */
+/* base64url of the JOSE header of k's tokens ({"alg","kid","typ"}), a new
+ * string, or NULL when out of memory. */
+char *wb_header_b64(const wb_key *k);
+/* Appends the discovery document of issuer to disc and the key set of the
+ * keys (all published, the first signs) to jwks. 0, or -1 when a key
+ * cannot be exported or a buffer overflowed. */
+int wb_docs_build(const char *issuer, wb_key *const *keys, size_t n_keys, hc_buf *disc,
+                  hc_buf *jwks);
+
 /* ---- wb_oidc.c: the discovery listener shared by all instances ---- */
 typedef struct wb_issuer wb_issuer;
 /* Publishes "/<ns>/<authconfig>/<name>/.well-known/..." with the two

@@ -136,28 +136,7 @@ static int publish(wb_inst *in, pc_create_ctx *cc, char *err, size_t errlen)
     hc_buf_init(&disc, WB_MAX_DOC);
     hc_buf_init(&jwks, WB_MAX_DOC);
     hc_buf_init(&path, 1024);
-    hc_buf_puts(&disc, "{\"issuer\":");
-    wb_json_str(&disc, in->issuer, strlen(in->issuer));
-    hc_buf_puts(&disc, ",\"jwks_uri\":");
-    size_t il = strlen(in->issuer);
-    while (il && in->issuer[il - 1] == '/')
-        il--;
-    hc_buf jwks_uri;
-    hc_buf_init(&jwks_uri, 4096);
-    hc_buf_put(&jwks_uri, in->issuer, il);
-    hc_buf_puts(&jwks_uri, "/.well-known/openid-connect/certs");
-    wb_json_str(&disc, jwks_uri.p ? jwks_uri.p : "", jwks_uri.len);
-    hc_buf_free(&jwks_uri);
-    hc_buf_puts(&disc, ",\"id_token_signing_alg_values_supported\":"
-                       "[\"ES256\",\"ES384\",\"ES512\",\"RS256\",\"RS384\",\"RS512\"]}");
-    hc_buf_puts(&jwks, "{\"keys\":[");
-    int rc = 0;
-    for (size_t i = 0; i < in->n_keys && !rc; i++) {
-        if (i)
-            hc_buf_puts(&jwks, ",");
-        rc = wb_key_jwk(in->keys[i], &jwks);
-    }
-    hc_buf_puts(&jwks, "]}");
+    int rc = wb_docs_build(in->issuer, in->keys, in->n_keys, &disc, &jwks);
     const char *ns = h->cc_authconfig_namespace(cc);
     hc_buf_puts(&path, ns && *ns ? ns : "default");
     hc_buf_puts(&path, "/");
@@ -207,21 +186,7 @@ static void *wb_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
     }
     if (load_keys(in, cc, h->value_get(cfg, "signingKeyRefs"), err, errlen) < 0)
         goto fail;
-    /* {"alg","kid","typ"}: the header golang-jwt writes, keys sorted. */
-    hc_buf hdr, b64;
-    hc_buf_init(&hdr, 4096);
-    hc_buf_init(&b64, 8192);
-    hc_buf_puts(&hdr, "{\"alg\":\"");
-    hc_buf_puts(&hdr, wb_key_alg(in->keys[0]));
-    hc_buf_puts(&hdr, "\",\"kid\":");
-    wb_json_str(&hdr, wb_key_kid(in->keys[0]), strlen(wb_key_kid(in->keys[0])));
-    hc_buf_puts(&hdr, ",\"typ\":\"JWT\"}");
-    if (!hdr.failed)
-        hc_buf_base64url(&b64, (const unsigned char *)hdr.p, hdr.len);
-    in->header_b64 = hdr.failed || b64.failed ? NULL : hc_strdup(b64.p);
-    hc_buf_free(&hdr);
-    hc_buf_free(&b64);
-    if (!in->header_b64)
+    if (!(in->header_b64 = wb_header_b64(in->keys[0])))
         goto oom;
     if (publish(in, cc, err, errlen) < 0)
         goto fail;
