@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 
 #include "cu_main.h"
-#include "config/ydoc.h"
-#include "pipeline/evalctx.h"
-#include "plugin/hostimpl.h"
+#include "ydoc/ydoc.h"
+#include "eval/evalctx.h"
+#include "host/hostimpl.h"
 
 static const char YAML[] =
     "kind: Secret\n"
