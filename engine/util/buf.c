@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,8 +6,15 @@
 
 void buf_init(buf *b)
 {
+    buf_init_max(b, 0);
+}
+
+void buf_init_max(buf *b, size_t max)
+{
     b->data = NULL;
     b->len = b->cap = 0;
+    b->max = max;
+    b->failed = 0;
 }
 
 void buf_free(buf *b)
@@ -15,23 +23,43 @@ void buf_free(buf *b)
     buf_init(b);
 }
 
+void buf_wipe(buf *b)
+{
+    if (b->data) {
+        /* volatile: the store must not be elided as dead before free. */
+        volatile char *p = b->data;
+        for (size_t i = 0; i < b->cap; i++)
+            p[i] = 0;
+    }
+    buf_free(b);
+}
+
 void buf_reset(buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
 static int grow(buf *b, size_t extra)
 {
+    if (b->failed)
+        return -1;
+    if (extra > SIZE_MAX / 4 - b->len || (b->max && b->len + extra > b->max)) {
+        b->failed = 1;
+        return -1;
+    }
     if (b->len + extra + 1 <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
     char *p = realloc(b->data, cap);
-    if (!p)
+    if (!p) {
+        b->failed = 1;
         return -1;
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -65,8 +93,10 @@ int buf_printf(buf *b, const char *fmt, ...)
     char tmp[256];
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->failed = 1;
         return -1;
+    }
     if ((size_t)n < sizeof tmp)
         return buf_append(b, tmp, (size_t)n);
     if (grow(b, (size_t)n) < 0)
@@ -83,6 +113,6 @@ char *buf_steal(buf *b)
     char *p = b->data;
     if (!p)
         p = calloc(1, 1);
-    buf_init(b);
+    buf_init_max(b, b->max);
     return p;
 }
