@@ -1,6 +1,6 @@
 #include <string.h>
-#include <strings.h>
 #include "credentials.h"
+#include "util/str.h"
 
 static const char *header(struct json_object *root, const char *name)
 {
@@ -20,9 +20,7 @@ static const char *header_ci(struct json_object *root, const char *name)
     char low[256];
     size_t n = strlen(name);
     if (n < sizeof low) {
-        for (size_t i = 0; i <= n; i++)
-            low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a'
-                                                             : name[i]);
+        str_lower(low, name, n + 1);
         return header(root, low);
     }
     struct json_object *req, *hdrs;
@@ -31,7 +29,7 @@ static const char *header_ci(struct json_object *root, const char *name)
         !json_object_is_type(hdrs, json_type_object))
         return NULL;
     json_object_object_foreach(hdrs, k, v) {
-        if (strcasecmp(k, name) == 0)
+        if (str_icmp(k, name) == 0)
             return json_object_get_string(v);
     }
     return NULL;

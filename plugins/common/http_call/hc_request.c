@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "hc.h"
+#include "util/str.h"
 
 
 /* Authorino's StringifyJSON: strings as they are, anything else as JSON. */
@@ -127,7 +127,7 @@ static int add_line(const hc_inst *in, pc_eval *ev, hc_buf *lines, size_t *n,
 static int configured(const hc_inst *in, const char *name)
 {
     for (size_t i = 0; i < in->n_headers; i++)
-        if (!strcasecmp(in->headers[i].name, name))
+        if (!str_icmp(in->headers[i].name, name))
             return 1;
     return 0;
 }
@@ -186,7 +186,7 @@ pc_status hc_build(const hc_inst *in, pc_eval *ev, hc_msg *m)
     }
     for (size_t i = 0; i < in->n_headers; i++) {
         size_t n;
-        if (!strcasecmp(in->headers[i].name, "Content-Type"))
+        if (!str_icmp(in->headers[i].name, "Content-Type"))
             continue;
         const char *s = vos_text(h, ev, in->headers[i].vos, &n);
         if (add_line(in, ev, m->lines, &m->n_lines, in->headers[i].name, s, n) < 0)

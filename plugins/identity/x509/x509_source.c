@@ -11,12 +11,13 @@
 
 #include "x509_source.h"
 #include "x509_trust.h"
+#include "util/str.h"
 
 static int xs_hex(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
-    c = tolower(c);
+    c = str_lower_c((char)c);
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
     return -1;
@@ -154,12 +155,12 @@ static int xs_xfcc(const char *s, size_t n, const char **val, size_t *vlen)
                 i++;
             ve = i;
         }
-        if (ke - ks == 4 && strncasecmp(s + ks, "cert", 4) == 0) {
+        if (str_ieq(s + ks, ke - ks, "cert", 4)) {
             *val = s + vs;
             *vlen = ve - vs;
             return 0;
         }
-        if (ke - ks == 5 && strncasecmp(s + ks, "chain", 5) == 0) {
+        if (str_ieq(s + ks, ke - ks, "chain", 5)) {
             chain = s + vs;
             chain_len = ve - vs;
         }
