@@ -15,11 +15,24 @@ void buf_init_max(buf *b, size_t max)
     b->len = b->cap = 0;
     b->max = max;
     b->failed = 0;
+    b->borrowed = 0;
+}
+
+void buf_init_on(buf *b, char *storage, size_t cap)
+{
+    buf_init(b);
+    if (storage && cap) {
+        b->data = storage;
+        b->cap = cap;
+        b->borrowed = 1;
+        storage[0] = '\0';
+    }
 }
 
 void buf_free(buf *b)
 {
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     buf_init(b);
 }
 
@@ -55,10 +68,15 @@ static int grow(buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    /* Borrowed storage is copied out, never reallocated. */
+    char *p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
     if (!p) {
         b->failed = 1;
         return -1;
+    }
+    if (b->borrowed) {
+        memcpy(p, b->data, b->len + 1);
+        b->borrowed = 0;
     }
     b->data = p;
     b->cap = cap;
@@ -111,8 +129,13 @@ int buf_printf(buf *b, const char *fmt, ...)
 char *buf_steal(buf *b)
 {
     char *p = b->data;
-    if (!p)
+    if (b->borrowed) {
+        p = malloc(b->len + 1);
+        if (p)
+            memcpy(p, b->data, b->len + 1);
+    } else if (!p) {
         p = calloc(1, 1);
+    }
     buf_init_max(b, b->max);
     return p;
 }

@@ -17,11 +17,16 @@ typedef struct buf {
     size_t len, cap;
     size_t max;       /* most content bytes (the NUL not counted); 0 = no limit */
     int failed;       /* an append failed (out of memory or over max) */
+    int borrowed;     /* data is the caller's storage (buf_init_on), not heap */
 } buf;
 
 void buf_init(buf *b);
 /* A buffer that never holds more than max bytes (0: no limit). */
 void buf_init_max(buf *b, size_t max);
+/* Starts on the caller's storage (cap bytes, e.g. on the stack), so short
+ * texts need no malloc; longer ones move to the heap. buf_free is still
+ * needed, and storage must outlive b. */
+void buf_init_on(buf *b, char *storage, size_t cap);
 void buf_free(buf *b);
 /* Overwrites the memory (credentials, tokens) before freeing it. */
 void buf_wipe(buf *b);

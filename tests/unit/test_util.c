@@ -68,6 +68,30 @@ static void test_buf_printf_over_limit(void)
     buf_free(&b);
 }
 
+static void test_buf_on_storage(void)
+{
+    char local[8];
+    buf b;
+    buf_init_on(&b, local, sizeof local);
+    CU_ASSERT_EQUAL(buf_puts(&b, "short"), 0);
+    CU_ASSERT_PTR_EQUAL(b.data, local); /* no malloc */
+    char *s = buf_steal(&b);             /* a heap copy, local stays */
+    CU_ASSERT_PTR_NOT_EQUAL(s, local);
+    CU_ASSERT_STRING_EQUAL(s, "short");
+    free(s);
+    buf_init_on(&b, local, sizeof local);
+    CU_ASSERT_EQUAL(buf_puts(&b, "four"), 0);
+    CU_ASSERT_EQUAL(buf_puts(&b, " more bytes"), 0); /* moves to the heap */
+    CU_ASSERT_PTR_NOT_EQUAL(b.data, local);
+    CU_ASSERT_STRING_EQUAL(b.data, "four more bytes");
+    CU_ASSERT_EQUAL(buf_puts(&b, " and more"), 0);    /* realloc from there */
+    CU_ASSERT_STRING_EQUAL(b.data, "four more bytes and more");
+    buf_free(&b);
+    buf_init_on(&b, local, sizeof local);
+    buf_free(&b); /* never frees the caller's storage (ASan would say) */
+    CU_ASSERT_PTR_NULL(b.data);
+}
+
 static void test_arena(void)
 {
     struct arena a;
@@ -178,6 +202,7 @@ int cu_register(void)
         {"buf grows without a limit", test_buf_unbounded},
         {"buf limit is exact and failure sticky", test_buf_limit_is_exact_and_sticky},
         {"buf_printf over the limit", test_buf_printf_over_limit},
+        {"buf on the caller's storage", test_buf_on_storage},
         {"arena allocates, resets, keeps a chunk", test_arena},
         {"arena limit", test_arena_limit},
         {"string toolbox", test_str},
