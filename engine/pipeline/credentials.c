@@ -35,23 +35,16 @@ static const char *header_ci(struct json_object *root, const char *name)
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* URL-decodes in place; returns the new length. */
 static size_t url_decode(char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                            hexval((unsigned char)s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && str_hexval((unsigned char)s[i + 1]) >= 0 &&
+            str_hexval((unsigned char)s[i + 2]) >= 0) {
+            s[o++] = (char)(str_hexval((unsigned char)s[i + 1]) * 16 +
+                            str_hexval((unsigned char)s[i + 2]));
             i += 2;
         } else if (s[i] == '+') {
             s[o++] = ' ';

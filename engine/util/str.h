@@ -32,6 +32,18 @@ static inline void str_upper(char *dst, const char *s, size_t n)
         dst[i] = str_upper_c(s[i]);
 }
 
+/* The value of hex digit c (either case), or -1. */
+static inline int str_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* 1 when the n bytes at s are exactly the C string lit. */
 static inline int str_eq(const char *s, size_t n, const char *lit)
 {

@@ -152,6 +152,13 @@ static void test_str(void)
     CU_ASSERT_EQUAL(str_nicmp("Bearer xyz", "BEARER abc", 7), 0);
     CU_ASSERT_NOT_EQUAL(str_nicmp("Bearer", "Basic", 6), 0);
     CU_ASSERT_EQUAL(str_lower_c('\xc4'), '\xc4'); /* bytes past ASCII stay */
+    CU_ASSERT_EQUAL(str_hexval('0'), 0);
+    CU_ASSERT_EQUAL(str_hexval('9'), 9);
+    CU_ASSERT_EQUAL(str_hexval('a'), 10);
+    CU_ASSERT_EQUAL(str_hexval('F'), 15);
+    CU_ASSERT_EQUAL(str_hexval('g'), -1);
+    CU_ASSERT_EQUAL(str_hexval('G'), -1);
+    CU_ASSERT_EQUAL(str_hexval(0xc4), -1);
 }
 
 typedef struct item {

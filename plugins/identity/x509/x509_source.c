@@ -13,16 +13,6 @@
 #include "x509_trust.h"
 #include "util/str.h"
 
-static int xs_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = str_lower_c((char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 long x509src_unescape(const char *s, size_t n, char *out)
 {
     size_t o = 0;
@@ -32,8 +22,8 @@ long x509src_unescape(const char *s, size_t n, char *out)
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            hi = xs_hex((unsigned char)s[i + 1]);
-            lo = xs_hex((unsigned char)s[i + 2]);
+            hi = str_hexval((unsigned char)s[i + 1]);
+            lo = str_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi << 4 | lo);
