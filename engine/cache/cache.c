@@ -12,12 +12,13 @@
 #include "ydoc/ydoc.h"
 #include "eval/evalctx.h"
 #include "util/clock.h"
+#include "util/list.h"
 
 #define STRIPES 16
 
 typedef struct flight {
     uint8_t k[32];
-    struct flight *next;
+    list_node link;               /* in its stripe's flights while in the air */
     int done, refs;
     int leader_expired;   /* the leader ran out of time: waiters retry */
     pc_status st;
@@ -28,7 +29,7 @@ typedef struct flight {
 typedef struct stripe {
     pthread_mutex_t mu;
     cstore store;
-    flight *flights;
+    list_node flights;    /* lookups in progress, by key */
     uint64_t hits, misses, fills, waits; /* counted under mu */
 } stripe;
 
@@ -77,6 +78,7 @@ pc_cache *cache_new(const pc_cache_opts *o)
     size_t deny_n = max_entries ? (max_entries + CACHE_DENY_SHARE - 1) / CACHE_DENY_SHARE : 0;
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&c->s[i].mu, NULL);
+        list_init(&c->s[i].flights);
         cstore_init(&c->s[i].store, ok / STRIPES, deny / STRIPES,
                     max_entries ? (max_entries + STRIPES - 1) / STRIPES : 0,
                     deny_n ? (deny_n + STRIPES - 1) / STRIPES : 0);
@@ -123,11 +125,9 @@ static const pc_value *materialise(pc_eval *ev, struct json_object *val)
  * finished flight; the last holder frees it. */
 static void flight_unlink(stripe *s, flight *f)
 {
-    for (flight **pp = &s->flights; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
+    (void)s;
+    if (list_linked(&f->link))
+        list_remove(&f->link);
 }
 
 static void flight_release(stripe *s, flight *f)
@@ -182,8 +182,12 @@ pc_status cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
         pthread_mutex_unlock(&s->mu);
         return PC_AGAIN;
     }
+    list_node *n, *nx;
 retry:
-    for (flight *f = s->flights; f; f = f->next) {
+    /* Every path that waits (and so unlocks) ends in a return or a retry:
+     * the walk never goes on from a node another thread may have freed. */
+    LIST_FOREACH_SAFE(n, nx, &s->flights) {
+        flight *f = LIST_ENTRY(n, flight, link);
         if (memcmp(f->k, k, 32) != 0)
             continue;
         s->waits++;
@@ -219,13 +223,13 @@ retry:
     }
     memcpy(f->k, k, 32);
     f->refs = 1;
+    list_init(&f->link);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&f->cv, &ca);
     pthread_condattr_destroy(&ca);
-    f->next = s->flights;
-    s->flights = f;
+    list_push_front(&s->flights, &f->link);
     s->fills++;
     pthread_mutex_unlock(&s->mu);
 

@@ -73,6 +73,8 @@ void cstore_init(cstore *s, size_t ok_bytes, size_t deny_bytes,
     s->deny_bytes_max = deny_bytes;
     s->ok_count_max = ok_count;
     s->deny_count_max = deny_count;
+    for (int g = 0; g < CSEG_N; g++)
+        list_init(&s->seg[g].ring);
 }
 
 static size_t bucket_of(const cstore *s, const uint8_t *k)
@@ -83,30 +85,22 @@ static size_t bucket_of(const cstore *s, const uint8_t *k)
     return h & (s->nbuckets - 1);
 }
 
-static void list_unlink(cstore_list *l, centry *e)
+/* The least recently used entry of a segment, or NULL. */
+static centry *seg_tail(cstore_list *l)
 {
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        l->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        l->tail = e->prev;
-    e->prev = e->next = NULL;
+    return LIST_LAST(&l->ring, centry, link);
+}
+
+static void seg_unlink(cstore_list *l, centry *e)
+{
+    list_remove(&e->link);
     l->bytes -= e->bytes;
     l->count--;
 }
 
-static void list_push(cstore_list *l, centry *e)
+static void seg_push(cstore_list *l, centry *e)
 {
-    e->prev = NULL;
-    e->next = l->head;
-    if (l->head)
-        l->head->prev = e;
-    else
-        l->tail = e;
-    l->head = e;
+    list_push_front(&l->ring, &e->link);
     l->bytes += e->bytes;
     l->count++;
 }
@@ -118,7 +112,7 @@ static void entry_remove(cstore *s, centry *e)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = e->hnext;
-    list_unlink(&s->seg[e->seg], e);
+    seg_unlink(&s->seg[e->seg], e);
     s->count--;
     json_object_put(e->val);
     free(e);
@@ -133,8 +127,8 @@ void cstore_clear(cstore *s)
 {
     csketch_free(&s->sketch);
     for (int g = 0; g < CSEG_N; g++)
-        while (s->seg[g].head)
-            entry_remove(s, s->seg[g].head);
+        while (!list_empty(&s->seg[g].ring))
+            entry_remove(s, LIST_FIRST(&s->seg[g].ring, centry, link));
     free(s->buckets);
     s->buckets = NULL;
     s->nbuckets = 0;
@@ -162,21 +156,21 @@ centry *cstore_find(cstore *s, const uint8_t k[32], int64_t now_ns)
 static void demote_overflow(cstore *s)
 {
     cstore_list *p = &s->seg[CSEG_PROTECTED];
-    while (p->bytes > s->protected_bytes_max && p->tail) {
-        centry *v = p->tail;
-        list_unlink(p, v);
+    centry *v;
+    while (p->bytes > s->protected_bytes_max && (v = seg_tail(p))) {
+        seg_unlink(p, v);
         v->seg = CSEG_PROBATION;
-        list_push(&s->seg[CSEG_PROBATION], v);
+        seg_push(&s->seg[CSEG_PROBATION], v);
     }
 }
 
 void cstore_touch(cstore *s, centry *e)
 {
     cstore_list *from = &s->seg[e->seg];
-    list_unlink(from, e);
+    seg_unlink(from, e);
     if (e->seg == CSEG_PROBATION)
         e->seg = CSEG_PROTECTED;
-    list_push(&s->seg[e->seg], e);
+    seg_push(&s->seg[e->seg], e);
     if (e->seg == CSEG_PROTECTED)
         demote_overflow(s);
 }
@@ -205,9 +199,9 @@ static int grow(cstore *s)
 static void drop_expired_tails(cstore *s, int64_t now_ns)
 {
     for (int g = 0; g < CSEG_N; g++)
-        for (int i = 0; i < EXPIRE_SCAN && s->seg[g].tail &&
-                        s->seg[g].tail->expires_ns <= now_ns; i++) {
-            entry_remove(s, s->seg[g].tail);
+        for (int i = 0; i < EXPIRE_SCAN && seg_tail(&s->seg[g]) &&
+                        seg_tail(&s->seg[g])->expires_ns <= now_ns; i++) {
+            entry_remove(s, seg_tail(&s->seg[g]));
             s->expirations++;
         }
 }
@@ -234,9 +228,9 @@ static int make_room(cstore *s, centry *e)
     int deny = e->seg == CSEG_DENY;
     unsigned want = csketch_estimate(&s->sketch, e->k);
     while (deny ? deny_over(s) : ok_over(s)) {
-        centry *v = deny ? s->seg[CSEG_DENY].tail
-                  : s->seg[CSEG_PROBATION].tail ? s->seg[CSEG_PROBATION].tail
-                  : s->seg[CSEG_PROTECTED].tail;
+        centry *v = deny ? seg_tail(&s->seg[CSEG_DENY])
+                  : seg_tail(&s->seg[CSEG_PROBATION]) ? seg_tail(&s->seg[CSEG_PROBATION])
+                  : seg_tail(&s->seg[CSEG_PROTECTED]);
         if (!v)
             break;
         int self = v == e;
@@ -283,7 +277,7 @@ int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
     e->hnext = s->buckets[b];
     s->buckets[b] = e;
     s->count++;
-    list_push(&s->seg[e->seg], e);
+    seg_push(&s->seg[e->seg], e);
     /* Four counters per entry the budget holds (at the current mean entry
      * size) keep collisions rare. */
     size_t entry_bytes = cstore_bytes(s) - csketch_bytes(&s->sketch);

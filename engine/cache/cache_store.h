@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <portcullis/abi.h>
 #include "cache_sketch.h"
+#include "util/list.h"
 
 struct json_object;
 
@@ -30,7 +31,7 @@ typedef enum { CSEG_PROBATION, CSEG_PROTECTED, CSEG_DENY, CSEG_N } cstore_seg;
 typedef struct centry {
     uint8_t k[32];
     struct centry *hnext;         /* hash chain */
-    struct centry *prev, *next;   /* segment list, most recent first */
+    list_node link;               /* in its segment, most recent first */
     int64_t expires_ns;
     size_t bytes;                 /* what this entry counts against the budget */
     pc_status st;
@@ -39,7 +40,7 @@ typedef struct centry {
 } centry;
 
 typedef struct cstore_list {
-    centry *head, *tail;
+    list_node ring;               /* centry.link, most recent first */
     size_t bytes, count;
 } cstore_list;
 

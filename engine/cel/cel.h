@@ -22,6 +22,7 @@
 #define PC_CEL_CEL_H
 #include <stddef.h>
 #include <stdint.h>
+#include "util/arena.h"
 
 /* Limits of the language (checked by cel_compile). */
 #define CEL_MAX_EXPR_LEN 100000 /* bytes of source */
@@ -116,18 +117,17 @@ typedef struct cel_pair {
 } cel_pair;
 
 /* ---- the per-evaluation arena ------------------------------------------ */
-typedef struct cel_chunk cel_chunk;
-typedef struct cel_arena {
-    cel_chunk *head;   /* current chunk (kept across resets) */
-    size_t used;       /* bytes used in head */
-    size_t total;      /* bytes handed out since the last reset */
-    size_t limit;      /* 0 = CEL_DEFAULT_MAX_BYTES */
-} cel_arena;
+/* The engine's arena (util/arena.h); its limit bounds one evaluation. */
+typedef struct arena cel_arena;
 
-void cel_arena_init(cel_arena *a, size_t limit);
+/* limit 0 = CEL_DEFAULT_MAX_BYTES. */
+static inline void cel_arena_init(cel_arena *a, size_t limit)
+{
+    arena_init(a, limit ? limit : CEL_DEFAULT_MAX_BYTES);
+}
 /* Frees all but the largest chunk, so steady-state evaluation does not call malloc. */
-void cel_arena_reset(cel_arena *a);
-void cel_arena_free(cel_arena *a);
+static inline void cel_arena_reset(cel_arena *a) { arena_reset(a); }
+static inline void cel_arena_free(cel_arena *a) { arena_free(a); }
 
 /* ---- compile ----------------------------------------------------------- */
 typedef struct cel_program cel_program;

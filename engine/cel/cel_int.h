@@ -7,7 +7,8 @@
 #include <string.h>
 #include "cel/cel.h"
 
-void *cel_alloc(cel_arena *a, size_t n); /* 8-aligned; NULL past the limit */
+/* 8-aligned; NULL past the limit */
+static inline void *cel_alloc(cel_arena *a, size_t n) { return arena_alloc(a, n); }
 
 /* ---- syntax tree (also the compiled form, annotated by the checker) ---- */
 typedef enum {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cel/cel_lex.h"
+#include "util/str.h"
 
 static int fail(cel_lexer *lx, size_t off, const char *msg)
 {
@@ -13,13 +14,6 @@ static int fail(cel_lexer *lx, size_t off, const char *msg)
 
 static int is_ident_start(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 static size_t put_utf8(char *o, uint32_t cp)
 {
@@ -103,7 +97,7 @@ static int lex_string(cel_lexer *lx, cel_tok *t, int raw, int bytes)
             if (c == 'U' && bytes) return fail(lx, esc, "\\U escape in bytes literal");
             cp = 0;
             for (int i = 0; i < nd; i++) {
-                int h = p < lx->len ? hexval((unsigned char)s[p]) : -1;
+                int h = p < lx->len ? str_hexval((unsigned char)s[p]) : -1;
                 if (h < 0) return fail(lx, esc, "invalid escape sequence");
                 cp = cp << 4 | (uint32_t)h;
                 p++;
@@ -148,9 +142,9 @@ static int lex_number(cel_lexer *lx, cel_tok *t)
         size_t d0 = p;
         uint64_t v = 0;
         int over = 0;
-        while (p < n && hexval((unsigned char)s[p]) >= 0) {
+        while (p < n && str_hexval((unsigned char)s[p]) >= 0) {
             if (v >> 60) over = 1;
-            v = v << 4 | (uint64_t)hexval((unsigned char)s[p++]);
+            v = v << 4 | (uint64_t)str_hexval((unsigned char)s[p++]);
         }
         if (p == d0) return fail(lx, t->off, "invalid hexadecimal literal");
         if (over) return fail(lx, t->off, "integer literal out of range");

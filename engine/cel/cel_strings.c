@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cel/cel_int.h"
+#include "util/str.h"
 
 #define NOV(c, name, v) cel_errv(c, "no such overload: %s.%s", cel_type_name(v), name)
 
@@ -87,10 +88,8 @@ static cel_value change_case(cel_ctx *c, cel_value *a, int upper)
     cel_value v = cel_str_dup(c, CEL_STRING, a[0].u.s, a[0].n);
     if (cel_is_err(v)) return v;
     char *s = (char *)v.u.s;
-    for (size_t i = 0; i < v.n; i++) {
-        if (upper && s[i] >= 'a' && s[i] <= 'z') s[i] = (char)(s[i] - 32);
-        if (!upper && s[i] >= 'A' && s[i] <= 'Z') s[i] = (char)(s[i] + 32);
-    }
+    if (upper) str_upper(s, s, v.n);
+    else str_lower(s, s, v.n);
     return v;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/str.h"
 #include "util/strmap.h"
 
 /* Exact hosts are keyed by the lowercased host; wildcards "*.example.com" by
@@ -47,10 +48,7 @@ size_t hostidx_count(const hostidx *idx)
 
 static void lower_copy(char *dst, const char *src, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
+    str_lower(dst, src, len);
     dst[len] = '\0';
 }
 

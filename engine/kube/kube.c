@@ -88,13 +88,6 @@ static void auth_header(buf *hdr, int force_reread)
     pthread_mutex_unlock(&g_tok_mu);
 }
 
-static void wipe_buf(buf *b)
-{
-    if (b->data)
-        memset(b->data, 0, b->len);
-    buf_free(b);
-}
-
 pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char *body,
                   size_t body_len, int64_t timeout_ms, pc_http_response *resp, char *err,
                   size_t errlen)
@@ -143,7 +136,7 @@ pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char 
         if (st != PC_OK || status != 401 || (!g_conf.token_file && !g_conf.exec_argv))
             break;
     }
-    wipe_buf(&auth);
+    buf_wipe(&auth);
     buf_free(&url);
     if (st == PC_OK) {
         resp->status = status;
@@ -160,7 +153,7 @@ pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char 
         }
     }
     /* Responses echo the reviewed token (TokenReview spec): wipe them. */
-    wipe_buf(&out);
+    buf_wipe(&out);
     return st;
 }
 
@@ -216,7 +209,7 @@ static pc_status control_exchange(const char *method, const char *path,
         if (st != PC_OK || *status != 401 || (!g_conf.token_file && !g_conf.exec_argv))
             break;
     }
-    wipe_buf(&auth);
+    buf_wipe(&auth);
     buf_free(&url);
     buf_free(&ctype);
     return st;

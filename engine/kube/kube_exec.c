@@ -197,8 +197,6 @@ const char *kube_exec_token(kube_exec_cache *c, char *const *argv, char *const *
         }
         json_object_put(o);
     }
-    if (out.data)
-        memset(out.data, 0, out.len); /* it held a token */
-    buf_free(&out);
+    buf_wipe(&out); /* it held a token */
     return result;
 }

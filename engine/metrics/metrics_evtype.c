@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "metrics.h"
+#include "util/str.h"
 
 static const struct {
     pc_phase phase;
@@ -42,7 +43,7 @@ const char *metrics_evaluator_type(pc_phase phase, const char *method, char *out
     int len = snprintf(out, n, "%s_", phase >= 0 && phase < PC_PHASE_COUNT_
                                           ? prefix[phase] : "EVALUATOR");
     for (const char *m = method; len >= 0 && (size_t)len + 1 < n && *m; m++)
-        out[len++] = isalnum((unsigned char)*m) ? (char)toupper((unsigned char)*m) : '_';
+        out[len++] = isalnum((unsigned char)*m) ? str_upper_c(*m) : '_';
     if (len >= 0 && (size_t)len < n)
         out[len] = '\0';
     return out;

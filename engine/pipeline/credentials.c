@@ -1,6 +1,6 @@
 #include <string.h>
-#include <strings.h>
 #include "credentials.h"
+#include "util/str.h"
 
 static const char *header(struct json_object *root, const char *name)
 {
@@ -20,9 +20,7 @@ static const char *header_ci(struct json_object *root, const char *name)
     char low[256];
     size_t n = strlen(name);
     if (n < sizeof low) {
-        for (size_t i = 0; i <= n; i++)
-            low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a'
-                                                             : name[i]);
+        str_lower(low, name, n + 1);
         return header(root, low);
     }
     struct json_object *req, *hdrs;
@@ -31,29 +29,22 @@ static const char *header_ci(struct json_object *root, const char *name)
         !json_object_is_type(hdrs, json_type_object))
         return NULL;
     json_object_object_foreach(hdrs, k, v) {
-        if (strcasecmp(k, name) == 0)
+        if (str_icmp(k, name) == 0)
             return json_object_get_string(v);
     }
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* URL-decodes in place; returns the new length. */
 static size_t url_decode(char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                            hexval((unsigned char)s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && str_hexval((unsigned char)s[i + 1]) >= 0 &&
+            str_hexval((unsigned char)s[i + 2]) >= 0) {
+            s[o++] = (char)(str_hexval((unsigned char)s[i + 1]) * 16 +
+                            str_hexval((unsigned char)s[i + 2]));
             i += 2;
         } else if (s[i] == '+') {
             s[o++] = ' ';

@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "config/cond.h"
 #include "config/vos.h"
+#include "util/str.h"
 #include "ydoc/ydoc.h"
 #include "credentials.h"
 #include "metrics/metrics.h"
@@ -77,9 +78,7 @@ int pipe_result_add_header(pipe_result *r, const char *name, size_t nlen,
         return -1;
     }
     /* HTTP/2 and gRPC need lowercase header names. */
-    for (size_t i = 0; i < nlen; i++)
-        if (n[i] >= 'A' && n[i] <= 'Z')
-            n[i] = (char)(n[i] - 'A' + 'a');
+    str_lower(n, n, nlen);
     r->headers[r->n_headers].name = (pc_str){n, nlen};
     r->headers[r->n_headers].value = (pc_str){v, vlen};
     r->n_headers++;

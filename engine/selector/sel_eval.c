@@ -9,8 +9,8 @@
 #define _GNU_SOURCE 1
 #endif
 #include <string.h>
-#include <strings.h>
 #include "sel_internal.h"
+#include "util/str.h"
 
 static int eval_depth_ok(int depth)
 {
@@ -26,9 +26,9 @@ static void drop(struct sel_cur *c)
 /* Go's strconv.ParseBool on the lower-cased string: 1 true, 0 false, -1 neither. */
 static int parse_bool(const char *s)
 {
-    if (!strcmp(s, "1") || !strcasecmp(s, "t") || !strcasecmp(s, "true"))
+    if (!strcmp(s, "1") || !str_icmp(s, "t") || !str_icmp(s, "true"))
         return 1;
-    if (!strcmp(s, "0") || !strcasecmp(s, "f") || !strcasecmp(s, "false"))
+    if (!strcmp(s, "0") || !str_icmp(s, "f") || !str_icmp(s, "false"))
         return 0;
     return -1;
 }

@@ -3,6 +3,7 @@
 #define PC_SELECTOR_INTERNAL_H
 #include <stddef.h>
 #include <json-c/json.h>
+#include "util/buf.h"
 
 #define SEL_MAX_TEXT  65536  /* longest selector text accepted */
 #define SEL_MAX_NEST  16     /* nesting of `#.` / queries inside one another */
@@ -116,13 +117,9 @@ unsigned sel_utf8_decode(const unsigned char *s, size_t n, size_t *len);
 
 /* sel_base64.c */
 
-/* sel_buf.c: growable byte buffer; errors stick in oom. Zero-initialised it starts on the
- * heap; pointing p/cap at a local array first saves the allocation for short strings. */
-struct sel_buf { char *p; size_t len, cap; int oom, heap; };
-void sel_buf_add(struct sel_buf *b, const void *s, size_t n);
-void sel_buf_addc(struct sel_buf *b, char c);
-struct json_object *sel_buf_to_string(struct sel_buf *b);
-void sel_buf_free(struct sel_buf *b);
+/* sel_buf.c: text built in util/buf (failures stick in b->failed) as a
+ * json-c string; NULL when it failed or does not fit json-c's int length. */
+struct json_object *sel_buf_to_string(buf *b);
 
 /* Error helper shared by the parsers. */
 void sel_errf(char *err, size_t errlen, const char *fmt, ...)

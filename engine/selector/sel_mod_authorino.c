@@ -32,11 +32,11 @@ static int new_string(const char *s, size_t n, struct json_object **out, int *ou
     return *out ? 0 : -1;
 }
 
-static int buf_result(struct sel_buf *b, struct json_object **out, int *outp)
+static int buf_result(buf *b, struct json_object **out, int *outp)
 {
     *out = sel_buf_to_string(b);
     *outp = 1;
-    sel_buf_free(b);
+    buf_free(b);
     return *out ? 0 : -1;
 }
 
@@ -212,24 +212,24 @@ int sel_mod_replace(const struct sel_modarg *a, struct json_object *in, int pres
     }
     size_t len;
     const char *s = sel_text(in, &len);
-    struct sel_buf b = {0};
+    buf b = {0};
     if (a->s1len == 0) {
-        sel_buf_add(&b, a->s2, a->s2len);
-        for (size_t i = 0; i < len && !b.oom;) {
+        buf_append(&b, a->s2, a->s2len);
+        for (size_t i = 0; i < len && !b.failed;) {
             size_t rl = sel_utf8_len((const unsigned char *)s + i, len - i);
-            sel_buf_add(&b, s + i, rl);
-            sel_buf_add(&b, a->s2, a->s2len);
+            buf_append(&b, s + i, rl);
+            buf_append(&b, a->s2, a->s2len);
             i += rl;
         }
     } else {
         size_t start = 0;
         const char *hit;
-        while (!b.oom && (hit = memmem(s + start, len - start, a->s1, a->s1len))) {
-            sel_buf_add(&b, s + start, (size_t)(hit - s) - start);
-            sel_buf_add(&b, a->s2, a->s2len);
+        while (!b.failed && (hit = memmem(s + start, len - start, a->s1, a->s1len))) {
+            buf_append(&b, s + start, (size_t)(hit - s) - start);
+            buf_append(&b, a->s2, a->s2len);
             start = (size_t)(hit - s) + a->s1len;
         }
-        sel_buf_add(&b, s + start, len - start);
+        buf_append(&b, s + start, len - start);
     }
     return buf_result(&b, out, outp);
 }

@@ -7,9 +7,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "sel_internal.h"
 #include "sel_mods.h"
+#include "util/str.h"
 
 #define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -72,7 +72,7 @@ static int gjson_bool(struct json_object *v)
         return json_object_get_double(v) != 0;
     case json_type_string: {
         const char *s = json_object_get_string(v);
-        return !strcmp(s, "1") || !strcasecmp(s, "t") || !strcasecmp(s, "true");
+        return !strcmp(s, "1") || !str_icmp(s, "t") || !str_icmp(s, "true");
     }
     default:
         return 0;

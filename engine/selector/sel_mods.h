@@ -20,7 +20,7 @@ int sel_mod_strip(const struct sel_modarg *a, struct json_object *in, int presen
 
 /* sel_textmap.c: rewrites text rune by rune into b. */
 enum sel_textmap { SEL_MAP_UPPER, SEL_MAP_LOWER, SEL_MAP_STRIP };
-void sel_map_text(struct sel_buf *b, const char *s, size_t n, enum sel_textmap how);
+void sel_map_text(buf *b, const char *s, size_t n, enum sel_textmap how);
 /* Copies a value with every string and member name mapped; other values are shared.
  * Returns 0, or -1 (out of memory, or nested deeper than SEL_MAX_DOC). */
 int sel_map_value(struct json_object *in, enum sel_textmap how, int depth,

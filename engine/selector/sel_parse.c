@@ -122,48 +122,48 @@ static int parse_key(struct parser *P, size_t *pos, size_t end, struct sel_step 
 {
     const char *s = P->s;
     size_t i = *pos;
-    struct sel_buf key = {0}, pat = {0};
+    buf key = {0}, pat = {0};
     int wild = 0;
     while (i < end && s[i] != '.' && s[i] != '|') {
         if (s[i] == '\\') {
             /* A trailing backslash escapes nothing and is dropped, as in gjson. */
             if (i + 1 < end) {
-                sel_buf_addc(&key, s[i + 1]);
-                sel_buf_addc(&pat, '\\');
-                sel_buf_addc(&pat, s[i + 1]);
+                buf_putc(&key, s[i + 1]);
+                buf_putc(&pat, '\\');
+                buf_putc(&pat, s[i + 1]);
             }
             i += 2;
             continue;
         }
         if (s[i] == '*' || s[i] == '?')
             wild = 1;
-        sel_buf_addc(&key, s[i]);
-        sel_buf_addc(&pat, s[i]);
+        buf_putc(&key, s[i]);
+        buf_putc(&pat, s[i]);
         i++;
     }
     if (i > end)
         i = end;
-    if (key.oom || pat.oom) {
-        sel_buf_free(&key);
-        sel_buf_free(&pat);
+    if (key.failed || pat.failed) {
+        buf_free(&key);
+        buf_free(&pat);
         return oom(P);
     }
     if (key.len == 0) {
-        sel_buf_free(&key);
-        sel_buf_free(&pat);
+        buf_free(&key);
+        buf_free(&pat);
         sel_errf(P->err, P->errlen, "empty path component at offset %zu", *pos);
         return -1;
     }
     if (wild) {
         st->op = SEL_WILD;
-        st->key = pat.p;
+        st->key = pat.data;
         st->keylen = pat.len;
-        sel_buf_free(&key);
+        buf_free(&key);
     } else {
         st->op = SEL_KEY;
-        st->key = key.p;
+        st->key = key.data;
         st->keylen = key.len;
-        sel_buf_free(&pat);
+        buf_free(&pat);
         /* All digits names an element too; huge numbers simply never match. */
         size_t idx = 0;
         int digits = 1;

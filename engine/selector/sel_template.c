@@ -66,13 +66,13 @@ static int add_part(struct sel_tpart **parts, size_t *n, size_t *cap, struct sel
     return 0;
 }
 
-static int flush_literal(struct sel_buf *lit, struct sel_tpart **parts, size_t *n, size_t *cap)
+static int flush_literal(buf *lit, struct sel_tpart **parts, size_t *n, size_t *cap)
 {
     if (lit->len == 0)
         return 0;
     struct sel_tpart pt;
     memset(&pt, 0, sizeof pt);
-    pt.lit = lit->p;
+    pt.lit = lit->data;
     pt.litlen = lit->len;
     if (add_part(parts, n, cap, &pt) != 0)
         return -1;
@@ -83,7 +83,7 @@ static int flush_literal(struct sel_buf *lit, struct sel_tpart **parts, size_t *
 int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, size_t *nparts,
                        char *err, size_t errlen)
 {
-    struct sel_buf lit = {0};
+    buf lit = {0};
     struct sel_tpart *v = NULL;
     size_t n = 0, cap = 0, open = 0, start = 0;
     int escaping = 0, inside = 0, nested = 0;
@@ -92,7 +92,7 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
         char b = text[i];
         if (b == '{') {
             if (escaping) {
-                sel_buf_addc(&lit, b);
+                buf_putc(&lit, b);
             } else if (inside) {
                 nested++;
             } else {
@@ -120,18 +120,18 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
                     }
                 }
             } else {
-                sel_buf_addc(&lit, b);
+                buf_putc(&lit, b);
             }
             escaping = 0;
         } else if (b == '\\') {
             if (!inside) {
                 if (escaping)
-                    sel_buf_addc(&lit, b);
+                    buf_putc(&lit, b);
                 escaping = !escaping;
             }
         } else {
             if (!inside)
-                sel_buf_addc(&lit, b);
+                buf_putc(&lit, b);
             escaping = 0;
         }
     }
@@ -139,7 +139,7 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
         sel_errf(err, errlen, "unterminated placeholder at offset %zu", open);
         goto fail;
     }
-    if (lit.oom || flush_literal(&lit, &v, &n, &cap) != 0)
+    if (lit.failed || flush_literal(&lit, &v, &n, &cap) != 0)
         goto nomem;
     *parts = v;
     *nparts = n;
@@ -147,7 +147,7 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
 nomem:
     sel_errf(err, errlen, "out of memory");
 fail:
-    sel_buf_free(&lit);
+    buf_free(&lit);
     sel_template_free(v, n);
     return -1;
 }

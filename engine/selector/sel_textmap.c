@@ -46,7 +46,7 @@ static int go_isprint(unsigned cp)
     return (cp & 0xFFFE) != 0xFFFE;
 }
 
-static void put_utf8(struct sel_buf *b, unsigned cp)
+static void put_utf8(buf *b, unsigned cp)
 {
     char u[4];
     size_t n;
@@ -61,7 +61,7 @@ static void put_utf8(struct sel_buf *b, unsigned cp)
         u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
         u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
     }
-    sel_buf_add(b, u, n);
+    buf_append(b, u, n);
 }
 
 static unsigned map_case(unsigned cp, enum sel_textmap how)
@@ -81,7 +81,7 @@ static unsigned map_case(unsigned cp, enum sel_textmap how)
     return r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF) ? cp : (unsigned)r;
 }
 
-void sel_map_text(struct sel_buf *b, const char *s, size_t n, enum sel_textmap how)
+void sel_map_text(buf *b, const char *s, size_t n, enum sel_textmap how)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
@@ -100,10 +100,10 @@ void sel_map_text(struct sel_buf *b, const char *s, size_t n, enum sel_textmap h
 
 static struct json_object *mapped_string(const char *s, size_t n, enum sel_textmap how)
 {
-    struct sel_buf b = {0};
+    buf b = {0};
     sel_map_text(&b, s, n, how);
     struct json_object *o = sel_buf_to_string(&b);
-    sel_buf_free(&b);
+    buf_free(&b);
     return o;
 }
 
@@ -143,13 +143,13 @@ int sel_map_value(struct json_object *in, enum sel_textmap how, int depth,
         struct json_object_iterator end = json_object_iter_end(in);
         for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
             const char *k = json_object_iter_peek_name(&it);
-            struct sel_buf kb = {0};
+            buf kb = {0};
             struct json_object *v = NULL;
             sel_map_text(&kb, k, strlen(k), how);
-            int bad = kb.oom ||
+            int bad = kb.failed ||
                       sel_map_value(json_object_iter_peek_value(&it), how, depth + 1, &v) != 0 ||
-                      json_object_object_add(r, kb.p ? kb.p : "", v) != 0;
-            sel_buf_free(&kb);
+                      json_object_object_add(r, kb.data ? kb.data : "", v) != 0;
+            buf_free(&kb);
             if (bad) {
                 json_object_put(v);
                 json_object_put(r);

@@ -92,28 +92,29 @@ int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object 
         return r;
     }
     char local[256];
-    struct sel_buf b = {local, 0, sizeof local, 0, 0};
+    buf b;
+    buf_init_on(&b, local, sizeof local);
     for (size_t i = 0; i < e->nparts; i++) {
         const struct sel_tpart *pt = &e->parts[i];
         if (!pt->is_path) {
-            sel_buf_add(&b, pt->lit, pt->litlen);
+            buf_append(&b, pt->lit, pt->litlen);
             continue;
         }
         struct sel_cur c = {root, NULL, SEL_PRESENT};
         if (sel_eval(&pt->prog, &c, 0) != 0) {
             json_object_put(c.hold);
-            sel_buf_free(&b);
+            buf_free(&b);
             return -1;
         }
         if (c.state == SEL_PRESENT) {
             size_t n;
             const char *s = sel_text(c.v, &n);
-            sel_buf_add(&b, s, n);
+            buf_append(&b, s, n);
         }
         json_object_put(c.hold);
     }
     *out = sel_buf_to_string(&b);
-    sel_buf_free(&b);
+    buf_free(&b);
     return *out ? 0 : -1;
 }
 

@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
 #include "request/authjson.h"
@@ -23,6 +22,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "workers.h"
+#include "util/str.h"
 
 struct pc_submission {
     snapshot *snap;
@@ -96,7 +96,7 @@ static const char *const grpc_names[] = {
 static pc_str find_header(const pc_request_view *v, const char *name, size_t n)
 {
     for (size_t i = 0; i < v->n_headers; i++)
-        if (v->headers[i].key.len == n && strncasecmp(v->headers[i].key.ptr, name, n) == 0)
+        if (str_ieq(v->headers[i].key.ptr, v->headers[i].key.len, name, n))
             return v->headers[i].value;
     return (pc_str){"", 0};
 }

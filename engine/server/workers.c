@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include "http/httpc.h"
+#include "util/list.h"
 #include "workers.h"
 
 #define QUEUE_MAX 65536
@@ -8,12 +9,12 @@
 typedef struct job {
     void (*fn)(void *);
     void *arg;
-    struct job *next;
+    list_node link;
 } job;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static job *g_head, *g_tail;
+static list_node g_queue = {&g_queue, &g_queue}; /* FIFO of jobs */
 static size_t g_len;
 static int g_stopping, g_n;
 static pthread_t *g_threads;
@@ -23,16 +24,14 @@ static void *worker_main(void *unused)
     (void)unused;
     for (;;) {
         pthread_mutex_lock(&g_mu);
-        while (!g_head && !g_stopping)
+        while (list_empty(&g_queue) && !g_stopping)
             pthread_cond_wait(&g_cv, &g_mu);
-        job *j = g_head;
-        if (!j) {
+        list_node *n = list_pop_front(&g_queue);
+        if (!n) {
             pthread_mutex_unlock(&g_mu);
             return NULL;
         }
-        g_head = j->next;
-        if (!g_head)
-            g_tail = NULL;
+        job *j = LIST_ENTRY(n, job, link);
         g_len--;
         pthread_mutex_unlock(&g_mu);
         j->fn(j->arg);
@@ -63,18 +62,13 @@ int workers_post(void (*fn)(void *), void *arg)
         return -1;
     j->fn = fn;
     j->arg = arg;
-    j->next = NULL;
     pthread_mutex_lock(&g_mu);
     if (g_stopping || !g_n || g_len >= QUEUE_MAX) {
         pthread_mutex_unlock(&g_mu);
         free(j);
         return -1;
     }
-    if (g_tail)
-        g_tail->next = j;
-    else
-        g_head = j;
-    g_tail = j;
+    list_push_back(&g_queue, &j->link);
     g_len++;
     pthread_cond_signal(&g_cv);
     pthread_mutex_unlock(&g_mu);

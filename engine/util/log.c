@@ -4,10 +4,10 @@
  * in seconds since the epoch); text is for people at a terminal. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "str.h"
 
 static pc_log_level g_level = PC_LOG_INFO;
 static plog_format g_format = PLOG_JSON;
@@ -28,11 +28,11 @@ plog_format plog_current_format(void)
 int plog_parse_level(const char *s, pc_log_level *out)
 {
     for (int i = 0; i < 4; i++)
-        if (strcasecmp(s, level_names[i]) == 0) {
+        if (str_icmp(s, level_names[i]) == 0) {
             *out = (pc_log_level)i;
             return 0;
         }
-    if (strcasecmp(s, "warning") == 0) {
+    if (str_icmp(s, "warning") == 0) {
         *out = PC_LOG_WARN;
         return 0;
     }
@@ -326,7 +326,7 @@ static redact_list g_fields = {{"token", "access_token", "refresh_token", "id_to
 static int list_has(const redact_list *rl, const char *name, size_t len)
 {
     for (int i = 0; i < rl->n; i++)
-        if (strlen(rl->names[i]) == len && strncasecmp(rl->names[i], name, len) == 0)
+        if (str_ieq(rl->names[i], strlen(rl->names[i]), name, len))
             return 1;
     return 0;
 }
@@ -335,7 +335,7 @@ static int list_edit(redact_list *rl, const char *name, int add)
 {
     size_t len = strlen(name);
     for (int i = 0; i < rl->n; i++)
-        if (strlen(rl->names[i]) == len && strncasecmp(rl->names[i], name, len) == 0) {
+        if (str_ieq(rl->names[i], strlen(rl->names[i]), name, len)) {
             if (!add)
                 rl->names[i] = rl->names[--rl->n];
             return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/str.h"
 #include "ydoc/ydoc_int.h"
 
 static int hex4(const char *p, const char *end, unsigned *v)
@@ -16,16 +17,10 @@ static int hex4(const char *p, const char *end, unsigned *v)
         return 0;
     unsigned x = 0;
     for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        x <<= 4;
-        if (c >= '0' && c <= '9')
-            x |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            x |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            x |= (unsigned)(c - 'A' + 10);
-        else
+        int d = str_hexval((unsigned char)p[i]);
+        if (d < 0)
             return 0;
+        x = x << 4 | (unsigned)d;
     }
     *v = x;
     return 1;

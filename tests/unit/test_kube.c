@@ -545,7 +545,11 @@ static void test_setup(void)
     unsetenv("KUBERNETES_SERVICE_PORT");
     unsetenv("PORTCULLIS_SA_DIR");
     unsetenv("KUBECONFIG");
+    /* $KUBECONFIG came first and could not be read: plugins hear why. */
+    CU_ASSERT_EQUAL(do_review(err, sizeof err), PC_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no usable Kubernetes API: cannot read kubeconfig"));
     kube_teardown();
+    /* After teardown nothing was configured: the earlier reason is gone. */
     CU_ASSERT_EQUAL(do_review(err, sizeof err), PC_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no Kubernetes API server"));
 

@@ -173,6 +173,27 @@ static int parse(parsed *p, const char *req)
     return checkjson_parse(req, strlen(req), &p->cj, err, sizeof err);
 }
 
+/* ---- before the server opens ---- */
+
+/* pc_host.submit before submit_install (a frontend driven outside
+ * `serve`): one fail-closed UNAVAILABLE verdict, no submission, not ready. */
+static void test_before_install(void)
+{
+    parsed p;
+    CU_ASSERT_EQUAL_FATAL(parse(&p, REQ("early.test")), 0);
+    waiter w;
+    waiter_init(&w);
+    host_table()->submit(&p.cj.view, on_verdict, &w);
+    CU_ASSERT_EQUAL(w.done, 1);
+    CU_ASSERT_PTR_NULL(w.sub);
+    CU_ASSERT_EQUAL(w.allowed, 0);
+    CU_ASSERT_EQUAL(w.grpc, PC_GRPC_UNAVAILABLE);
+    CU_ASSERT_EQUAL(w.http, 503);
+    CU_ASSERT_EQUAL(waiter_wait(&w), 0); /* releasing NULL is fine */
+    CU_ASSERT_EQUAL(host_table()->ready(), 0);
+    checkjson_free(&p.cj);
+}
+
 /* ---- inline ---- */
 
 /* A pipeline that never blocks is decided on the submitting thread, before
@@ -582,6 +603,7 @@ static int stop_workers(void)
 int cu_register(void)
 {
     static const cu_case c[] = {
+        {"submit before the server opens", test_before_install},
         {"inline decisions", test_inline},
         {"PC_AGAIN hands off to a worker", test_handoff},
         {"blocking types and the engine cache", test_blocking_and_cache},

@@ -99,12 +99,12 @@ static size_t b64url_dec(const char *s, size_t n, unsigned char *out, size_t cap
 /* base64url text of a JSON document, parsed (json_object_put it). */
 static json_object *b64_json(const char *s, size_t n)
 {
-    static unsigned char buf[65536];
-    size_t len = b64url_dec(s, n, buf, sizeof buf - 1);
+    static unsigned char raw[65536];
+    size_t len = b64url_dec(s, n, raw, sizeof raw - 1);
     if (len == (size_t)-1)
         return NULL;
-    buf[len] = '\0';
-    return json_tokener_parse((const char *)buf);
+    raw[len] = '\0';
+    return json_tokener_parse((const char *)raw);
 }
 
 static const char *jstr(json_object *o, const char *k)
@@ -210,11 +210,11 @@ static void test_sign_each_alg(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(k);
         CU_ASSERT_STRING_EQUAL(wb_key_alg(k), g_algs[a].alg);
         CU_ASSERT_STRING_EQUAL(wb_key_kid(k), "k1");
-        hc_buf sig;
-        hc_buf_init(&sig, 4096);
+        buf sig;
+        buf_init_max(&sig, 4096);
         CU_ASSERT_EQUAL(wb_key_sign(k, data, strlen(data), &sig), 0);
         unsigned char raw[1024];
-        size_t rl = b64url_dec(sig.p, sig.len, raw, sizeof raw);
+        size_t rl = b64url_dec(sig.data, sig.len, raw, sizeof raw);
         CU_ASSERT_FATAL(rl != (size_t)-1);
         CU_ASSERT_EQUAL(rl, g_algs[a].coord ? 2 * g_algs[a].coord : 256);
         CU_ASSERT(verify_sig(g_pkey[g_algs[a].key], g_algs[a].md, g_algs[a].coord, data,
@@ -227,7 +227,7 @@ static void test_sign_each_alg(void)
         raw[rl / 2] ^= 1;
         CU_ASSERT(!verify_sig(g_pkey[g_algs[a].key], g_algs[a].md, g_algs[a].coord, data,
                               strlen(data), raw, rl));
-        hc_buf_free(&sig);
+        buf_wipe(&sig);
         wb_key_free(k);
     }
 }
@@ -280,11 +280,11 @@ static void test_jwks_and_discovery(void)
         keys[a] = wb_key_load(g_pem[g_algs[a].key], g_algs[a].alg, kid, err, sizeof err);
         CU_ASSERT_PTR_NOT_NULL_FATAL(keys[a]);
     }
-    hc_buf disc, jwks;
-    hc_buf_init(&disc, 65536);
-    hc_buf_init(&jwks, 65536);
+    buf disc, jwks;
+    buf_init_max(&disc, 65536);
+    buf_init_max(&jwks, 65536);
     CU_ASSERT_EQUAL(wb_docs_build("https://id.test/ns/ac/wb//", keys, N_ALGS, &disc, &jwks), 0);
-    json_object *d = json_tokener_parse(disc.p), *j = json_tokener_parse(jwks.p), *v;
+    json_object *d = json_tokener_parse(disc.data), *j = json_tokener_parse(jwks.data), *v;
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_STRING_EQUAL(jstr(d, "issuer") ? jstr(d, "issuer") : "", "https://id.test/ns/ac/wb//");
@@ -321,14 +321,14 @@ static void test_jwks_and_discovery(void)
     }
     json_object_put(d);
     json_object_put(j);
-    hc_buf_free(&disc);
-    hc_buf_free(&jwks);
+    buf_wipe(&disc);
+    buf_wipe(&jwks);
     /* A key set over its cap fails rather than publishing half of it. */
-    hc_buf_init(&disc, 65536);
-    hc_buf_init(&jwks, 600);
+    buf_init_max(&disc, 65536);
+    buf_init_max(&jwks, 600);
     CU_ASSERT_EQUAL(wb_docs_build("https://id.test/x", keys, N_ALGS, &disc, &jwks), -1);
-    hc_buf_free(&disc);
-    hc_buf_free(&jwks);
+    buf_wipe(&disc);
+    buf_wipe(&jwks);
     for (size_t a = 0; a < N_ALGS; a++)
         wb_key_free(keys[a]);
 }

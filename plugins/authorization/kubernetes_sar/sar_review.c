@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sar.h"
+#include "util/str.h"
 
 #define SAR_PATH "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 #define SAR_FAILED "SubjectAccessReview failed: "
@@ -107,9 +108,7 @@ static int request_body(const sar_inst *in, pc_eval *ev, pc_value **out)
         char verb[32];
         if (!method || ml >= sizeof verb)
             ml = 0;
-        for (size_t i = 0; i < ml; i++)
-            verb[i] = (char)(method[i] >= 'A' && method[i] <= 'Z' ? method[i] - 'A' + 'a'
-                                                                  : method[i]);
+        str_lower(verb, method, ml);
         if (set_text(h, ev, attrs, "path", path ? path : "", path ? pl : 0) < 0 ||
             set_text(h, ev, attrs, "verb", verb, ml) < 0 ||
             h->value_set(spec, "nonResourceAttributes", attrs) != PC_OK)

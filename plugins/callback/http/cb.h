@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include "hc.h"
+#include "util/list.h"
 
 /* Calls waiting to be sent, per callback (the queueLimit default). */
 #define CB_DEFAULT_QUEUE_LIMIT 1024
@@ -14,7 +15,7 @@
 #define CB_MAX_SENDERS 4
 
 typedef struct cb_job {
-    struct cb_job *next;
+    list_node link;          /* in the queue */
     hc_msg msg;              /* req points into msg itself */
 } cb_job;
 
@@ -34,7 +35,7 @@ typedef struct cb_queue {
     pthread_t threads[CB_MAX_SENDERS];
     int n_threads, idle;     /* started, and waiting for work */
     int started, stopping;
-    cb_job *head, *tail;
+    list_node jobs;          /* cb_job.link, oldest first */
     size_t len, limit;
     uint64_t n_dropped;      /* for rate-limiting the log */
 } cb_queue;

@@ -44,17 +44,14 @@ static void *run(void *arg)
     cb_queue *q = arg;
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (!q->head && !q->stopping) {
+        while (list_empty(&q->jobs) && !q->stopping) {
             q->idle++;
             pthread_cond_wait(&q->cv, &q->mu);
             q->idle--;
         }
         if (q->stopping)
             break;
-        cb_job *job = q->head;
-        q->head = job->next;
-        if (!q->head)
-            q->tail = NULL;
+        cb_job *job = LIST_ENTRY(list_pop_front(&q->jobs), cb_job, link);
         q->len--;
         pthread_mutex_unlock(&q->mu);
         send_one(q, job);
@@ -73,6 +70,7 @@ int cb_queue_start(cb_queue *q, const pc_host *h, const char *name,
     q->name = name;
     q->counters = counters;
     q->limit = limit;
+    list_init(&q->jobs);
     if (pthread_mutex_init(&q->mu, NULL))
         return -1;
     if (pthread_cond_init(&q->cv, NULL)) {
@@ -85,7 +83,6 @@ int cb_queue_start(cb_queue *q, const pc_host *h, const char *name,
 
 int cb_queue_push(cb_queue *q, cb_job *job)
 {
-    job->next = NULL;
     pthread_mutex_lock(&q->mu);
     if (q->stopping || q->len >= q->limit) {
         /* One line per 1000 drops: an overload must not flood the log too. */
@@ -99,11 +96,7 @@ int cb_queue_push(cb_queue *q, cb_job *job)
                          (unsigned long long)n);
         return -1;
     }
-    if (q->tail)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
+    list_push_back(&q->jobs, &job->link);
     q->len++;
     /* Another sender when every one is busy; if none can start, the
      * running ones (or the next push) get to the call. */
@@ -127,12 +120,10 @@ void cb_queue_stop(cb_queue *q)
     for (int i = 0; i < n; i++)
         pthread_join(q->threads[i], NULL);
     size_t dropped = 0;
-    for (cb_job *j = q->head, *next; j; j = next) {
-        next = j->next;
-        cb_job_free(j);
+    for (list_node *ln; (ln = list_pop_front(&q->jobs));) {
+        cb_job_free(LIST_ENTRY(ln, cb_job, link));
         dropped++;
     }
-    q->head = q->tail = NULL;
     q->len = 0;
     if (dropped) {
         q->host->counter_add(q->counters->dropped, dropped);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <portcullis/plugin.h>
+#include "util/buf.h"
 
 #define HC_DEFAULT_TIMEOUT_MS 5000
 /* Authorino refuses longer URLs (pkg/http ValidateURL). */
@@ -122,18 +123,11 @@ pc_status hc_oauth2_token(const hc_inst *in, pc_eval *ev, const char **tok);
 #define HC_MAX_HEADER_LINE (16 * 1024)
 #define HC_MAX_BODY (1024 * 1024)
 
-/* hc_text.c: a growable string with a hard cap. */
-typedef struct hc_buf {
-    char *p;
-    size_t len, cap, max;
-    int failed;            /* out of memory or over max */
-} hc_buf;
-
 /* One request, built from the config and the Authorization JSON of the
  * evaluation but no longer tied to it: req points into this struct. */
 typedef struct hc_msg {
-    hc_buf url, body;
-    hc_buf lines[HC_MAX_HEADERS + 3];
+    buf url, body;
+    buf lines[HC_MAX_HEADERS + 3];
     size_t n_lines;
     const char *ptrs[HC_MAX_HEADERS + 5];
     pc_http_request req;
@@ -166,17 +160,15 @@ pc_status hc_discovery(const pc_host *h, pc_eval *ev, pc_cache *cache, const cha
 const char *hc_endpoint_of(const pc_host *h, pc_eval *ev, const char *what,
                            const pc_value *doc, const char *field);
 
-void hc_buf_init(hc_buf *b, size_t max);
-void hc_buf_put(hc_buf *b, const char *s, size_t n);
-void hc_buf_puts(hc_buf *b, const char *s);
+/* hc_text.c: encoders into the engine's bounded buffer (util/buf.h: a
+ * failed append sets b->failed, checked once the text is built; buf_wipe
+ * frees what may hold credentials). */
 /* application/x-www-form-urlencoded (Go's url.QueryEscape: space is '+'). */
-void hc_buf_form(hc_buf *b, const char *s, size_t n);
-/* Wipes and frees. */
-void hc_buf_free(hc_buf *b);
+void hc_buf_form(buf *b, const char *s, size_t n);
 /* Standard base64 of n bytes into b. */
-void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n);
+void hc_buf_base64(buf *b, const unsigned char *s, size_t n);
 /* URL-safe base64 without padding (RFC 4648 §5, as JWS uses it). */
-void hc_buf_base64url(hc_buf *b, const unsigned char *s, size_t n);
+void hc_buf_base64url(buf *b, const unsigned char *s, size_t n);
 /* 1 if s (n bytes) holds no CR, LF or NUL (safe inside one header line). */
 int hc_header_safe(const char *s, size_t n);
 /* 1 if the name is an RFC 9110 token (a valid header name). */

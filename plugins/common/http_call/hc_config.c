@@ -236,19 +236,19 @@ static char *form_params(const pc_host *h, const pc_value *map)
                 l.k[j] = l.k[j - 1], l.v[j] = l.v[j - 1];
                 l.k[j - 1] = tk, l.v[j - 1] = tv;
             }
-        hc_buf b;
-        hc_buf_init(&b, 64 * 1024);
+        buf b;
+        buf_init_max(&b, 64 * 1024);
         for (size_t i = 0; i < l.n; i++) {
             const char *v = l.v[i] ? l.v[i] : "";
             if (i)
-                hc_buf_put(&b, "&", 1);
+                buf_append(&b, "&", 1);
             hc_buf_form(&b, l.k[i], strlen(l.k[i]));
-            hc_buf_put(&b, "=", 1);
+            buf_append(&b, "=", 1);
             hc_buf_form(&b, v, strlen(v));
         }
         if (!b.failed)
-            out = hc_strdup(b.p ? b.p : "");
-        hc_buf_free(&b);
+            out = hc_strdup(b.data ? b.data : "");
+        buf_wipe(&b);
     }
     free(l.k);
     free(l.v);
@@ -274,18 +274,18 @@ static int load_oauth2(hc_inst *in, pc_create_ctx *cc, const pc_value *o, char *
     if (!(a->client_secret = secret_value(h, cc, h->value_get(o, "clientSecretRef"),
                                           "oauth2.clientSecretRef", err, errlen)))
         return -1;
-    hc_buf b;
+    buf b;
     const pc_value *scopes = h->value_get(o, "scopes");
     if (h->value_length(scopes)) {
-        hc_buf_init(&b, 64 * 1024);
+        buf_init_max(&b, 64 * 1024);
         for (size_t i = 0; i < h->value_length(scopes); i++) {
             if (i)
-                hc_buf_put(&b, " ", 1);
+                buf_append(&b, " ", 1);
             const char *sc = h->value_string(h->value_at(scopes, i), NULL);
-            hc_buf_puts(&b, sc ? sc : "");
+            buf_puts(&b, sc ? sc : "");
         }
-        a->scopes = b.failed ? NULL : hc_strdup(b.p);
-        hc_buf_free(&b);
+        a->scopes = b.failed ? NULL : hc_strdup(b.data);
+        buf_wipe(&b);
     }
     const pc_value *extra = h->value_get(o, "extraParams");
     if (h->value_length(extra) && !(a->extra = form_params(h, extra))) {
@@ -323,29 +323,30 @@ static int url_expression(hc_inst *in, pc_create_ctx *cc, const char *expr, char
         snprintf(err, errlen, "urlExpression needs plugin ABI 1.1 (value_keep_json)");
         return -1;
     }
-    hc_buf spec = {.max = 6 * strlen(expr) + 32};
-    hc_buf_puts(&spec, "{\"expression\":\"");
+    buf spec;
+    buf_init_max(&spec, 6 * strlen(expr) + 32);
+    buf_puts(&spec, "{\"expression\":\"");
     for (const char *p = expr; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            hc_buf_put(&spec, e, 2);
+            buf_append(&spec, e, 2);
         } else if (c < 0x20) {
             char e[8];
             snprintf(e, sizeof e, "\\u%04x", c);
-            hc_buf_puts(&spec, e);
+            buf_puts(&spec, e);
         } else {
-            hc_buf_put(&spec, p, 1);
+            buf_append(&spec, p, 1);
         }
     }
-    hc_buf_puts(&spec, "\"}");
-    if (spec.failed || !spec.p) {
-        hc_buf_free(&spec);
+    buf_puts(&spec, "\"}");
+    if (spec.failed || !spec.data) {
+        buf_wipe(&spec);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    pc_value *v = h->value_keep_json(spec.p, spec.len);
-    hc_buf_free(&spec);
+    pc_value *v = h->value_keep_json(spec.data, spec.len);
+    buf_wipe(&spec);
     if (!v) {
         snprintf(err, errlen, "urlExpression: not a valid string");
         return -1;

@@ -13,27 +13,27 @@ pc_status hc_get_json(const pc_host *h, pc_eval *ev, const char *what, const cha
                       const char *url, const char *bearer, int64_t timeout_ms,
                       pc_value **out)
 {
-    hc_buf auth;
-    hc_buf_init(&auth, HC_MAX_HEADER_LINE);
+    buf auth;
+    buf_init_max(&auth, HC_MAX_HEADER_LINE);
     const char *hdrs[4] = {"Accept: application/json", "Content-Type: application/json",
                            NULL, NULL};
     *out = NULL;
     if (bearer) {
-        hc_buf_puts(&auth, "Authorization: Bearer ");
-        hc_buf_puts(&auth, bearer);
+        buf_puts(&auth, "Authorization: Bearer ");
+        buf_puts(&auth, bearer);
         if (auth.failed || !hc_header_safe(bearer, strlen(bearer))) {
-            hc_buf_free(&auth);
+            buf_wipe(&auth);
             h->eval_set_reason(ev, "%s: the token cannot be sent in a header", what);
             return PC_ERROR;
         }
-        hdrs[2] = auth.p;
+        hdrs[2] = auth.data;
     }
     pc_http_request req = {.struct_size = sizeof req, .method = "GET", .url = url,
                            .headers = hdrs, .timeout_ms = timeout_ms};
     pc_http_response r = {0};
     char err[256] = "";
     pc_status st = h->http_do(ev, &req, &r, err, sizeof err);
-    hc_buf_free(&auth);
+    buf_wipe(&auth);
     if (st != PC_OK) {
         h->eval_set_reason(ev, "%s: %s: %s", what, label, err[0] ? err : "request failed");
         return PC_ERROR;

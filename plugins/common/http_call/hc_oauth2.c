@@ -12,21 +12,21 @@
 
 #define HC_TOKEN_KEY "access_token"
 
-static void form_body(const hc_oauth2 *a, int creds_in_body, hc_buf *b)
+static void form_body(const hc_oauth2 *a, int creds_in_body, buf *b)
 {
-    hc_buf_puts(b, "grant_type=client_credentials");
+    buf_puts(b, "grant_type=client_credentials");
     if (a->scopes) {
-        hc_buf_puts(b, "&scope=");
+        buf_puts(b, "&scope=");
         hc_buf_form(b, a->scopes, strlen(a->scopes));
     }
     if (a->extra && *a->extra) {
-        hc_buf_put(b, "&", 1);
-        hc_buf_puts(b, a->extra);
+        buf_append(b, "&", 1);
+        buf_puts(b, a->extra);
     }
     if (creds_in_body) {
-        hc_buf_puts(b, "&client_id=");
+        buf_puts(b, "&client_id=");
         hc_buf_form(b, a->client_id, strlen(a->client_id));
-        hc_buf_puts(b, "&client_secret=");
+        buf_puts(b, "&client_secret=");
         hc_buf_form(b, a->client_secret, strlen(a->client_secret));
     }
 }
@@ -36,35 +36,35 @@ static pc_status token_request(const hc_inst *in, pc_eval *ev, int creds_in_body
 {
     const pc_host *h = in->host;
     const hc_oauth2 *a = in->oauth2;
-    hc_buf body, basic, user;
-    hc_buf_init(&body, 128 * 1024);
-    hc_buf_init(&basic, 64 * 1024);
-    hc_buf_init(&user, 64 * 1024);
+    buf body, basic, user;
+    buf_init_max(&body, 128 * 1024);
+    buf_init_max(&basic, 64 * 1024);
+    buf_init_max(&user, 64 * 1024);
     form_body(a, creds_in_body, &body);
     const char *hdrs[4] = {"Content-Type: application/x-www-form-urlencoded",
                            "Accept: application/json", NULL, NULL};
     if (!creds_in_body) {
         /* RFC 6749 §2.3.1: both parts form-encoded before base64. */
         hc_buf_form(&user, a->client_id, strlen(a->client_id));
-        hc_buf_put(&user, ":", 1);
+        buf_append(&user, ":", 1);
         hc_buf_form(&user, a->client_secret, strlen(a->client_secret));
-        hc_buf_puts(&basic, "Authorization: Basic ");
-        if (user.p)
-            hc_buf_base64(&basic, (const unsigned char *)user.p, user.len);
-        hdrs[2] = basic.p;
+        buf_puts(&basic, "Authorization: Basic ");
+        if (user.data)
+            hc_buf_base64(&basic, (const unsigned char *)user.data, user.len);
+        hdrs[2] = basic.data;
     }
     pc_status st = PC_ERROR;
     if (body.failed || user.failed || basic.failed) {
         snprintf(err, errlen, "the token request is too large");
     } else {
         pc_http_request req = {.struct_size = sizeof req, .method = "POST",
-                               .url = a->token_url, .headers = hdrs, .body = body.p,
+                               .url = a->token_url, .headers = hdrs, .body = body.data,
                                .body_len = body.len, .timeout_ms = a->timeout_ms};
         st = h->http_do(ev, &req, resp, err, errlen);
     }
-    hc_buf_free(&body);
-    hc_buf_free(&basic);
-    hc_buf_free(&user);
+    buf_wipe(&body);
+    buf_wipe(&basic);
+    buf_wipe(&user);
     return st;
 }
 

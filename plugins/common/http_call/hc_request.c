@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "hc.h"
+#include "util/str.h"
 
 
 /* Authorino's StringifyJSON: strings as they are, anything else as JSON. */
@@ -24,7 +24,7 @@ static const char *vos_text(const pc_host *h, pc_eval *ev, const pc_vos *v, size
 /* The URL: the template resolved, checked the way Authorino's ValidateURL
  * does (scheme, length, no control characters), plus no spaces, which
  * would otherwise split the request line. */
-static int build_url(const hc_inst *in, pc_eval *ev, hc_buf *url)
+static int build_url(const hc_inst *in, pc_eval *ev, buf *url)
 {
     const pc_host *h = in->host;
     if (in->url_expr) {
@@ -35,38 +35,38 @@ static int build_url(const hc_inst *in, pc_eval *ev, hc_buf *url)
             h->eval_set_reason(ev, "%s: urlExpression could not be evaluated", in->what);
             return -1;
         }
-        hc_buf_put(url, s, n);
+        buf_append(url, s, n);
     } else if (in->url_tpl) {
         const pc_value *v = h->selector_resolve(ev, in->url_tpl);
         size_t n = 0;
         const char *s = v ? h->value_text(v, &n) : NULL;
-        hc_buf_put(url, s ? s : "", s ? n : 0);
+        buf_append(url, s ? s : "", s ? n : 0);
     } else {
-        hc_buf_puts(url, in->url);
+        buf_puts(url, in->url);
     }
-    if (url->failed || !url->p) {
+    if (url->failed || !url->data) {
         h->eval_set_reason(ev, "%s: the url is longer than %d characters", in->what, HC_MAX_URL);
         return -1;
     }
-    if (strncmp(url->p, "http://", 7) && strncmp(url->p, "https://", 8)) {
+    if (strncmp(url->data, "http://", 7) && strncmp(url->data, "https://", 8)) {
         h->eval_set_reason(ev, "%s: the url is not http:// or https://", in->what);
         return -1;
     }
     for (size_t i = 0; i < url->len; i++)
-        if ((unsigned char)url->p[i] <= ' ' || url->p[i] == 0x7f) {
+        if ((unsigned char)url->data[i] <= ' ' || url->data[i] == 0x7f) {
             h->eval_set_reason(ev, "%s: the url holds a space or control character", in->what);
             return -1;
         }
     return 0;
 }
 
-static void build_body(const hc_inst *in, pc_eval *ev, hc_buf *b)
+static void build_body(const hc_inst *in, pc_eval *ev, buf *b)
 {
     const pc_host *h = in->host;
     size_t n;
     if (in->body) {
         const char *s = vos_text(h, ev, in->body, &n);
-        hc_buf_put(b, s, n);
+        buf_append(b, s, n);
         return;
     }
     if (in->json_params) {
@@ -81,24 +81,24 @@ static void build_body(const hc_inst *in, pc_eval *ev, hc_buf *b)
             b->failed = 1;
             return;
         }
-        hc_buf_puts(b, j);
+        buf_puts(b, j);
         h->free(j);
         return;
     }
     for (size_t i = 0; i < in->n_params; i++) {
         const char *s = vos_text(h, ev, in->params[i].vos, &n);
         if (i)
-            hc_buf_put(b, "&", 1);
+            buf_append(b, "&", 1);
         hc_buf_form(b, in->params[i].name, strlen(in->params[i].name));
-        hc_buf_put(b, "=", 1);
+        buf_append(b, "=", 1);
         hc_buf_form(b, s, n);
     }
-    if (!b->p)
-        hc_buf_put(b, "", 0);
+    if (!b->data)
+        buf_append(b, "", 0);
 }
 
 /* "Name: value" into lines[*n] (a copy owned by the buffer set). */
-static int add_line(const hc_inst *in, pc_eval *ev, hc_buf *lines, size_t *n,
+static int add_line(const hc_inst *in, pc_eval *ev, buf *lines, size_t *n,
                     const char *name, const char *value, size_t vlen)
 {
     const pc_host *h = in->host;
@@ -110,11 +110,11 @@ static int add_line(const hc_inst *in, pc_eval *ev, hc_buf *lines, size_t *n,
         h->eval_set_reason(ev, "%s: the value of header %s holds a line break", in->what, name);
         return -1;
     }
-    hc_buf *l = &lines[(*n)++];
-    hc_buf_init(l, HC_MAX_HEADER_LINE);
-    hc_buf_puts(l, name);
-    hc_buf_put(l, ": ", 2);
-    hc_buf_put(l, value, vlen);
+    buf *l = &lines[(*n)++];
+    buf_init_max(l, HC_MAX_HEADER_LINE);
+    buf_puts(l, name);
+    buf_append(l, ": ", 2);
+    buf_append(l, value, vlen);
     if (l->failed) {
         h->eval_set_reason(ev, "%s: header %s is too long", in->what, name);
         return -1;
@@ -127,7 +127,7 @@ static int add_line(const hc_inst *in, pc_eval *ev, hc_buf *lines, size_t *n,
 static int configured(const hc_inst *in, const char *name)
 {
     for (size_t i = 0; i < in->n_headers; i++)
-        if (!strcasecmp(in->headers[i].name, name))
+        if (!str_icmp(in->headers[i].name, name))
             return 1;
     return 0;
 }
@@ -155,18 +155,18 @@ static pc_status take_answer(const hc_inst *in, pc_eval *ev, const pc_http_respo
 void hc_msg_free(hc_msg *m)
 {
     for (size_t i = 0; i < m->n_lines; i++)
-        hc_buf_free(&m->lines[i]);
+        buf_wipe(&m->lines[i]);
     m->n_lines = 0;
-    hc_buf_free(&m->url);
-    hc_buf_free(&m->body);
+    buf_wipe(&m->url);
+    buf_wipe(&m->body);
 }
 
 pc_status hc_build(const hc_inst *in, pc_eval *ev, hc_msg *m)
 {
     const pc_host *h = in->host;
     memset(m, 0, sizeof *m);
-    hc_buf_init(&m->url, HC_MAX_URL + 1);
-    hc_buf_init(&m->body, HC_MAX_BODY);
+    buf_init_max(&m->url, HC_MAX_URL);
+    buf_init_max(&m->body, HC_MAX_BODY);
 
     const char *cred = in->secret;
     if (in->oauth2 && hc_oauth2_token(in, ev, &cred) != PC_OK)
@@ -174,9 +174,9 @@ pc_status hc_build(const hc_inst *in, pc_eval *ev, hc_msg *m)
     if (build_url(in, ev, &m->url) < 0)
         goto fail;
     if (cred && in->cred_at == HC_CRED_QUERY) {
-        hc_buf_put(&m->url, strchr(m->url.p, '?') ? "&" : "?", 1);
+        buf_append(&m->url, strchr(m->url.data, '?') ? "&" : "?", 1);
         hc_buf_form(&m->url, in->cred_name, strlen(in->cred_name));
-        hc_buf_put(&m->url, "=", 1);
+        buf_append(&m->url, "=", 1);
         hc_buf_form(&m->url, cred, strlen(cred));
         if (m->url.failed) {
             h->eval_set_reason(ev, "%s: the url is longer than %d characters", in->what,
@@ -186,27 +186,27 @@ pc_status hc_build(const hc_inst *in, pc_eval *ev, hc_msg *m)
     }
     for (size_t i = 0; i < in->n_headers; i++) {
         size_t n;
-        if (!strcasecmp(in->headers[i].name, "Content-Type"))
+        if (!str_icmp(in->headers[i].name, "Content-Type"))
             continue;
         const char *s = vos_text(h, ev, in->headers[i].vos, &n);
         if (add_line(in, ev, m->lines, &m->n_lines, in->headers[i].name, s, n) < 0)
             goto fail;
     }
     if (cred && in->cred_at != HC_CRED_QUERY) {
-        hc_buf v;
-        hc_buf_init(&v, HC_MAX_HEADER_LINE);
+        buf v;
+        buf_init_max(&v, HC_MAX_HEADER_LINE);
         const char *name = in->cred_at == HC_CRED_CUSTOM_HEADER ? in->cred_name
                            : in->cred_at == HC_CRED_COOKIE      ? "Cookie"
                                                                 : "Authorization";
         if (in->cred_at != HC_CRED_CUSTOM_HEADER) {
-            hc_buf_puts(&v, in->cred_name);
-            hc_buf_puts(&v, in->cred_at == HC_CRED_COOKIE ? "=" : " ");
+            buf_puts(&v, in->cred_name);
+            buf_puts(&v, in->cred_at == HC_CRED_COOKIE ? "=" : " ");
         }
-        hc_buf_puts(&v, cred);
+        buf_puts(&v, cred);
         int too_long = v.failed;
         int rc = too_long || configured(in, name) ? 0
-                 : add_line(in, ev, m->lines, &m->n_lines, name, v.p, v.len);
-        hc_buf_free(&v);
+                 : add_line(in, ev, m->lines, &m->n_lines, name, v.data, v.len);
+        buf_wipe(&v);
         if (too_long)
             h->eval_set_reason(ev, "%s: the credential is too long", in->what);
         if (too_long || rc < 0)
@@ -226,16 +226,16 @@ pc_status hc_build(const hc_inst *in, pc_eval *ev, hc_msg *m)
     if (add_line(in, ev, m->lines, &m->n_lines, "Content-Type", ct, strlen(ct)) < 0)
         goto fail;
     for (size_t i = 0; i < m->n_lines; i++)
-        m->ptrs[i] = m->lines[i].p;
+        m->ptrs[i] = m->lines[i].data;
     /* No "Expect: 100-continue" round trip before larger bodies. */
     m->ptrs[m->n_lines] = "Expect:";
     m->ptrs[m->n_lines + 1] = NULL;
     m->req = (pc_http_request){
         .struct_size = sizeof m->req,
         .method = in->method,
-        .url = m->url.p,
+        .url = m->url.data,
         .headers = m->ptrs,
-        .body = in->has_body_method ? m->body.p : NULL,
+        .body = in->has_body_method ? m->body.data : NULL,
         .body_len = in->has_body_method ? m->body.len : 0,
         .timeout_ms = in->timeout_ms,
         .ca_file = NULL,

@@ -1,64 +1,28 @@
-/* hc_text.c - bounded string building for request lines and bodies. */
+/* hc_text.c - encoders for request lines and bodies (form, base64) and
+ * header checks, over the bounded util/buf. */
 #include <stdlib.h>
 #include <string.h>
 #include "hc.h"
 
-void hc_buf_init(hc_buf *b, size_t max)
-{
-    memset(b, 0, sizeof *b);
-    b->max = max;
-}
-
-void hc_buf_put(hc_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->max) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void hc_buf_puts(hc_buf *b, const char *s)
-{
-    hc_buf_put(b, s, strlen(s));
-}
-
-void hc_buf_form(hc_buf *b, const char *s, size_t n)
+void hc_buf_form(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            hc_buf_put(b, (const char *)&s[i], 1);
+            buf_append(b, (const char *)&s[i], 1);
         } else if (c == ' ') {
-            hc_buf_put(b, "+", 1);
+            buf_append(b, "+", 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            hc_buf_put(b, e, 3);
+            buf_append(b, e, 3);
         }
     }
 }
 
 /* Base64 of n bytes in the given alphabet, padded with '=' or not. */
-static void put_base64(hc_buf *b, const unsigned char *s, size_t n, const char *a, int pad)
+static void put_base64(buf *b, const unsigned char *s, size_t n, const char *a, int pad)
 {
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)s[i] << 16;
@@ -68,27 +32,18 @@ static void put_base64(hc_buf *b, const unsigned char *s, size_t n, const char *
             v |= s[i + 2];
         char o[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63],
                      i + 1 < n ? a[(v >> 6) & 63] : '=', i + 2 < n ? a[v & 63] : '='};
-        hc_buf_put(b, o, pad ? 4 : i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+        buf_append(b, o, pad ? 4 : i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
     }
 }
 
-void hc_buf_base64(hc_buf *b, const unsigned char *s, size_t n)
+void hc_buf_base64(buf *b, const unsigned char *s, size_t n)
 {
     put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 1);
 }
 
-void hc_buf_base64url(hc_buf *b, const unsigned char *s, size_t n)
+void hc_buf_base64url(buf *b, const unsigned char *s, size_t n)
 {
     put_base64(b, s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0);
-}
-
-void hc_buf_free(hc_buf *b)
-{
-    if (b->p) {
-        memset(b->p, 0, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof *b);
 }
 
 int hc_header_safe(const char *s, size_t n)

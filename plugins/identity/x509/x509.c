@@ -23,7 +23,6 @@
  * client sends the same one on every request) and a miss is verified on a
  * worker thread, never on an I/O thread.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "x509_source.h"
 #include "x509_subject.h"
 #include "x509_trust.h"
+#include "util/str.h"
 
 #define X509_DEFAULT_NS "default"
 
@@ -183,8 +183,7 @@ static int x509_header_name(x509src *src, x509src_kind kind, const char *name,
                  "characters", sizeof src->header - 1);
         return -1;
     }
-    for (size_t i = 0; i <= n; i++)
-        src->header[i] = (char)tolower((unsigned char)name[i]);
+    str_lower(src->header, name, n + 1);
     memcpy(src->shown, name, n + 1);
     src->kind = kind;
     return 0;

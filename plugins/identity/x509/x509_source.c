@@ -11,16 +11,7 @@
 
 #include "x509_source.h"
 #include "x509_trust.h"
-
-static int xs_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+#include "util/str.h"
 
 long x509src_unescape(const char *s, size_t n, char *out)
 {
@@ -31,8 +22,8 @@ long x509src_unescape(const char *s, size_t n, char *out)
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            hi = xs_hex((unsigned char)s[i + 1]);
-            lo = xs_hex((unsigned char)s[i + 2]);
+            hi = str_hexval((unsigned char)s[i + 1]);
+            lo = str_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi << 4 | lo);
@@ -154,12 +145,12 @@ static int xs_xfcc(const char *s, size_t n, const char **val, size_t *vlen)
                 i++;
             ve = i;
         }
-        if (ke - ks == 4 && strncasecmp(s + ks, "cert", 4) == 0) {
+        if (str_ieq(s + ks, ke - ks, "cert", 4)) {
             *val = s + vs;
             *vlen = ve - vs;
             return 0;
         }
-        if (ke - ks == 5 && strncasecmp(s + ks, "chain", 5) == 0) {
+        if (str_ieq(s + ks, ke - ks, "chain", 5)) {
             chain = s + vs;
             chain_len = ve - vs;
         }

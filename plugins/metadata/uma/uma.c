@@ -146,32 +146,32 @@ static pc_status uma_pat(const uma_inst *in, pc_eval *ev, const char *token_url,
 }
 
 /* RFC 3986 unreserved characters stay, everything else is %XX. */
-static void put_segment(hc_buf *b, const char *s)
+static void put_segment(buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '.' || c == '_' || c == '~') {
-            hc_buf_put(b, (const char *)&c, 1);
+            buf_append(b, (const char *)&c, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            hc_buf_put(b, e, 3);
+            buf_append(b, e, 3);
         }
     }
 }
 
 /* GET url (built in b, freed here) with the PAT. */
-static pc_status get(const uma_inst *in, pc_eval *ev, hc_buf *b, const char *label,
+static pc_status get(const uma_inst *in, pc_eval *ev, buf *b, const char *label,
                      const char *pat, pc_value **out)
 {
     const pc_host *h = in->h;
     pc_status st = PC_ERROR;
-    if (b->failed || !b->p)
+    if (b->failed || !b->data)
         h->eval_set_reason(ev, "uma: the url is longer than %d characters", HC_MAX_URL);
     else
-        st = hc_get_json(h, ev, UMA_WHAT, label, b->p, pat, in->timeout_ms, out);
-    hc_buf_free(b);
+        st = hc_get_json(h, ev, UMA_WHAT, label, b->data, pat, in->timeout_ms, out);
+    buf_wipe(b);
     return st;
 }
 
@@ -190,10 +190,10 @@ static pc_status uma_evaluate(void *p, pc_eval *ev)
 
     const char *path = h->value_string(
         h->value_get(h->value_get(h->eval_root(ev), "request"), "path"), NULL);
-    hc_buf b;
-    hc_buf_init(&b, HC_MAX_URL + 1);
-    hc_buf_puts(&b, rr);
-    hc_buf_puts(&b, strchr(rr, '?') ? "&uri=" : "?uri=");
+    buf b;
+    buf_init_max(&b, HC_MAX_URL + 1);
+    buf_puts(&b, rr);
+    buf_puts(&b, strchr(rr, '?') ? "&uri=" : "?uri=");
     hc_buf_form(&b, path ? path : "", path ? strlen(path) : 0);
     pc_value *ids = NULL;
     if (get(in, ev, &b, "the resource registration endpoint", pat, &ids) != PC_OK)
@@ -222,9 +222,9 @@ static pc_status uma_evaluate(void *p, pc_eval *ev)
                                    "string");
             return PC_ERROR;
         }
-        hc_buf_init(&b, HC_MAX_URL + 1);
-        hc_buf_put(&b, rr, base);
-        hc_buf_put(&b, "/", 1);
+        buf_init_max(&b, HC_MAX_URL + 1);
+        buf_append(&b, rr, base);
+        buf_append(&b, "/", 1);
         put_segment(&b, id);
         pc_value *res = NULL;
         if (get(in, ev, &b, "the resource endpoint", pat, &res) != PC_OK)

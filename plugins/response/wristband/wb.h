@@ -27,16 +27,16 @@ void wb_key_free(wb_key *k);
 const char *wb_key_alg(const wb_key *k);
 const char *wb_key_kid(const wb_key *k);
 /* Appends base64url(signature of data) to out (JWS: R||S for ECDSA). 0 or -1. */
-int wb_key_sign(const wb_key *k, const char *data, size_t len, hc_buf *out);
+int wb_key_sign(const wb_key *k, const char *data, size_t len, buf *out);
 /* Appends the public key as a JWK object (kty, kid, use, alg, n/e or crv/x/y). */
-int wb_key_jwk(const wb_key *k, hc_buf *out);
+int wb_key_jwk(const wb_key *k, buf *out);
 
 /* ---- wb_json.c ---- */
 /* v as JSON the way Go's encoding/json writes it: object keys sorted,
  * <, >, & and U+2028/9 escaped, so hashes match Authorino's. */
-void wb_json(const pc_host *h, const pc_value *v, hc_buf *b);
+void wb_json(const pc_host *h, const pc_value *v, buf *b);
 /* A JSON string literal of s. */
-void wb_json_str(hc_buf *b, const char *s, size_t n);
+void wb_json_str(buf *b, const char *s, size_t n);
 
 /* ---- wb_docs.c: an issuer's fixed documents ---- */
 /* base64url of the JOSE header of k's tokens ({"alg","kid","typ"}), a new
@@ -45,8 +45,8 @@ char *wb_header_b64(const wb_key *k);
 /* Appends the discovery document of issuer to disc and the key set of the
  * keys (all published, the first signs) to jwks. 0, or -1 when a key
  * cannot be exported or a buffer overflowed. */
-int wb_docs_build(const char *issuer, wb_key *const *keys, size_t n_keys, hc_buf *disc,
-                  hc_buf *jwks);
+int wb_docs_build(const char *issuer, wb_key *const *keys, size_t n_keys, buf *disc,
+                  buf *jwks);
 
 /* ---- wb_oidc.c: the discovery listener shared by all instances ---- */
 typedef struct wb_issuer wb_issuer;

@@ -7,42 +7,42 @@
 #include <string.h>
 #include "wb.h"
 
-void wb_json_str(hc_buf *b, const char *s, size_t n)
+void wb_json_str(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    hc_buf_put(b, "\"", 1);
+    buf_append(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            hc_buf_put(b, e, 2);
+            buf_append(b, e, 2);
         } else if (c == '\n') {
-            hc_buf_put(b, "\\n", 2);
+            buf_append(b, "\\n", 2);
         } else if (c == '\r') {
-            hc_buf_put(b, "\\r", 2);
+            buf_append(b, "\\r", 2);
         } else if (c == '\t') {
-            hc_buf_put(b, "\\t", 2);
+            buf_append(b, "\\t", 2);
         } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
             char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            hc_buf_put(b, e, 6);
+            buf_append(b, e, 6);
         } else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
                    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-            hc_buf_puts(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+            buf_puts(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
             i += 2;
         } else {
-            hc_buf_put(b, &s[i], 1);
+            buf_append(b, &s[i], 1);
         }
     }
-    hc_buf_put(b, "\"", 1);
+    buf_append(b, "\"", 1);
 }
 
 /* Go's float64 format: the shortest digits that read back the same, in
  * plain notation for 1e-6 <= |d| < 1e21 and exponent notation beyond. */
-static void put_double(hc_buf *b, double d)
+static void put_double(buf *b, double d)
 {
     char t[400];
     if (!isfinite(d)) {
-        hc_buf_puts(b, "null");
+        buf_puts(b, "null");
         return;
     }
     int p = 1;
@@ -58,7 +58,7 @@ static void put_double(hc_buf *b, double d)
         int decimals = p - 1 - exp10;
         snprintf(t, sizeof t, "%.*f", decimals > 0 ? decimals : 0, d);
     }
-    hc_buf_puts(b, t);
+    buf_puts(b, t);
 }
 
 typedef struct kv {
@@ -89,7 +89,7 @@ static int by_key(const void *a, const void *b)
 /* Nesting deeper than this fails the token rather than the stack. */
 #define WB_MAX_DEPTH 64
 
-static void put_value(const pc_host *h, const pc_value *v, hc_buf *b, int depth)
+static void put_value(const pc_host *h, const pc_value *v, buf *b, int depth)
 {
     size_t n;
     if (depth > WB_MAX_DEPTH) {
@@ -98,15 +98,15 @@ static void put_value(const pc_host *h, const pc_value *v, hc_buf *b, int depth)
     }
     switch (v ? h->value_type(v) : PC_TYPE_NULL) {
     case PC_TYPE_NULL:
-        hc_buf_puts(b, "null");
+        buf_puts(b, "null");
         return;
     case PC_TYPE_BOOL:
-        hc_buf_puts(b, h->value_bool(v) ? "true" : "false");
+        buf_puts(b, h->value_bool(v) ? "true" : "false");
         return;
     case PC_TYPE_INT: {
         char t[32];
         snprintf(t, sizeof t, "%lld", (long long)h->value_int(v));
-        hc_buf_puts(b, t);
+        buf_puts(b, t);
         return;
     }
     case PC_TYPE_DOUBLE:
@@ -118,14 +118,14 @@ static void put_value(const pc_host *h, const pc_value *v, hc_buf *b, int depth)
         return;
     }
     case PC_TYPE_ARRAY:
-        hc_buf_put(b, "[", 1);
+        buf_append(b, "[", 1);
         n = h->value_length(v);
         for (size_t i = 0; i < n && !b->failed; i++) {
             if (i)
-                hc_buf_put(b, ",", 1);
+                buf_append(b, ",", 1);
             put_value(h, h->value_at(v, i), b, depth + 1);
         }
-        hc_buf_put(b, "]", 1);
+        buf_append(b, "]", 1);
         return;
     case PC_TYPE_OBJECT: {
         n = h->value_length(v);
@@ -136,22 +136,22 @@ static void put_value(const pc_host *h, const pc_value *v, hc_buf *b, int depth)
         }
         h->value_foreach(v, take_key, &l);
         qsort(l.items, l.n, sizeof(kv), by_key);
-        hc_buf_put(b, "{", 1);
+        buf_append(b, "{", 1);
         for (size_t i = 0; i < l.n && !b->failed; i++) {
             if (i)
-                hc_buf_put(b, ",", 1);
+                buf_append(b, ",", 1);
             wb_json_str(b, l.items[i].k, strlen(l.items[i].k));
-            hc_buf_put(b, ":", 1);
+            buf_append(b, ":", 1);
             put_value(h, l.items[i].v, b, depth + 1);
         }
-        hc_buf_put(b, "}", 1);
+        buf_append(b, "}", 1);
         free(l.items);
         return;
     }
     }
 }
 
-void wb_json(const pc_host *h, const pc_value *v, hc_buf *b)
+void wb_json(const pc_host *h, const pc_value *v, buf *b)
 {
     put_value(h, v, b, 0);
 }

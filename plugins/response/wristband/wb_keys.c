@@ -38,9 +38,9 @@ static const struct {
 };
 
 /* Never prompts for a passphrase: an encrypted key simply fails to load. */
-static int no_pass(char *buf, int size, int rw, void *u)
+static int no_pass(char *pw, int size, int rw, void *u)
 {
-    (void)buf, (void)size, (void)rw, (void)u;
+    (void)pw, (void)size, (void)rw, (void)u;
     return -1;
 }
 
@@ -106,7 +106,7 @@ void wb_key_free(wb_key *k)
 const char *wb_key_alg(const wb_key *k) { return k->alg; }
 const char *wb_key_kid(const wb_key *k) { return k->kid; }
 
-int wb_key_sign(const wb_key *k, const char *data, size_t len, hc_buf *out)
+int wb_key_sign(const wb_key *k, const char *data, size_t len, buf *out)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *sig = NULL, raw[2 * 66];
@@ -144,7 +144,7 @@ done:
 
 /* "name":"base64url(bn padded to pad bytes)" */
 static int put_bn(const wb_key *k, const char *param, const char *name, size_t pad,
-                  hc_buf *out)
+                  buf *out)
 {
     BIGNUM *bn = NULL;
     if (!EVP_PKEY_get_bn_param(k->pkey, param, &bn))
@@ -153,11 +153,11 @@ static int put_bn(const wb_key *k, const char *param, const char *name, size_t p
     unsigned char *b = malloc(n ? n : 1);
     int rc = -1;
     if (b && BN_bn2binpad(bn, b, (int)n) >= 0) {
-        hc_buf_puts(out, ",\"");
-        hc_buf_puts(out, name);
-        hc_buf_puts(out, "\":\"");
+        buf_puts(out, ",\"");
+        buf_puts(out, name);
+        buf_puts(out, "\":\"");
         hc_buf_base64url(out, b, n);
-        hc_buf_puts(out, "\"");
+        buf_puts(out, "\"");
         rc = 0;
     }
     free(b);
@@ -165,27 +165,27 @@ static int put_bn(const wb_key *k, const char *param, const char *name, size_t p
     return rc;
 }
 
-int wb_key_jwk(const wb_key *k, hc_buf *out)
+int wb_key_jwk(const wb_key *k, buf *out)
 {
-    hc_buf_puts(out, "{\"use\":\"sig\",\"kty\":\"");
-    hc_buf_puts(out, k->crv ? "EC" : "RSA");
-    hc_buf_puts(out, "\",\"kid\":");
+    buf_puts(out, "{\"use\":\"sig\",\"kty\":\"");
+    buf_puts(out, k->crv ? "EC" : "RSA");
+    buf_puts(out, "\",\"kid\":");
     wb_json_str(out, k->kid, strlen(k->kid));
-    hc_buf_puts(out, ",\"alg\":\"");
-    hc_buf_puts(out, k->alg);
-    hc_buf_puts(out, "\"");
+    buf_puts(out, ",\"alg\":\"");
+    buf_puts(out, k->alg);
+    buf_puts(out, "\"");
     int rc;
     if (k->crv) {
-        hc_buf_puts(out, ",\"crv\":\"");
-        hc_buf_puts(out, k->crv);
-        hc_buf_puts(out, "\"");
+        buf_puts(out, ",\"crv\":\"");
+        buf_puts(out, k->crv);
+        buf_puts(out, "\"");
         rc = put_bn(k, OSSL_PKEY_PARAM_EC_PUB_X, "x", k->coord, out) |
              put_bn(k, OSSL_PKEY_PARAM_EC_PUB_Y, "y", k->coord, out);
     } else {
         rc = put_bn(k, OSSL_PKEY_PARAM_RSA_N, "n", 0, out) |
              put_bn(k, OSSL_PKEY_PARAM_RSA_E, "e", 0, out);
     }
-    hc_buf_puts(out, "}");
+    buf_puts(out, "}");
     ERR_clear_error();
     return rc || out->failed ? -1 : 0;
 }

@@ -132,26 +132,26 @@ static int load_keys(wb_inst *in, pc_create_ctx *cc, const pc_value *refs, char 
 static int publish(wb_inst *in, pc_create_ctx *cc, char *err, size_t errlen)
 {
     const pc_host *h = in->host;
-    hc_buf disc, jwks, path;
-    hc_buf_init(&disc, WB_MAX_DOC);
-    hc_buf_init(&jwks, WB_MAX_DOC);
-    hc_buf_init(&path, 1024);
+    buf disc, jwks, path;
+    buf_init_max(&disc, WB_MAX_DOC);
+    buf_init_max(&jwks, WB_MAX_DOC);
+    buf_init_max(&path, 1024);
     int rc = wb_docs_build(in->issuer, in->keys, in->n_keys, &disc, &jwks);
     const char *ns = h->cc_authconfig_namespace(cc);
-    hc_buf_puts(&path, ns && *ns ? ns : "default");
-    hc_buf_puts(&path, "/");
-    hc_buf_puts(&path, h->cc_authconfig_name(cc));
-    hc_buf_puts(&path, "/");
-    hc_buf_puts(&path, h->cc_evaluator_name(cc));
+    buf_puts(&path, ns && *ns ? ns : "default");
+    buf_puts(&path, "/");
+    buf_puts(&path, h->cc_authconfig_name(cc));
+    buf_puts(&path, "/");
+    buf_puts(&path, h->cc_evaluator_name(cc));
     if (rc || disc.failed || jwks.failed || path.failed) {
         snprintf(err, errlen, "cannot build the discovery documents");
         rc = -1;
-    } else if (!(in->published = wb_oidc_add(h, path.p, disc.p, jwks.p, err, errlen))) {
+    } else if (!(in->published = wb_oidc_add(h, path.data, disc.data, jwks.data, err, errlen))) {
         rc = -1;
     }
-    hc_buf_free(&disc);
-    hc_buf_free(&jwks);
-    hc_buf_free(&path);
+    buf_wipe(&disc);
+    buf_wipe(&jwks);
+    buf_wipe(&path);
     return rc;
 }
 
@@ -210,10 +210,10 @@ static pc_status wb_evaluate(void *p, pc_eval *ev)
         h->eval_set_reason(ev, "wristband: the identity is a wristband of this issuer");
         return PC_ERROR;
     }
-    hc_buf id, claims, tok;
-    hc_buf_init(&id, HC_MAX_BODY);
-    hc_buf_init(&claims, WB_MAX_TOKEN);
-    hc_buf_init(&tok, WB_MAX_TOKEN);
+    buf id, claims, tok;
+    buf_init_max(&id, HC_MAX_BODY);
+    buf_init_max(&claims, WB_MAX_TOKEN);
+    buf_init_max(&tok, WB_MAX_TOKEN);
     pc_status st = PC_ERROR;
     wb_json(h, identity, &id);
     if (id.failed) {
@@ -222,7 +222,7 @@ static pc_status wb_evaluate(void *p, pc_eval *ev)
     }
     uint8_t sum[32];
     char sub[65];
-    h->sha256(id.p, id.len, sum);
+    h->sha256(id.data, id.len, sum);
     for (int i = 0; i < 32; i++)
         snprintf(sub + 2 * i, 3, "%02x", sum[i]);
     int64_t iat = h->realtime_ns() / 1000000000;
@@ -242,27 +242,27 @@ static pc_status wb_evaluate(void *p, pc_eval *ev)
         }
     }
     wb_json(h, c, &claims);
-    hc_buf_puts(&tok, in->header_b64);
-    hc_buf_put(&tok, ".", 1);
+    buf_puts(&tok, in->header_b64);
+    buf_append(&tok, ".", 1);
     if (!claims.failed)
-        hc_buf_base64url(&tok, (const unsigned char *)claims.p, claims.len);
+        hc_buf_base64url(&tok, (const unsigned char *)claims.data, claims.len);
     if (claims.failed || tok.failed) {
         h->eval_set_reason(ev, "wristband: the claims are larger than %d bytes", WB_MAX_TOKEN);
         goto done;
     }
     size_t signed_len = tok.len;
-    hc_buf_put(&tok, ".", 1);
-    hc_buf sig;
-    hc_buf_init(&sig, 4096);
-    int rc = wb_key_sign(in->keys[0], tok.p, signed_len, &sig);
+    buf_append(&tok, ".", 1);
+    buf sig;
+    buf_init_max(&sig, 4096);
+    int rc = wb_key_sign(in->keys[0], tok.data, signed_len, &sig);
     if (!rc)
-        hc_buf_put(&tok, sig.p, sig.len);
-    hc_buf_free(&sig);
+        buf_append(&tok, sig.data, sig.len);
+    buf_wipe(&sig);
     if (rc || tok.failed) {
         h->eval_set_reason(ev, "wristband: signing failed");
         goto done;
     }
-    pc_value *out = h->value_new_string(ev, tok.p, tok.len);
+    pc_value *out = h->value_new_string(ev, tok.data, tok.len);
     if (!out) {
         h->eval_set_reason(ev, "wristband: out of memory");
         goto done;
@@ -270,9 +270,9 @@ static pc_status wb_evaluate(void *p, pc_eval *ev)
     h->eval_set_output(ev, out);
     st = PC_OK;
 done:
-    hc_buf_free(&id);
-    hc_buf_free(&claims);
-    hc_buf_free(&tok);
+    buf_wipe(&id);
+    buf_wipe(&claims);
+    buf_wipe(&tok);
     return st;
 }
 
