@@ -3,65 +3,30 @@
  * transport-level errors are answered here with a grpc-status. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "h2_conn.h"
-
-#define H2_PATH_V3 "/envoy.service.auth.v3.Authorization/Check"
-#define H2_PATH_V2 "/envoy.service.auth.v2.Authorization/Check"
-#define H2_PATH_HEALTH "/grpc.health.v1.Health/Check"
-
-static int h2_is(pc_str s, const char *lit)
-{
-    size_t n = strlen(lit);
-    return s.len == n && memcmp(s.ptr, lit, n) == 0;
-}
-
-/* "application/grpc", "application/grpc+proto", "application/grpc;..." */
-static int h2_grpc_content_type(pc_str ct)
-{
-    static const char p[] = "application/grpc";
-    size_t n = sizeof(p) - 1;
-    if (ct.len < n || strncasecmp(ct.ptr, p, n) != 0)
-        return 0;
-    return ct.len == n || ct.ptr[n] == '+' || ct.ptr[n] == ';';
-}
+#include "service.h"
 
 void h2_grpc_on_headers(h2_stream *s)
 {
     const srv_config *cfg = srv_conn_config(s->h->c);
-    if (h2_is(s->path, H2_PATH_V3))
-        s->route = H2_ROUTE_CHECK_V3;
-    else if (h2_is(s->path, H2_PATH_V2))
-        s->route = H2_ROUTE_CHECK_V2;
-    else if (h2_is(s->path, H2_PATH_HEALTH))
-        s->route = H2_ROUTE_HEALTH;
-    if (!h2_is(s->method, "POST")) {
+    svc_grpc_head head = {s->method, s->path, s->content_type, s->grpc_encoding};
+    svc_answer early;
+    char msg[300];
+    const svc_method *m = svc_grpc_accept(&head, &early, msg, sizeof(msg));
+    if (!m) {
         s->route = H2_ROUTE_NONE;
-        h2_respond_http(s, 405, "gRPC requires POST");
+        if (early.http_status)
+            h2_respond_http(s, early.http_status, early.text);
+        else
+            h2_respond_grpc_status(s, early.grpc_status, early.text);
         return;
     }
-    if (!h2_grpc_content_type(s->content_type)) {
-        s->route = H2_ROUTE_NONE;
-        h2_respond_http(s, 415, "content-type must be application/grpc");
-        return;
-    }
-    if (s->route == H2_ROUTE_NONE) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "unknown method %.*s",
-                 (int)(s->path.len > 200 ? 200 : s->path.len),
-                 s->path.ptr ? s->path.ptr : "");
-        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED, msg);
-        return;
-    }
-    if (s->grpc_encoding.len && !h2_is(s->grpc_encoding, "identity")) {
-        s->route = H2_ROUTE_NONE;
-        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED,
-                               "grpc-encoding not supported: use identity");
-        return;
-    }
-    size_t max = s->route == H2_ROUTE_HEALTH ? 64 * 1024 : cfg->max_message_bytes;
-    codec_frame_reader_init(&s->fr, max, 0);
+    s->route = m->id == SVC_CHECK_V3   ? H2_ROUTE_CHECK_V3
+               : m->id == SVC_CHECK_V2 ? H2_ROUTE_CHECK_V2
+                                       : H2_ROUTE_HEALTH;
+    codec_frame_reader_init(&s->fr, m->max_message ? m->max_message
+                                                   : cfg->max_message_bytes, 0);
 }
 
 static void h2_grpc_health(h2_stream *s, const uint8_t *msg, size_t len)
@@ -121,29 +86,6 @@ static void h2_grpc_invalid(h2_stream *s, const char *reason)
     h2_respond(s, &rp);
 }
 
-/* Far enough to never come, near enough that whoever adds a margin to it
- * (the loop adds its own) stays clear of INT64_MAX: about 146 years. */
-#define H2_DEADLINE_MAX_NS (INT64_C(1) << 62)
-
-static int64_t h2_deadline(h2_stream *s, const pc_host *host)
-{
-    const srv_config *cfg = srv_conn_config(s->h->c);
-    int64_t ns = -1;
-    if (s->grpc_timeout.len)
-        ns = codec_grpc_timeout_parse(s->grpc_timeout.ptr, s->grpc_timeout.len);
-    int64_t def = cfg->default_timeout_ms > 0
-                      ? cfg->default_timeout_ms * 1000000
-                      : -1;
-    if (ns < 0 || (def > 0 && def < ns))
-        ns = def;
-    if (ns < 0)
-        return 0;
-    int64_t now = host->monotonic_ns();
-    if (ns == 0)
-        ns = 1;
-    return now < 0 || ns > H2_DEADLINE_MAX_NS - now ? H2_DEADLINE_MAX_NS : now + ns;
-}
-
 static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
 {
     srv_conn *c = s->h->c;
@@ -176,7 +118,9 @@ static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
         h2_respond_grpc_status(s, PC_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    chk.view.deadline_ns = h2_deadline(s, host);
+    chk.view.deadline_ns = svc_grpc_deadline(s->grpc_timeout,
+                                             cfg->default_timeout_ms,
+                                             host->monotonic_ns());
     s->req = r;
     srv_req_submit(r, &chk.view); /* may answer before it returns */
     codec_check_free(&chk);
