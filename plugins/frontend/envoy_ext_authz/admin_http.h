@@ -9,6 +9,9 @@
 #include "server.h"
 #include "server_buf.h"
 
+/* What an admin connection answers. */
+enum { ADM_NONE = 0, ADM_ALL = 1, ADM_PROBES = 2 };
+
 /** Appends the whole response to req to out; -1 when out of memory.
  *  routes: ADM_ALL (the admin port) or ADM_PROBES (the probe port). */
 int adm_handle(const pc_host *host, int routes, const h1_request *req,

@@ -26,6 +26,21 @@
 
 static const char srv_h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/* What each port serves, as the protocols register it. */
+static const srv_port_ops srv_ports[SRV_PORT_COUNT_] = {
+    [SRV_PORT_GRPC] = {"grpc", 1, h2_attach_grpc, NULL, 0},
+    [SRV_PORT_HTTP] = {"http", 1, h2_attach_http, h1_attach_http, 1},
+    [SRV_PORT_ADMIN] = {"admin", 0, NULL, h1_attach_admin, 0},
+    [SRV_PORT_HEALTH] = {"health", 0, NULL, h1_attach_probes, 0},
+};
+
+/* The protocol of a port that does not choose. */
+static int srv_attach_fixed(srv_conn *c)
+{
+    const srv_port_ops *p = &srv_ports[c->port];
+    return p->attach_h2 ? p->attach_h2(c) : p->attach_h1(c);
+}
+
 const pc_host *srv_conn_host(const srv_conn *c)
 {
     return c->loop->fe->host;
@@ -330,7 +345,8 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
         int match = memcmp(c->sniff, srv_h2_preface, c->sniff_len) == 0;
         if (match && c->sniff_len < sizeof(srv_h2_preface))
             return 0; /* need more bytes to decide */
-        int rc = match ? h2_attach(c) : h1_attach(c, 0);
+        const srv_port_ops *p = &srv_ports[c->port];
+        int rc = match && p->attach_h2 ? p->attach_h2(c) : p->attach_h1(c);
         if (rc != 0)
             return -1;
         if (!c->proto->greeting)
@@ -349,12 +365,15 @@ static int srv_on_handshake(void *arg, tls_conn *t)
 {
     srv_conn *c = arg;
     tls_conn_peer(t, &c->peer_cert_urlenc, &c->peer_principal, &c->sni);
+    const srv_port_ops *p = &srv_ports[c->port];
+    if (!p->choose)
+        return srv_attach_fixed(c);
     const char *alpn = tls_conn_alpn(t);
-    if (c->port == SRV_PORT_GRPC || (alpn && strcmp(alpn, "h2") == 0))
-        return h2_attach(c);
-    if (alpn && strcmp(alpn, "http/1.1") == 0)
-        return h1_attach(c, 0);
-    return 0; /* no ALPN on the HTTP port: sniff the first bytes */
+    if (alpn && strcmp(alpn, "h2") == 0 && p->attach_h2)
+        return p->attach_h2(c);
+    if (alpn && strcmp(alpn, "http/1.1") == 0 && p->attach_h1)
+        return p->attach_h1(c);
+    return 0; /* no ALPN: sniff the first bytes */
 }
 
 static const tls_events srv_tls_events = {srv_on_handshake, srv_on_plain};
@@ -497,15 +516,14 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
 
     srv_conn_charge_force(c, SRV_CONN_COST + (fe->tls ? SRV_TLS_COST : 0));
     int rc = 0;
-    int admin = port == SRV_PORT_ADMIN || port == SRV_PORT_HEALTH;
-    if (fe->tls && !admin) {
-        c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);
+    const srv_port_ops *p = &srv_ports[port];
+    if (fe->tls && p->tls) {
+        /* Only HTTP/2 offered: ALPN h2 alone (the gRPC port). */
+        c->tls = tls_conn_new(fe->tls, p->attach_h1 == NULL);
         rc = c->tls ? 0 : -1;
-    } else if (port == SRV_PORT_GRPC) {
-        rc = h2_attach(c);
-    } else if (admin) {
-        rc = h1_attach(c, port == SRV_PORT_ADMIN ? ADM_ALL : ADM_PROBES);
-    }
+    } else if (!p->choose) {
+        rc = srv_attach_fixed(c);
+    } /* else the first bytes choose (srv_on_plain) */
     if (rc != 0) {
         srv_close_now(c);
         return;

@@ -68,7 +68,7 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
     return 0;
 }
 
-int srv_http_render(srv_req *r, const pc_verdict *v)
+static int srv_http_render(srv_req *r, const pc_verdict *v)
 {
     if (r->admission_uid)
         return srv_admission_render(r, v);
@@ -90,3 +90,5 @@ int srv_http_render(srv_req *r, const pc_verdict *v)
         return -1;
     return 0;
 }
+
+const srv_req_ops srv_http_req_ops = {"http", srv_http_render};
