@@ -450,7 +450,6 @@ static void h1_timer_cb(uv_timer_t *t)
     if (!c->closed)
         uv_timer_start(t, h1_timer_cb, h1_wait_ms(h, H1_WAIT_CLOSE) ?
                        h1_wait_ms(h, H1_WAIT_CLOSE) : 1000, 0);
-    srv_loop_flush_dirty(c->loop);
 }
 
 static void h1_timer_closed(uv_handle_t *t)

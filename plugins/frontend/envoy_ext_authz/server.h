@@ -233,6 +233,7 @@ struct srv_loop {
     int accept_paused;
     uv_timer_t accept_timer;
     uv_timer_t sweep_timer;  /* stream timeouts, pool shrinking, trimming */
+    uv_prepare_t flush_prep; /* the flush pass, once per loop turn */
     uv_async_t async;
     uv_timer_t stop_timer;
     uv_mutex_t mu;           /* guards the fields below it */
@@ -304,10 +305,13 @@ void srv_conn_uncharge(srv_conn *c, size_t n);
 /** Queues plaintext for the peer (through TLS when on). -1 when out of
  *  memory: the connection is then closing. */
 int srv_conn_write(srv_conn *c, const void *data, size_t len);
-/** Marks c to be flushed when the current batch of work ends. */
+/** Marks c to be flushed. Output is written at one point per loop turn:
+ *  the loop's prepare handle, right before it polls, writes what every
+ *  dirty connection queued (h2 frames are serialised then too), so the
+ *  callbacks of one turn only queue and one uv_write per connection
+ *  carries all of it. */
 void srv_conn_mark_dirty(srv_conn *c);
-/** Writes what is queued (runs for every dirty connection of a loop). */
-void srv_conn_flush(srv_conn *c);
+/** That one flush pass (server_loop.c's prepare handle only). */
 void srv_loop_flush_dirty(srv_loop *l);
 /** Bytes queued and not yet written. */
 size_t srv_conn_pending_out(const srv_conn *c);

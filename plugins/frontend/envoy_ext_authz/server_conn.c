@@ -157,6 +157,8 @@ void srv_conn_mark_dirty(srv_conn *c)
     c->loop->dirty = c;
 }
 
+static void srv_conn_flush(srv_conn *c);
+
 void srv_loop_flush_dirty(srv_loop *l)
 {
     while (l->dirty) {
@@ -255,11 +257,10 @@ static void srv_write_cb(uv_write_t *req, int status)
         srv_conn_block_read(c, SRV_BLOCK_CONGESTED, 0);
     if (c->proto && c->proto->on_drain && !c->closing)
         c->proto->on_drain(c);
-    srv_conn_flush(c);
-    srv_loop_flush_dirty(c->loop);
+    srv_conn_mark_dirty(c); /* the next chunk, if any, at the flush pass */
 }
 
-void srv_conn_flush(srv_conn *c)
+static void srv_conn_flush(srv_conn *c)
 {
     if (c->closed || c->writing)
         return;
@@ -392,7 +393,6 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         } else {
             srv_close_now(c);
         }
-        srv_loop_flush_dirty(c->loop);
         return;
     }
     if (nread == 0)
@@ -413,7 +413,6 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (!c->closed && c->out.len)
         srv_conn_mark_dirty(c);
-    srv_loop_flush_dirty(c->loop);
 }
 
 /* A connection that has not finished its TLS handshake, sent enough bytes
@@ -452,7 +451,6 @@ static void srv_idle_cb(uv_timer_t *t)
         if (c->proto && c->proto->shutdown)
             c->proto->shutdown(c, 2);
         srv_conn_close(c, 1);
-        srv_loop_flush_dirty(c->loop);
         return;
     }
     /* Re-armed only here: reading a byte does not touch the timer. */
@@ -537,5 +535,5 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
         srv_close_now(c);
         return;
     }
-    srv_loop_flush_dirty(l);
+    srv_conn_mark_dirty(c); /* whatever attach queued (SETTINGS) */
 }

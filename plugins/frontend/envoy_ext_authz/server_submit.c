@@ -157,7 +157,6 @@ static void srv_deadline_cb(uv_timer_t *t)
     if (c->proto && c->proto->on_timeout)
         c->proto->on_timeout(c, r);
     srv_conn_mark_dirty(c);
-    srv_loop_flush_dirty(c->loop);
 }
 
 /* The engine asks this from any thread; r lives until its verdict is in. */
@@ -224,7 +223,6 @@ void srv_loop_run_queue(srv_loop *l)
         srv_req_deliver(r);
         r = next;
     }
-    srv_loop_flush_dirty(l);
 }
 
 void srv_loop_drain_closed(srv_loop *l)
