@@ -2,11 +2,15 @@
  * gRPC method routing and header checks in the order gRPC servers apply
  * them, grpc-timeout and Envoy's expected-timeout deadlines, the raw /check
  * route and path_prefix, verdict -> HTTP status, failure answers and the
- * label names metrics use. */
+ * label names metrics use; the per-loop metrics and their exposition,
+ * summed over loops. */
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "cu_main.h"
+#include "server_stats.h"
 #include "service.h"
 
 static pc_str S(const char *s)
@@ -247,6 +251,99 @@ static void test_metric_names(void)
     CU_ASSERT_STRING_EQUAL(svc_http_method_label(99), "unknown");
 }
 
+static int has_line(const srv_buf *b, const char *line)
+{
+    size_t n = strlen(line);
+    const char *p = (const char *)b->data, *end = p + b->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len == n && memcmp(p, line, n) == 0)
+            return 1;
+        p += len + 1;
+    }
+    return 0;
+}
+
+static void test_stats_sum_over_loops(void)
+{
+    srv_stats *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    const int64_t ms = 1000000;
+    srv_obs o = {0};
+    /* loop a: two v3 calls (3 ms, OK with a message; 40 ms, Internal) */
+    srv_obs_grpc_start(a, &o, SVC_CHECK_V3, 0);
+    srv_obs_grpc_done(a, &o, PC_GRPC_OK, 1, 3 * ms);
+    CU_ASSERT_EQUAL(o.kind, SRV_OBS_NONE);
+    srv_obs_grpc_done(a, &o, PC_GRPC_OK, 1, 3 * ms); /* not started: nothing */
+    srv_obs_grpc_start(a, &o, SVC_CHECK_V3, 0);
+    srv_obs_grpc_done(a, &o, PC_GRPC_INTERNAL, 0, 40 * ms);
+    /* loop b: one v3 call (OK, 7 s), one health (NotFound) */
+    srv_obs_grpc_start(b, &o, SVC_CHECK_V3, 0);
+    srv_obs_grpc_done(b, &o, PC_GRPC_OK, 1, 7000 * ms);
+    srv_obs_grpc_start(b, &o, SVC_HEALTH_CHECK, 0);
+    srv_obs_grpc_done(b, &o, PC_GRPC_NOT_FOUND, 0, ms);
+    /* HTTP: GET 200 on a, GET 403 and BREW 200 on b, out-of-range status */
+    srv_obs_http_start(&o, pc_str_c("GET"), 0);
+    srv_obs_http_done(a, &o, 200, 2 * ms);
+    srv_obs_http_start(&o, pc_str_c("GET"), 0);
+    srv_obs_http_done(b, &o, 403, 60 * ms);
+    srv_obs_http_start(&o, pc_str_c("BREW"), 0);
+    srv_obs_http_done(b, &o, 200, ms);
+    srv_obs_http_start(&o, pc_str_c("POST"), 0);
+    srv_obs_http_done(b, &o, 999, ms);
+    srv_obs_http_done(b, &o, 200, ms); /* not started: nothing */
+
+    const srv_stats *both[2] = {a, b};
+    srv_buf out = {0};
+    CU_ASSERT_EQUAL_FATAL(srv_stats_render(both, 2, &out), 0);
+    const char *v3 = "grpc_type=\"unary\",grpc_service=\"envoy.service.auth.v3.Authorization\","
+                     "grpc_method=\"Check\"";
+    const char *hc = "grpc_type=\"unary\",grpc_service=\"grpc.health.v1.Health\","
+                     "grpc_method=\"Check\"";
+    char line[512];
+#define HAS(...) do { snprintf(line, sizeof(line), __VA_ARGS__); \
+        CU_ASSERT_TRUE(has_line(&out, line)); if (!has_line(&out, line)) \
+        fprintf(stderr, "missing: %s\n", line); } while (0)
+    HAS("# TYPE grpc_server_started_total counter");
+    HAS("grpc_server_started_total{%s} 3", v3);
+    HAS("grpc_server_msg_received_total{%s} 3", v3);
+    HAS("grpc_server_msg_sent_total{%s} 2", v3);
+    HAS("grpc_server_started_total{%s} 1", hc);
+    HAS("grpc_server_msg_sent_total{%s} 0", hc);
+    HAS("grpc_server_handled_total{%s,grpc_code=\"OK\"} 2", v3);
+    HAS("grpc_server_handled_total{%s,grpc_code=\"Internal\"} 1", v3);
+    HAS("grpc_server_handled_total{%s,grpc_code=\"NotFound\"} 1", hc);
+    HAS("# TYPE grpc_server_handling_seconds histogram");
+    HAS("grpc_server_handling_seconds_bucket{%s,le=\"0.005\"} 1", v3);
+    HAS("grpc_server_handling_seconds_bucket{%s,le=\"0.05\"} 2", v3);
+    HAS("grpc_server_handling_seconds_bucket{%s,le=\"5\"} 2", v3);
+    HAS("grpc_server_handling_seconds_bucket{%s,le=\"10\"} 3", v3);
+    HAS("grpc_server_handling_seconds_bucket{%s,le=\"+Inf\"} 3", v3);
+    HAS("grpc_server_handling_seconds_sum{%s} 7.043", v3);
+    HAS("grpc_server_handling_seconds_count{%s} 3", v3);
+    HAS("http_server_handled_total{status=\"OK\"} 2");
+    HAS("http_server_handled_total{status=\"Forbidden\"} 1");
+    HAS("http_server_handled_total{status=\"InternalServerError\"} 1");
+    HAS("http_server_handling_seconds_bucket{le=\"0.001\"} 2"); /* le is inclusive */
+    HAS("http_server_handling_seconds_bucket{le=\"0.051000000000000004\"} 3");
+    HAS("http_server_handling_seconds_count 4");
+    HAS("http_server_requests_total{code=\"200\",method=\"get\"} 1");
+    HAS("http_server_requests_total{code=\"403\",method=\"get\"} 1");
+    HAS("http_server_requests_total{code=\"200\",method=\"unknown\"} 1");
+    HAS("http_server_requests_total{code=\"500\",method=\"post\"} 1");
+    HAS("http_server_request_duration_seconds_count{method=\"get\"} 2");
+    HAS("http_server_request_duration_seconds_bucket{method=\"get\",le=\"0.05\"} 1");
+#undef HAS
+    /* no series for codes, statuses or methods never seen */
+    CU_ASSERT_FALSE(has_line(&out, "http_server_request_duration_seconds_count{method=\"put\"} 0"));
+    CU_ASSERT_PTR_NULL(strstr((const char *)out.data, "PermissionDenied"));
+    srv_buf_free(&out);
+    free(a);
+    free(b);
+}
+
 int cu_register(void)
 {
     static const cu_case cases[] = {
@@ -258,6 +355,7 @@ int cu_register(void)
         {"verdict to HTTP status", test_http_status},
         {"failure answers", test_fail_answers},
         {"metric label names", test_metric_names},
+        {"metrics summed over loops", test_stats_sum_over_loops},
         {NULL, NULL},
     };
     return cu_add_suite("service", cases);

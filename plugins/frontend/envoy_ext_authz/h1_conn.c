@@ -26,6 +26,7 @@ typedef struct h1_slot {
     int keep_alive;
     srv_buf bytes;
     srv_req *req;
+    srv_obs obs;  /* the request being measured */
 } h1_slot;
 
 typedef struct h1_conn h1_conn;
@@ -129,8 +130,11 @@ static void h1_error_reply(h1_conn *h, int status)
     s->ready = 1;
 }
 
-static void h1_render(h1_slot *s, const srv_reply *rp)
+static void h1_render(h1_conn *h, h1_slot *s, const srv_reply *rp)
 {
+    srv_loop *l = h->c->loop;
+    srv_obs_http_done(&l->stats, &s->obs, rp->status ? rp->status : 500,
+                      srv_conn_host(h->c)->monotonic_ns());
     srv_buf_reset(&s->bytes);
     if (rp->status == 0) {
         const char *m = "internal error";
@@ -155,7 +159,7 @@ static int h1_room(const h1_conn *h)
 
 static int h1_admin_request(h1_conn *h, h1_slot *s, const h1_request *req)
 {
-    if (adm_handle(srv_conn_host(h->c), h->svc->routes, req, &s->bytes,
+    if (adm_handle(h->c->loop->fe, h->svc->routes, req, &s->bytes,
                    s->keep_alive) != 0)
         return -1;
     s->ready = 1;
@@ -186,6 +190,7 @@ static int h1_authz_request(h1_conn *h, h1_slot *s, const h1_request *req)
     pc_request_view v;
     srv_arena scratch = {0};
     srv_http_view(c, &in, &v, &scratch);
+    srv_obs_http_start(&s->obs, req->method, srv_conn_host(c)->monotonic_ns());
     srv_req_submit(r, &v); /* may deliver before it returns */
     srv_arena_free(&scratch);
     return 0;
@@ -306,7 +311,7 @@ static void h1_deliver(srv_conn *c, srv_req *r)
         return;
     s->req = NULL;
     r->proto_ref = NULL;
-    h1_render(s, &r->reply);
+    h1_render(h1_of(c), s, &r->reply);
     h1_flush(h1_of(c));
 }
 
@@ -322,7 +327,7 @@ static void h1_on_timeout(srv_conn *c, srv_req *r)
     rp.content_type = "text/plain";
     rp.body = (uint8_t *)"authorization timed out";
     rp.body_len = strlen((const char *)rp.body);
-    h1_render(s, &rp);
+    h1_render(h1_of(c), s, &rp);
     h1_flush(h1_of(c));
 }
 

@@ -72,6 +72,7 @@ struct h2_stream {
     /* the response being sent */
     srv_reply reply;
     size_t reply_off;
+    srv_obs obs;           /* the call or request being measured */
 };
 
 struct h2_conn {

@@ -153,6 +153,9 @@ static void h2_grpc_on_end(h2_stream *s)
                                           : "missing request message");
         return;
     }
+    srv_conn *c = s->h->c;
+    srv_obs_grpc_start(&c->loop->stats, &s->obs, m->id,
+                       srv_conn_host(c)->monotonic_ns());
     m->call(s, m, msg, len);
     /* The view was copied by submit; the body is no longer needed. */
     s->h->buffered -= s->buffered;

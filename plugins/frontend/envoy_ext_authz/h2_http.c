@@ -46,6 +46,7 @@ static void h2_http_on_end(h2_stream *s)
     srv_arena scratch = {0};
     srv_http_view(c, &in, &v, &scratch);
     s->req = r;
+    srv_obs_http_start(&s->obs, s->method, srv_conn_host(c)->monotonic_ns());
     srv_req_submit(r, &v); /* may answer before it returns */
     srv_arena_free(&scratch);
     h2_stream_body_done(s);

@@ -45,9 +45,24 @@ static void h2_settle_body(h2_stream *s)
     }
 }
 
+/* The answer (or the end) of a measured call or request. */
+static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+{
+    if (s->obs.kind == SRV_OBS_NONE)
+        return;
+    srv_loop *l = s->h->c->loop;
+    int64_t now = srv_conn_host(s->h->c)->monotonic_ns();
+    srv_obs_grpc_done(&l->stats, &s->obs, grpc_code, sent, now);
+    srv_obs_http_done(&l->stats, &s->obs, http_status, now);
+}
+
 static void h2_stream_free(h2_stream *s)
 {
     h2_conn *h = s->h;
+    /* A call the client reset before its answer ends Canceled; an HTTP
+     * request without an answer is not counted. */
+    if (s->obs.kind == SRV_OBS_GRPC)
+        h2_observe(s, PC_GRPC_CANCELLED, 0, 0);
     srv_conn_uncharge(h->c, s->body_charged + s->charged);
     if (s->req) {
         srv_req_detach(s->req);
@@ -149,6 +164,7 @@ int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg)
     if (grpc_status == PC_GRPC_UNIMPLEMENTED)
         H2_NV_LIT(&nv[n++], "grpc-accept-encoding", "identity");
     s->answered = 1;
+    h2_observe(s, grpc_status, 0, 200);
     return nghttp2_submit_response(s->h->session, s->id, nv, n, NULL) == 0
                ? 0
                : -1;
@@ -185,6 +201,9 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     memset(rp, 0, sizeof(*rp));
     s->reply_off = 0;
     srv_reply *r = &s->reply;
+    h2_observe(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
+               r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
+               r->status);
     /* Already decided: counted, never refused. A client that keeps its
      * window closed holds this until the stream idle timeout. */
     srv_conn_charge_force(s->h->c, r->arena.bytes);

@@ -21,6 +21,7 @@
 #include <portcullis/request.h>
 
 #include "server_buf.h"
+#include "server_stats.h"
 
 #define SRV_WHO "envoy_ext_authz"
 
@@ -250,6 +251,7 @@ struct srv_loop {
     int stop_ticks;
     srv_pool req_pool;       /* srv_req */
     srv_pool stream_pool;    /* h2_stream */
+    srv_stats stats;         /* written by this loop only (server_stats.h) */
     uint8_t rbuf[65536];
 };
 
