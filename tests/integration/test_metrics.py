@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -394,6 +395,102 @@ def h2_post(port):
     return r.stdout.decode()
 
 
+# A TokenReview identity whose API server accepts TCP and never answers:
+# a call to it ends only by its deadline or by the client.
+SLOW_AC = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: slow
+  namespace: default
+spec:
+  hosts:
+    - slow.test
+  authentication:
+    tr:
+      kubernetesTokenReview:
+        audiences: [x]
+"""
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority: /etc/ssl/certs/ca-certificates.crt
+users:
+- name: u
+  user:
+    token: caller
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+"""
+
+
+def handled(port, code):
+    status, text = get(port, "/metrics")
+    fams = strict_parse(text) if status == 200 else {}
+    return value(fams, "grpc_server_handled_total", "grpc_server_handled_total",
+                 grpc_type="unary", grpc_service="envoy.service.auth.v3.Authorization",
+                 grpc_method="Check", grpc_code=code)
+
+
+def test_cancel_and_deadline(tmp):
+    """A call the client cancels ends Canceled; one past its grpc-timeout
+    is counted with the grpc-status the server ended it with."""
+    import socket
+    import time
+    ec = grpc_client()
+    import grpc
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(64)
+    try:
+        kc = os.path.join(tmp, "kubeconfig")
+        with open(kc, "w") as f:
+            f.write(KUBECONFIG % hang.getsockname()[1])
+        with Server(tmp, authconfig_text=SLOW_AC, name="slow",
+                    extra=SMALL + ["--kubeconfig", kc]) as srv:
+            check(srv.ready(), "slow: server ready", srv.logtail())
+            req = ec.build_check_request("slow.test", "/", headers={"authorization": "Bearer t"})
+            with ec.Client(srv.grpc, timeout=5) as c:
+                fut = c._check_v3.future(req, timeout=5)
+                time.sleep(0.15)
+                fut.cancel()
+                end = time.monotonic() + 5
+                while time.monotonic() < end and not handled(srv.admin_port, "Canceled"):
+                    time.sleep(0.05)
+                check(handled(srv.admin_port, "Canceled") == 1,
+                      "a call the client cancels: grpc_code=\"Canceled\"")
+            # An explicit grpc-timeout and a client without its own deadline
+            # (nghttp): the server ends the call, with its timer's
+            # DEADLINE_EXCEEDED or, should the pipeline's backstop come
+            # first on a loaded machine, its UNAVAILABLE verdict (an OK call).
+            body = os.path.join(tmp, "slow.bin")
+            b = req.SerializeToString()
+            with open(body, "wb") as f:
+                f.write(b"\0" + struct.pack(">I", len(b)) + b)
+            r = subprocess.run(["nghttp", "-v", "-H", ":method: POST",
+                                "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                "-H", "grpc-timeout: 300m", "-d", body,
+                                "http://127.0.0.1:%d/envoy.service.auth.v3.Authorization/Check"
+                                % srv.grpc_port], stdout=subprocess.PIPE, timeout=30)
+            m = re.search(rb"recv \(stream_id=\d+\) grpc-status: (\d+)", r.stdout)
+            status = m.group(1).decode() if m else None
+            want = {"4": "DeadlineExceeded", "0": "OK"}.get(status)
+            check(want is not None, "grpc-timeout 300m: the server ends the call", status)
+            got = [handled(srv.admin_port, c) for c in ("DeadlineExceeded", "OK", "Canceled")]
+            check(want and handled(srv.admin_port, want) == 1 and sum(g or 0 for g in got) == 2,
+                  "grpc_server_handled_total: the call the server ended counted with its "
+                  "grpc-status (%s), the cancelled one Canceled" % want, got)
+    finally:
+        hang.close()
+
+
 def main():
     if not shutil.which("promtool"):
         check(False, "promtool is installed (Debian package prometheus)")
@@ -507,6 +604,8 @@ def main():
               "http_server_requests_total" in alias,
               "/server-metrics carries the frontend's families too")
         check(srv.proc.poll() is None, "server still running")
+
+    test_cancel_and_deadline(tmp)
 
     # ---- --deep-metrics-enabled: every evaluator ----
     with Server(tmp, authconfig_text=AUTHCONFIG, name="deep",
