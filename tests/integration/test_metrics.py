@@ -4,6 +4,13 @@
 Debian's prometheus package) and a strict text-format parser both accept
 the exposition, and the counts, names and labels are Authorino's.
 
+The frontend's own families after known gRPC (v3, v2, health, a malformed
+message, an unknown method) and HTTP traffic (HTTP/1.1 and HTTP/2):
+grpc_server_* as go-grpc-prometheus names them, Authorino's
+http_server_handled_total{status} / http_server_handling_seconds, and
+http_server_requests_total{code,method} /
+http_server_request_duration_seconds{method} with promhttp's labels.
+
 Env (set by ctest): PC_BIN, PC_PLUGIN_DIR, PC_BUILD_DIR."""
 
 import http.client
@@ -11,13 +18,15 @@ import math
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from pcharness import Checks, Server, SMALL, api_key_authconfig  # noqa: E402
+from pcharness import (Checks, Server, SMALL, api_key_authconfig,  # noqa: E402
+                       grpc_client)
 
 AUTHCONFIG = api_key_authconfig("""\
   authorization:
@@ -272,6 +281,216 @@ def traffic(srv):
     return codes
 
 
+def grpc_traffic(srv):
+    """(what each call ended with) for: 3 allowed and 2 denied v3 Checks, 1
+    v2 Check, health of "" and of an unknown service, a malformed Check
+    message and an unknown method."""
+    ec = grpc_client()
+    import grpc
+    out = []
+    with ec.Client(srv.grpc, timeout=5) as c:
+        for _ in range(3):
+            r = c.check(ec.build_check_request("api.test", "/", headers={"authorization": KEY}))
+            out.append(("v3", r.status.code))
+        for _ in range(2):
+            r = c.check(ec.build_check_request("api.test", "/"))
+            out.append(("v3", r.status.code))
+        r = c.check(ec.build_check_request("open.test", "/", v2=True), v2=True)
+        out.append(("v2", r.status.code))
+        out.append(("health", c.health()))
+        try:
+            c.health("no.such.Service")
+            out.append(("health", "answered"))
+        except grpc.RpcError as e:
+            out.append(("health", e.code().name))
+        raw = lambda path: c.channel.unary_unary(path, request_serializer=lambda b: b,
+                                                 response_deserializer=lambda b: b)
+        for path, msg in (("/envoy.service.auth.v3.Authorization/Check", b"\xff\xff\xff"),
+                          ("/envoy.service.auth.v3.Authorization/Nope", b"")):
+            try:
+                raw(path)(msg, timeout=5)
+                out.append((path, "OK"))
+            except grpc.RpcError as e:
+                out.append((path, e.code().name))
+    return out
+
+
+def check_grpc_families(fams):
+    def lab(svc, m="Check", **kw):
+        return dict(grpc_type="unary", grpc_service=svc, grpc_method=m, **kw)
+    v3, v2 = "envoy.service.auth.v3.Authorization", "envoy.service.auth.v2.Authorization"
+    hc = "grpc.health.v1.Health"
+
+    def ctr(family, svc, **kw):
+        return value(fams, family, family, **lab(svc, **kw))
+    got = {f: (ctr(f, v3), ctr(f, v2), ctr(f, hc)) for f in (
+        "grpc_server_started_total", "grpc_server_msg_received_total",
+        "grpc_server_msg_sent_total")}
+    check(got == {"grpc_server_started_total": (6, 1, 2),
+                  "grpc_server_msg_received_total": (6, 1, 2),
+                  "grpc_server_msg_sent_total": (5, 1, 1)},
+          "grpc_server_{started,msg_received,msg_sent}_total{grpc_type,grpc_service,"
+          "grpc_method}: 6/1/2 calls, replies with a message 5/1/1", got)
+    h = "grpc_server_handled_total"
+    handled = sorted((dict(lb)["grpc_service"], dict(lb)["grpc_code"], v)
+                     for _, lb, v in fams.get(h, {}).get("samples", []))
+    check(handled == sorted([(v3, "OK", 5), (v3, "Internal", 1), (v2, "OK", 1),
+                             (hc, "OK", 1), (hc, "NotFound", 1)]),
+          "grpc_server_handled_total{...,grpc_code}: a denial is an OK call; "
+          "Internal, NotFound by Go's names", handled)
+    check(all(dict(lb).get("grpc_type") == "unary" and dict(lb)["grpc_method"] == "Check"
+              for _, lb, _ in fams.get(h, {}).get("samples", [])),
+          "grpc_server_handled_total: no series for the unknown method")
+    s = "grpc_server_handling_seconds"
+    le = [dict(lb)["le"] for n, lb, _ in fams[s]["samples"]
+          if n == s + "_bucket" and dict(lb)["grpc_service"] == v3]
+    check(le == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
+                 "10", "+Inf"], "grpc_server_handling_seconds: prometheus.DefBuckets", le)
+    check(value(fams, s, s + "_count", **lab(v3)) == 6 and
+          value(fams, s, s + "_bucket", le="+Inf", **lab(v3)) == 6 and
+          0 < value(fams, s, s + "_sum", **lab(v3)) < 5 and
+          value(fams, s, s + "_count", **lab(hc)) == 2,
+          "grpc_server_handling_seconds{grpc_type,grpc_service,grpc_method}: one "
+          "observation per call")
+
+
+def check_http_families(fams):
+    h = "http_server_handled_total"
+    st = {dict(lb)["status"]: v for _, lb, v in fams.get(h, {}).get("samples", [])}
+    check(st == {"OK": 8, "Forbidden": 3, "Unauthorized": 2, "NotFound": 1},
+          "http_server_handled_total{status}: Authorino's (Envoy's StatusCode names), "
+          "admin requests not counted", st)
+    s = "http_server_handling_seconds"
+    le = [dict(lb)["le"] for n, lb, _ in fams[s]["samples"] if n == s + "_bucket"]
+    # prometheus.LinearBuckets sums step by step in float64; Go prints the
+    # shortest text that reads back, as Python's repr does.
+    want, b = [], 0.001
+    for _ in range(20):
+        want.append(repr(b))
+        b += 0.05
+    check(le == want + ["+Inf"],
+          "http_server_handling_seconds: Authorino's LinearBuckets(0.001, 0.05, 20)", le)
+    check(value(fams, s, s + "_count") == 14 and value(fams, s, s + "_sum") > 0,
+          "http_server_handling_seconds: 14 observations")
+    r = "http_server_requests_total"
+    req = {(dict(lb)["code"], dict(lb)["method"]): v
+           for _, lb, v in fams.get(r, {}).get("samples", [])}
+    check(req == {("200", "get"): 7, ("200", "post"): 1, ("403", "get"): 3,
+                  ("401", "get"): 2, ("404", "get"): 1},
+          "http_server_requests_total{code,method}: HTTP/1.1 and HTTP/2, promhttp's "
+          "lowercase methods", req)
+    d = "http_server_request_duration_seconds"
+    check(value(fams, d, d + "_count", method="get") == 13 and
+          value(fams, d, d + "_count", method="post") == 1 and
+          value(fams, d, d + "_bucket", method="get", le="10") == 13,
+          "http_server_request_duration_seconds{method}: one observation per request")
+
+
+def h2_post(port):
+    """One HTTP/2 (prior knowledge) POST /check for open.test: its status."""
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        "--http2-prior-knowledge", "-X", "POST", "-d", "{}",
+                        "-H", "Host: open.test", "http://127.0.0.1:%d/check" % port],
+                       stdout=subprocess.PIPE, timeout=30)
+    return r.stdout.decode()
+
+
+# A TokenReview identity whose API server accepts TCP and never answers:
+# a call to it ends only by its deadline or by the client.
+SLOW_AC = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: slow
+  namespace: default
+spec:
+  hosts:
+    - slow.test
+  authentication:
+    tr:
+      kubernetesTokenReview:
+        audiences: [x]
+"""
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority: /etc/ssl/certs/ca-certificates.crt
+users:
+- name: u
+  user:
+    token: caller
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+"""
+
+
+def handled(port, code):
+    status, text = get(port, "/metrics")
+    fams = strict_parse(text) if status == 200 else {}
+    return value(fams, "grpc_server_handled_total", "grpc_server_handled_total",
+                 grpc_type="unary", grpc_service="envoy.service.auth.v3.Authorization",
+                 grpc_method="Check", grpc_code=code)
+
+
+def test_cancel_and_deadline(tmp):
+    """A call the client cancels ends Canceled; one past its grpc-timeout
+    is counted with the grpc-status the server ended it with."""
+    import socket
+    import time
+    ec = grpc_client()
+    import grpc
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(64)
+    try:
+        kc = os.path.join(tmp, "kubeconfig")
+        with open(kc, "w") as f:
+            f.write(KUBECONFIG % hang.getsockname()[1])
+        with Server(tmp, authconfig_text=SLOW_AC, name="slow",
+                    extra=SMALL + ["--kubeconfig", kc]) as srv:
+            check(srv.ready(), "slow: server ready", srv.logtail())
+            req = ec.build_check_request("slow.test", "/", headers={"authorization": "Bearer t"})
+            with ec.Client(srv.grpc, timeout=5) as c:
+                fut = c._check_v3.future(req, timeout=5)
+                time.sleep(0.15)
+                fut.cancel()
+                end = time.monotonic() + 5
+                while time.monotonic() < end and not handled(srv.admin_port, "Canceled"):
+                    time.sleep(0.05)
+                check(handled(srv.admin_port, "Canceled") == 1,
+                      "a call the client cancels: grpc_code=\"Canceled\"")
+            # An explicit grpc-timeout and a client without its own deadline
+            # (nghttp): the server ends the call, with its timer's
+            # DEADLINE_EXCEEDED or, should the pipeline's backstop come
+            # first on a loaded machine, its UNAVAILABLE verdict (an OK call).
+            body = os.path.join(tmp, "slow.bin")
+            b = req.SerializeToString()
+            with open(body, "wb") as f:
+                f.write(b"\0" + struct.pack(">I", len(b)) + b)
+            r = subprocess.run(["nghttp", "-v", "-H", ":method: POST",
+                                "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                "-H", "grpc-timeout: 300m", "-d", body,
+                                "http://127.0.0.1:%d/envoy.service.auth.v3.Authorization/Check"
+                                % srv.grpc_port], stdout=subprocess.PIPE, timeout=30)
+            m = re.search(rb"recv \(stream_id=\d+\) grpc-status: (\d+)", r.stdout)
+            status = m.group(1).decode() if m else None
+            want = {"4": "DeadlineExceeded", "0": "OK"}.get(status)
+            check(want is not None, "grpc-timeout 300m: the server ends the call", status)
+            got = [handled(srv.admin_port, c) for c in ("DeadlineExceeded", "OK", "Canceled")]
+            check(want and handled(srv.admin_port, want) == 1 and sum(g or 0 for g in got) == 2,
+                  "grpc_server_handled_total: the call the server ended counted with its "
+                  "grpc-status (%s), the cancelled one Canceled" % want, got)
+    finally:
+        hang.close()
+
+
 def main():
     if not shutil.which("promtool"):
         check(False, "promtool is installed (Debian package prometheus)")
@@ -366,7 +585,27 @@ def main():
               value(fams, "process_cpu_seconds_total", "process_cpu_seconds_total") is not None,
               "process_*: resident memory, open fds, start time, CPU match /proc",
               (got_rss, rss_kb * 1024, got_fds, fds, start))
+
+        # ---- the frontend's families, after gRPC and HTTP/2 traffic too ----
+        check(h2_post(srv.http_port) == "200", "an HTTP/2 POST /check answered 200")
+        calls = grpc_traffic(srv)
+        check(calls == [("v3", 0)] * 3 + [("v3", 16)] * 2 + [
+            ("v2", 0), ("health", "SERVING"), ("health", "NOT_FOUND"),
+            ("/envoy.service.auth.v3.Authorization/Check", "INTERNAL"),
+            ("/envoy.service.auth.v3.Authorization/Nope", "UNIMPLEMENTED")],
+            "gRPC calls: 3 allowed, 2 denied, v2, health, NOT_FOUND, a malformed "
+            "message, an unknown method", calls)
+        status, text = get(srv.admin_port, "/metrics")
+        fams = validate(text, "after gRPC traffic")
+        check_grpc_families(fams)
+        check_http_families(fams)
+        status, alias = get(srv.admin_port, "/server-metrics")
+        check(status == 200 and "grpc_server_started_total" in alias and
+              "http_server_requests_total" in alias,
+              "/server-metrics carries the frontend's families too")
         check(srv.proc.poll() is None, "server still running")
+
+    test_cancel_and_deadline(tmp)
 
     # ---- --deep-metrics-enabled: every evaluator ----
     with Server(tmp, authconfig_text=AUTHCONFIG, name="deep",

@@ -3,6 +3,7 @@
  * (metrics) port answers everything, so one address can serve both. */
 #include "admin_http.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "h1_response.h"
@@ -54,9 +55,40 @@ static int adm_authconfigs(const pc_host *host, pc_str query, srv_buf *out,
     return rc;
 }
 
-int adm_handle(const pc_host *host, int routes, const h1_request *req,
+/* The host's exposition with the frontend's families after it. */
+static int adm_metrics(const srv_fe *fe, srv_buf *out, int head, int keep_alive)
+{
+    const pc_host *host = fe->host;
+    srv_buf body = {0};
+    size_t len = 0;
+    char *m = host->metrics_render ? host->metrics_render(&len) : NULL;
+    int rc = m ? srv_buf_append(&body, m, len) : 0;
+    if (m)
+        host->free(m);
+    const srv_stats *small[16];
+    const srv_stats **st = fe->n_loops <= 16 ? small
+                                             : malloc((size_t)fe->n_loops * sizeof(*st));
+    if (!st)
+        rc = -1;
+    for (int i = 0; st && i < fe->n_loops; i++)
+        st[i] = &fe->loops[i].stats;
+    if (rc == 0)
+        rc = srv_stats_render(st, fe->n_loops, &body);
+    if (st != small)
+        free(st);
+    if (rc == 0)
+        rc = adm_text(out, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      (const char *)body.data, body.len, head, keep_alive);
+    else
+        rc = adm_text(out, 503, "text/plain", "out of memory", 13, head, keep_alive);
+    srv_buf_free(&body);
+    return rc;
+}
+
+int adm_handle(const srv_fe *fe, int routes, const h1_request *req,
                srv_buf *out, int keep_alive)
 {
+    const pc_host *host = fe->host;
     int head = adm_is(req->method, "HEAD");
     if (!head && !adm_is(req->method, "GET"))
         return adm_text(out, 405, "text/plain", "method not allowed\n", 19,
@@ -72,14 +104,7 @@ int adm_handle(const pc_host *host, int routes, const h1_request *req,
     }
     if (adm_is(path, "/readyz/authconfigs") || adm_is(path, "/readyz/authconfigs/"))
         return adm_authconfigs(host, query, out, head, keep_alive);
-    if (routes == ADM_ALL && (adm_is(path, "/metrics") || adm_is(path, "/server-metrics"))) {
-        size_t len = 0;
-        char *m = host->metrics_render ? host->metrics_render(&len) : NULL;
-        int rc = adm_text(out, 200, "text/plain; version=0.0.4; charset=utf-8",
-                          m ? m : "", m ? len : 0, head, keep_alive);
-        if (m)
-            host->free(m);
-        return rc;
-    }
+    if (routes == ADM_ALL && (adm_is(path, "/metrics") || adm_is(path, "/server-metrics")))
+        return adm_metrics(fe, out, head, keep_alive);
     return adm_text(out, 404, plain, "not found\n", 10, head, keep_alive);
 }

@@ -9,9 +9,13 @@
 #include "server.h"
 #include "server_buf.h"
 
+/* What an admin connection answers. */
+enum { ADM_NONE = 0, ADM_ALL = 1, ADM_PROBES = 2 };
+
 /** Appends the whole response to req to out; -1 when out of memory.
- *  routes: ADM_ALL (the admin port) or ADM_PROBES (the probe port). */
-int adm_handle(const pc_host *host, int routes, const h1_request *req,
+ *  routes: ADM_ALL (the admin port) or ADM_PROBES (the probe port). The
+ *  metrics are the host's families, then the frontend's (fe's loops). */
+int adm_handle(const srv_fe *fe, int routes, const h1_request *req,
                srv_buf *out, int keep_alive);
 
 #endif

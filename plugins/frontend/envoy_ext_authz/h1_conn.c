@@ -26,11 +26,25 @@ typedef struct h1_slot {
     int keep_alive;
     srv_buf bytes;
     srv_req *req;
+    srv_obs obs;  /* the request being measured */
 } h1_slot;
 
-typedef struct h1_conn {
+typedef struct h1_conn h1_conn;
+
+/** What an HTTP/1.1 connection serves (chosen by its port at attach). */
+typedef struct h1_service {
+    const char *name;
+    /** A complete request in slot s: answer it into s->bytes (s->ready)
+     *  or hand it to the engine. -1 closes the connection. */
+    int (*on_request)(h1_conn *h, h1_slot *s, const h1_request *req);
+    int routes;       /* admin_http's ADM_* for the admin services */
+    int bodies;       /* 1: bodies up to max_http_body_bytes; 0: none */
+    int idle_wait;    /* 1: admin_idle_timeout_ms between requests */
+} h1_service;
+
+struct h1_conn {
     srv_conn *c;
-    int admin;
+    const h1_service *svc;
     h1_parser *p;
     h1_slot *head, *tail;
     size_t n_slots;
@@ -44,7 +58,7 @@ typedef struct h1_conn {
     h1_wait wait;
     uint64_t wait_req; /* h1_parser_started when the wait began */
     int timed_out;
-} h1_conn;
+};
 
 static h1_conn *h1_of(srv_conn *c)
 {
@@ -116,8 +130,11 @@ static void h1_error_reply(h1_conn *h, int status)
     s->ready = 1;
 }
 
-static void h1_render(h1_slot *s, const srv_reply *rp)
+static void h1_render(h1_conn *h, h1_slot *s, const srv_reply *rp)
 {
+    srv_loop *l = h->c->loop;
+    srv_obs_http_done(&l->stats, &s->obs, rp->status ? rp->status : 500,
+                      srv_conn_host(h->c)->monotonic_ns());
     srv_buf_reset(&s->bytes);
     if (rp->status == 0) {
         const char *m = "internal error";
@@ -140,44 +157,55 @@ static int h1_room(const h1_conn *h)
            !srv_conn_congested(h->c);
 }
 
+static int h1_admin_request(h1_conn *h, h1_slot *s, const h1_request *req)
+{
+    if (adm_handle(h->c->loop->fe, h->svc->routes, req, &s->bytes,
+                   s->keep_alive) != 0)
+        return -1;
+    s->ready = 1;
+    return 0;
+}
+
+static int h1_authz_request(h1_conn *h, h1_slot *s, const h1_request *req)
+{
+    srv_conn *c = h->c;
+    srv_req *r = srv_req_new(c, &srv_http_req_ops, s);
+    if (!r)
+        return -1;
+    s->req = r;
+    srv_http_in in;
+    memset(&in, 0, sizeof(in));
+    in.method = req->method;
+    in.target = req->target;
+    in.path = req->path;
+    in.query = req->query;
+    in.fragment = req->fragment;
+    in.host = req->host;
+    in.protocol = req->protocol;
+    in.body = req->body;
+    in.headers = req->headers;
+    in.n_headers = req->n_headers;
+    in.size = req->content_length;
+    in.req = r;
+    pc_request_view v;
+    srv_arena scratch = {0};
+    srv_http_view(c, &in, &v, &scratch);
+    srv_obs_http_start(&s->obs, req->method, srv_conn_host(c)->monotonic_ns());
+    srv_req_submit(r, &v); /* may deliver before it returns */
+    srv_arena_free(&scratch);
+    return 0;
+}
+
 static int h1_on_request(void *arg, const h1_request *req)
 {
     h1_conn *h = arg;
-    srv_conn *c = h->c;
     h1_slot *s = h1_slot_add(h, req->keep_alive);
     if (!s)
         return -1;
     /* The slot may be written and freed inside submit: keep what we need. */
     int keep_alive = s->keep_alive;
-    if (h->admin) {
-        if (adm_handle(srv_conn_host(c), h->admin, req, &s->bytes, s->keep_alive) != 0)
-            return -1;
-        s->ready = 1;
-    } else {
-        srv_req *r = srv_req_new(c, SRV_REQ_HTTP, s);
-        if (!r)
-            return -1;
-        s->req = r;
-        srv_http_in in;
-        memset(&in, 0, sizeof(in));
-        in.method = req->method;
-        in.target = req->target;
-        in.path = req->path;
-        in.query = req->query;
-        in.fragment = req->fragment;
-        in.host = req->host;
-        in.protocol = req->protocol;
-        in.body = req->body;
-        in.headers = req->headers;
-        in.n_headers = req->n_headers;
-        in.size = req->content_length;
-        in.req = r;
-        pc_request_view v;
-        srv_arena scratch = {0};
-        srv_http_view(c, &in, &v, &scratch);
-        srv_req_submit(r, &v); /* may deliver before it returns */
-        srv_arena_free(&scratch);
-    }
+    if (h->svc->on_request(h, s, req) != 0)
+        return -1;
     if (!keep_alive) {
         h->stop_parsing = 1;
         return H1_PAUSE;
@@ -283,7 +311,7 @@ static void h1_deliver(srv_conn *c, srv_req *r)
         return;
     s->req = NULL;
     r->proto_ref = NULL;
-    h1_render(s, &r->reply);
+    h1_render(h1_of(c), s, &r->reply);
     h1_flush(h1_of(c));
 }
 
@@ -299,7 +327,7 @@ static void h1_on_timeout(srv_conn *c, srv_req *r)
     rp.content_type = "text/plain";
     rp.body = (uint8_t *)"authorization timed out";
     rp.body_len = strlen((const char *)rp.body);
-    h1_render(s, &rp);
+    h1_render(h1_of(c), s, &rp);
     h1_flush(h1_of(c));
 }
 
@@ -347,7 +375,7 @@ static h1_wait h1_waiting_for(const h1_conn *h)
         return H1_WAIT_NONE;
     if (h1_parser_started(h->p) == 0)
         return H1_WAIT_HEAD;
-    return h->admin ? H1_WAIT_IDLE : H1_WAIT_NONE;
+    return h->svc->idle_wait ? H1_WAIT_IDLE : H1_WAIT_NONE;
 }
 
 static uint64_t h1_wait_ms(const h1_conn *h, h1_wait w)
@@ -427,7 +455,6 @@ static void h1_timer_cb(uv_timer_t *t)
     if (!c->closed)
         uv_timer_start(t, h1_timer_cb, h1_wait_ms(h, H1_WAIT_CLOSE) ?
                        h1_wait_ms(h, H1_WAIT_CLOSE) : 1000, 0);
-    srv_loop_flush_dirty(c->loop);
 }
 
 static void h1_timer_closed(uv_handle_t *t)
@@ -466,16 +493,16 @@ const srv_proto h1_proto_http = {
     .free = h1_free,
 };
 
-int h1_attach(srv_conn *c, int admin)
+static int h1_attach(srv_conn *c, const h1_service *svc)
 {
     h1_conn *h = calloc(1, sizeof(*h));
     if (!h)
         return -1;
     h->c = c;
-    h->admin = admin;
+    h->svc = svc;
     const srv_config *cfg = srv_conn_config(c);
     h1_limits lim = {(size_t)cfg->h1.max_header_bytes,
-                     admin ? 0 : cfg->max_http_body_bytes,
+                     svc->bodies ? cfg->max_http_body_bytes : 0,
                      (size_t)cfg->h1.max_headers,
                      (size_t)cfg->h1.max_line_bytes};
     h1_callbacks cb = {h1_on_request, h1_on_continue};
@@ -489,7 +516,26 @@ int h1_attach(srv_conn *c, int admin)
     }
     uv_timer_init(&c->loop->uv, h->timer);
     h->timer->data = h;
-    srv_conn_set_proto(c, &h1_proto_http, h); /* h->admin picks the routes */
+    srv_conn_set_proto(c, &h1_proto_http, h); /* h->svc picks the routes */
     h1_arm(h);
     return 0;
+}
+
+static const h1_service h1_authz = {"http", h1_authz_request, ADM_NONE, 1, 0};
+static const h1_service h1_admin = {"admin", h1_admin_request, ADM_ALL, 0, 1};
+static const h1_service h1_probes = {"health", h1_admin_request, ADM_PROBES, 0, 1};
+
+int h1_attach_http(srv_conn *c)
+{
+    return h1_attach(c, &h1_authz);
+}
+
+int h1_attach_admin(srv_conn *c)
+{
+    return h1_attach(c, &h1_admin);
+}
+
+int h1_attach_probes(srv_conn *c)
+{
+    return h1_attach(c, &h1_probes);
 }

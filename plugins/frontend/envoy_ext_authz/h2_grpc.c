@@ -3,69 +3,47 @@
  * transport-level errors are answered here with a grpc-status. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "h2_conn.h"
+#include "service.h"
 
-#define H2_PATH_V3 "/envoy.service.auth.v3.Authorization/Check"
-#define H2_PATH_V2 "/envoy.service.auth.v2.Authorization/Check"
-#define H2_PATH_HEALTH "/grpc.health.v1.Health/Check"
+/* A gRPC method as a stream handler: s->hd points at hd. */
+typedef struct h2_grpc_method {
+    h2_handler hd;
+    svc_method_id id;
+    const srv_req_ops *req_ops; /* Check: how verdicts are rendered */
+    void (*call)(h2_stream *s, const struct h2_grpc_method *m,
+                 const uint8_t *msg, size_t len);
+} h2_grpc_method;
 
-static int h2_is(pc_str s, const char *lit)
+static const h2_grpc_method h2_grpc_methods[SVC_METHOD_COUNT_];
+
+static const h2_grpc_method *h2_grpc_of(const h2_stream *s)
 {
-    size_t n = strlen(lit);
-    return s.len == n && memcmp(s.ptr, lit, n) == 0;
+    return (const h2_grpc_method *)s->hd;
 }
 
-/* "application/grpc", "application/grpc+proto", "application/grpc;..." */
-static int h2_grpc_content_type(pc_str ct)
-{
-    static const char p[] = "application/grpc";
-    size_t n = sizeof(p) - 1;
-    if (ct.len < n || strncasecmp(ct.ptr, p, n) != 0)
-        return 0;
-    return ct.len == n || ct.ptr[n] == '+' || ct.ptr[n] == ';';
-}
-
-void h2_grpc_on_headers(h2_stream *s)
+static void h2_grpc_on_headers(h2_stream *s)
 {
     const srv_config *cfg = srv_conn_config(s->h->c);
-    if (h2_is(s->path, H2_PATH_V3))
-        s->route = H2_ROUTE_CHECK_V3;
-    else if (h2_is(s->path, H2_PATH_V2))
-        s->route = H2_ROUTE_CHECK_V2;
-    else if (h2_is(s->path, H2_PATH_HEALTH))
-        s->route = H2_ROUTE_HEALTH;
-    if (!h2_is(s->method, "POST")) {
-        s->route = H2_ROUTE_NONE;
-        h2_respond_http(s, 405, "gRPC requires POST");
+    svc_grpc_head head = {s->method, s->path, s->content_type, s->grpc_encoding};
+    svc_answer early;
+    char msg[300];
+    const svc_method *m = svc_grpc_accept(&head, &early, msg, sizeof(msg));
+    if (!m) {
+        s->hd = NULL;
+        h2_respond_answer(s, &early);
         return;
     }
-    if (!h2_grpc_content_type(s->content_type)) {
-        s->route = H2_ROUTE_NONE;
-        h2_respond_http(s, 415, "content-type must be application/grpc");
-        return;
-    }
-    if (s->route == H2_ROUTE_NONE) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "unknown method %.*s",
-                 (int)(s->path.len > 200 ? 200 : s->path.len),
-                 s->path.ptr ? s->path.ptr : "");
-        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED, msg);
-        return;
-    }
-    if (s->grpc_encoding.len && !h2_is(s->grpc_encoding, "identity")) {
-        s->route = H2_ROUTE_NONE;
-        h2_respond_grpc_status(s, PC_GRPC_UNIMPLEMENTED,
-                               "grpc-encoding not supported: use identity");
-        return;
-    }
-    size_t max = s->route == H2_ROUTE_HEALTH ? 64 * 1024 : cfg->max_message_bytes;
-    codec_frame_reader_init(&s->fr, max, 0);
+    s->hd = &h2_grpc_methods[m->id].hd;
+    codec_frame_reader_init(&s->fr, m->max_message ? m->max_message
+                                                   : cfg->max_message_bytes, 0);
 }
 
-static void h2_grpc_health(h2_stream *s, const uint8_t *msg, size_t len)
+static void h2_grpc_health(h2_stream *s, const h2_grpc_method *m,
+                           const uint8_t *msg, size_t len)
 {
+    (void)m;
     const pc_host *host = srv_conn_host(s->h->c);
     char service[512];
     if (codec_decode_health_request(msg, len, service, sizeof(service)) != 0) {
@@ -94,7 +72,8 @@ static void h2_grpc_health(h2_stream *s, const uint8_t *msg, size_t len)
  * with a part that cannot be represented the same way: a CheckResponse
  * denying with INVALID_ARGUMENT and HTTP 400. A CheckResponse and not a
  * grpc-status, so that an Envoy with failure_mode_allow still denies. */
-static void h2_grpc_invalid(h2_stream *s, const char *reason)
+static void h2_grpc_invalid(h2_stream *s, const h2_grpc_method *m,
+                            const char *reason)
 {
     const pc_host *host = srv_conn_host(s->h->c);
     pc_header hdr = {pc_str_c("x-ext-auth-reason"), pc_str_c(reason)};
@@ -109,8 +88,7 @@ static void h2_grpc_invalid(h2_stream *s, const char *reason)
     codec_buf out = CODEC_BUF_INIT;
     srv_reply rp;
     memset(&rp, 0, sizeof(rp));
-    if (codec_encode_check_response(&v, host, s->route == H2_ROUTE_CHECK_V2,
-                                    &out) == 0 &&
+    if (codec_encode_check_response(&v, host, m->id == SVC_CHECK_V2, &out) == 0 &&
         srv_reply_body(&rp, out.data, out.len) == 0) {
         rp.status = 200;
         rp.grpc = 1;
@@ -121,30 +99,8 @@ static void h2_grpc_invalid(h2_stream *s, const char *reason)
     h2_respond(s, &rp);
 }
 
-/* Far enough to never come, near enough that whoever adds a margin to it
- * (the loop adds its own) stays clear of INT64_MAX: about 146 years. */
-#define H2_DEADLINE_MAX_NS (INT64_C(1) << 62)
-
-static int64_t h2_deadline(h2_stream *s, const pc_host *host)
-{
-    const srv_config *cfg = srv_conn_config(s->h->c);
-    int64_t ns = -1;
-    if (s->grpc_timeout.len)
-        ns = codec_grpc_timeout_parse(s->grpc_timeout.ptr, s->grpc_timeout.len);
-    int64_t def = cfg->default_timeout_ms > 0
-                      ? cfg->default_timeout_ms * 1000000
-                      : -1;
-    if (ns < 0 || (def > 0 && def < ns))
-        ns = def;
-    if (ns < 0)
-        return 0;
-    int64_t now = host->monotonic_ns();
-    if (ns == 0)
-        ns = 1;
-    return now < 0 || ns > H2_DEADLINE_MAX_NS - now ? H2_DEADLINE_MAX_NS : now + ns;
-}
-
-static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
+static void h2_grpc_check(h2_stream *s, const h2_grpc_method *m,
+                          const uint8_t *msg, size_t len)
 {
     srv_conn *c = s->h->c;
     const pc_host *host = srv_conn_host(c);
@@ -159,7 +115,7 @@ static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
         snprintf(reason, sizeof(reason), "Invalid request%s%s",
                  rc == CODEC_EINVALREQ ? ": " : "",
                  rc == CODEC_EINVALREQ ? err : "");
-        h2_grpc_invalid(s, reason);
+        h2_grpc_invalid(s, m, reason);
         return;
     }
     if (rc != 0) {
@@ -168,22 +124,24 @@ static void h2_grpc_check(h2_stream *s, const uint8_t *msg, size_t len)
                                *err ? err : codec_strerror(rc));
         return;
     }
-    srv_req *r = srv_req_new(c, s->route == H2_ROUTE_CHECK_V2 ? SRV_REQ_GRPC_V2
-                                                              : SRV_REQ_GRPC_V3,
-                             s);
+    srv_req *r = srv_req_new(c, m->req_ops, s);
     if (!r) {
         codec_check_free(&chk);
-        h2_respond_grpc_status(s, PC_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        svc_answer a = svc_fail_answer(SVC_FAIL_NOMEM, 1);
+        h2_respond_answer(s, &a);
         return;
     }
-    chk.view.deadline_ns = h2_deadline(s, host);
+    chk.view.deadline_ns = svc_grpc_deadline(s->grpc_timeout,
+                                             cfg->default_timeout_ms,
+                                             host->monotonic_ns());
     s->req = r;
     srv_req_submit(r, &chk.view); /* may answer before it returns */
     codec_check_free(&chk);
 }
 
-void h2_grpc_on_end(h2_stream *s)
+static void h2_grpc_on_end(h2_stream *s)
 {
+    const h2_grpc_method *m = h2_grpc_of(s);
     size_t len = 0;
     int compressed = 0;
     const uint8_t *msg = s->fr_ready ? codec_frame_reader_message(&s->fr, &len,
@@ -195,22 +153,21 @@ void h2_grpc_on_end(h2_stream *s)
                                           : "missing request message");
         return;
     }
-    if (s->route == H2_ROUTE_HEALTH)
-        h2_grpc_health(s, msg, len);
-    else
-        h2_grpc_check(s, msg, len);
+    srv_conn *c = s->h->c;
+    srv_obs_grpc_start(&c->loop->stats, &s->obs, m->id,
+                       srv_conn_host(c)->monotonic_ns());
+    m->call(s, m, msg, len);
     /* The view was copied by submit; the body is no longer needed. */
     s->h->buffered -= s->buffered;
     s->buffered = 0;
     codec_frame_reader_free(&s->fr);
 }
 
-int h2_grpc_render(srv_req *r, const pc_verdict *v)
+static int h2_grpc_render(srv_req *r, const pc_verdict *v, int v2)
 {
     const pc_host *host = r->loop->fe->host;
     codec_buf out = CODEC_BUF_INIT;
-    int rc = codec_encode_check_response(v, host, r->kind == SRV_REQ_GRPC_V2,
-                                         &out);
+    int rc = codec_encode_check_response(v, host, v2, &out);
     if (rc == 0)
         rc = srv_reply_body(&r->reply, out.data, out.len);
     codec_buf_free(&out);
@@ -220,4 +177,56 @@ int h2_grpc_render(srv_req *r, const pc_verdict *v)
     r->reply.grpc = 1;
     r->reply.grpc_status = PC_GRPC_OK;
     return 0;
+}
+
+static int h2_grpc_render_v3(srv_req *r, const pc_verdict *v)
+{
+    return h2_grpc_render(r, v, 0);
+}
+
+static int h2_grpc_render_v2(srv_req *r, const pc_verdict *v)
+{
+    return h2_grpc_render(r, v, 1);
+}
+
+static const srv_req_ops h2_check_v3_ops = {"grpc v3", h2_grpc_render_v3};
+static const srv_req_ops h2_check_v2_ops = {"grpc v2", h2_grpc_render_v2};
+
+/* What a Check refused for lack of memory is answered: a denial, so that
+ * a proxy fails closed whatever its failure mode, as for any verdict. */
+static const pc_verdict h2_over_budget = {
+    .struct_size = sizeof(pc_verdict),
+    .grpc_code = 8, /* RESOURCE_EXHAUSTED */
+    .http_status = 503,
+    .body = {"", 0},
+    .reason = {"server over its memory budget", 29},
+    .authconfig = {"", 0},
+};
+
+static int h2_grpc_shed_check(h2_stream *s)
+{
+    srv_req tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.loop = s->h->c->loop;
+    if (h2_grpc_of(s)->req_ops->render(&tmp, &h2_over_budget) != 0) {
+        srv_reply_free(&tmp.reply);
+        return -1;
+    }
+    return h2_respond(s, &tmp.reply);
+}
+
+static const h2_grpc_method h2_grpc_methods[SVC_METHOD_COUNT_] = {
+    [SVC_CHECK_V3] = {{"grpc check v3", 1, h2_grpc_on_end, h2_grpc_shed_check},
+                      SVC_CHECK_V3, &h2_check_v3_ops, h2_grpc_check},
+    [SVC_CHECK_V2] = {{"grpc check v2", 1, h2_grpc_on_end, h2_grpc_shed_check},
+                      SVC_CHECK_V2, &h2_check_v2_ops, h2_grpc_check},
+    [SVC_HEALTH_CHECK] = {{"grpc health", 1, h2_grpc_on_end, NULL},
+                          SVC_HEALTH_CHECK, NULL, h2_grpc_health},
+};
+
+static const h2_service h2_grpc_service = {"grpc", 1, h2_grpc_on_headers};
+
+int h2_attach_grpc(srv_conn *c)
+{
+    return h2_attach(c, &h2_grpc_service);
 }

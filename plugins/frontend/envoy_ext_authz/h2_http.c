@@ -4,7 +4,7 @@
 
 #include "h2_conn.h"
 
-void h2_http_on_end(h2_stream *s)
+static void h2_http_on_end(h2_stream *s)
 {
     srv_conn *c = s->h->c;
     srv_http_in in;
@@ -35,9 +35,10 @@ void h2_http_on_end(h2_stream *s)
     in.n_headers = s->n_headers;
     in.size = (int64_t)s->body.len;
 
-    srv_req *r = srv_req_new(c, SRV_REQ_HTTP, s);
+    srv_req *r = srv_req_new(c, &srv_http_req_ops, s);
     if (!r) {
-        h2_respond_http(s, 503, "out of memory");
+        svc_answer a = svc_fail_answer(SVC_FAIL_NOMEM, 0);
+        h2_respond_answer(s, &a);
         return;
     }
     in.req = r;
@@ -45,7 +46,22 @@ void h2_http_on_end(h2_stream *s)
     srv_arena scratch = {0};
     srv_http_view(c, &in, &v, &scratch);
     s->req = r;
+    srv_obs_http_start(&s->obs, s->method, srv_conn_host(c)->monotonic_ns());
     srv_req_submit(r, &v); /* may answer before it returns */
     srv_arena_free(&scratch);
     h2_stream_body_done(s);
+}
+
+static const h2_handler h2_http_handler = {"http", 0, h2_http_on_end, NULL};
+
+static void h2_http_on_headers(h2_stream *s)
+{
+    s->hd = &h2_http_handler;
+}
+
+static const h2_service h2_http_service = {"http", 0, h2_http_on_headers};
+
+int h2_attach_http(srv_conn *c)
+{
+    return h2_attach(c, &h2_http_service);
 }

@@ -45,9 +45,24 @@ static void h2_settle_body(h2_stream *s)
     }
 }
 
+/* The answer (or the end) of a measured call or request. */
+static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+{
+    if (s->obs.kind == SRV_OBS_NONE)
+        return;
+    srv_loop *l = s->h->c->loop;
+    int64_t now = srv_conn_host(s->h->c)->monotonic_ns();
+    srv_obs_grpc_done(&l->stats, &s->obs, grpc_code, sent, now);
+    srv_obs_http_done(&l->stats, &s->obs, http_status, now);
+}
+
 static void h2_stream_free(h2_stream *s)
 {
     h2_conn *h = s->h;
+    /* A call the client reset before its answer ends Canceled; an HTTP
+     * request without an answer is not counted. */
+    if (s->obs.kind == SRV_OBS_GRPC)
+        h2_observe(s, PC_GRPC_CANCELLED, 0, 0);
     srv_conn_uncharge(h->c, s->body_charged + s->charged);
     if (s->req) {
         srv_req_detach(s->req);
@@ -149,9 +164,26 @@ int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg)
     if (grpc_status == PC_GRPC_UNIMPLEMENTED)
         H2_NV_LIT(&nv[n++], "grpc-accept-encoding", "identity");
     s->answered = 1;
+    h2_observe(s, grpc_status, 0, 200);
     return nghttp2_submit_response(s->h->session, s->id, nv, n, NULL) == 0
                ? 0
                : -1;
+}
+
+int h2_respond_answer(h2_stream *s, const svc_answer *a)
+{
+    if (a->http_status)
+        return h2_respond_http(s, a->http_status, a->text);
+    return h2_respond_grpc_status(s, a->grpc_status, a->text);
+}
+
+/* A failure answered in the protocol of the stream's request, or of the
+ * connection's service before the request is known. */
+static int h2_fail(h2_stream *s, svc_fail f)
+{
+    int grpc = s->hd ? s->hd->grpc : s->h->svc->grpc;
+    svc_answer a = svc_fail_answer(f, grpc);
+    return h2_respond_answer(s, &a);
 }
 
 int h2_respond(h2_stream *s, srv_reply *rp)
@@ -162,15 +194,16 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     }
     if (rp->status == 0) {
         srv_reply_free(rp);
-        if (s->route == H2_ROUTE_HTTP)
-            return h2_respond_http(s, 500, "internal error");
-        return h2_respond_grpc_status(s, 13, "cannot encode the response");
+        return h2_fail(s, SVC_FAIL_INTERNAL);
     }
     srv_reply_free(&s->reply);
     s->reply = *rp;
     memset(rp, 0, sizeof(*rp));
     s->reply_off = 0;
     srv_reply *r = &s->reply;
+    h2_observe(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
+               r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
+               r->status);
     /* Already decided: counted, never refused. A client that keeps its
      * window closed holds this until the stream idle timeout. */
     srv_conn_charge_force(s->h->c, r->arena.bytes);
@@ -326,36 +359,9 @@ static void h2_on_end(h2_stream *s)
 {
     if (s->answered || s->req)
         return;
-    if (s->route == H2_ROUTE_HTTP)
-        h2_http_on_end(s);
-    else if (s->route != H2_ROUTE_NONE)
-        h2_grpc_on_end(s);
+    if (s->hd)
+        s->hd->on_end(s);
     h2_settle_body(s);
-}
-
-/* What a Check refused for lack of memory is answered: a denial, so that
- * a proxy fails closed whatever its failure mode, as for any verdict. */
-static const pc_verdict h2_over_budget = {
-    .struct_size = sizeof(pc_verdict),
-    .grpc_code = 8, /* RESOURCE_EXHAUSTED */
-    .http_status = 503,
-    .body = {"", 0},
-    .reason = {"server over its memory budget", 29},
-    .authconfig = {"", 0},
-};
-
-static int h2_shed_check(h2_stream *s)
-{
-    srv_req tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.loop = s->h->c->loop;
-    tmp.kind = s->route == H2_ROUTE_CHECK_V2 ? SRV_REQ_GRPC_V2
-                                             : SRV_REQ_GRPC_V3;
-    if (h2_grpc_render(&tmp, &h2_over_budget) != 0) {
-        srv_reply_free(&tmp.reply);
-        return -1;
-    }
-    return h2_respond(s, &tmp.reply);
 }
 
 /* Over the memory budget: new work is answered at once and holds nothing
@@ -363,15 +369,10 @@ static int h2_shed_check(h2_stream *s)
  * hold back, so it reaches even a client that keeps its window closed. */
 static void h2_shed(h2_stream *s)
 {
-    if (s->route == H2_ROUTE_CHECK_V3 || s->route == H2_ROUTE_CHECK_V2) {
-        if (h2_shed_check(s) != 0 && !s->answered)
-            h2_respond_grpc_status(s, 8, "server over its memory budget");
-    } else if (s->route == H2_ROUTE_HTTP || s->h->c->port != SRV_PORT_GRPC) {
-        h2_respond_http(s, 503, "server over its memory budget");
-    } else {
-        h2_respond_grpc_status(s, 8, "server over its memory budget");
-    }
-    s->route = H2_ROUTE_NONE;
+    int shed = s->hd && s->hd->shed && s->hd->shed(s) == 0;
+    if (!shed && !s->answered)
+        h2_fail(s, SVC_FAIL_OVER_BUDGET);
+    s->hd = NULL;
     h2_release_body(s);
 }
 
@@ -410,10 +411,7 @@ static int h2_on_frame_recv(nghttp2_session *session,
     s->active_ms = h2_now(h);
     if (frame->hd.type == NGHTTP2_HEADERS &&
         frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (h->c->port == SRV_PORT_GRPC)
-            h2_grpc_on_headers(s);
-        else
-            s->route = H2_ROUTE_HTTP;
+        h->svc->on_headers(s);
         if (h2_admit(s) != 0)
             return 0;
     }
@@ -424,10 +422,7 @@ static int h2_on_frame_recv(nghttp2_session *session,
 
 static void h2_too_big(h2_stream *s)
 {
-    if (s->route == H2_ROUTE_HTTP)
-        h2_respond_http(s, 413, "request body too large");
-    else
-        h2_respond_grpc_status(s, 8, "request message too large");
+    h2_fail(s, SVC_FAIL_TOO_BIG);
     h2_release_body(s);
 }
 
@@ -440,7 +435,7 @@ static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags,
     if (!s)
         return 0;
     s->active_ms = h2_now(h);
-    if (s->answered || s->req || s->route == H2_ROUTE_NONE)
+    if (s->answered || s->req || !s->hd)
         return 0;
     if (h->buffered + len > h2_budget(h)) {
         h2_too_big(s);
@@ -451,7 +446,7 @@ static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags,
         return 0;
     }
     s->body_charged += len;
-    if (s->route == H2_ROUTE_HTTP) {
+    if (!s->hd->grpc) {
         if (s->body.len + len > srv_conn_config(h->c)->max_http_body_bytes) {
             h2_too_big(s);
             return 0;
@@ -573,11 +568,8 @@ static void h2_sweep(srv_conn *c, uint64_t now)
         if (now - s->active_ms < limit)
             continue;
         s->idle_expired = 1;
-        if (s->route == H2_ROUTE_HTTP || c->port != SRV_PORT_GRPC)
-            h2_respond_http(s, 408, "stream idle timeout");
-        else
-            h2_respond_grpc_status(s, 4, "stream idle timeout");
-        s->route = H2_ROUTE_NONE;
+        h2_fail(s, SVC_FAIL_STREAM_IDLE);
+        s->hd = NULL;
         h2_release_body(s);
         srv_conn_mark_dirty(c);
     }
@@ -590,10 +582,7 @@ static void h2_on_timeout(srv_conn *c, srv_req *r)
         return;
     s->req = NULL;
     srv_req_detach(r);
-    if (s->route == H2_ROUTE_HTTP)
-        h2_respond_http(s, 504, "authorization timed out");
-    else
-        h2_respond_grpc_status(s, 4, "deadline exceeded");
+    h2_fail(s, SVC_FAIL_TIMEOUT);
 }
 
 static void h2_shutdown(srv_conn *c, int phase)
@@ -643,13 +632,14 @@ const srv_proto h2_proto = {
     .greeting = 1,
 };
 
-int h2_attach(srv_conn *c)
+int h2_attach(srv_conn *c, const h2_service *svc)
 {
     const srv_config *cfg = srv_conn_config(c);
     h2_conn *h = calloc(1, sizeof(*h));
     if (!h)
         return -1;
     h->c = c;
+    h->svc = svc;
     nghttp2_session_callbacks *cb;
     if (nghttp2_session_callbacks_new(&cb) != 0) {
         free(h);

@@ -21,6 +21,7 @@
 #include <portcullis/request.h>
 
 #include "server_buf.h"
+#include "server_stats.h"
 
 #define SRV_WHO "envoy_ext_authz"
 
@@ -148,18 +149,21 @@ int srv_reply_header(srv_reply *rp, const char *name, const char *value,
 int srv_reply_body(srv_reply *rp, const void *data, size_t len);
 void srv_reply_free(srv_reply *rp);
 
-/** How a verdict is rendered. */
-typedef enum srv_req_kind {
-    SRV_REQ_GRPC_V3 = 0,
-    SRV_REQ_GRPC_V2 = 1,
-    SRV_REQ_HTTP = 2 /* raw /check or Envoy http_service, h1 or h2 */
-} srv_req_kind;
+/** How a request's verdict is rendered: each service that hands requests to
+ *  the engine registers one (h2_grpc.c: the Check methods, v3 and v2;
+ *  server_httpauthz.c: HTTP authorization over h1 or h2). */
+typedef struct srv_req_ops {
+    const char *name;
+    /** Any thread: the verdict into r->reply. -1: the protocol answers
+     *  with an internal error instead. */
+    int (*render)(srv_req *r, const pc_verdict *v);
+} srv_req_ops;
 
 /** One request handed to the engine. Owned by its loop: created and freed
  *  there, except that a worker frees it when the loop has already closed. */
 struct srv_req {
     srv_loop *loop;          /* immutable */
-    srv_req_kind kind;       /* immutable */
+    const srv_req_ops *ops;  /* immutable */
     int64_t start_ns;        /* immutable */
     /* loop-thread state */
     srv_conn *conn;          /* NULL once the connection went away */
@@ -230,6 +234,7 @@ struct srv_loop {
     int accept_paused;
     uv_timer_t accept_timer;
     uv_timer_t sweep_timer;  /* stream timeouts, pool shrinking, trimming */
+    uv_prepare_t flush_prep; /* the flush pass, once per loop turn */
     uv_async_t async;
     uv_timer_t stop_timer;
     uv_mutex_t mu;           /* guards the fields below it */
@@ -246,6 +251,7 @@ struct srv_loop {
     int stop_ticks;
     srv_pool req_pool;       /* srv_req */
     srv_pool stream_pool;    /* h2_stream */
+    srv_stats stats;         /* written by this loop only (server_stats.h) */
     uint8_t rbuf[65536];
 };
 
@@ -301,10 +307,13 @@ void srv_conn_uncharge(srv_conn *c, size_t n);
 /** Queues plaintext for the peer (through TLS when on). -1 when out of
  *  memory: the connection is then closing. */
 int srv_conn_write(srv_conn *c, const void *data, size_t len);
-/** Marks c to be flushed when the current batch of work ends. */
+/** Marks c to be flushed. Output is written at one point per loop turn:
+ *  the loop's prepare handle, right before it polls, writes what every
+ *  dirty connection queued (h2 frames are serialised then too), so the
+ *  callbacks of one turn only queue and one uv_write per connection
+ *  carries all of it. */
 void srv_conn_mark_dirty(srv_conn *c);
-/** Writes what is queued (runs for every dirty connection of a loop). */
-void srv_conn_flush(srv_conn *c);
+/** That one flush pass (server_loop.c's prepare handle only). */
 void srv_loop_flush_dirty(srv_loop *l);
 /** Bytes queued and not yet written. */
 size_t srv_conn_pending_out(const srv_conn *c);
@@ -341,8 +350,8 @@ void srv_mem_log_refusal(srv_fe *fe, uint64_t now_ms, const char *what);
 
 /* ---- requests (server_submit.c) ---- */
 
-/** A request of kind k on connection c, waiting to be submitted. */
-srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref);
+/** A request on connection c rendered by ops, waiting to be submitted. */
+srv_req *srv_req_new(srv_conn *c, const srv_req_ops *ops, void *proto_ref);
 /**
  * Hands the view to the engine. The verdict comes back through c's proto
  * deliver (maybe before this returns); r must not be used after the call.
@@ -361,11 +370,29 @@ void srv_loop_drain_closed(srv_loop *l);
 
 extern const srv_proto h2_proto;
 extern const srv_proto h1_proto_http;
-/** Creates the protocol state for c and sets it (-1 on failure). */
-int h2_attach(srv_conn *c);
-/* What an admin connection answers (h1_attach's admin). */
-enum { ADM_NONE = 0, ADM_ALL = 1, ADM_PROBES = 2 };
-int h1_attach(srv_conn *c, int admin);
+
+/** What a port serves, as the protocols register it (server_conn.c holds
+ *  the table): each attach creates the protocol state on c and sets it
+ *  (-1 on failure); NULL where the port does not speak that protocol. */
+typedef struct srv_port_ops {
+    const char *name;
+    int tls;                       /* under TLS when TLS is configured */
+    int (*attach_h2)(srv_conn *c);
+    int (*attach_h1)(srv_conn *c);
+    /* 1: ALPN or the first bytes (the HTTP/2 preface) choose between the
+     * two; 0: the one attach that is set, from the start. */
+    int choose;
+} srv_port_ops;
+
+/* h2_grpc.c: ext_authz Check and health over gRPC (the gRPC port). */
+int h2_attach_grpc(srv_conn *c);
+/* h2_http.c: HTTP authorization over HTTP/2 (the HTTP port). */
+int h2_attach_http(srv_conn *c);
+/* h1_conn.c: HTTP authorization, the admin port (probes and metrics) and
+ * the probe port over HTTP/1.1. */
+int h1_attach_http(srv_conn *c);
+int h1_attach_admin(srv_conn *c);
+int h1_attach_probes(srv_conn *c);
 
 /* ---- HTTP authorization (server_httpauthz.c) ---- */
 
@@ -385,8 +412,8 @@ typedef struct srv_http_in {
 int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
                   srv_arena *scratch);
 
-/** Renders an engine verdict for the HTTP modes into r->reply. */
-int srv_http_render(srv_req *r, const pc_verdict *v);
+/** Renders engine verdicts for the HTTP modes. */
+extern const srv_req_ops srv_http_req_ops;
 
 /* ---- AdmissionReview on raw /check (server_admission.c) ---- */
 
@@ -395,10 +422,5 @@ int srv_http_render(srv_req *r, const pc_verdict *v);
 int srv_admission_detect(srv_req *r, pc_str body);
 /** Renders the verdict as an AdmissionReview (HTTP 200, JSON) into r->reply. */
 int srv_admission_render(srv_req *r, const pc_verdict *v);
-
-/* ---- gRPC rendering (h2_grpc.c): any thread ---- */
-
-/** Encodes a verdict as a CheckResponse reply. */
-int h2_grpc_render(srv_req *r, const pc_verdict *v);
 
 #endif

@@ -26,6 +26,21 @@
 
 static const char srv_h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/* What each port serves, as the protocols register it. */
+static const srv_port_ops srv_ports[SRV_PORT_COUNT_] = {
+    [SRV_PORT_GRPC] = {"grpc", 1, h2_attach_grpc, NULL, 0},
+    [SRV_PORT_HTTP] = {"http", 1, h2_attach_http, h1_attach_http, 1},
+    [SRV_PORT_ADMIN] = {"admin", 0, NULL, h1_attach_admin, 0},
+    [SRV_PORT_HEALTH] = {"health", 0, NULL, h1_attach_probes, 0},
+};
+
+/* The protocol of a port that does not choose. */
+static int srv_attach_fixed(srv_conn *c)
+{
+    const srv_port_ops *p = &srv_ports[c->port];
+    return p->attach_h2 ? p->attach_h2(c) : p->attach_h1(c);
+}
+
 const pc_host *srv_conn_host(const srv_conn *c)
 {
     return c->loop->fe->host;
@@ -142,6 +157,8 @@ void srv_conn_mark_dirty(srv_conn *c)
     c->loop->dirty = c;
 }
 
+static void srv_conn_flush(srv_conn *c);
+
 void srv_loop_flush_dirty(srv_loop *l)
 {
     while (l->dirty) {
@@ -240,11 +257,10 @@ static void srv_write_cb(uv_write_t *req, int status)
         srv_conn_block_read(c, SRV_BLOCK_CONGESTED, 0);
     if (c->proto && c->proto->on_drain && !c->closing)
         c->proto->on_drain(c);
-    srv_conn_flush(c);
-    srv_loop_flush_dirty(c->loop);
+    srv_conn_mark_dirty(c); /* the next chunk, if any, at the flush pass */
 }
 
-void srv_conn_flush(srv_conn *c)
+static void srv_conn_flush(srv_conn *c)
 {
     if (c->closed || c->writing)
         return;
@@ -330,7 +346,8 @@ static int srv_on_plain(void *arg, const uint8_t *data, size_t n)
         int match = memcmp(c->sniff, srv_h2_preface, c->sniff_len) == 0;
         if (match && c->sniff_len < sizeof(srv_h2_preface))
             return 0; /* need more bytes to decide */
-        int rc = match ? h2_attach(c) : h1_attach(c, 0);
+        const srv_port_ops *p = &srv_ports[c->port];
+        int rc = match && p->attach_h2 ? p->attach_h2(c) : p->attach_h1(c);
         if (rc != 0)
             return -1;
         if (!c->proto->greeting)
@@ -349,12 +366,15 @@ static int srv_on_handshake(void *arg, tls_conn *t)
 {
     srv_conn *c = arg;
     tls_conn_peer(t, &c->peer_cert_urlenc, &c->peer_principal, &c->sni);
+    const srv_port_ops *p = &srv_ports[c->port];
+    if (!p->choose)
+        return srv_attach_fixed(c);
     const char *alpn = tls_conn_alpn(t);
-    if (c->port == SRV_PORT_GRPC || (alpn && strcmp(alpn, "h2") == 0))
-        return h2_attach(c);
-    if (alpn && strcmp(alpn, "http/1.1") == 0)
-        return h1_attach(c, 0);
-    return 0; /* no ALPN on the HTTP port: sniff the first bytes */
+    if (alpn && strcmp(alpn, "h2") == 0 && p->attach_h2)
+        return p->attach_h2(c);
+    if (alpn && strcmp(alpn, "http/1.1") == 0 && p->attach_h1)
+        return p->attach_h1(c);
+    return 0; /* no ALPN: sniff the first bytes */
 }
 
 static const tls_events srv_tls_events = {srv_on_handshake, srv_on_plain};
@@ -373,7 +393,6 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         } else {
             srv_close_now(c);
         }
-        srv_loop_flush_dirty(c->loop);
         return;
     }
     if (nread == 0)
@@ -394,7 +413,6 @@ static void srv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (!c->closed && c->out.len)
         srv_conn_mark_dirty(c);
-    srv_loop_flush_dirty(c->loop);
 }
 
 /* A connection that has not finished its TLS handshake, sent enough bytes
@@ -433,7 +451,6 @@ static void srv_idle_cb(uv_timer_t *t)
         if (c->proto && c->proto->shutdown)
             c->proto->shutdown(c, 2);
         srv_conn_close(c, 1);
-        srv_loop_flush_dirty(c->loop);
         return;
     }
     /* Re-armed only here: reading a byte does not touch the timer. */
@@ -497,15 +514,14 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
 
     srv_conn_charge_force(c, SRV_CONN_COST + (fe->tls ? SRV_TLS_COST : 0));
     int rc = 0;
-    int admin = port == SRV_PORT_ADMIN || port == SRV_PORT_HEALTH;
-    if (fe->tls && !admin) {
-        c->tls = tls_conn_new(fe->tls, port == SRV_PORT_GRPC);
+    const srv_port_ops *p = &srv_ports[port];
+    if (fe->tls && p->tls) {
+        /* Only HTTP/2 offered: ALPN h2 alone (the gRPC port). */
+        c->tls = tls_conn_new(fe->tls, p->attach_h1 == NULL);
         rc = c->tls ? 0 : -1;
-    } else if (port == SRV_PORT_GRPC) {
-        rc = h2_attach(c);
-    } else if (admin) {
-        rc = h1_attach(c, port == SRV_PORT_ADMIN ? ADM_ALL : ADM_PROBES);
-    }
+    } else if (!p->choose) {
+        rc = srv_attach_fixed(c);
+    } /* else the first bytes choose (srv_on_plain) */
     if (rc != 0) {
         srv_close_now(c);
         return;
@@ -519,5 +535,5 @@ void srv_conn_accept(srv_loop *l, srv_port port, int fd)
         srv_close_now(c);
         return;
     }
-    srv_loop_flush_dirty(l);
+    srv_conn_mark_dirty(c); /* whatever attach queued (SETTINGS) */
 }

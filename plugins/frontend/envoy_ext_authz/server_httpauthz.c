@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service.h"
+
 static int srv_eq(pc_str s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -20,43 +22,6 @@ static pc_str srv_find_header(const pc_kv *h, size_t n, const char *name)
     return pc_str_c(NULL);
 }
 
-/* "/prefix/a?b" -> "/a?b" when the target starts with the prefix at a
- * segment boundary; otherwise the target as is. */
-static pc_str srv_strip_prefix(pc_str target, const char *prefix,
-                               srv_arena *scratch)
-{
-    size_t pl = strlen(prefix);
-    if (pl == 0 || target.len < pl || memcmp(target.ptr, prefix, pl) != 0)
-        return target;
-    if (target.len > pl && target.ptr[pl] != '/' && target.ptr[pl] != '?')
-        return target;
-    pc_str rest = {target.ptr + pl, target.len - pl};
-    if (rest.len > 0 && rest.ptr[0] == '/')
-        return rest;
-    /* "" or "?q": the original path was "/" */
-    char *s = srv_arena_alloc(scratch, rest.len + 2);
-    if (!s)
-        return target;
-    s[0] = '/';
-    memcpy(s + 1, rest.ptr, rest.len);
-    s[rest.len + 1] = '\0';
-    pc_str r = {s, rest.len + 1};
-    return r;
-}
-
-static int64_t srv_parse_ms(pc_str s)
-{
-    if (s.len == 0 || s.len > 12)
-        return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return -1;
-        v = v * 10 + (s.ptr[i] - '0');
-    }
-    return v;
-}
-
 int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
                   srv_arena *scratch)
 {
@@ -64,8 +29,7 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
     const srv_config *cfg = srv_conn_config(c);
     memset(v, 0, sizeof(*v));
     v->struct_size = sizeof(*v);
-    int get_or_post = srv_eq(in->method, "GET") || srv_eq(in->method, "POST");
-    if (get_or_post && (srv_eq(in->path, "/check") || srv_eq(in->path, "/check/"))) {
+    if (svc_http_is_raw_check(in->method, in->path)) {
         /* Authorino's raw endpoint: the request is described by the call
          * itself; its path is "/check" whatever was sent. */
         v->path = pc_str_c("/check");
@@ -78,7 +42,8 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
         /* Envoy's http_service: the original request, with the configured
          * path_prefix removed; like Envoy's CheckRequest, path keeps the
          * query and query stays empty. */
-        v->path = srv_strip_prefix(in->target, cfg->http_path_prefix, scratch);
+        v->path = svc_http_strip_prefix(in->target, cfg->http_path_prefix,
+                                        scratch);
     }
     v->method = in->method;
     v->host = in->host;
@@ -96,30 +61,19 @@ int srv_http_view(srv_conn *c, const srv_http_in *in, pc_request_view *v,
     v->n_headers = in->n_headers;
     srv_conn_fill_peers(c, v);
 
-    int64_t ms = cfg->default_timeout_ms;
-    /* Envoy tells the authorization server how long it will wait. */
-    int64_t env = srv_parse_ms(srv_find_header(
-        in->headers, in->n_headers, "x-envoy-expected-rq-timeout-ms"));
-    if (env > 0 && (ms == 0 || env < ms))
-        ms = env;
-    if (ms > 0)
-        v->deadline_ns = host->monotonic_ns() + ms * 1000000;
+    v->deadline_ns = svc_http_deadline(
+        srv_find_header(in->headers, in->n_headers,
+                        "x-envoy-expected-rq-timeout-ms"),
+        cfg->default_timeout_ms, host->monotonic_ns());
     return 0;
 }
 
-int srv_http_render(srv_req *r, const pc_verdict *v)
+static int srv_http_render(srv_req *r, const pc_verdict *v)
 {
     if (r->admission_uid)
         return srv_admission_render(r, v);
     srv_reply *rp = &r->reply;
-    if (v->allowed) {
-        rp->status = 200;
-    } else {
-        rp->status = v->http_status;
-        /* 1xx, 204 and 304 cannot carry the deny body; 200 would allow. */
-        if (rp->status < 300 || rp->status > 599 || rp->status == 304)
-            rp->status = 403;
-    }
+    rp->status = svc_http_status(v);
     for (size_t i = 0; i < v->n_headers; i++) {
         const pc_header *h = &v->headers[i];
         if (!h->name.ptr || !h->value.ptr || h->name.len == 0 ||
@@ -136,3 +90,5 @@ int srv_http_render(srv_req *r, const pc_verdict *v)
         return -1;
     return 0;
 }
+
+const srv_req_ops srv_http_req_ops = {"http", srv_http_render};

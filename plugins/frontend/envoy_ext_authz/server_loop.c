@@ -119,7 +119,11 @@ static void srv_sweep(uv_timer_t *t)
         if (!c->closed && c->proto && c->proto->sweep)
             c->proto->sweep(c, now);
     srv_mem_tick(l->fe, l, now);
-    srv_loop_flush_dirty(l);
+}
+
+static void srv_flush_cb(uv_prepare_t *p)
+{
+    srv_loop_flush_dirty(p->data);
 }
 
 static void srv_close_listener(srv_loop *l, int p)
@@ -157,6 +161,8 @@ static void srv_loop_finish(srv_loop *l)
     uv_close((uv_handle_t *)&l->accept_timer, NULL);
     uv_timer_stop(&l->sweep_timer);
     uv_close((uv_handle_t *)&l->sweep_timer, NULL);
+    uv_prepare_stop(&l->flush_prep);
+    uv_close((uv_handle_t *)&l->flush_prep, NULL);
 }
 
 static void srv_stop_tick(uv_timer_t *t)
@@ -176,7 +182,6 @@ static void srv_stop_tick(uv_timer_t *t)
         srv_close_all(l, 1, 1);
     if (srv_mono_ns() >= deadline)
         srv_close_all(l, 0, 0);
-    srv_loop_flush_dirty(l);
     if (l->n_conns == 0)
         srv_loop_finish(l);
 }
@@ -194,7 +199,6 @@ static void srv_begin_stop(srv_loop *l)
         else if (c->proto->shutdown)
             c->proto->shutdown(c, 1);
     }
-    srv_loop_flush_dirty(l);
     uv_timer_start(&l->stop_timer, srv_stop_tick, SRV_STOP_TICK_MS,
                    SRV_STOP_TICK_MS);
 }
@@ -291,6 +295,7 @@ static void srv_loop_abort(srv_loop *l)
     uv_close((uv_handle_t *)&l->stop_timer, NULL);
     uv_close((uv_handle_t *)&l->accept_timer, NULL);
     uv_close((uv_handle_t *)&l->sweep_timer, NULL);
+    uv_close((uv_handle_t *)&l->flush_prep, NULL);
     srv_loop_dispose(l);
     uv_mutex_destroy(&l->mu);
 }
@@ -313,6 +318,13 @@ static int srv_loop_init(srv_fe *fe, srv_loop *l, int index)
     l->accept_timer.data = l;
     uv_timer_init(&l->uv, &l->sweep_timer);
     l->sweep_timer.data = l;
+    /* Prepare handles run right before the loop polls: after the timers
+     * and the deferred write callbacks of this turn, and after the reads
+     * of the last one. Unreferenced: it never keeps the loop alive. */
+    uv_prepare_init(&l->uv, &l->flush_prep);
+    l->flush_prep.data = l;
+    uv_prepare_start(&l->flush_prep, srv_flush_cb);
+    uv_unref((uv_handle_t *)&l->flush_prep);
     for (int p = 0; p < SRV_PORT_COUNT_; p++)
         l->listen_fd[p] = -1;
     /* Often enough for the shortest stream idle timeout to be close to

@@ -47,13 +47,13 @@ static void srv_req_stop_timer(srv_req *r)
     r->deadline = NULL;
 }
 
-srv_req *srv_req_new(srv_conn *c, srv_req_kind k, void *proto_ref)
+srv_req *srv_req_new(srv_conn *c, const srv_req_ops *ops, void *proto_ref)
 {
     srv_req *r = srv_pool_get(&c->loop->req_pool, sizeof(*r));
     if (!r)
         return NULL;
     r->loop = c->loop;
-    r->kind = k;
+    r->ops = ops;
     r->start_ns = srv_conn_host(c)->monotonic_ns();
     r->proto_ref = proto_ref;
     atomic_init(&r->gone, 0);
@@ -117,9 +117,7 @@ static void srv_req_done(void *arg, pc_submission *sub, const pc_verdict *v)
     if (v) {
         if (host->metrics_request)
             host->metrics_request(v, host->monotonic_ns() - r->start_ns);
-        int rc = r->kind == SRV_REQ_HTTP ? srv_http_render(r, v)
-                                         : h2_grpc_render(r, v);
-        if (rc != 0)
+        if (r->ops->render(r, v) != 0)
             r->reply.status = 0; /* the protocol answers with an error */
     }
     if (sub)
@@ -159,7 +157,6 @@ static void srv_deadline_cb(uv_timer_t *t)
     if (c->proto && c->proto->on_timeout)
         c->proto->on_timeout(c, r);
     srv_conn_mark_dirty(c);
-    srv_loop_flush_dirty(c->loop);
 }
 
 /* The engine asks this from any thread; r lives until its verdict is in. */
@@ -226,7 +223,6 @@ void srv_loop_run_queue(srv_loop *l)
         srv_req_deliver(r);
         r = next;
     }
-    srv_loop_flush_dirty(l);
 }
 
 void srv_loop_drain_closed(srv_loop *l)
