@@ -419,6 +419,30 @@ static void test_isolation(void)
         pipe_result_free(&r);
     }
     snapshot_unref(s);
+
+    /* A script that fails after assigning globals leaves none behind,
+     * however many it wrote (past the size at which the environment is
+     * dropped rather than emptied too). */
+    for (int n = 1; n <= 200; n *= 200) {
+        char spec[1024];
+        snprintf(spec, sizeof spec, AUTHZ(
+            "          function evaluate()\n"
+            "            if poisoned ~= nil or g1 ~= nil then return false, 'leaked' end\n"
+            "            poisoned = true\n"
+            "            for i = 1, %d do _ENV['g' .. i] = i end\n"
+            "            error('boom')\n"
+            "          end\n"), n);
+        s = load_spec(spec, NULL);
+        CU_ASSERT_EQUAL_FATAL(s->n_configs, 1);
+        for (int i = 0; i < 3; i++) {
+            pipe_result r;
+            CU_ASSERT_EQUAL(decide(s, "GET", "/", &r, NULL), 0);
+            CU_ASSERT_EQUAL(r.allowed, 0);
+            CU_ASSERT_STRING_EQUAL(r.reason ? r.reason : "", "lua evaluation failed");
+            pipe_result_free(&r);
+        }
+        snapshot_unref(s);
+    }
 }
 
 static void test_config(void)

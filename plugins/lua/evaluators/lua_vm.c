@@ -4,10 +4,10 @@
  * Each thread that evaluates gets its own lua_State (Lua states are not
  * thread-safe), made on first use and reused for every request after. A
  * script's bytecode is loaded into a thread's state once and kept in a
- * cache keyed by the instance's id. Every evaluation gets a fresh global
- * table whose __index is the request and the read-only library, and the
- * chunk's top level runs again in it, so nothing a script assigns (global
- * or upvalue of the chunk) survives into the next request.
+ * cache keyed by the instance's id. The chunk's top level runs again in
+ * every evaluation, in an environment that is emptied after each one, so
+ * nothing a script assigns (global or upvalue of the chunk) survives into
+ * the next request (see "running" below).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,15 +31,16 @@
 /* Instructions between two calls of the budget hook. */
 #define LV_HOOK_STEP 1000
 
-/* Registry slots of a thread's state. */
-#define LV_REG_CHUNKS "portcullis.chunks"
-#define LV_REG_ENVMT "portcullis.envmt"
-#define LV_REG_ROOTS "portcullis.roots"
-#define LV_REG_INPUT "portcullis.input"
+/* A chunk's environment holding more keys than this after an evaluation
+ * is dropped with its cache entry rather than kept at that size. */
+#define LV_ENV_MAX_KEYS 64
 
 /* The request globals: views re-pointed at each evaluation's document. */
 static const char *const lv_roots[] = {"request", "source", "destination",
                                        "metadata", "auth", "context", NULL};
+
+/* Fields of a chunk's cache entry (a table in the chunk cache). */
+enum { LV_ENT_MAIN = 1, LV_ENT_ENV = 2 };
 
 static pthread_key_t lv_key;
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
@@ -101,13 +102,34 @@ static void lv_key_init(void)
     (void)pthread_key_create(&lv_key, lv_thread_free);
 }
 
-/* Builds the state's fixed parts; runs unprotected calls only where they
- * cannot fail, the rest inside lua_pcall (lv_setup_protected). */
+/* Pushes a metatable for environments: reads fall through to the table
+ * on top (popped), the metatable itself is hidden from scripts. */
+static void lv_push_envmt(lua_State *L)
+{
+    lua_createtable(L, 0, 2);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+}
+
+/* Builds the state's fixed parts inside lua_pcall; every slot is an
+ * integer registry reference, so reaching one per evaluation neither
+ * hashes a string nor allocates. */
 static int lv_setup_protected(lua_State *L)
 {
+    lv_thread *t = lua_touserdata(L, 1);
+
     lb_open(L);
     lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_CHUNKS);
+    t->ref_chunks = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushboolean(L, 0);
+    t->ref_cur = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    ll_push_library(L);                    /* the library, read-only */
+    lua_pushvalue(L, -1);
+    lv_push_envmt(L);                      /* config hooks: library only */
+    t->ref_hookmt = luaL_ref(L, LUA_REGISTRYINDEX);
 
     /* roots: a table of views, its own __index the library. */
     lua_newtable(L);                       /* roots, re-pointed per evaluation */
@@ -115,23 +137,14 @@ static int lv_setup_protected(lua_State *L)
         lb_push_root(L, lv_roots[i]);
         lua_setfield(L, -2, lv_roots[i]);
     }
-    lb_push_root(L, "");                   /* the argument of the function */
-    lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_INPUT);
-    lua_newtable(L);                       /* roots' metatable */
-    ll_push_library(L);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
+    lua_insert(L, -2);
+    lv_push_envmt(L);
     lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_ROOTS);
+    lv_push_envmt(L);                      /* evaluators: roots, then library */
+    t->ref_envmt = luaL_ref(L, LUA_REGISTRYINDEX);
 
-    /* The metatable of every evaluation's globals. */
-    lua_newtable(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_ROOTS);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_ENVMT);
+    lb_push_root(L, "");                   /* the argument of the function */
+    t->ref_input = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -159,7 +172,8 @@ lv_thread *lv_thread_get(void)
     /* Generational GC: each evaluation leaves short-lived garbage only. */
     lua_gc(t->L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(t->L, lv_setup_protected);
-    if (lua_pcall(t->L, 0, 0, 0) != LUA_OK) {
+    lua_pushlightuserdata(t->L, t);
+    if (lua_pcall(t->L, 1, 0, 0) != LUA_OK) {
         lv_tls = NULL;
         lua_close(t->L);
         free(t);
@@ -230,36 +244,48 @@ void lv_chunk_free(lv_chunk *c)
     memset(c, 0, sizeof *c);
 }
 
-/* ---- running ---- */
+/* ---- running ----
+ *
+ * Each chunk has, per thread, one environment table E that its main
+ * function sees as _ENV (set once, when the chunk is loaded). An
+ * evaluation runs the main function again, so top-level locals (the
+ * upvalues of the functions it defines) start afresh, then calls the
+ * function; every global the script assigns lands in E, whose metatable
+ * only reads through to the request and the library. lv_end empties E, so
+ * the next evaluation starts from the same empty table: no environment is
+ * made, given a metatable or collected per evaluation. */
 
 typedef struct lv_call {
     const lv_chunk *chunk;
     const char *fname;
 } lv_call;
 
-/* Pushes the instance's main function, loading it on the first use. */
-static void lv_push_chunk(lua_State *L, lv_thread *t, const lv_chunk *c)
+/* Loads the chunk into the thread's cache: {main, E}. Leaves the entry on
+ * the stack. The chunk table is at index ct. */
+static void lv_load_chunk(lua_State *L, lv_thread *t, const lv_chunk *c, int ct)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_CHUNKS);
-    if (lua_rawgeti(L, -1, (lua_Integer)c->id) == LUA_TFUNCTION) {
-        lua_remove(L, -2);
-        return;
-    }
-    lua_pop(L, 1);
     if (t->n_chunks >= LV_MAX_CHUNKS) {
-        lua_pop(L, 1);
         lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, LV_REG_CHUNKS);
+        lua_replace(L, ct);
+        lua_pushvalue(L, ct);
+        lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_chunks);
         t->n_chunks = 0;
     }
+    lua_createtable(L, 2, 0);                                    /* entry */
     /* Our own dump of a text chunk, made at create. */
     if (luaL_loadbufferx(L, c->code, c->len, c->name, "b") != LUA_OK)
         lua_error(L);
+    lua_newtable(L);                                             /* E */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->hook ? t->ref_hookmt : t->ref_envmt);
+    lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, (lua_Integer)c->id);
+    if (!lua_setupvalue(L, -3, 1))
+        lua_pop(L, 1);
+    lua_rawseti(L, -3, LV_ENT_ENV);
+    lua_rawseti(L, -2, LV_ENT_MAIN);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, ct, (lua_Integer)c->id);
     t->n_chunks++;
-    lua_remove(L, -2);
 }
 
 /* Protected body of one evaluation: returns the function's two results. */
@@ -267,23 +293,61 @@ static int lv_body(lua_State *L)
 {
     lv_call *call = lua_touserdata(L, 1);
     lv_thread *t = lv_tls;
+    const lv_chunk *c = call->chunk;
 
     lua_settop(L, 0);
-    lua_pushnil(L);                                              /* 1 */
-    lv_push_chunk(L, t, call->chunk);                            /* 2 */
-    lua_createtable(L, 0, 4);                                    /* 3: env */
-    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_ENVMT);
-    lua_setmetatable(L, 3);
-    lua_pushvalue(L, 3);
-    if (!lua_setupvalue(L, 2, 1))
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_chunks);            /* 1 */
+    if (lua_rawgeti(L, 1, (lua_Integer)c->id) != LUA_TTABLE) {   /* 2: entry */
         lua_pop(L, 1);
-    lua_pushvalue(L, 2);
+        lv_load_chunk(L, t, c, 1);
+    }
+    lua_rawgeti(L, 2, LV_ENT_ENV);                               /* 3: E */
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_cur);
+    t->cur_id = c->id;
+    lua_rawgeti(L, 2, LV_ENT_MAIN);
     lua_call(L, 0, 0);
     if (lua_getfield(L, 3, call->fname) != LUA_TFUNCTION)
         return luaL_error(L, "the script defines no function '%s'", call->fname);
-    lua_getfield(L, LUA_REGISTRYINDEX, LV_REG_INPUT);
+    if (c->hook) {
+        lb_push_plain(L, t->cur.host, t->cur.host->eval_root(t->cur.ev));
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_input);
+    }
     lua_call(L, 1, 2);
     return 2;
+}
+
+/* Empties the environment of the evaluation that ran last (unprotected:
+ * removing existing keys neither allocates nor raises). */
+static void lv_clear_env(lv_thread *t)
+{
+    lua_State *L = t->L;
+    int n = 0;
+
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_cur) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+        n++;
+    }
+    lua_pop(L, 1);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_cur);
+    if (n > LV_ENV_MAX_KEYS) {
+        /* Keep no table at the size one script blew it up to: the chunk
+         * loads again on its next use. */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_chunks);
+        lua_pushnil(L);
+        lua_rawseti(L, -2, (lua_Integer)t->cur_id);
+        lua_pop(L, 1);
+    }
 }
 
 int lv_run(lv_thread *t, const lv_chunk *c, const char *fname,
@@ -331,6 +395,7 @@ int lv_run(lv_thread *t, const lv_chunk *c, const char *fname,
 void lv_end(lv_thread *t)
 {
     lua_settop(t->L, 0);
+    lv_clear_env(t);
     t->limit = LV_STATE_MAX > t->used ? LV_STATE_MAX : t->used;
     t->cur.ev = NULL;
     t->gen++;
