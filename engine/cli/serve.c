@@ -685,8 +685,8 @@ static int setup_hooks(const settings *s)
             if (json_object_is_type(e, json_type_string)) {
                 rc = confhook_add_spec(json_object_get_string(e), err, sizeof err);
             } else if (json_object_object_length(e) != 1) {
-                snprintf(err, sizeof err, "configHooks[%d]: want one hook name as the "
-                                          "key, e.g. {lua: {file: hooks.lua}}", i);
+                snprintf(err, sizeof err, "want one hook name as the key, e.g. "
+                                          "{lua: {file: hooks.lua}}");
                 rc = -1;
             } else {
                 json_object_object_foreach(e, name, conf) {
@@ -695,7 +695,12 @@ static int setup_hooks(const settings *s)
             }
         }
         if (rc < 0) {
-            serve_fail("%s", err);
+            if (s->n_hooks)
+                serve_fail("%s", err);
+            else /* where in the server config file */
+                serve_fail("%s:%d: configHooks[%d]: %s", s->config,
+                           ydoc_line(json_object_array_get_idx(s->hooks_file, (size_t)i)), i,
+                           err);
             confhook_reset();
             return -1;
         }
