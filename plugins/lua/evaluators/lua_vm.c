@@ -28,6 +28,10 @@
 /* Loaded chunks kept per thread; past it the cache starts over (instances
  * of older config snapshots go with it). */
 #define LV_MAX_CHUNKS 256
+/* Free lists of small blocks: classes of LV_FL_STEP bytes up to
+ * LV_FL_CLASSES * LV_FL_STEP, at most LV_FL_KEEP blocks each. */
+#define LV_FL_STEP 16
+#define LV_FL_KEEP 512
 /* Instructions between two calls of the budget hook. */
 #define LV_HOOK_STEP 1000
 
@@ -46,6 +50,55 @@ static pthread_key_t lv_key;
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
 static _Thread_local lv_thread *lv_tls;
 
+/* Small blocks (most of what an evaluation allocates: views, strings,
+ * closures, small tables) are kept on per-thread free lists by size class
+ * and handed out again without a trip through malloc; a block of class c
+ * is always (c + 1) * LV_FL_STEP bytes, so any size of its class fits. The
+ * lists hold at most LV_FL_KEEP blocks each (512 KiB a thread in all),
+ * outside the memory accounting, which counts what Lua asked for. */
+static size_t lv_fl_class(size_t n)
+{
+    return n - 1 < LV_FL_CLASSES * LV_FL_STEP ? (n - 1) / LV_FL_STEP : LV_FL_CLASSES;
+}
+
+static void lv_fl_release(lv_thread *t, void *p, size_t size)
+{
+    size_t c = lv_fl_class(size);
+    if (c < LV_FL_CLASSES && t->fl_n[c] < LV_FL_KEEP) {
+        *(void **)p = t->fl[c];
+        t->fl[c] = p;
+        t->fl_n[c]++;
+    } else {
+        free(p);
+    }
+}
+
+static void *lv_fl_take(lv_thread *t, size_t size)
+{
+    size_t c = lv_fl_class(size);
+    void *p;
+    if (c >= LV_FL_CLASSES)
+        return malloc(size);
+    if ((p = t->fl[c])) {
+        t->fl[c] = *(void **)p;
+        t->fl_n[c]--;
+        return p;
+    }
+    return malloc((c + 1) * LV_FL_STEP);
+}
+
+static void lv_fl_drain(lv_thread *t)
+{
+    for (size_t c = 0; c < LV_FL_CLASSES; c++) {
+        while (t->fl[c]) {
+            void *p = t->fl[c];
+            t->fl[c] = *(void **)p;
+            free(p);
+        }
+        t->fl_n[c] = 0;
+    }
+}
+
 static void *lv_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     lv_thread *t = ud;
@@ -54,14 +107,29 @@ static void *lv_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     if (nsize == 0) {
         t->used -= old;
-        free(ptr);
+        if (ptr)
+            lv_fl_release(t, ptr, old);
         return NULL;
     }
     if (nsize > old && nsize - old > t->limit - t->used) {
         t->mem_exceeded = 1;
         return NULL;
     }
-    p = realloc(ptr, nsize);
+    if (!ptr) {
+        p = lv_fl_take(t, nsize);
+    } else if (lv_fl_class(old) == lv_fl_class(nsize) &&
+               lv_fl_class(nsize) < LV_FL_CLASSES) {
+        p = ptr;                          /* the block already fits */
+    } else if (lv_fl_class(old) >= LV_FL_CLASSES &&
+               lv_fl_class(nsize) >= LV_FL_CLASSES) {
+        p = realloc(ptr, nsize);
+    } else {
+        p = lv_fl_take(t, nsize);
+        if (p) {
+            memcpy(p, ptr, old < nsize ? old : nsize);
+            lv_fl_release(t, ptr, old);
+        }
+    }
     if (!p)
         return NULL;
     t->used = t->used - old + nsize;
@@ -91,6 +159,7 @@ static void lv_thread_free(void *p)
         return;
     if (t->L)
         lua_close(t->L);
+    lv_fl_drain(t);
     ll_re_cache_free(t->re_cache);
     free(t);
     if (lv_tls == t)
@@ -165,6 +234,7 @@ lv_thread *lv_thread_get(void)
     t->limit = LV_STATE_MAX;
     t->L = lua_newstate(lv_alloc, t);
     if (!t->L) {
+        lv_fl_drain(t);
         free(t);
         return NULL;
     }
@@ -176,6 +246,7 @@ lv_thread *lv_thread_get(void)
     if (lua_pcall(t->L, 1, 0, 0) != LUA_OK) {
         lv_tls = NULL;
         lua_close(t->L);
+        lv_fl_drain(t);
         free(t);
         return NULL;
     }

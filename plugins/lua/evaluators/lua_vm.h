@@ -33,6 +33,9 @@ typedef struct lv_thread {
     int ref_chunks, ref_input, ref_envmt, ref_hookmt, ref_cur;
     uint64_t cur_id;       /* the chunk of the environment at ref_cur */
     void *re_cache;        /* lua_lib.c's compiled PCRE2 patterns */
+#define LV_FL_CLASSES 8
+    void *fl[LV_FL_CLASSES]; /* free lists of small blocks (lua_vm.c) */
+    int fl_n[LV_FL_CLASSES];
 } lv_thread;
 
 /* A compiled script: Lua bytecode made once at create (syntax errors are
