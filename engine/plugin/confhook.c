@@ -183,7 +183,11 @@ static const char *meta_str(struct json_object *doc, const char *key)
  * change under the hook. */
 static int same_identity(struct json_object *a, struct json_object *b)
 {
-    return strcmp(meta_str(a, "name"), meta_str(b, "name")) == 0 &&
+    struct json_object *ka = NULL, *kb = NULL;
+    json_object_object_get_ex(a, "kind", &ka);
+    json_object_object_get_ex(b, "kind", &kb);
+    return json_object_equal(ka, kb) &&
+           strcmp(meta_str(a, "name"), meta_str(b, "name")) == 0 &&
            strcmp(meta_str(a, "namespace"), meta_str(b, "namespace")) == 0;
 }
 
@@ -206,7 +210,7 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
             rc = -1;
         } else if (!same_identity(*doc, ev.output)) {
             snprintf(reason, len, "config hook %s: a rewrite may not change "
-                                  "metadata.name or metadata.namespace", h->label);
+                                  "kind, metadata.name or metadata.namespace", h->label);
             rc = -1;
         } else {
             struct json_object *a = align(*doc, ev.output, 0);

@@ -618,7 +618,9 @@ static void test_hook_errors(void)
         {"function on_load(ac) ac.spec.typo = true return ac end",
          "spec.typo: unknown field"},
         {"function on_load(ac) ac.metadata.name = 'other' return ac end",
-         "a rewrite may not change metadata.name or metadata.namespace"},
+         "a rewrite may not change kind, metadata.name or metadata.namespace"},
+        {"function on_load(ac) ac.kind = 'Secret' return ac end",
+         "a rewrite may not change kind, metadata.name or metadata.namespace"},
         {"function on_load(ac)\n  if ac.metadata.name == 'anon' then\n"
          "    error('no ' .. ac.metadata.name)\n  end\nend",
          ".lua:3: no anon"},
@@ -641,7 +643,7 @@ static void test_hook_errors(void)
         use_hook(cases[i].script);
         tu_errors e = {0};
         snapshot *s = tu_snapshot(HOOK_ACS, &e);
-        int all = i < 2; /* the first two reject all three */
+        int all = i < 3; /* the first three reject all three */
         CU_ASSERT_EQUAL(s->n_configs, all ? 0 : 2);
         CU_ASSERT_EQUAL(e.n, all ? 3 : 1);
         if (!has_line(&e, all ? "" : ":12: config hook lua (", cases[i].want)) {

@@ -84,14 +84,24 @@ static char *lp_read_file(const char *path, size_t *len, char *err, size_t errle
     return buf;
 }
 
+/* The settings evaluators and hooks share: function (dflt when left out,
+ * which the schema's default makes rare) and the limits. */
+static void lp_settings(const pc_host *h, const pc_value *cfg, const char *dflt,
+                        char *fname, size_t fnlen, lv_limits *lim)
+{
+    const pc_value *fn = h->value_get(cfg, "function");
+    const pc_value *mi = h->value_get(cfg, "maxInstructions");
+    const pc_value *mm = h->value_get(cfg, "maxMemory");
+    snprintf(fname, fnlen, "%s", fn ? h->value_string(fn, NULL) : dflt);
+    lim->max_instructions = mi ? h->value_int(mi) : LP_DEFAULT_INSTRUCTIONS;
+    lim->max_memory = (size_t)(mm ? h->value_int(mm) : LP_DEFAULT_MEMORY);
+}
+
 static void *lp_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                        pc_phase phase, char *err, size_t errlen)
 {
     const pc_value *script = h->value_get(cfg, "script");
     const pc_value *file = h->value_get(cfg, "file");
-    const pc_value *fn = h->value_get(cfg, "function");
-    const pc_value *mi = h->value_get(cfg, "maxInstructions");
-    const pc_value *mm = h->value_get(cfg, "maxMemory");
     char name[300], *src = NULL;
     const char *text;
     size_t len = 0;
@@ -108,10 +118,7 @@ static void *lp_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
     }
     in->host = h;
     in->phase = phase;
-    snprintf(in->fname, sizeof in->fname, "%s",
-             fn ? h->value_string(fn, NULL) : "evaluate");
-    in->lim.max_instructions = mi ? h->value_int(mi) : LP_DEFAULT_INSTRUCTIONS;
-    in->lim.max_memory = (size_t)(mm ? h->value_int(mm) : LP_DEFAULT_MEMORY);
+    lp_settings(h, cfg, "evaluate", in->fname, sizeof in->fname, &in->lim);
     snprintf(in->who, sizeof in->who, "lua %s/%s/%s",
              h->cc_authconfig_namespace(cc), h->cc_authconfig_name(cc),
              h->cc_evaluator_name(cc));
@@ -279,9 +286,6 @@ typedef struct lh_hook {
 static void *lh_create(const pc_host *h, const pc_value *cfg, char *err, size_t errlen)
 {
     const char *path = h->value_string(h->value_get(cfg, "file"), NULL);
-    const pc_value *fn = h->value_get(cfg, "function");
-    const pc_value *mi = h->value_get(cfg, "maxInstructions");
-    const pc_value *mm = h->value_get(cfg, "maxMemory");
     size_t len = 0;
     char *src;
     lh_hook *k = calloc(1, sizeof *k);
@@ -291,9 +295,7 @@ static void *lh_create(const pc_host *h, const pc_value *cfg, char *err, size_t 
         return NULL;
     }
     k->host = h;
-    snprintf(k->fname, sizeof k->fname, "%s", fn ? h->value_string(fn, NULL) : "on_load");
-    k->lim.max_instructions = mi ? h->value_int(mi) : LP_DEFAULT_INSTRUCTIONS;
-    k->lim.max_memory = (size_t)(mm ? h->value_int(mm) : LP_DEFAULT_MEMORY);
+    lp_settings(h, cfg, "on_load", k->fname, sizeof k->fname, &k->lim);
     snprintf(k->who, sizeof k->who, "lua config hook %s", path);
     src = lp_read_file(path, &len, err, errlen);
     if (!src) {
