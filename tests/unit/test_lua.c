@@ -446,6 +446,57 @@ static void test_isolation(void)
     }
 }
 
+/* A top level that only defines functions runs once per thread; one that
+ * reads the request, the clock or random numbers runs every time, and a
+ * script still cannot see what an earlier request assigned or changed. */
+static void test_top_level(void)
+{
+    if (!have_lua())
+        return;
+    snapshot *s = load_spec(
+        "  authorization:\n    kept:\n      lua:\n        script: |\n"
+        "          function helper() return true end\n"
+        "          LIMIT = 3\n"
+        "          function evaluate()\n"
+        "            if seen ~= nil then return false, 'a global leaked' end\n"
+        "            if helper() ~= true or LIMIT ~= 3 then return false, 'a definition changed' end\n"
+        "            seen = true\n"
+        "            helper = function() return false end\n"
+        "            LIMIT = 4\n"
+        "            evaluate = nil\n"
+        "            return true\n"
+        "          end\n"
+        "    per-request:\n      lua:\n        script: |\n"
+        "          METHOD = request.method\n"
+        "          function evaluate() return METHOD == request.method, 'stale: ' .. METHOD end\n"
+        "  response:\n    success:\n      headers:\n"
+        "        x-random:\n          lua:\n            script: |\n"
+        "              R = tostring(math.random(1, 1000000000))\n"
+        "              function evaluate() return R end\n"
+        "        x-time:\n          lua:\n            script: |\n"
+        "              T = string.format('%.9f', time.now())\n"
+        "              function evaluate() return T end\n", NULL);
+    CU_ASSERT_EQUAL_FATAL(s->n_configs, 1);
+    char prev_r[64] = "", prev_t[64] = "";
+    static const char *const methods[] = {"GET", "POST", "GET", "PUT", "DELETE"};
+    for (int i = 0; i < 5; i++) {
+        pipe_result r;
+        CU_ASSERT_EQUAL(decide(s, methods[i], "/", &r, NULL), 0);
+        CU_ASSERT_EQUAL(r.allowed, 1);
+        if (!r.allowed)
+            fprintf(stderr, "  top level: %s\n", r.reason ? r.reason : "");
+        const char *x = hdr(&r, "x-random");
+        CU_ASSERT(x && strcmp(x, prev_r) != 0);
+        snprintf(prev_r, sizeof prev_r, "%s", x ? x : "");
+        x = hdr(&r, "x-time");
+        CU_ASSERT(x && strcmp(x, prev_t) != 0);
+        snprintf(prev_t, sizeof prev_t, "%s", x ? x : "");
+        pipe_result_free(&r);
+        usleep(1000);
+    }
+    snapshot_unref(s);
+}
+
 static void test_config(void)
 {
     if (!have_lua())
@@ -677,6 +728,7 @@ int cu_register(void)
         {"errors and limits", test_errors_and_limits},
         {"sandbox", test_sandbox},
         {"isolation", test_isolation},
+        {"top level: run once or every time", test_top_level},
         {"config errors", test_config},
         {"config hook: rewrite and reject", test_hook_rewrite_and_reject},
         {"config hook: errors and limits", test_hook_errors},

@@ -44,7 +44,7 @@ static const char *const lv_roots[] = {"request", "source", "destination",
                                        "metadata", "auth", "context", NULL};
 
 /* Fields of a chunk's cache entry (a table in the chunk cache). */
-enum { LV_ENT_MAIN = 1, LV_ENT_ENV = 2 };
+enum { LV_ENT_MAIN = 1, LV_ENT_ENV = 2, LV_ENT_FN = 3 };
 
 static pthread_key_t lv_key;
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
@@ -324,7 +324,13 @@ void lv_chunk_free(lv_chunk *c)
  * function; every global the script assigns lands in E, whose metatable
  * only reads through to the request and the library. lv_end empties E, so
  * the next evaluation starts from the same empty table: no environment is
- * made, given a metatable or collected per evaluation. */
+ * made, given a metatable or collected per evaluation.
+ *
+ * Most scripts' top level only defines functions. When it provably makes
+ * the same thing every time (lv_cacheable), its definitions are kept below
+ * E (lv_promote) and later evaluations call the function at once; what a
+ * script assigns still lands in E and is emptied, so it sees exactly what
+ * a fresh run would. */
 
 typedef struct lv_call {
     const lv_chunk *chunk;
@@ -359,6 +365,69 @@ static void lv_load_chunk(lua_State *L, lv_thread *t, const lv_chunk *c, int ct)
     t->n_chunks++;
 }
 
+/* 1 if what the top level left in E (at index e) makes the same
+ * functions whenever it runs: it read neither the request nor anything
+ * else of the evaluation (time, random numbers, the log), and E holds only
+ * strings, numbers, booleans, C functions and Lua functions whose only
+ * upvalue is E itself (no top-level local they could change, no table
+ * they could fill). */
+static int lv_cacheable(lua_State *L, lv_thread *t, int e)
+{
+    int ok = !t->impure;
+    lua_pushnil(L);
+    while (ok && lua_next(L, e)) {
+        switch (lua_type(L, -1)) {
+        case LUA_TSTRING:
+        case LUA_TNUMBER:
+        case LUA_TBOOLEAN:
+            break;
+        case LUA_TFUNCTION:
+            if (lua_iscfunction(L, -1))
+                break;
+            for (int n = 1; ok && lua_getupvalue(L, -1, n); n++) {
+                ok = lua_rawequal(L, -1, e);
+                lua_pop(L, 1);
+            }
+            break;
+        default:
+            ok = 0;
+        }
+        lua_pop(L, 1);
+    }
+    if (!ok)
+        lua_pop(L, 1);     /* the key lua_next left */
+    return ok;
+}
+
+/* Keeps what the top level defined for the next evaluations: its globals
+ * move to a table B that E reads through (E, B, request, library), E is
+ * emptied as after every evaluation, and the function is remembered in the
+ * entry (at index ent), so the top level does not run again. */
+static void lv_promote(lua_State *L, lv_thread *t, int ent, int e, const char *fname)
+{
+    lua_newtable(L);                                             /* B */
+    int b = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, e)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, b);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, b)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, e);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_envmt);
+    lua_setmetatable(L, b);
+    lua_getfield(L, b, fname);
+    lua_rawseti(L, ent, LV_ENT_FN);
+    lv_push_envmt(L);                                            /* pops B */
+    lua_setmetatable(L, e);
+}
+
 /* Protected body of one evaluation: returns the function's two results. */
 static int lv_body(lua_State *L)
 {
@@ -376,10 +445,23 @@ static int lv_body(lua_State *L)
     lua_pushvalue(L, 3);
     lua_rawseti(L, LUA_REGISTRYINDEX, t->ref_cur);
     t->cur_id = c->id;
-    lua_rawgeti(L, 2, LV_ENT_MAIN);
-    lua_call(L, 0, 0);
-    if (lua_getfield(L, 3, call->fname) != LUA_TFUNCTION)
-        return luaL_error(L, "the script defines no function '%s'", call->fname);
+    int fnt = lua_rawgeti(L, 2, LV_ENT_FN);      /* function, false: not kept, nil */
+    if (fnt != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        t->impure = 0;
+        lua_rawgeti(L, 2, LV_ENT_MAIN);
+        lua_call(L, 0, 0);
+        if (fnt == LUA_TNIL && !c->hook) {
+            if (lv_cacheable(L, t, 3)) {
+                lv_promote(L, t, 2, 3, call->fname);
+            } else {
+                lua_pushboolean(L, 0);
+                lua_rawseti(L, 2, LV_ENT_FN);
+            }
+        }
+        if (lua_getfield(L, 3, call->fname) != LUA_TFUNCTION)
+            return luaL_error(L, "the script defines no function '%s'", call->fname);
+    }
     if (c->hook) {
         lb_push_plain(L, t->cur.host, t->cur.host->eval_root(t->cur.ev));
     } else {

@@ -32,6 +32,7 @@ typedef struct lv_thread {
     /* Registry references of the state's fixed parts (lua_vm.c). */
     int ref_chunks, ref_input, ref_envmt, ref_hookmt, ref_cur;
     uint64_t cur_id;       /* the chunk of the environment at ref_cur */
+    int impure;            /* the evaluation read the request, the clock... */
     void *re_cache;        /* lua_lib.c's compiled PCRE2 patterns */
 #define LV_FL_CLASSES 8
     void *fl[LV_FL_CLASSES]; /* free lists of small blocks (lua_vm.c) */
