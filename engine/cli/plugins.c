@@ -33,7 +33,7 @@ int cmd_plugins(int argc, char **argv)
         } else {
             fprintf(c == 'h' ? stdout : stderr,
                     "usage: portcullis plugins [--plugin-dir DIR]...\n"
-                    "Lists the evaluator types and frontends of the loaded plugins.\n");
+                    "Lists the evaluator types and config hooks of the loaded plugins.\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -42,6 +42,10 @@ int cmd_plugins(int argc, char **argv)
         const loader_type *t = loader_type_at(i);
         printf("%-15s %-24s %s (%s)\n", loader_phase_name(t->t.phase), t->t.name,
                t->plugin_name, t->path);
+    }
+    for (size_t i = 0; i < loader_count_hooks(); i++) {
+        const loader_hook *h = loader_hook_at(i);
+        printf("%-15s %-24s %s (%s)\n", "configHooks", h->t.name, h->plugin_name, h->path);
     }
     return refused ? 1 : 0;
 }

@@ -26,6 +26,7 @@
 #include "controller/controller.h"
 #include "metrics/metrics.h"
 #include "host/hostimpl.h"
+#include "plugin/confhook.h"
 #include "plugin/loader.h"
 #include "plugin/schema.h"
 #include "server/readiness.h"
@@ -43,6 +44,11 @@ typedef struct settings {
     int n_authconfigs;
     const char *plugin_dirs[MAXLIST];
     int n_plugin_dirs;
+    /* Config hooks: "NAME:FILE" texts (flags, environment), or the file's
+     * configHooks list (strings or {NAME: {config}}) when no flag names one. */
+    const char *hooks[MAXLIST];
+    int n_hooks;
+    struct json_object *hooks_file;
     const char *kubeconfig, *config;
     int workers, io_threads;
     const char *tls_cert, *tls_key, *tls_client_ca;
@@ -91,6 +97,9 @@ static void usage(FILE *f)
         "                            --metrics-addr: one listener)\n"
         "  --authconfigs PATH        AuthConfig file or directory (repeatable)\n"
         "  --plugin-dir DIR          plugin directory (repeatable; default: installed)\n"
+        "  --config-hook NAME:FILE   run each AuthConfig through a config hook as it\n"
+        "                            loads, e.g. lua:/etc/portcullis/hooks.lua\n"
+        "                            (repeatable; run in order)\n"
         "  --kubeconfig FILE         Kubernetes client config (default: in-cluster,\n"
         "                            then $KUBECONFIG)\n"
         "  --config FILE             server config file (YAML)\n"
@@ -206,6 +215,9 @@ static const char *const SERVER_SCHEMA =
     "\"plugins\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"dirs\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}},"
     "\"kubeconfig\":{\"type\":\"string\"},"
+    "\"configHooks\":{\"type\":\"array\",\"maxItems\":8,\"items\":{\"oneOf\":["
+    "{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9_]+:.\"},"
+    "{\"type\":\"object\",\"additionalProperties\":{\"type\":\"object\"}}]}},"
     "\"log\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"level\":{\"enum\":[\"debug\",\"info\",\"warn\",\"error\"]},"
     "\"format\":{\"enum\":[\"json\",\"text\"]}}},"
@@ -270,6 +282,7 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (jstr(t, "clientCA")) s->tls_client_ca = jstr(t, "clientCA");
     jlist(o, "authconfigs", s->authconfigs, &s->n_authconfigs);
     jlist(p, "dirs", s->plugin_dirs, &s->n_plugin_dirs);
+    json_object_object_get_ex(o, "configHooks", &s->hooks_file);
     if (jstr(o, "kubeconfig")) s->kubeconfig = jstr(o, "kubeconfig");
     if (jstr(lg, "level")) s->log_level = jstr(lg, "level");
     if (jstr(lg, "format")) s->log_format = jstr(lg, "format");
@@ -358,6 +371,13 @@ static void read_env(settings *s, char **lists)
         split_list(lists[0], s->authconfigs, &s->n_authconfigs);
     if ((v = getenv("PORTCULLIS_PLUGIN_DIR")) && (lists[1] = strdup(v)))
         split_list(lists[1], s->plugin_dirs, &s->n_plugin_dirs);
+    /* NAME:FILE holds a colon: the list is comma-separated. */
+    if ((v = getenv("PORTCULLIS_CONFIG_HOOK")) && (lists[3] = strdup(v))) {
+        s->n_hooks = 0;
+        for (char *tok = strtok(lists[3], ","); tok && s->n_hooks < MAXLIST;
+             tok = strtok(NULL, ","))
+            s->hooks[s->n_hooks++] = tok;
+    }
 }
 
 /* ---- caches ---- */
@@ -665,6 +685,50 @@ static int check_frontend_config(const loader_frontend *lf, struct json_object *
 
 static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlists);
 
+/* Creates the config hooks before any AuthConfig loads: flags and the
+ * environment name them as NAME:FILE, else the server config's list does
+ * (NAME:FILE strings or {NAME: {config}} objects). */
+static int setup_hooks(const settings *s)
+{
+    char err[600];
+    int n = s->n_hooks ? s->n_hooks
+            : s->hooks_file ? (int)json_object_array_length(s->hooks_file) : 0;
+    if (n > CONFHOOK_MAX) {
+        serve_fail("at most %d config hooks (got %d)", CONFHOOK_MAX, n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = -1;
+        if (s->n_hooks) {
+            rc = confhook_add_spec(host_table(), s->hooks[i], err, sizeof err);
+        } else {
+            struct json_object *e = json_object_array_get_idx(s->hooks_file, (size_t)i);
+            if (json_object_is_type(e, json_type_string)) {
+                rc = confhook_add_spec(host_table(), json_object_get_string(e), err, sizeof err);
+            } else if (json_object_object_length(e) != 1) {
+                snprintf(err, sizeof err, "want one hook name as the key, e.g. "
+                                          "{lua: {file: hooks.lua}}");
+                rc = -1;
+            } else {
+                json_object_object_foreach(e, name, conf) {
+                    rc = confhook_add(host_table(), name, conf, err, sizeof err);
+                }
+            }
+        }
+        if (rc < 0) {
+            if (s->n_hooks)
+                serve_fail("%s", err);
+            else /* where in the server config file */
+                serve_fail("%s:%d: configHooks[%d]: %s", s->config,
+                           ydoc_line(json_object_array_get_idx(s->hooks_file, (size_t)i)), i,
+                           err);
+            confhook_reset();
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Every connection costs a descriptor: take all the hard limit allows (the
  * soft limit is often 1024 while the hard one is far higher). */
 static void raise_fd_limit(void)
@@ -687,10 +751,10 @@ int cmd_serve(int argc, char **argv)
     /* Everything serve_main reads from files and the environment lives
      * here, so every exit path frees it. */
     ydoc_file *cfgfile = NULL;
-    char *envlists[3] = {NULL, NULL, NULL};
+    char *envlists[4] = {NULL, NULL, NULL, NULL};
     int rc = serve_main(argc, argv, &cfgfile, envlists);
     ydoc_file_free(cfgfile);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         free(envlists[i]);
     return rc;
 }
@@ -746,6 +810,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"cel-max-steps", required_argument, NULL, 21},
         {"cel-max-bytes", required_argument, NULL, 22},
         TRACE_FLAG_OPTIONS,
+        {"config-hook", required_argument, NULL, 23},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -781,7 +846,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     read_env(&s, envlists);
     optind = 1;
     opterr = 1;
-    int flag_ac = 0, flag_pd = 0, flag_fo = 0;
+    int flag_ac = 0, flag_pd = 0, flag_fo = 0, flag_hk = 0;
     trace_flags tf;
     trace_flags_init(&tf);
     if (trace_flags_env(&tf) < 0)
@@ -836,6 +901,10 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             break;
         case 21: s.cel_steps = optarg; break;
         case 22: s.cel_bytes = optarg; break;
+        case 23:
+            if (!flag_hk++) s.n_hooks = 0;
+            if (s.n_hooks < MAXLIST) s.hooks[s.n_hooks++] = optarg;
+            break;
         case AL_SUPERSEDING: break;
         default:
             if (c >= TF_ENDPOINT && c < TF_LAST_) {
@@ -918,6 +987,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         loader_load_dir(loader_default_dir(), log_refusal, NULL);
     for (int i = 0; i < s.n_plugin_dirs; i++)
         loader_load_dir(s.plugin_dirs[i], log_refusal, NULL);
+    if (setup_hooks(&s) < 0)
+        return 2;
     char kerr[512];
     if (kube_setup(s.kubeconfig, kerr, sizeof kerr) < 0) {
         serve_fail("%s", kerr);
@@ -1019,6 +1090,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
     workers_stop();
     trace_stop();
     snapshot_install(NULL);
+    confhook_reset();
     kube_teardown();
     plog(PC_LOG_INFO, "portcullis", "stopped");
     return 0;

@@ -12,6 +12,7 @@
 #include "cond.h"
 #include "metrics/metrics.h"
 #include "createctx.h"
+#include "plugin/confhook.h"
 #include "plugin/schema.h"
 #include "resset.h"
 #include "vos.h"
@@ -694,7 +695,20 @@ ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res,
 {
     cfgerr own = *ce;
     own.errors = own.warnings = 0;
-    ac_config *c = compile_doc(host, doc, res, &own);
+    ac_config *c = NULL;
+    if (confhook_count() && ac_is_authconfig(doc)) {
+        /* The hooks see the document as written; what they return is
+         * compiled as if it had been written so. */
+        struct json_object *use = NULL;
+        char why[1024];
+        if (confhook_apply(doc, &use, why, sizeof why) < 0)
+            cfgerr_error(&own, doc, NULL, "%s", why);
+        else
+            c = compile_doc(host, use, res, &own);
+        json_object_put(use);
+    } else {
+        c = compile_doc(host, doc, res, &own);
+    }
     ce->errors += own.errors;
     ce->warnings += own.warnings;
     return c;

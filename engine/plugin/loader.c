@@ -25,26 +25,31 @@
  * PC_HOST_HAS); the assertions below keep every service at its offset. */
 typedef struct abi_sizes {
     uint32_t plugin, evaluator, frontend, host;
+    uint32_t config_hook;          /* 0: the minor has no config hooks */
 } abi_sizes;
 
 static const abi_sizes k_abi_sizes[PC_ABI_MINOR + 1] = {
-    /* 1.0 */ {56, 64, 56, 488},
-    /* 1.1 value_keep_json, value_release */ {56, 64, 56, 504},
-    /* 1.2 base64_decode */ {56, 64, 56, 512},
-    /* 1.3 eval_can_block */ {56, 64, 56, 520},
+    /* 1.0 */ {56, 64, 56, 488, 0},
+    /* 1.1 value_keep_json, value_release */ {56, 64, 56, 504, 0},
+    /* 1.2 base64_decode */ {56, 64, 56, 512, 0},
+    /* 1.3 eval_can_block */ {56, 64, 56, 520, 0},
     /* 1.4 http_fetch, cc_foreach_resource_in; pc_request_view.metadata_emit */
-    {56, 64, 56, 536},
-    /* 1.5 readiness_render */ {56, 64, 56, 544},
-    /* 1.6 cc_authconfig_spec */ {56, 64, 56, 552},
+    {56, 64, 56, 536, 0},
+    /* 1.5 readiness_render */ {56, 64, 56, 544, 0},
+    /* 1.6 cc_authconfig_spec */ {56, 64, 56, 552, 0},
+    /* 1.7 pc_plugin.config_hooks, pc_config_hook_type */ {64, 64, 56, 552, 48},
 };
 
 _Static_assert(sizeof(void *) == 8, "the ABI size table is recorded for LP64");
 _Static_assert(sizeof k_abi_sizes / sizeof k_abi_sizes[0] == PC_ABI_MINOR + 1,
                "one row per minor");
 /* The current minor's row is what the headers compile to. */
-_Static_assert(sizeof(pc_plugin) == 56 && sizeof(pc_evaluator_type) == 64 &&
-               sizeof(pc_frontend_type) == 56 && sizeof(pc_host) == 552,
+_Static_assert(sizeof(pc_plugin) == 64 && sizeof(pc_evaluator_type) == 64 &&
+               sizeof(pc_frontend_type) == 56 && sizeof(pc_host) == 552 &&
+               sizeof(pc_config_hook_type) == 48,
                "a struct changed size: add a row for the new minor");
+_Static_assert(offsetof(pc_plugin, config_hooks) == 56,
+               "pc_plugin only grows at its end");
 _Static_assert(offsetof(pc_host, value_keep_json) == 488 &&
                offsetof(pc_host, base64_decode) == 504 &&
                offsetof(pc_host, eval_can_block) == 512 &&
@@ -63,6 +68,8 @@ static loader_type **g_types;
 static size_t g_ntypes;
 static loader_frontend **g_fronts;
 static size_t g_nfronts;
+static loader_hook **g_hooks;
+static size_t g_nhooks;
 
 static const char *const phase_names[PC_PHASE_COUNT_] = {
     "authentication", "metadata", "authorization", "response", "callbacks"};
@@ -255,6 +262,55 @@ static int add_frontends(const pc_plugin *p, const char *path,
     return 0;
 }
 
+static int add_hooks(const pc_plugin *p, const char *path, loader_err_fn errf,
+                     void *arg)
+{
+    char err[1024];
+    /* The field exists only in descriptors of 1.6 and later. */
+    if (!k_abi_sizes[p->abi_minor].config_hook || !p->config_hooks)
+        return 0;
+    for (const pc_config_hook_type *const *hp = p->config_hooks; *hp; hp++) {
+        const pc_config_hook_type *h = *hp;
+        if (h->struct_size != k_abi_sizes[p->abi_minor].config_hook || !h->name ||
+            !*h->name || !h->on_load) {
+            report(errf, arg,
+                   "%s: config hook %s has a bad layout (struct size %u, ABI %u.%u "
+                   "has %u) or lacks a name or on_load()",
+                   path, h->name ? h->name : "(unnamed)", h->struct_size,
+                   p->abi_major, p->abi_minor, k_abi_sizes[p->abi_minor].config_hook);
+            return -1;
+        }
+        if (loader_find_hook(h->name)) {
+            report(errf, arg, "%s: config hook \"%s\" is already provided by %s",
+                   path, h->name, loader_find_hook(h->name)->path);
+            return -1;
+        }
+        loader_hook **nh = realloc(g_hooks, (g_nhooks + 1) * sizeof *nh);
+        if (!nh)
+            return -1;
+        g_hooks = nh;
+        loader_hook *lh = calloc(1, sizeof *lh);
+        if (!lh)
+            return -1;
+        size_t sz = h->struct_size < sizeof lh->t ? h->struct_size : sizeof lh->t;
+        memcpy(&lh->t, h, sz);
+        lh->plugin_name = p->name;
+        lh->path = strdup(path);
+        if (h->config_schema) {
+            lh->schema = schema_compile(h->config_schema, err, sizeof err);
+            if (!lh->schema) {
+                report(errf, arg, "%s: config hook %s: bad config schema: %s", path,
+                       h->name, err);
+                free((char *)lh->path);
+                free(lh);
+                return -1;
+            }
+        }
+        g_hooks[g_nhooks++] = lh;
+    }
+    return 0;
+}
+
 int loader_load_file(const char *path, loader_err_fn errf, void *arg)
 {
     char err[1024];
@@ -280,7 +336,8 @@ int loader_load_file(const char *path, loader_err_fn errf, void *arg)
         dlclose(h);
         return -1;
     }
-    if (add_types(p, path, errf, arg) < 0 || add_frontends(p, path, errf, arg) < 0) {
+    if (add_types(p, path, errf, arg) < 0 || add_frontends(p, path, errf, arg) < 0 ||
+        add_hooks(p, path, errf, arg) < 0) {
         /* Types already registered point into h: keep it mapped. */
         return -1;
     }
@@ -347,6 +404,24 @@ const loader_frontend *loader_find_frontend(const char *name)
     return NULL;
 }
 
+const loader_hook *loader_find_hook(const char *name)
+{
+    for (size_t i = 0; i < g_nhooks; i++)
+        if (strcmp(g_hooks[i]->t.name, name) == 0)
+            return g_hooks[i];
+    return NULL;
+}
+
+size_t loader_count_hooks(void)
+{
+    return g_nhooks;
+}
+
+const loader_hook *loader_hook_at(size_t i)
+{
+    return i < g_nhooks ? g_hooks[i] : NULL;
+}
+
 size_t loader_count_types(void)
 {
     return g_ntypes;
@@ -405,4 +480,12 @@ void loader_reset(void)
     free(g_fronts);
     g_fronts = NULL;
     g_nfronts = 0;
+    for (size_t i = 0; i < g_nhooks; i++) {
+        schema_free(g_hooks[i]->schema);
+        free((char *)g_hooks[i]->path);
+        free(g_hooks[i]);
+    }
+    free(g_hooks);
+    g_hooks = NULL;
+    g_nhooks = 0;
 }

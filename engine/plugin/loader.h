@@ -1,5 +1,5 @@
 /* loader.h - finds plugins, checks their ABI and keeps a registry of the
- * evaluator types and frontends they provide. */
+ * evaluator types, frontends and config hooks they provide. */
 #ifndef PC_PLUGIN_LOADER_H
 #define PC_PLUGIN_LOADER_H
 #include <portcullis/plugin.h>
@@ -22,6 +22,13 @@ typedef struct loader_frontend {
     struct schema *schema;
 } loader_frontend;
 
+typedef struct loader_hook {
+    pc_config_hook_type t;
+    const char *plugin_name;
+    const char *path;
+    struct schema *schema;
+} loader_hook;
+
 /* Callback for problems: one line naming the file. */
 typedef void (*loader_err_fn)(void *arg, const char *msg);
 
@@ -40,6 +47,9 @@ int loader_check_descriptor(const pc_plugin *p, const char *path, char *err,
 
 const loader_type *loader_find(pc_phase phase, const char *name);
 const loader_frontend *loader_find_frontend(const char *name);
+const loader_hook *loader_find_hook(const char *name);
+size_t loader_count_hooks(void);
+const loader_hook *loader_hook_at(size_t i);
 size_t loader_count_types(void);
 /* Iterates over every type (for `portcullis plugins`). */
 const loader_type *loader_type_at(size_t i);

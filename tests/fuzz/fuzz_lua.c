@@ -8,6 +8,12 @@
  * the two structurally; a response evaluator hands the view back to the
  * host (Lua to JSON). Oracle: no crash or sanitizer report, and never the
  * "bridge mismatch" denial. Limits (budget, memory cap) may deny.
+ *
+ * The same input is then the `status` of an AuthConfig handed to a Lua
+ * config hook, which converts the document to plain tables, round-trips
+ * the status through json and returns the table (Lua to JSON outside an
+ * evaluation, then the alignment with the original). Oracle: no crash or
+ * sanitizer report; a rejection always has a reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +21,9 @@
 #include <unistd.h>
 
 #include "host/hostimpl.h"
+#include <json-c/json.h>
+
+#include "plugin/confhook.h"
 #include "plugin/loader.h"
 #include "server/submit.h"
 #include "snapshot/snapshot.h"
@@ -89,6 +98,57 @@ static void setup(void)
         fprintf(stderr, "fuzz_lua: the AuthConfig does not load (is the Lua plugin built?)\n");
         abort();
     }
+    static const char hook[] =
+        "function on_load(ac)\n"
+        "  ac.status = json.decode(json.encode(ac.status))\n"
+        "  for k, v in pairs(ac) do if type(v) == 'table' then local _ = #v end end\n"
+        "  return ac\n"
+        "end\n";
+    char hpath[] = "/tmp/fuzz-lua-hook-XXXXXX.lua", spec[64], err[600];
+    fd = mkstemps(hpath, 4);
+    if (fd < 0 || write(fd, hook, sizeof hook - 1) != (ssize_t)(sizeof hook - 1))
+        abort();
+    close(fd);
+    snprintf(spec, sizeof spec, "lua:%s", hpath);
+    if (confhook_add_spec(host_table(), spec, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_lua: %s\n", err);
+        abort();
+    }
+    unlink(hpath);
+}
+
+static void fuzz_hook(const uint8_t *data, size_t size)
+{
+    static char doc[(1 << 16) + 256];
+    static const char pre[] =
+        "{\"apiVersion\":\"authorino.kuadrant.io/v1beta3\",\"kind\":\"AuthConfig\","
+        "\"metadata\":{\"name\":\"f\",\"namespace\":\"fuzz\"},"
+        "\"spec\":{\"hosts\":[\"f.test\"]},\"status\":";
+    if (size > sizeof doc - sizeof pre - 2)
+        return;
+    memcpy(doc, pre, sizeof pre - 1);
+    memcpy(doc + sizeof pre - 1, data, size);
+    doc[sizeof pre - 1 + size] = '}';
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return;
+    struct json_object *o = json_tokener_parse_ex(tok, doc, (int)(sizeof pre + size));
+    int ok = json_tokener_get_error(tok) == json_tokener_success &&
+             json_object_is_type(o, json_type_object);
+    json_tokener_free(tok);
+    if (ok) {
+        struct json_object *out = NULL;
+        char why[1024] = "";
+        if (confhook_apply(o, &out, why, sizeof why) == 0) {
+            if (!json_object_is_type(out, json_type_object))
+                abort();
+        } else if (!why[0]) {
+            fprintf(stderr, "fuzz_lua: a hook rejection without a reason\n");
+            abort();
+        }
+        json_object_put(out);
+    }
+    json_object_put(o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -117,5 +177,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     pipe_result_free(&r);
+    fuzz_hook(data, size);
     return 0;
 }

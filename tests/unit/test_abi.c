@@ -154,12 +154,18 @@ static void test_v1_0_loads(void)
 
     /* The descriptor check knows every minor's size as a number. */
     char err[512];
-    pc_plugin p = {PC_PLUGIN_MAGIC, 1, 0, 56u, 0, "x", "1", "", NULL, NULL};
+    pc_plugin p = {PC_PLUGIN_MAGIC, 1, 0, 56u, 0, "x", "1", "", NULL, NULL, NULL};
     for (unsigned minor = 0; minor <= PC_ABI_MINOR; minor++) {
+        /* 1.7 appended config_hooks to the descriptor. */
         p.abi_minor = (uint16_t)minor;
+        p.struct_size = minor < 7 ? 56u : 64u;
         CHECK(loader_check_descriptor(&p, "/p/x.so", err, sizeof err) == 0,
-              "1.%u with 56 bytes refused: %s", minor, err);
+              "1.%u with %u bytes refused: %s", minor, p.struct_size, err);
     }
+    p.abi_minor = 7;
+    p.struct_size = 56u;
+    CU_ASSERT_EQUAL(loader_check_descriptor(&p, "/p/x.so", err, sizeof err), -1);
+    contains(err, "descriptor size 56 does not match ABI 1.7 (host expects 64)");
     p.abi_minor = 0;
     p.struct_size = 64u;
     CU_ASSERT_EQUAL(loader_check_descriptor(&p, "/p/x.so", err, sizeof err), -1);
@@ -187,6 +193,36 @@ static void test_host_has(void)
     CU_ASSERT(PC_HOST_HAS(&h, base64_decode));
     CU_ASSERT(!PC_HOST_HAS(&h, eval_can_block));
     CU_ASSERT_EQUAL(loader_abi_host_size(PC_ABI_MINOR + 1), 0);
+}
+
+/* Config hooks (1.7): a 1.6 descriptor has no config_hooks field and the
+ * loader reads none; a hook type of a size 1.7 never had is refused; a
+ * good one is registered by name. */
+static void test_config_hooks(void)
+{
+    char path[1200];
+    struct msgs m = {0};
+    loader_reset();
+    plugin_path(path, sizeof path, "abi_hook_v1_5");
+    CHECK(loader_load_file(path, collect, &m) == 0, "abi_hook_v1_5 refused: %s", m.all);
+    CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiV15"));
+    CU_ASSERT_EQUAL(loader_count_hooks(), 0);
+    loader_reset();
+    const char *msg = refused("abi_hook_bad_size", &m);
+    contains(msg, "config hook abiBadHook has a bad layout (struct size 40, ABI 1.7 has 48)");
+    CU_ASSERT_PTR_NULL(loader_find_hook("abiBadHook"));
+    loader_reset();
+    memset(&m, 0, sizeof m);
+    plugin_path(path, sizeof path, "abi_hook_ok");
+    CHECK(loader_load_file(path, collect, &m) == 0, "abi_hook_ok refused: %s", m.all);
+    const loader_hook *h = loader_find_hook("abiHook");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_STRING_EQUAL(h->plugin_name, "abi_hook_ok");
+    CU_ASSERT_EQUAL(loader_count_hooks(), 1);
+    /* A second provider of the name is refused. */
+    msg = refused("abi_hook_ok", &m);
+    contains(msg, "config hook \"abiHook\" is already provided by");
+    loader_reset();
 }
 
 static void test_no_entry(void)
@@ -238,7 +274,7 @@ static void test_descriptor_checks(void)
 {
     char err[512];
     pc_plugin p = {PC_PLUGIN_MAGIC, PC_ABI_MAJOR, PC_ABI_MINOR,
-                   (uint32_t)sizeof(pc_plugin), 0, "x", "1", "", NULL, NULL};
+                   (uint32_t)sizeof(pc_plugin), 0, "x", "1", "", NULL, NULL, NULL};
     CU_ASSERT_EQUAL(loader_check_descriptor(&p, "/p/x.so", err, sizeof err), 0);
 
     CU_ASSERT_EQUAL(loader_check_descriptor(NULL, "/p/x.so", err, sizeof err), -1);
@@ -263,13 +299,14 @@ static void test_load_dir_counts(void)
 {
     struct msgs m = {0};
     loader_reset();
-    /* Refused: bad_size, dup_b, garbage, newer_minor, no_entry,
-     * other_major, plain_lib, v1_0_bad_type. Loaded: create_fails, dup_a,
-     * ok, v1_0. */
+    /* Refused: bad_size, dup_b, garbage, hook_bad_size, newer_minor,
+     * no_entry, other_major, plain_lib, v1_0_bad_type. Loaded:
+     * create_fails, dup_a, hook_ok, hook_v1_5, ok, v1_0. */
     int n = loader_load_dir(abi_dir(), collect, &m);
-    CHECK(n == 8, "loader_load_dir refused %d, want 8:\n%s", n, m.all);
-    CHECK(m.n == 8, "%d messages, want 8:\n%s", m.n, m.all);
-    CU_ASSERT_EQUAL(loader_count_types(), 4);
+    CHECK(n == 9, "loader_load_dir refused %d, want 9:\n%s", n, m.all);
+    CHECK(m.n == 9, "%d messages, want 9:\n%s", m.n, m.all);
+    CU_ASSERT_EQUAL(loader_count_types(), 5);
+    CU_ASSERT_EQUAL(loader_count_hooks(), 1);
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiV10"));
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiOk"));
     CU_ASSERT_PTR_NOT_NULL(loader_find(PC_PHASE_AUTHORIZATION, "abiCreateFails"));
@@ -331,6 +368,7 @@ int cu_register(void)
         {"a different descriptor size is refused", test_bad_size},
         {"a plugin built against 1.0 loads", test_v1_0_loads},
         {"PC_HOST_HAS on the table of each minor", test_host_has},
+        {"config hooks of 1.7, and none read from 1.6", test_config_hooks},
         {"a missing entry point is refused", test_no_entry},
         {"a plain shared library is refused", test_plain_lib},
         {"a file that is not ELF is refused", test_not_elf},

@@ -5,6 +5,7 @@
 #include <time.h>
 #include "cu_main.h"
 #include "pc_testutil.h"
+#include "plugin/confhook.h"
 
 static int g_have_lua;
 
@@ -419,6 +420,81 @@ static void test_isolation(void)
         pipe_result_free(&r);
     }
     snapshot_unref(s);
+
+    /* A script that fails after assigning globals leaves none behind,
+     * however many it wrote (past the size at which the environment is
+     * dropped rather than emptied too). */
+    for (int n = 1; n <= 200; n *= 200) {
+        char spec[1024];
+        snprintf(spec, sizeof spec, AUTHZ(
+            "          function evaluate()\n"
+            "            if poisoned ~= nil or g1 ~= nil then return false, 'leaked' end\n"
+            "            poisoned = true\n"
+            "            for i = 1, %d do _ENV['g' .. i] = i end\n"
+            "            error('boom')\n"
+            "          end\n"), n);
+        s = load_spec(spec, NULL);
+        CU_ASSERT_EQUAL_FATAL(s->n_configs, 1);
+        for (int i = 0; i < 3; i++) {
+            pipe_result r;
+            CU_ASSERT_EQUAL(decide(s, "GET", "/", &r, NULL), 0);
+            CU_ASSERT_EQUAL(r.allowed, 0);
+            CU_ASSERT_STRING_EQUAL(r.reason ? r.reason : "", "lua evaluation failed");
+            pipe_result_free(&r);
+        }
+        snapshot_unref(s);
+    }
+}
+
+/* A top level that only defines functions runs once per thread; one that
+ * reads the request, the clock or random numbers runs every time, and a
+ * script still cannot see what an earlier request assigned or changed. */
+static void test_top_level(void)
+{
+    if (!have_lua())
+        return;
+    snapshot *s = load_spec(
+        "  authorization:\n    kept:\n      lua:\n        script: |\n"
+        "          function helper() return true end\n"
+        "          LIMIT = 3\n"
+        "          function evaluate()\n"
+        "            if seen ~= nil then return false, 'a global leaked' end\n"
+        "            if helper() ~= true or LIMIT ~= 3 then return false, 'a definition changed' end\n"
+        "            seen = true\n"
+        "            helper = function() return false end\n"
+        "            LIMIT = 4\n"
+        "            evaluate = nil\n"
+        "            return true\n"
+        "          end\n"
+        "    per-request:\n      lua:\n        script: |\n"
+        "          METHOD = request.method\n"
+        "          function evaluate() return METHOD == request.method, 'stale: ' .. METHOD end\n"
+        "  response:\n    success:\n      headers:\n"
+        "        x-random:\n          lua:\n            script: |\n"
+        "              R = tostring(math.random(1, 1000000000))\n"
+        "              function evaluate() return R end\n"
+        "        x-time:\n          lua:\n            script: |\n"
+        "              T = string.format('%.9f', time.now())\n"
+        "              function evaluate() return T end\n", NULL);
+    CU_ASSERT_EQUAL_FATAL(s->n_configs, 1);
+    char prev_r[64] = "", prev_t[64] = "";
+    static const char *const methods[] = {"GET", "POST", "GET", "PUT", "DELETE"};
+    for (int i = 0; i < 5; i++) {
+        pipe_result r;
+        CU_ASSERT_EQUAL(decide(s, methods[i], "/", &r, NULL), 0);
+        CU_ASSERT_EQUAL(r.allowed, 1);
+        if (!r.allowed)
+            fprintf(stderr, "  top level: %s\n", r.reason ? r.reason : "");
+        const char *x = hdr(&r, "x-random");
+        CU_ASSERT(x && strcmp(x, prev_r) != 0);
+        snprintf(prev_r, sizeof prev_r, "%s", x ? x : "");
+        x = hdr(&r, "x-time");
+        CU_ASSERT(x && strcmp(x, prev_t) != 0);
+        snprintf(prev_t, sizeof prev_t, "%s", x ? x : "");
+        pipe_result_free(&r);
+        usleep(1000);
+    }
+    snapshot_unref(s);
 }
 
 static void test_config(void)
@@ -463,6 +539,185 @@ static void test_config(void)
     unlink(path);
 }
 
+/* ---- config hooks ---- */
+
+/* Installs one Lua config hook with this script; returns its path. */
+static const char *use_hook(const char *script)
+{
+    char err[600] = "", spec[128];
+    const char *path = tu_write_temp(script, ".lua");
+    confhook_reset();
+    snprintf(spec, sizeof spec, "lua:%s", path);
+    CU_ASSERT_EQUAL(confhook_add_spec(host_table(), spec, err, sizeof err), 0);
+    if (err[0])
+        fprintf(stderr, "  hook: %s\n", err);
+    return path;
+}
+
+#define HOOK_AC(name, ns, body)                                               \
+    "---\napiVersion: authorino.kuadrant.io/v1beta3\nkind: AuthConfig\n"      \
+    "metadata: {name: " name ", namespace: " ns "}\n"                         \
+    "spec:\n  hosts: [" name "." ns ".test]\n" body
+
+#define ALLOWED_HEADER                                                        \
+    "  authorization:\n    header:\n      patternMatching:\n"                 \
+    "        patterns: [{selector: request.headers.x-allowed, operator: eq, value: 'yes'}]\n"
+
+/* Three AuthConfigs: dev/open (no when; lines 1-10), prod/anon (anonymous
+ * in prod; from line 11, its mapping at 12), dev/scoped (its own when). */
+static const char HOOK_ACS[] =
+    HOOK_AC("open", "dev", ALLOWED_HEADER)
+    HOOK_AC("anon", "prod", "  authentication:\n    anon: {anonymous: {}}\n")
+    HOOK_AC("scoped", "dev", "  when: [{selector: request.method, operator: eq, value: POST}]\n"
+            ALLOWED_HEADER);
+
+/* The policy of docs/lua.md's config hook section, in short. */
+static const char HOOK_POLICY[] =
+    "local PROTECTED = {prod = true}\n"
+    "function on_load(ac)\n"
+    "  local ns = ac.metadata.namespace or 'default'\n"
+    "  if PROTECTED[ns] then\n"
+    "    for name, m in pairs(ac.spec.authentication or {}) do\n"
+    "      if m.anonymous ~= nil then\n"
+    "        return nil, 'spec.authentication.' .. name .. ': anonymous access is not allowed in namespace ' .. ns\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  if ac.spec.when == nil then\n"
+    "    ac.spec.when = {{selector = 'request.path', operator = 'neq', value = '/healthz'}}\n"
+    "    return ac\n"
+    "  end\n"
+    "end\n";
+
+static int decide_host(snapshot *s, const char *host, const char *method,
+                       const char *path, const char *allowed_hdr)
+{
+    char req[2048];
+    pipe_result r;
+    snprintf(req, sizeof req,
+             "{\"attributes\":{\"request\":{\"http\":{\"id\":\"1\",\"method\":\"%s\","
+             "\"path\":\"%s\",\"host\":\"%s\",\"headers\":{\":authority\":\"%s\"%s%s%s}}}}}",
+             method, path, host, host, allowed_hdr ? ",\"x-allowed\":\"" : "",
+             allowed_hdr ? allowed_hdr : "", allowed_hdr ? "\"" : "");
+    int rc = tu_decide(s, req, &r, 0);
+    /* 404: no AuthConfig serves the host. */
+    int allowed = rc != 0 ? -1 : r.http_status == 404 ? 404 : r.allowed;
+    pipe_result_free(&r);
+    return allowed;
+}
+
+static int has_line(const tu_errors *e, const char *a, const char *b)
+{
+    for (int i = 0; i < e->n; i++)
+        if (strstr(e->lines[i], a) && (!b || strstr(e->lines[i], b)))
+            return 1;
+    return 0;
+}
+
+static void dump_errors(const tu_errors *e)
+{
+    for (int i = 0; i < e->n; i++)
+        fprintf(stderr, "  config: %s\n", e->lines[i]);
+}
+
+static void test_hook_rewrite_and_reject(void)
+{
+    if (!have_lua())
+        return;
+    tu_errors e = {0};
+    /* Without the hook all three load, and /healthz is checked too. */
+    snapshot *s = tu_snapshot(HOOK_ACS, &e);
+    CU_ASSERT_EQUAL(s->n_configs, 3);
+    CU_ASSERT_EQUAL(decide_host(s, "open.dev.test", "GET", "/healthz", NULL), 0);
+    snapshot_unref(s);
+
+    const char *hook = use_hook(HOOK_POLICY);
+    memset(&e, 0, sizeof e);
+    s = tu_snapshot(HOOK_ACS, &e);
+    /* prod/anon is rejected at its own line; the others load. */
+    CU_ASSERT_EQUAL(s->n_configs, 2);
+    CU_ASSERT_EQUAL(e.n, 1);
+    char want[512];
+    snprintf(want, sizeof want, ":12: config hook lua (%s) rejected the AuthConfig: "
+             "spec.authentication.anon: anonymous access is not allowed in namespace prod",
+             hook);
+    CU_ASSERT(has_line(&e, want, NULL));
+    dump_errors(&e);
+    /* The default when: /healthz passes without the header, the rest is
+     * still checked. */
+    CU_ASSERT_EQUAL(decide_host(s, "open.dev.test", "GET", "/healthz", NULL), 1);
+    CU_ASSERT_EQUAL(decide_host(s, "open.dev.test", "GET", "/data", NULL), 0);
+    CU_ASSERT_EQUAL(decide_host(s, "open.dev.test", "GET", "/data", "yes"), 1);
+    /* An AuthConfig with its own when is left as written. */
+    CU_ASSERT_EQUAL(decide_host(s, "scoped.dev.test", "POST", "/healthz", NULL), 0);
+    CU_ASSERT_EQUAL(decide_host(s, "scoped.dev.test", "GET", "/data", NULL), 1);
+    CU_ASSERT_EQUAL(decide_host(s, "anon.prod.test", "GET", "/", NULL), 404);
+    snapshot_unref(s);
+    confhook_reset();
+}
+
+/* What a hook returns is checked as if written by hand; a typo the hook
+ * left alone is still reported at its own line; failures reject only the
+ * AuthConfig at hand. */
+static void test_hook_errors(void)
+{
+    if (!have_lua())
+        return;
+    static const struct {
+        const char *script, *want;
+    } cases[] = {
+        {"function on_load(ac) ac.spec.typo = true return ac end",
+         "spec.typo: unknown field"},
+        {"function on_load(ac) ac.metadata.name = 'other' return ac end",
+         "a rewrite may not change kind, metadata.name or metadata.namespace"},
+        {"function on_load(ac) ac.kind = 'Secret' return ac end",
+         "a rewrite may not change kind, metadata.name or metadata.namespace"},
+        {"function on_load(ac)\n  if ac.metadata.name == 'anon' then\n"
+         "    error('no ' .. ac.metadata.name)\n  end\nend",
+         ".lua:3: no anon"},
+        {"function on_load(ac) if ac.metadata.name == 'anon' then while true do end end end",
+         "failed: instruction budget exceeded (maxInstructions 1000000)"},
+        {"function on_load(ac)\n  if ac.metadata.name ~= 'anon' then return end\n"
+         "  local t = {} for i = 1, 1e8 do t[i] = ('x'):rep(64) .. i end\nend",
+         "failed: memory limit exceeded (maxMemory 4194304 bytes)"},
+        {"function on_load(ac) if ac.metadata.name == 'anon' then return 42 end end",
+         "failed: result: want the AuthConfig (a table), nothing, or nil and a reason; "
+         "got a number"},
+        {"function on_load(ac) if ac.metadata.name == 'anon' then return false end end",
+         "rejected the AuthConfig: on_load returned false"},
+        {"function on_load(ac) if ac.metadata.name == 'anon' then os.exit(1) end end",
+         "attempt to index a nil value (global 'os')"},
+        {"function on_load(ac) if ac.metadata.name == 'anon' then return request.http end end",
+         "attempt to index a nil value (global 'request')"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        use_hook(cases[i].script);
+        tu_errors e = {0};
+        snapshot *s = tu_snapshot(HOOK_ACS, &e);
+        int all = i < 3; /* the first three reject all three */
+        CU_ASSERT_EQUAL(s->n_configs, all ? 0 : 2);
+        CU_ASSERT_EQUAL(e.n, all ? 3 : 1);
+        if (!has_line(&e, all ? "" : ":12: config hook lua (", cases[i].want)) {
+            fprintf(stderr, "  hook case %zu: want \"%s\"\n", i, cases[i].want);
+            dump_errors(&e);
+            CU_FAIL("the hook's error is reported");
+        }
+        snapshot_unref(s);
+    }
+
+    /* A rewrite keeps the lines of what it did not touch. */
+    use_hook(HOOK_POLICY);
+    tu_errors e = {0};
+    snapshot *s = tu_snapshot(HOOK_AC("typo", "dev", "  authorization:\n"
+                                      "    p:\n      patternMatchin: {}\n"), &e);
+    CU_ASSERT_EQUAL(s->n_configs, 0);
+    CU_ASSERT(has_line(&e, ":9: spec.authorization.p.patternMatchin", NULL));
+    if (!has_line(&e, ":9: spec.authorization.p.patternMatchin", NULL))
+        dump_errors(&e);
+    snapshot_unref(s);
+    confhook_reset();
+}
+
 int cu_register(void)
 {
     static const cu_case c[] = {
@@ -473,7 +728,10 @@ int cu_register(void)
         {"errors and limits", test_errors_and_limits},
         {"sandbox", test_sandbox},
         {"isolation", test_isolation},
+        {"top level: run once or every time", test_top_level},
         {"config errors", test_config},
+        {"config hook: rewrite and reject", test_hook_rewrite_and_reject},
+        {"config hook: errors and limits", test_hook_errors},
         {NULL, NULL}};
     return cu_add_suite("lua", c);
 }

@@ -45,6 +45,7 @@ static const pc_value *lb_check(lua_State *L, int idx)
     lv_thread *t = lv_thread_current();
     if (!t)
         luaL_error(L, "request view used outside an evaluation");
+    t->impure = 1;   /* a top level that reads the request runs every time */
     if (w->gen != t->gen) {
         const pc_value *root;
         pc_type ty;

@@ -31,7 +31,22 @@ static const lv_eval *ll_eval(lua_State *L)
     lv_thread *t = lv_thread_current();
     if (!t || !t->cur.host || !t->cur.ev)
         luaL_error(L, "called outside an evaluation");
+    t->impure = 1;   /* a top level that calls it is run every time */
     return &t->cur;
+}
+
+/* math.random, marking the evaluation as one whose top level may give
+ * another result next time. */
+static int ll_random(lua_State *L)
+{
+    lv_thread *t = lv_thread_current();
+    int n = lua_gettop(L);
+    if (t)
+        t->impure = 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 static int ll_readonly_set(lua_State *L)
@@ -479,6 +494,12 @@ static void ll_std(lua_State *L, const char *name, lua_CFunction open,
     for (; drop && *drop; drop++) {
         lua_pushnil(L);
         lua_setfield(L, -2, *drop);
+    }
+    if (lua_getfield(L, -1, "random") == LUA_TFUNCTION) {
+        lua_pushcclosure(L, ll_random, 1);
+        lua_setfield(L, -2, "random");
+    } else {
+        lua_pop(L, 1);
     }
     ll_readonly(L);
     lua_setfield(L, -2, name);

@@ -1,6 +1,6 @@
 /*
  * Lua 5.4 evaluators: `lua` in authentication, metadata, authorization and
- * response. The script is compiled once at create (a syntax error is a
+ * response; and the `lua` config hook (on_load, at the end of this file). The script is compiled once at create (a syntax error is a
  * config error); each evaluation calls its function (default `evaluate`)
  * with the Authorization JSON, which is also there as the globals
  * request, source, destination, metadata, auth and context.
@@ -84,14 +84,24 @@ static char *lp_read_file(const char *path, size_t *len, char *err, size_t errle
     return buf;
 }
 
+/* The settings evaluators and hooks share: function (dflt when left out,
+ * which the schema's default makes rare) and the limits. */
+static void lp_settings(const pc_host *h, const pc_value *cfg, const char *dflt,
+                        char *fname, size_t fnlen, lv_limits *lim)
+{
+    const pc_value *fn = h->value_get(cfg, "function");
+    const pc_value *mi = h->value_get(cfg, "maxInstructions");
+    const pc_value *mm = h->value_get(cfg, "maxMemory");
+    snprintf(fname, fnlen, "%s", fn ? h->value_string(fn, NULL) : dflt);
+    lim->max_instructions = mi ? h->value_int(mi) : LP_DEFAULT_INSTRUCTIONS;
+    lim->max_memory = (size_t)(mm ? h->value_int(mm) : LP_DEFAULT_MEMORY);
+}
+
 static void *lp_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
                        pc_phase phase, char *err, size_t errlen)
 {
     const pc_value *script = h->value_get(cfg, "script");
     const pc_value *file = h->value_get(cfg, "file");
-    const pc_value *fn = h->value_get(cfg, "function");
-    const pc_value *mi = h->value_get(cfg, "maxInstructions");
-    const pc_value *mm = h->value_get(cfg, "maxMemory");
     char name[300], *src = NULL;
     const char *text;
     size_t len = 0;
@@ -108,10 +118,7 @@ static void *lp_create(const pc_host *h, pc_create_ctx *cc, const pc_value *cfg,
     }
     in->host = h;
     in->phase = phase;
-    snprintf(in->fname, sizeof in->fname, "%s",
-             fn ? h->value_string(fn, NULL) : "evaluate");
-    in->lim.max_instructions = mi ? h->value_int(mi) : LP_DEFAULT_INSTRUCTIONS;
-    in->lim.max_memory = (size_t)(mm ? h->value_int(mm) : LP_DEFAULT_MEMORY);
+    lp_settings(h, cfg, "evaluate", in->fname, sizeof in->fname, &in->lim);
     snprintf(in->who, sizeof in->who, "lua %s/%s/%s",
              h->cc_authconfig_namespace(cc), h->cc_authconfig_name(cc),
              h->cc_evaluator_name(cc));
@@ -255,6 +262,124 @@ static pc_status lp_evaluate(void *instance, pc_eval *ev)
     return st;
 }
 
+/* ---- the config hook: on_load(authconfig) ---- */
+
+#define LH_SCHEMA                                                               \
+    "{\"type\":\"object\",\"additionalProperties\":false,"                    \
+    "\"required\":[\"file\"],\"properties\":{"                                 \
+    "\"file\":{\"type\":\"string\",\"minLength\":1},"                          \
+    "\"function\":{\"type\":\"string\",\"default\":\"on_load\","             \
+    "\"pattern\":\"^[A-Za-z_][A-Za-z0-9_]*$\"},"                               \
+    "\"maxInstructions\":{\"type\":\"integer\",\"minimum\":100,"               \
+    "\"maximum\":1000000000,\"default\":1000000},"                             \
+    "\"maxMemory\":{\"type\":\"integer\",\"minimum\":65536,"                   \
+    "\"maximum\":1073741824,\"default\":4194304}}}"
+
+typedef struct lh_hook {
+    const pc_host *host;
+    lv_chunk chunk;
+    char fname[64];
+    lv_limits lim;
+    char who[300];
+} lh_hook;
+
+static void *lh_create(const pc_host *h, const pc_value *cfg, char *err, size_t errlen)
+{
+    const char *path = h->value_string(h->value_get(cfg, "file"), NULL);
+    size_t len = 0;
+    char *src;
+    lh_hook *k = calloc(1, sizeof *k);
+
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    k->host = h;
+    lp_settings(h, cfg, "on_load", k->fname, sizeof k->fname, &k->lim);
+    snprintf(k->who, sizeof k->who, "lua config hook %s", path);
+    src = lp_read_file(path, &len, err, errlen);
+    if (!src) {
+        free(k);
+        return NULL;
+    }
+    if (lv_compile(&k->chunk, path, src, len, err, errlen) < 0) {
+        free(src);
+        free(k);
+        return NULL;
+    }
+    free(src);
+    k->chunk.hook = 1;
+    return k;
+}
+
+static void lh_destroy(void *hook)
+{
+    lh_hook *k = hook;
+    if (!k)
+        return;
+    lv_chunk_free(&k->chunk);
+    free(k);
+}
+
+/* Results: a table is the rewritten AuthConfig; nothing (or true) keeps
+ * it; nil or false with a reason, or false alone, rejects it. */
+static pc_status lh_on_load(void *hook, pc_eval *ev)
+{
+    const lh_hook *k = hook;
+    const pc_host *h = k->host;
+    lv_thread *t = lv_thread_get();
+    lv_eval e = {h, ev, k->who};
+    char err[512];
+    pc_status st = PC_OK;
+
+    if (!t) {
+        h->eval_set_reason(ev, "lua: out of memory");
+        return PC_ERROR;
+    }
+    if (lv_run(t, &k->chunk, k->fname, &k->lim, &e, err, sizeof err) < 0) {
+        lv_end(t);
+        h->eval_set_reason(ev, "%s", err);
+        return PC_ERROR;
+    }
+    lua_State *L = t->L;
+    int ty = lua_type(L, 1);
+    if (ty == LUA_TTABLE) {
+        pc_value *v = NULL;
+        if (lb_to_value(L, 1, h, ev, &v, err, sizeof err) < 0) {
+            h->eval_set_reason(ev, "result: %s", err);
+            st = PC_ERROR;
+        } else {
+            h->eval_set_output(ev, v);
+        }
+    } else if ((ty == LUA_TNIL && lua_type(L, 2) == LUA_TSTRING) ||
+               (ty == LUA_TBOOLEAN && !lua_toboolean(L, 1))) {
+        size_t n = 0;
+        const char *r = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+        if (r)
+            h->eval_set_reason(ev, "%.*s", (int)(n > 400 ? 400 : n), r);
+        else
+            h->eval_set_reason(ev, "%s returned false", k->fname);
+        st = PC_DENY;
+    } else if (ty != LUA_TNIL && !(ty == LUA_TBOOLEAN && lua_toboolean(L, 1))) {
+        h->eval_set_reason(ev, "result: want the AuthConfig (a table), nothing, or "
+                               "nil and a reason; got a %s", luaL_typename(L, 1));
+        st = PC_ERROR;
+    }
+    lv_end(t);
+    return st;
+}
+
+static const pc_config_hook_type lh_type = {
+    .struct_size = sizeof(pc_config_hook_type),
+    .name = "lua",
+    .config_schema = LH_SCHEMA,
+    .create = lh_create,
+    .destroy = lh_destroy,
+    .on_load = lh_on_load,
+};
+
+static const pc_config_hook_type *const lh_types[] = {&lh_type, NULL};
+
 #define LP_TYPE(var_, phase_, create_)                                          \
     static const pc_evaluator_type var_ = {                                    \
         .struct_size = sizeof(pc_evaluator_type),                              \
@@ -274,6 +399,7 @@ LP_TYPE(lp_response, PC_PHASE_RESPONSE, lp_create_response)
 static const pc_evaluator_type *const lp_types[] = {
     &lp_identity, &lp_metadata, &lp_authz, &lp_response, NULL};
 
-PC_PLUGIN_DEFINE("lua_evaluators", PC_BUILTIN_VERSION,
-                 "Lua 5.4 policies: authentication, metadata, authorization "
-                 "and response evaluators", lp_types, NULL)
+PC_PLUGIN_DEFINE_HOOKS("lua_evaluators", PC_BUILTIN_VERSION,
+                       "Lua 5.4 policies: authentication, metadata, authorization "
+                       "and response evaluators, and the config hook on_load",
+                       lp_types, NULL, lh_types)

@@ -29,7 +29,14 @@ typedef struct lv_thread {
     uint32_t gen;          /* bumped per evaluation; views of older ones fail */
     lv_eval cur;           /* the evaluation running on this thread */
     int n_chunks;          /* entries in the chunk cache */
+    /* Registry references of the state's fixed parts (lua_vm.c). */
+    int ref_chunks, ref_input, ref_envmt, ref_hookmt, ref_cur;
+    uint64_t cur_id;       /* the chunk of the environment at ref_cur */
+    int impure;            /* the evaluation read the request, the clock... */
     void *re_cache;        /* lua_lib.c's compiled PCRE2 patterns */
+#define LV_FL_CLASSES 8
+    void *fl[LV_FL_CLASSES]; /* free lists of small blocks (lua_vm.c) */
+    int fl_n[LV_FL_CLASSES];
 } lv_thread;
 
 /* A compiled script: Lua bytecode made once at create (syntax errors are
@@ -39,6 +46,10 @@ typedef struct lv_chunk {
     char *name;            /* chunk name for messages ("=...") */
     char *code;
     size_t len;
+    /* A config hook: the function gets a plain copy of the document (a
+     * table it may change and return) and the environment has only the
+     * library, no request globals. Set by the caller after lv_compile. */
+    int hook;
 } lv_chunk;
 
 /* Compiles source into c (bytecode, debug info kept for line numbers).
@@ -58,8 +69,9 @@ typedef struct lv_limits {
     size_t max_memory;
 } lv_limits;
 
-/* Runs one evaluation: a fresh environment over the sandboxed library and
- * the request globals, the chunk's top level, then fname(root). On 0 the
+/* Runs one evaluation: the chunk's top level, then fname(root), in the
+ * chunk's environment (empty at the start of every evaluation) over the
+ * sandboxed library and the request globals. On 0 the
  * results (up to two) are on the stack at indices 1 and 2 and the caller
  * converts them before lv_end; on -1 err holds the reason (for the log). */
 int lv_run(lv_thread *t, const lv_chunk *c, const char *fname,

@@ -10,7 +10,8 @@
  *   - the major differs from the host's (incompatible layout or semantics);
  *   - the minor is newer than the host's (the plugin may use services the
  *     host does not have);
- *   - a struct_size (of the descriptor, an evaluator or a frontend type)
+ *   - a struct_size (of the descriptor, an evaluator, a frontend or a
+ *     config hook type)
  *     differs from that struct's size in the minor the plugin claims: the
  *     host keeps the size of every struct in every minor as a number, so a
  *     plugin built with any 1.x headers is recognised exactly.
@@ -27,6 +28,11 @@
  *
  * Changelog (newest first; the date is when the minor was fixed):
  *
+ * 1.7 (2026-12-02)
+ *   pc_config_hook_type and pc_plugin.config_hooks (pc_plugin grows from
+ *   56 to 64 bytes), with PC_PLUGIN_DEFINE_HOOKS: hooks that keep,
+ *   rewrite or reject each AuthConfig as it is loaded. The struct_size
+ *   of a config hook type is checked like an evaluator type's.
  * 1.6 (2026-12-02)
  *   pc_host.cc_authconfig_spec: the AuthConfig's spec at create time, for
  *   evaluators that name another evaluator of the same AuthConfig.
@@ -79,7 +85,7 @@ extern "C" {
 #define PC_ABI_MAJOR 1
 /** Bumped when a field or service is appended (see the changelog above);
  *  plugins need <= the host's. */
-#define PC_ABI_MINOR 6
+#define PC_ABI_MINOR 7
 
 /** The symbol every plugin exports (use PC_PLUGIN_DEFINE in plugin.h). */
 #define PC_PLUGIN_ENTRY_NAME "portcullis_plugin_v1"

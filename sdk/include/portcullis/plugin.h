@@ -1,6 +1,7 @@
 /*
  * portcullis/plugin.h - what a plugin exports: its descriptor, the evaluator
- * types it provides and, for network plugins, a frontend.
+ * types it provides and, for network plugins, a frontend; since 1.7, config
+ * hooks that see each AuthConfig as it is loaded.
  *
  * Minimal evaluator plugin:
  *
@@ -138,6 +139,57 @@ typedef struct pc_frontend_type {
     void (*destroy)(void *fe);
 } pc_frontend_type;
 
+/**
+ * Since 1.7. A config hook: sees every AuthConfig as it is loaded, before it
+ * is compiled, and may keep it, rewrite it or reject it. Users name it in
+ * the server config (`configHooks: [{NAME: {...}}]`) or with
+ * `--config-hook NAME:FILE` (the config `{"file": FILE}`); several hooks run
+ * in the order given, each seeing what the one before returned.
+ *
+ * A hook runs on the control thread at load time (file mode, each reload,
+ * and each AuthConfig the controller receives from the Kubernetes API),
+ * never on the request path; loads may happen on more than one control
+ * thread, so keep the instance read-only after create, as an evaluator's.
+ */
+typedef struct pc_config_hook_type {
+    /** sizeof(pc_config_hook_type) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** No flags are defined yet: zero. */
+    uint32_t flags;
+    /** The name users write, e.g. "lua". Unique among loaded plugins. */
+    const char *name;
+    /** JSON Schema of the hook's config, as for evaluators (checked, with
+     *  defaults filled in, before create); NULL accepts anything. */
+    const char *config_schema;
+    /**
+     * Makes the hook from its config (control thread, at start-up).
+     * @return the instance, or NULL with a one-line reason in err: the
+     *         server does not start.
+     */
+    void *(*create)(const pc_host *host, const pc_value *config, char *err,
+                    size_t errlen);
+    /** Frees the instance (control thread, at exit). */
+    void (*destroy)(void *hook);
+    /**
+     * Looks at one AuthConfig (control thread).
+     * host->eval_root(ev) is the AuthConfig document (apiVersion, kind,
+     * metadata, spec), borrowed for the call. Build values with the
+     * value_* services on ev; they belong to the call.
+     * @return PC_OK to accept it: unchanged, or rewritten when the hook
+     *         publishes the whole new document with host->eval_set_output
+     *         (it is then checked exactly as a hand-written AuthConfig:
+     *         unknown fields are errors);
+     *         PC_DENY to reject it, with the reason from
+     *         host->eval_set_reason;
+     *         PC_ERROR when the hook failed (a reason likewise): the
+     *         AuthConfig is rejected too.
+     *         A rejected AuthConfig is reported as a config error at its
+     *         source (file:line, or its status in controller mode) and
+     *         does not load; the others do.
+     */
+    pc_status (*on_load)(void *hook, pc_eval *ev);
+} pc_config_hook_type;
+
 /** The descriptor PC_PLUGIN_ENTRY_NAME returns. Static, const, never freed. */
 typedef struct pc_plugin {
     uint32_t magic;        /**< PC_PLUGIN_MAGIC */
@@ -152,6 +204,9 @@ typedef struct pc_plugin {
     const pc_evaluator_type *const *evaluators;
     /** NULL-terminated list of frontends, or NULL. */
     const pc_frontend_type *const *frontends;
+    /** Since 1.7: NULL-terminated list of config hooks, or NULL (a host
+     *  reads it only from plugins built for 1.7 or later). */
+    const pc_config_hook_type *const *config_hooks;
 } pc_plugin;
 
 /** Signature of the entry point. */
@@ -160,13 +215,20 @@ typedef const pc_plugin *(*pc_plugin_entry_fn)(void);
 /** Defines the entry point and descriptor in one line. In C++, write it
  *  inside extern "C" { } so the entry point keeps its unmangled name. */
 #define PC_PLUGIN_DEFINE(name_, version_, description_, evaluators_, frontends_) \
+    PC_PLUGIN_DEFINE_HOOKS(name_, version_, description_, evaluators_,          \
+                           frontends_, NULL)
+
+/** Since 1.7: PC_PLUGIN_DEFINE with a list of config hooks as well. */
+#define PC_PLUGIN_DEFINE_HOOKS(name_, version_, description_, evaluators_,      \
+                               frontends_, config_hooks_)                       \
     PC_EXPORT const pc_plugin *portcullis_plugin_v1(void);                       \
     const pc_plugin *portcullis_plugin_v1(void)                                  \
     {                                                                            \
         static const pc_plugin desc_ = {                                         \
             PC_PLUGIN_MAGIC, PC_ABI_MAJOR, PC_ABI_MINOR,                         \
             (uint32_t)sizeof(pc_plugin), 0u,                                     \
-            (name_), (version_), (description_), (evaluators_), (frontends_)};   \
+            (name_), (version_), (description_), (evaluators_), (frontends_),   \
+            (config_hooks_)};                                                    \
         return &desc_;                                                           \
     }
 
