@@ -3,7 +3,9 @@
 
 tests/data/guides/authorino holds each guide's AuthConfigs as the guide
 prints them (extracted by tools/extract-guide-authconfigs.py; the README
-there names the Authorino commit). Each AuthConfig is checked on its own with
+there names the Authorino commit); tests/data/guides/authorino-v1beta2 holds
+the same guides as they were last printed with v1beta2 AuthConfigs. Each
+AuthConfig is checked on its own with
 `portcullis check`, the way the guide applies it (a guide often applies
 successive versions of one AuthConfig under the same name), together with
 the Secrets the guide creates (tests/data/guides/authorino/secrets): a user
@@ -39,7 +41,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from pcharness import Checks, PC_BIN, PC_SOURCE_DIR, clean_env, plugin_args, write  # noqa: E402
 
-DATA = os.path.join(PC_SOURCE_DIR, "tests", "data", "guides", "authorino")
+GUIDES = os.path.join(PC_SOURCE_DIR, "tests", "data", "guides")
+DATA = os.path.join(GUIDES, "authorino")
+DATA_SETS = (("v1beta3", DATA), ("v1beta2", os.path.join(GUIDES, "authorino-v1beta2")))
 EXTRACTOR = os.path.join(PC_SOURCE_DIR, "tools", "extract-guide-authconfigs.py")
 SOURCE = re.compile(r"^# docs/user-guides/([\w.-]+)\.md:(\d+)$", re.M)
 NAME = re.compile(r"^metadata:\n(?:[ \t]+.*\n)*?[ \t]+name:\s*(\S+)", re.M)
@@ -47,27 +51,31 @@ SUMMARY = re.compile(r"^(\d+) AuthConfigs? loaded from \d+ files?: (\d+) errors?
                      re.M)
 ERROR = re.compile(r"^error: (.*)$", re.M)
 
-# (guide, guide line the AuthConfig starts on) -> the evaluators that need
-# the `opa` authorization method, each of which must be reported by path.
+# (guide, AuthConfig name) -> the evaluators that need the `opa`
+# authorization method, each of which must be reported by path.
 EXPECTED_OPA = {
-    ("caching", 151): ["spec.authorization.cached-authz.opa"],
-    ("external-metadata", 137): ["spec.authorization.geofence.opa"],
-    ("keycloak-authorization-services", 153): ["spec.authorization.uma.opa"],
-    ("opa-authorization", 138): ["spec.authorization.read-only-outside.opa"],
-    ("resource-level-authorization-uma", 159): ["spec.authorization.owned-resources.opa"],
-    ("validating-webhook", 144): ["spec.authorization.features.opa",
-                                  "spec.authorization.metadata-cache-ttl.opa"],
+    ("caching", "talker-api-protection"): ["spec.authorization.cached-authz.opa"],
+    ("external-metadata", "talker-api-protection"): ["spec.authorization.geofence.opa"],
+    ("keycloak-authorization-services", "talker-api-protection"):
+        ["spec.authorization.uma.opa"],
+    ("opa-authorization", "talker-api-protection"):
+        ["spec.authorization.read-only-outside.opa"],
+    ("resource-level-authorization-uma", "talker-api-protection"):
+        ["spec.authorization.owned-resources.opa"],
+    ("validating-webhook", "authconfig-validator"):
+        ["spec.authorization.features.opa", "spec.authorization.metadata-cache-ttl.opa"],
 }
 OPA_ERROR = re.compile(r'^[^:]+:\d+: (\S+): no loaded plugin provides the authorization '
                        r'method "opa"$')
 
 # Documents that elide their spec for the sake of the text, with the error
 # each must get (the path names what is wrong).
+NOT_A_MAP = "spec.authentication: expected a map of evaluator names to evaluators"
 ELIDED = {
-    ("host-override", 66): "spec.authentication: expected a map of evaluator names to evaluators",
-    ("host-override", 80): "spec.authentication: expected a map of evaluator names to evaluators",
-    ("host-override", 124): "spec.authentication: expected a map of evaluator names to evaluators",
-    ("observability", 1542): "spec: expected an object",
+    ("host-override", "dogs-api-protection"): NOT_A_MAP,
+    ("host-override", "cats-api-protection"): NOT_A_MAP,
+    ("host-override", "pets-api-protection"): NOT_A_MAP,
+    ("observability", "my-api-protection"): "spec: expected an object",
 }
 
 checks = Checks(limit=3000)
@@ -97,17 +105,18 @@ def guide_documents(path):
     return docs
 
 
-def secrets_for(guide):
-    path = os.path.join(DATA, "secrets", guide + ".yaml")
+def secrets_for(data, guide):
+    path = os.path.join(data, "secrets", guide + ".yaml")
     return [path] if os.path.exists(path) else []
 
 
-def test_loads_alone(tmp, guide, line, text, seen):
-    key = (guide, line)
+def test_loads_alone(tmp, data, label, doc, seen):
+    guide, line, name, text = doc
+    key = (guide, name)
     seen.add(key)
-    doc = write(os.path.join(tmp, "%s-%d.yaml" % key), text)
-    rc, summary, errors, out = run_check([doc] + secrets_for(guide))
-    what = "%s.md:%d" % key
+    path = write(os.path.join(tmp, "%s-%d.yaml" % (guide, line)), text)
+    rc, summary, errors, out = run_check([path] + secrets_for(data, guide))
+    what = "%s %s.md:%d (%s)" % (label, guide, line, name)
     if key in EXPECTED_OPA:
         paths = [m.group(1) if m else None for m in (OPA_ERROR.match(e) for e in errors)]
         check(rc == 1 and summary is not None and summary[0] == 0
@@ -123,28 +132,28 @@ def test_loads_alone(tmp, guide, line, text, seen):
               "%s: loads unchanged" % what, out)
 
 
-def test_guides(tmp):
-    files = sorted(f for f in os.listdir(DATA) if f.endswith(".yaml"))
-    check(len(files) >= 25, "the guides' AuthConfigs are there (%d guides)" % len(files))
+def test_guides(tmp, label, data):
+    files = sorted(f for f in os.listdir(data) if f.endswith(".yaml"))
+    check(len(files) >= 25, "%s: the guides' AuthConfigs are there (%d guides)"
+          % (label, len(files)))
     seen = set()
     total = 0
     for f in files:
-        docs = guide_documents(os.path.join(DATA, f))
-        check(docs and all(d[0] + ".yaml" == f for d in docs),
-              "%s: every document names its guide line" % f)
-        for guide, line, _, text in docs:
-            test_loads_alone(tmp, guide, line, text, seen)
+        docs = guide_documents(os.path.join(data, f))
+        check(docs and all(d[0] + ".yaml" == f and d[2] for d in docs),
+              "%s %s: every document names its guide line and has a name" % (label, f))
+        for doc in docs:
+            test_loads_alone(tmp, data, label, doc, seen)
         total += len(docs)
         names = [d[2] for d in docs]
-        expected = [d for d in docs if (d[0], d[1]) in EXPECTED_OPA or (d[0], d[1]) in ELIDED]
+        expected = [n for n in names if (f[:-5], n) in EXPECTED_OPA or (f[:-5], n) in ELIDED]
         if len(docs) > 1 and len(set(names)) == len(names) and not expected:
-            rc, summary, errors, out = run_check([os.path.join(DATA, f)]
-                                                 + secrets_for(docs[0][0]))
+            rc, summary, errors, out = run_check([os.path.join(data, f)]
+                                                 + secrets_for(data, f[:-5]))
             check(rc == 0 and summary is not None and summary[:2] == (len(docs), 0),
-                  "%s: its %d AuthConfigs load side by side" % (f, len(docs)), out)
-    stale = sorted((set(EXPECTED_OPA) | set(ELIDED)) - seen)
-    check(not stale, "every expected failure is a document of the guides", stale)
-    check(total >= 40, "%d AuthConfigs checked" % total)
+                  "%s %s: its %d AuthConfigs load side by side" % (label, f, len(docs)), out)
+    check(total >= 40, "%s: %d AuthConfigs checked" % (label, total))
+    return seen
 
 
 def test_missing_secrets(tmp):
@@ -311,7 +320,11 @@ def test_extractor(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         with checks.guard():
-            test_guides(tmp)
+            seen = set()
+            for label, data in DATA_SETS:
+                seen |= test_guides(tmp, label, data)
+            stale = sorted((set(EXPECTED_OPA) | set(ELIDED)) - seen)
+            check(not stale, "every expected failure is a document of the guides", stale)
             test_missing_secrets(tmp)
             test_extractor(tmp)
     checks.finish()
