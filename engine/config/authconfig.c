@@ -694,6 +694,7 @@ ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res,
 {
     cfgerr own = *ce;
     own.errors = own.warnings = 0;
+    own.doc = doc;
     ac_config *c = compile_doc(host, doc, res, &own);
     ce->errors += own.errors;
     ce->warnings += own.warnings;
