@@ -14,7 +14,9 @@ AuthConfigs live side by side (distinct names) is also checked as a whole.
 
 Placeholders stay as printed: issuer URLs and service host names of a
 cluster that is not there only make the jwt plugin warn that it cannot fetch
-keys yet; they never stop a config from loading.
+keys yet; they never stop a config from loading. (So that those fetches
+stay on this machine, the test points libcurl's proxy variables at a closed
+loopback port: no name is looked up, every fetch fails at once.)
 
 Without its Secrets, an AuthConfig that names a Secret (credentialsRef,
 sharedSecretRef, signingKeyRefs) fails to load with an error naming the
@@ -39,7 +41,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from pcharness import Checks, PC_BIN, PC_SOURCE_DIR, clean_env, plugin_args, write  # noqa: E402
+from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, clean_env, free_port,  # noqa: E402
+                       plugin_args, write)
 
 GUIDES = os.path.join(PC_SOURCE_DIR, "tests", "data", "guides")
 DATA = os.path.join(GUIDES, "authorino")
@@ -85,9 +88,16 @@ checks = Checks(limit=3000)
 check = checks.check
 
 
+_proxy = "http://127.0.0.1:%d" % free_port()
+CHECK_ENV = clean_env({k: _proxy for k in ("ALL_PROXY", "all_proxy", "http_proxy",
+                                           "HTTPS_PROXY", "https_proxy")})
+for _k in ("NO_PROXY", "no_proxy"):
+    CHECK_ENV.pop(_k, None)
+
+
 def run_check(paths):
     p = subprocess.run([PC_BIN, "check"] + plugin_args() + list(paths), capture_output=True,
-                       text=True, env=clean_env(), timeout=60)
+                       text=True, env=CHECK_ENV, timeout=60)
     out = p.stdout + p.stderr
     m = SUMMARY.search(out)
     summary = tuple(int(x) for x in m.groups()) if m else None
