@@ -695,6 +695,7 @@ ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res,
 {
     cfgerr own = *ce;
     own.errors = own.warnings = 0;
+    own.doc = doc;
     ac_config *c = NULL;
     if (confhook_count() && ac_is_authconfig(doc)) {
         /* The hooks see the document as written; what they return is
@@ -703,8 +704,10 @@ ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res,
         char why[1024];
         if (confhook_apply(doc, &use, why, sizeof why) < 0)
             cfgerr_error(&own, doc, NULL, "%s", why);
-        else
+        else {
+            own.doc = use;
             c = compile_doc(host, use, res, &own);
+        }
         json_object_put(use);
     } else {
         c = compile_doc(host, doc, res, &own);

@@ -1,8 +1,63 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cfgerr.h"
 #include "ydoc/ydoc.h"
+
+/* The key of map that path starts with, followed by the end, '.' or '['
+ * (the longest, since evaluator names may hold dots); NULL if none. */
+static const char *path_key(const struct json_object *map, const char *path, size_t *len)
+{
+    const char *best = NULL;
+    *len = 0;
+    json_object_object_foreach((struct json_object *)map, k, v) {
+        (void)v;
+        size_t n = strlen(k);
+        if (n > *len && strncmp(path, k, n) == 0 &&
+            (path[n] == '\0' || path[n] == '.' || path[n] == '[')) {
+            best = k;
+            *len = n;
+        }
+    }
+    return best;
+}
+
+/* Line of the deepest key or item of path ("spec.authentication.x.jwt",
+ * "spec.when[0].value") present in doc; 0 if none has a line. */
+static int path_line(const struct json_object *doc, const char *path)
+{
+    const struct json_object *cur = doc;
+    int line = 0;
+    while (cur && path && *path && json_object_is_type(cur, json_type_object)) {
+        size_t n;
+        const char *key = path_key(cur, path, &n);
+        if (!key)
+            break;
+        int kl = ydoc_key_line(cur, key);
+        if (kl > 0)
+            line = kl;
+        struct json_object *child = NULL;
+        json_object_object_get_ex((struct json_object *)cur, key, &child);
+        cur = child;
+        path += n;
+        while (*path == '[' && cur && json_object_is_type(cur, json_type_array)) {
+            char *end;
+            unsigned long i = strtoul(path + 1, &end, 10);
+            if (*end != ']' || i >= json_object_array_length(cur))
+                return line;
+            cur = json_object_array_get_idx(cur, i);
+            if (ydoc_line(cur) > 0)
+                line = ydoc_line(cur);
+            path = end + 1;
+        }
+        if (*path == '.')
+            path++;
+        else if (*path)
+            break;
+    }
+    return line;
+}
 
 static void emit(cfgerr *ce, int is_err, const struct json_object *node,
                  const char *path, const char *fmt, va_list ap)
@@ -10,6 +65,8 @@ static void emit(cfgerr *ce, int is_err, const struct json_object *node,
     char msg[1024], line[1536];
     vsnprintf(msg, sizeof msg, fmt, ap);
     int ln = node ? ydoc_line(node) : 0;
+    if (ln <= 0 && ce->doc)
+        ln = path_line(ce->doc, path);
     if (ln <= 0)
         ln = ce->doc_line;
     /* Objects from the Kubernetes API have no lines: "authconfigs/NS/NAME: …". */

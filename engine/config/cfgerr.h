@@ -9,6 +9,10 @@
 typedef struct cfgerr {
     const char *file;       /* current file */
     int doc_line;           /* fallback line: the document's */
+    /* The document being compiled, or NULL. A problem with a node that has
+     * no line (a null value, a missing key) is reported at the line of the
+     * deepest key of its path found here, before falling back to doc_line. */
+    const struct json_object *doc;
     /* Sinks: called with a full line. */
     void (*on_error)(void *arg, const char *line);
     void (*on_warning)(void *arg, const char *line);
@@ -16,7 +20,8 @@ typedef struct cfgerr {
     int errors, warnings;
 } cfgerr;
 
-/* Reports at node's line (or the document's when unknown). */
+/* Reports at node's line (else the line its path leads to in doc, else the
+ * document's). */
 void cfgerr_error(cfgerr *ce, const struct json_object *node, const char *path,
                   const char *fmt, ...) PC_PRINTF(4, 5);
 void cfgerr_warn(cfgerr *ce, const struct json_object *node, const char *path,
