@@ -200,70 +200,10 @@ static void h_value_release(pc_value *v)
     json_object_put(J(v));
 }
 
-/* A deep copy for one request (a stored identity, a cached answer). It
- * leaves out the YAML line numbers ydoc_copy keeps for config errors (two
- * allocations per object) and adds the source's keys as new ones (they are
- * unique there). Recursion is as deep as the source, whose depth its
- * parser bounded. Returns 0, or -1 with nothing left allocated. */
-static int copy_value(struct json_object *src, struct json_object **dst)
-{
-    struct json_object *c = NULL;
-    *dst = NULL;
-    switch (json_object_get_type(src)) {
-    case json_type_null:
-        return 0;
-    case json_type_object:
-        if (!(c = json_object_new_object()))
-            return -1;
-        json_object_object_foreach(src, k, v) {
-            struct json_object *e;
-            if (copy_value(v, &e) != 0 ||
-                json_object_object_add_ex(c, k, e, JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
-                json_object_put(e);
-                json_object_put(c);
-                return -1;
-            }
-        }
-        break;
-    case json_type_array: {
-        size_t n = json_object_array_length(src);
-        if (n > INT_MAX || !(c = json_object_new_array_ext(n ? (int)n : 1)))
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *e;
-            if (copy_value(json_object_array_get_idx(src, i), &e) != 0 ||
-                json_object_array_add(c, e) != 0) {
-                json_object_put(e);
-                json_object_put(c);
-                return -1;
-            }
-        }
-        break;
-    }
-    case json_type_boolean:
-        c = json_object_new_boolean(json_object_get_boolean(src));
-        break;
-    case json_type_int:
-        c = json_object_new_int64(json_object_get_int64(src));
-        break;
-    case json_type_double:
-        c = json_object_new_double(json_object_get_double(src));
-        break;
-    case json_type_string:
-        c = json_object_new_string_len(json_object_get_string(src),
-                                       json_object_get_string_len(src));
-        break;
-    }
-    if (!c)
-        return -1;
-    *dst = c;
-    return 0;
-}
-
 static pc_value *h_copy(pc_eval *ev, const pc_value *v)
 {
     struct json_object *o = NULL;
-    if (!v || copy_value(J(v), &o) != 0)
+    if (!v || ydoc_copy_bare(J(v), &o) != 0)
         return NULL;
     return keep(ev, o);
 }

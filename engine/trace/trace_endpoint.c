@@ -9,17 +9,7 @@
 #include <string.h>
 #include "trace.h"
 #include "util/base64.h"
-
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util/str.h"
 
 /* Percent-decodes s[0..n) into out (cap bytes, NUL-terminated); -1 on a
  * bad escape or when it does not fit. */
@@ -29,8 +19,8 @@ static int unescape(const char *s, size_t n, char *out, size_t cap, size_t *len)
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexdig(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexdig(s[i + 2]) : -1;
+            int hi = i + 1 < n ? str_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? str_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi << 4 | lo;

@@ -110,11 +110,11 @@ int ydoc_key_line(const struct json_object *map, const char *key)
     return 0;
 }
 
-static int copy_rec(struct json_object *src, struct json_object **dst);
+static int copy_rec(struct json_object *src, struct json_object **dst, int lines);
 
-static int copy_map(struct json_object *src, struct json_object **dst)
+static int copy_map(struct json_object *src, struct json_object **dst, int lines)
 {
-    const ydoc_maplines *ml = maplines_of(src);
+    const ydoc_maplines *ml = lines ? maplines_of(src) : NULL;
     struct json_object *m = json_object_new_object();
     if (!m)
         return -1;
@@ -127,7 +127,7 @@ static int copy_map(struct json_object *src, struct json_object **dst)
     }
     json_object_object_foreach(src, k, v) {
         struct json_object *c = NULL;
-        if (copy_rec(v, &c) != 0)
+        if (copy_rec(v, &c, lines) != 0)
             goto fail;
         if (json_object_object_add_ex(m, k, c, JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
             json_object_put(c);
@@ -141,7 +141,7 @@ static int copy_map(struct json_object *src, struct json_object **dst)
     }
     if (ml && ydoc_set_map_lines(m, ml->line, kl, i) != 0)
         goto fail;
-    if (!ml)
+    if (!ml && lines)
         ydoc_set_line(m, ydoc_line(src));
     free(kl);
     *dst = m;
@@ -152,7 +152,7 @@ fail:
     return -1;
 }
 
-static int copy_rec(struct json_object *src, struct json_object **dst)
+static int copy_rec(struct json_object *src, struct json_object **dst, int lines)
 {
     struct json_object *c = NULL;
     *dst = NULL;
@@ -160,7 +160,7 @@ static int copy_rec(struct json_object *src, struct json_object **dst)
     case json_type_null:
         return 0;
     case json_type_object:
-        return copy_map(src, dst);
+        return copy_map(src, dst, lines);
     case json_type_array: {
         size_t n = json_object_array_length(src);
         c = json_object_new_array_ext(n ? (int)(n > INT_MAX ? INT_MAX : n) : 1);
@@ -168,7 +168,7 @@ static int copy_rec(struct json_object *src, struct json_object **dst)
             return -1;
         for (size_t i = 0; i < n; i++) {
             struct json_object *e = NULL;
-            if (copy_rec(json_object_array_get_idx(src, i), &e) != 0 ||
+            if (copy_rec(json_object_array_get_idx(src, i), &e, lines) != 0 ||
                 json_object_array_add(c, e) != 0) {
                 json_object_put(e);
                 json_object_put(c);
@@ -193,7 +193,8 @@ static int copy_rec(struct json_object *src, struct json_object **dst)
     }
     if (!c)
         return -1;
-    ydoc_set_line(c, ydoc_line(src));
+    if (lines)
+        ydoc_set_line(c, ydoc_line(src));
     *dst = c;
     return 0;
 }
@@ -202,5 +203,12 @@ int ydoc_copy(const struct json_object *src, struct json_object **dst)
 {
     if (!dst)
         return -1;
-    return copy_rec((struct json_object *)src, dst);
+    return copy_rec((struct json_object *)src, dst, 1);
+}
+
+int ydoc_copy_bare(const struct json_object *src, struct json_object **dst)
+{
+    if (!dst)
+        return -1;
+    return copy_rec((struct json_object *)src, dst, 0);
 }

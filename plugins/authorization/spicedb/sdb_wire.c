@@ -9,6 +9,7 @@
 #include <strings.h>
 #include "authzed/api/v1/permission_service.pb-c.h"
 #include "sdb_wire.h"
+#include "util/str.h"
 
 #define RPC "rpc error: code = "
 
@@ -89,17 +90,6 @@ void sdb_reply_free(sdb_reply *r)
     r->body_len = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* grpc-message is percent-encoded (gRPC over HTTP/2, "Responses"); the
  * decoded text goes into a reason header, so anything but printable ASCII
  * becomes '?'. */
@@ -108,8 +98,10 @@ static void take_message(sdb_reply *r, const char *v, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n && o < SDB_MAX_GRPC_MESSAGE; i++) {
         unsigned char ch = (unsigned char)v[i];
-        if (ch == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-            ch = (unsigned char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+        int hi = i + 2 < n ? str_hexval((unsigned char)v[i + 1]) : -1;
+        int lo = i + 2 < n ? str_hexval((unsigned char)v[i + 2]) : -1;
+        if (ch == '%' && hi >= 0 && lo >= 0) {
+            ch = (unsigned char)(hi * 16 + lo);
             i += 2;
         }
         r->grpc_message[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';

@@ -6,22 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "userinfo.h"
+#include "util/str.h"
 
 static const char *header(const pc_host *h, const pc_value *root, const char *lname)
 {
     return h->value_string(h->value_get(h->value_get(h->value_get(root, "request"),
                                                      "headers"), lname), NULL);
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* The URL-decoded value of parameter `name` in the query of request.path,
@@ -42,10 +32,10 @@ static const char *from_query(const pc_host *h, pc_eval *ev, const pc_value *roo
             if (!d)
                 return NULL;
             for (const char *p = eq + 1; p < end; p++) {
-                if (*p == '%' && p + 2 < end && hexval((unsigned char)p[1]) >= 0 &&
-                    hexval((unsigned char)p[2]) >= 0) {
-                    d[o++] = (char)(hexval((unsigned char)p[1]) * 16 +
-                                    hexval((unsigned char)p[2]));
+                if (*p == '%' && p + 2 < end && str_hexval((unsigned char)p[1]) >= 0 &&
+                    str_hexval((unsigned char)p[2]) >= 0) {
+                    d[o++] = (char)(str_hexval((unsigned char)p[1]) * 16 +
+                                    str_hexval((unsigned char)p[2]));
                     p += 2;
                 } else {
                     d[o++] = *p == '+' ? ' ' : *p;
