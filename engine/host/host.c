@@ -411,19 +411,17 @@ static pc_status h_cache_lookup(pc_cache *c, pc_eval *ev, const void *key,
 
 /* ---- HTTP and Kubernetes ---- */
 
-/* The headers an evaluator's own HTTP call carries while tracing is on:
- * for a traced request the evaluator's span as the W3C traceparent (and
- * the request's tracestate), so a metadata or callback service joins the
- * trace; for a request whose parent is not sampled, that parent as it came,
- * so the service follows the caller's decision. Left as they are when the
- * evaluator sent a traceparent itself. */
-#define TRACED_MAX_HEADERS 64
-typedef struct traced_req {
-    pc_http_request req;
-    const char *headers[TRACED_MAX_HEADERS + 3];
+/* The header lines an evaluator's own outgoing call (pc_host.http_do and
+ * pc_host.kube_do) carries while tracing is on: for a traced request the
+ * evaluator's span as the W3C traceparent (and the request's tracestate),
+ * so a metadata or callback service or the API server joins the trace;
+ * for a request whose parent is not sampled, that parent as it came, so
+ * the service follows the caller's decision. */
+typedef struct trace_lines {
+    const char *line[3]; /* traceparent, tracestate, NULL */
     char parent[16 + TRACE_PARENT_LEN];
     char state[16 + TRACE_STATE_MAX];
-} traced_req;
+} trace_lines;
 
 static const char *header_of(struct json_object *root, const char *name, size_t *len)
 {
@@ -436,6 +434,47 @@ static const char *header_of(struct json_object *root, const char *name, size_t 
     return json_object_get_string(v);
 }
 
+/* Fills l for evaluation ev and returns how many lines it holds (0 when
+ * there is nothing to pass on: no parent, or one that was traced yet no
+ * span is current, or tracing is off). */
+static size_t trace_lines_for(const pc_eval *ev, trace_lines *l)
+{
+    if (!trace_on || !ev || !ev->rq || !ev->root)
+        return 0;
+    const char *state = "";
+    memcpy(l->parent, "traceparent: ", 13);
+    if (ev->rq->trace) {
+        trace_outgoing(ev->rq->trace, l->parent + 13, &state);
+    } else {
+        size_t len = 0, slen = 0;
+        const char *in = header_of(ev->root, "traceparent", &len);
+        trace_ctx c;
+        if (!in || trace_parse_traceparent(in, len, &c) < 0 || (c.flags & TRACE_FLAG_SAMPLED))
+            return 0; /* no parent (or one that was traced): nothing to pass on */
+        trace_format_traceparent(&c, l->parent + 13);
+        const char *st = header_of(ev->root, "tracestate", &slen);
+        if (st && slen && trace_check_tracestate(st, slen) == 0)
+            state = st;
+    }
+    size_t n = 0;
+    l->line[n++] = l->parent;
+    if (*state) {
+        snprintf(l->state, sizeof l->state, "tracestate: %s", state);
+        l->line[n++] = l->state;
+    }
+    l->line[n] = NULL;
+    return n;
+}
+
+/* An evaluator's HTTP request with the trace lines added; left as it is
+ * when the evaluator sent a traceparent itself. */
+#define TRACED_MAX_HEADERS 64
+typedef struct traced_req {
+    pc_http_request req;
+    const char *headers[TRACED_MAX_HEADERS + 3];
+    trace_lines lines;
+} traced_req;
+
 static const pc_http_request *with_trace(const pc_http_request *req, const pc_eval *ev,
                                          traced_req *t)
 {
@@ -443,30 +482,13 @@ static const pc_http_request *with_trace(const pc_http_request *req, const pc_ev
     for (const char *const *h = req->headers; h && *h; h++, n++)
         if (n == TRACED_MAX_HEADERS || strncasecmp(*h, "traceparent:", 12) == 0)
             return req;
-    const char *state = "";
-    memcpy(t->parent, "traceparent: ", 13);
-    if (ev->rq->trace) {
-        trace_outgoing(ev->rq->trace, t->parent + 13, &state);
-    } else {
-        size_t len = 0, slen = 0;
-        const char *in = header_of(ev->root, "traceparent", &len);
-        trace_ctx c;
-        if (!in || trace_parse_traceparent(in, len, &c) < 0 || (c.flags & TRACE_FLAG_SAMPLED))
-            return req; /* no parent (or one that was traced): nothing to pass on */
-        trace_format_traceparent(&c, t->parent + 13);
-        const char *st = header_of(ev->root, "tracestate", &slen);
-        if (st && slen && trace_check_tracestate(st, slen) == 0)
-            state = st;
-    }
+    size_t k = trace_lines_for(ev, &t->lines);
+    if (!k)
+        return req;
     t->req = *req;
     if (n)
         memcpy(t->headers, req->headers, n * sizeof *t->headers);
-    t->headers[n++] = t->parent;
-    if (*state) {
-        snprintf(t->state, sizeof t->state, "tracestate: %s", state);
-        t->headers[n++] = t->state;
-    }
-    t->headers[n] = NULL;
+    memcpy(t->headers + n, t->lines.line, (k + 1) * sizeof *t->headers);
     t->req.headers = t->headers;
     return &t->req;
 }
@@ -478,7 +500,7 @@ static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
     buf_init(&body);
     long status = 0;
     traced_req traced;
-    if (trace_on && ev && ev->rq && ev->root)
+    if (trace_on)
         req = with_trace(req, ev, &traced);
     pc_status st = httpc_do(req, NULL, ev ? h_deadline(ev) : 0, &status, &body,
                             err, errlen);
@@ -536,7 +558,9 @@ static pc_status h_kube_do(pc_eval *ev, const char *method, const char *path,
                            const char *body, size_t body_len, int64_t timeout_ms,
                            pc_http_response *resp, char *err, size_t errlen)
 {
-    return kube_do(ev, method, path, body, body_len, timeout_ms, resp, err, errlen);
+    trace_lines lines;
+    const char *const *extra = trace_lines_for(ev, &lines) ? lines.line : NULL;
+    return kube_do(ev, method, path, body, body_len, timeout_ms, extra, resp, err, errlen);
 }
 
 /* ---- crypto ---- */

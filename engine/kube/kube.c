@@ -89,8 +89,8 @@ static void auth_header(buf *hdr, int force_reread)
 }
 
 pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char *body,
-                  size_t body_len, int64_t timeout_ms, pc_http_response *resp, char *err,
-                  size_t errlen)
+                  size_t body_len, int64_t timeout_ms, const char *const *extra,
+                  pc_http_response *resp, char *err, size_t errlen)
 {
     resp->status = 0;
     resp->body = NULL;
@@ -117,10 +117,14 @@ pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char 
     pc_status st = PC_ERROR;
     for (int attempt = 0; attempt < 2; attempt++) {
         auth_header(&auth, attempt > 0);
-        const char *hdrs[4] = {"Content-Type: application/json",
-                               "Accept: application/json", NULL, NULL};
+        const char *hdrs[4 + KUBE_MAX_EXTRA] = {"Content-Type: application/json",
+                                                "Accept: application/json"};
+        size_t n = 2;
         if (auth.len)
-            hdrs[2] = auth.data;
+            hdrs[n++] = auth.data;
+        for (size_t i = 0; extra && extra[i] && i < KUBE_MAX_EXTRA; i++)
+            hdrs[n++] = extra[i];
+        hdrs[n] = NULL;
         pc_http_request req = {
             .struct_size = sizeof req,
             .method = method ? method : "GET",

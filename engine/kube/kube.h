@@ -15,11 +15,14 @@ int kube_setup(const char *kubeconfig, char *err, size_t errlen);
 void kube_teardown(void);
 int kube_configured(void);
 /* pc_host.kube_do: one call on behalf of evaluation ev (its deadline bounds
- * the call; the body lives in ev's request). PC_ERROR with a reason when no
- * API server is configured. */
+ * the call; the body lives in ev's request). extra (NULL-terminated, at
+ * most KUBE_MAX_EXTRA lines, may be NULL) are header lines sent as well:
+ * the caller's trace context. PC_ERROR with a reason when no API server is
+ * configured. */
+#define KUBE_MAX_EXTRA 4
 pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char *body,
-                  size_t body_len, int64_t timeout_ms, pc_http_response *resp, char *err,
-                  size_t errlen);
+                  size_t body_len, int64_t timeout_ms, const char *const *extra,
+                  pc_http_response *resp, char *err, size_t errlen);
 
 /* The control plane's calls (the controller's lists, watches and status
  * writes), outside any evaluation. kube_call collects the body in out (at

@@ -5,7 +5,8 @@ python3-protobuf from the server's own .proto files), checked with
 python3-grpcio Check calls carrying W3C traceparent/tracestate headers:
 the request span's parent is the caller's span, an unsampled parent gives
 no spans, each evaluator has a child span with its attributes, an
-evaluator's HTTP call carries the trace on, the queue drops and counts
+evaluator's HTTP call and its Kubernetes TokenReview (to the fixture API
+server, tests/fixtures/kube_apiserver) carry the trace on, the queue drops and counts
 what does not fit, and the server answers at once while the receiver is
 slow or down. Also the flags' errors (rpc://, a tag without '=').
 
@@ -27,8 +28,10 @@ from pcharness import (Checks, PC_BIN, PC_SOURCE_DIR, SMALL, Server,  # noqa: E4
                        plugin_args, started, write)
 sys.path.insert(0, os.path.join(PC_SOURCE_DIR, "tests", "fixtures", "otlp_receiver"))
 sys.path.insert(0, os.path.join(PC_SOURCE_DIR, "tests", "fixtures", "metadata_service"))
+sys.path.insert(0, os.path.join(PC_SOURCE_DIR, "tests", "fixtures", "kube_apiserver"))
 from otlp_receiver import OtlpReceiver  # noqa: E402
 from metadata_service import MetadataService  # noqa: E402
+from fake_apiserver import FakeApiServer  # noqa: E402
 
 checks = Checks()
 check = checks.check
@@ -239,6 +242,73 @@ def test_spans(tmp, rx, meta):
           (srv.rc, srv.logtail()))
 
 
+TOKENREVIEW_AUTHCONFIG = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: sa-protection
+spec:
+  hosts:
+  - api.test
+  authentication:
+    service-accounts:
+      kubernetesTokenReview:
+        audiences: [talker-api]
+  authorization:
+    sar:
+      kubernetesSubjectAccessReview:
+        user: {selector: auth.identity.user.username}
+"""
+
+
+def test_tokenreview(tmp, rx, api):
+    """The TokenReview and SubjectAccessReview evaluators send through
+    pc_host.kube_do carry the trace as an HTTP call does: each its own span
+    as the parent, the request's tracestate; an unsampled parent as it
+    came."""
+    rx.clear()
+    flags = tracing_flags(rx.url, "--kubeconfig", api.kubeconfig_path)
+    srv = started(Server(tmp, authconfig_text=TOKENREVIEW_AUTHCONFIG, extra=flags,
+                         name="tokenreview"), check, "tokenreview")
+    if not srv:
+        return
+    api.sar_rules([{"users": ["*"], "verbs": ["*"], "nonResourceURLs": ["*"]}])
+    with srv, ec.Client(srv.grpc) as client:
+        api.reset_counters()
+        tid, pid = ids()
+        tok = api.token_request("default", "traced-1", ["talker-api"], 600)
+        resp = check_call(client, {"authorization": "Bearer " + tok,
+                                   "traceparent": "00-%s-%s-01" % (tid, pid),
+                                   "tracestate": "vendor=kube"})
+        check(resp.status.code == 0, "a traced request with a TokenReview is allowed", resp)
+        spans = rx.wait_spans(3, where=lambda s: s["trace_id"] == tid)
+        span_of = {s["attributes"].get("portcullis.evaluator.name"): s["span_id"]
+                   for s in spans}
+        traces = api.traces()
+        for target, name, what in (("tokenreviews", "service-accounts", "TokenReview"),
+                                   ("subjectaccessreviews", "sar", "SubjectAccessReview")):
+            seen = traces.get(target) or {}
+            check(name in span_of and seen.get("traceparent") == "00-%s-%s-01" %
+                  (tid, span_of[name]) and seen.get("tracestate") == "vendor=kube",
+                  "the %s carries traceparent (the request's trace, its evaluator's span) "
+                  "and tracestate" % what, (seen, span_of))
+
+        ntid, npid = ids()
+        tok = api.token_request("default", "traced-2", ["talker-api"], 600)
+        resp = check_call(client, {"authorization": "Bearer " + tok,
+                                   "traceparent": "00-%s-%s-00" % (ntid, npid),
+                                   "tracestate": "vendor=unsampled"})
+        traces = api.traces()
+        check(resp.status.code == 0 and all(
+              (traces.get(t) or {}).get("traceparent") == "00-%s-%s-00" % (ntid, npid) and
+              (traces.get(t) or {}).get("tracestate") == "vendor=unsampled"
+              for t in ("tokenreviews", "subjectaccessreviews")),
+              "an unsampled parent reaches the API server as it came", traces)
+        check(api.counters()["tokenreviews"] == 2, "two TokenReviews were sent",
+              api.counters())
+    check(srv.rc == 0, "the server exits 0", (srv.rc, srv.logtail()))
+
+
 def test_overflow_and_slow(tmp, rx):
     """A receiver that takes 2 s per POST and a queue of 8 spans: requests
     keep being answered at once, and what does not fit is dropped and
@@ -384,6 +454,8 @@ def main():
         with OtlpReceiver() as rx, MetadataService() as meta:
             with checks.guard("spans"):
                 test_spans(tmp, rx, meta)
+            with FakeApiServer(quiet=True) as api, checks.guard("tokenreview"):
+                test_tokenreview(tmp, rx, api)
             with checks.guard("sampling ratio"):
                 test_ratio_zero(tmp, rx)
             with checks.guard("overflow and slow receiver"):
