@@ -123,7 +123,11 @@ static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *t
 {
     int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
     if (deadline_ns) {
-        int64_t left = (deadline_ns - clock_mono_ns()) / 1000000;
+        /* Rounded up: a transfer cut short by the deadline ends after it,
+         * so the pipeline sees the deadline passed (UNAVAILABLE) rather
+         * than an evaluator error just before it. */
+        int64_t left_ns = deadline_ns - clock_mono_ns();
+        int64_t left = left_ns > 0 ? (left_ns + 999999) / 1000000 : 0;
         if (left <= 0) {
             snprintf(err, errlen, "deadline exceeded before the request");
             return PC_ERROR;
