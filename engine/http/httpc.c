@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "httpc.h"
 #include "util/clock.h"
 #include "util/thread_exit.h"
@@ -117,19 +118,39 @@ pc_status httpc_stream(const pc_http_request *req, const httpc_tls *tls,
     return st;
 }
 
+/* curl's timer may end a transfer a little before the request's deadline
+ * by our clock (its own clock, millisecond rounding). A transfer the
+ * deadline cut returns only once the deadline has passed, so the pipeline
+ * answers the deadline (UNAVAILABLE) instead of deciding on an evaluator
+ * error just before it. The wait is that rounding: at most a few ms. */
+static void wait_past(int64_t deadline_ns)
+{
+    const int64_t limit = clock_mono_ns() + 20 * 1000000;
+    for (int64_t now = clock_mono_ns(); now <= deadline_ns && now < limit;
+         now = clock_mono_ns()) {
+        int64_t d = deadline_ns - now + 1;
+        struct timespec ts = {(time_t)(d / 1000000000), (long)(d % 1000000000)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *tls,
                          int64_t deadline_ns, long *status, httpc_sink sink,
                          int (*stop)(void *arg), void *arg, char *err, size_t errlen)
 {
     int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
+    int by_deadline = 0;
     if (deadline_ns) {
-        int64_t left = (deadline_ns - clock_mono_ns()) / 1000000;
+        int64_t left_ns = deadline_ns - clock_mono_ns();
+        int64_t left = left_ns > 0 ? (left_ns + 999999) / 1000000 : 0;
         if (left <= 0) {
             snprintf(err, errlen, "deadline exceeded before the request");
             return PC_ERROR;
         }
-        if (!timeout_ms || left < timeout_ms)
+        if (!timeout_ms || left < timeout_ms) {
             timeout_ms = left;
+            by_deadline = 1;
+        }
     }
     struct curl_slist *hdrs = NULL;
     for (const char *const *h = req->headers; h && *h; h++)
@@ -185,6 +206,8 @@ static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *t
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
+        if (rc == CURLE_OPERATION_TIMEDOUT && by_deadline)
+            wait_past(deadline_ns);
         snprintf(err, errlen, "%s", curl_easy_strerror(rc));
         return PC_ERROR;
     }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "metrics/metrics.h"
@@ -307,13 +308,12 @@ static void sub_start(pc_submission *sub, const pc_request_view *view)
         deny(sub, PC_GRPC_NOT_FOUND, 404, "Service not found");
         return;
     }
-    sub->rq.deadline_ns = view->deadline_ns;
     if (view->struct_size >= offsetof(pc_request_view, cancel_arg) + sizeof(void *)) {
         sub->rq.cancel_fn = view->cancelled;
         sub->rq.cancel_arg = view->cancel_arg;
     }
-    if (!sub->rq.deadline_ns && g_default_timeout_ms > 0)
-        sub->rq.deadline_ns = clock_mono_ns() + g_default_timeout_ms * 1000000;
+    sub->rq.deadline_ns = submit_deadline(view->deadline_ns, g_default_timeout_ms,
+                                          clock_mono_ns());
     sub->root = authjson_build(view, sub->cfg->needs_context);
     if (!sub->root) {
         deny(sub, PC_GRPC_UNAVAILABLE, 503, "");
@@ -374,6 +374,20 @@ void submit_release(pc_submission *sub)
         return;
     sub_clear(sub);
     free(sub);
+}
+
+/* The server's timeout bounds every request, whatever deadline the client
+ * brought (grpc-timeout, Envoy's expected timeout), as Authorino's
+ * --timeout bounds the context of each check: the earlier of the two. */
+int64_t submit_deadline(int64_t client_ns, int64_t timeout_ms, int64_t now_ns)
+{
+    if (timeout_ms <= 0)
+        return client_ns;
+    /* Past ~146 years of milliseconds the cap is no cap. */
+    if (timeout_ms > (INT64_MAX - now_ns) / 1000000)
+        return client_ns;
+    int64_t cap = now_ns + timeout_ms * 1000000;
+    return client_ns > 0 && client_ns < cap ? client_ns : cap;
 }
 
 void submit_install(int64_t default_timeout_ms)

@@ -9,9 +9,13 @@
 #include "snapshot/snapshot.h"
 
 /* Opens the request path that pc_host.submit leads to (before it, every
- * submission gets UNAVAILABLE). default_timeout_ms bounds pipelines
- * without a deadline of their own. */
+ * submission gets UNAVAILABLE). default_timeout_ms (0 = none) bounds
+ * every pipeline: one with a later deadline of its own, or none, gets
+ * UNAVAILABLE once that many ms have passed. */
 void submit_install(int64_t default_timeout_ms);
+/* The deadline a pipeline runs to: client_ns (CLOCK_MONOTONIC, 0 = none)
+ * or now_ns + timeout_ms (timeout_ms <= 0: none), whichever comes first. */
+int64_t submit_deadline(int64_t client_ns, int64_t timeout_ms, int64_t now_ns);
 /* pc_host.submit, .request_release and .ready (host.c wires them). */
 void submit_request(const pc_request_view *view, pc_verdict_fn done, void *arg);
 void submit_release(pc_submission *sub);

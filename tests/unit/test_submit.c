@@ -587,11 +587,49 @@ static void test_default_timeout(void)
     CU_ASSERT_EQUAL(r.allowed, 0);
     CU_ASSERT_EQUAL(r.grpc_code, PC_GRPC_UNAVAILABLE);
     pipe_result_free(&r);
+    /* A client deadline later than the server's timeout does not lift it
+     * (grpc-timeout 5S against --timeout 30). */
+    parsed p;
+    CU_ASSERT_EQUAL_FATAL(parse(&p, REQ("dt.test")), 0);
+    int64_t t0 = clock_mono_ns();
+    p.cj.view.deadline_ns = t0 + 5000 * 1000000LL;
+    submit_decide(s, &p.cj.view, 0, &r);
+    int64_t took_ms = (clock_mono_ns() - t0) / 1000000;
+    CU_ASSERT_EQUAL(r.allowed, 0);
+    CU_ASSERT_EQUAL(r.grpc_code, PC_GRPC_UNAVAILABLE);
+    CU_ASSERT_EQUAL(r.http_status, 503);
+    CU_ASSERT(took_ms < 1000);
+    pipe_result_free(&r);
+    /* An earlier client deadline still wins over a long server timeout. */
+    submit_install(60000);
+    t0 = clock_mono_ns();
+    p.cj.view.deadline_ns = t0 + 30 * 1000000LL;
+    submit_decide(s, &p.cj.view, 0, &r);
+    CU_ASSERT_EQUAL(r.allowed, 0);
+    CU_ASSERT_EQUAL(r.grpc_code, PC_GRPC_UNAVAILABLE);
+    pipe_result_free(&r);
+    checkjson_free(&p.cj);
     submit_install(0);
     decide(s, REQ("dt.test"), 0, &r);
     CU_ASSERT_EQUAL(r.allowed, 1);
     pipe_result_free(&r);
     snapshot_unref(s);
+}
+
+/* The min rule on its own: the earlier of the client's deadline and the
+ * server's timeout, either one absent. */
+static void test_deadline_min(void)
+{
+    const int64_t now = 1000 * 1000000LL, ms = 1000000;
+    CU_ASSERT_EQUAL(submit_deadline(0, 0, now), 0);
+    CU_ASSERT_EQUAL(submit_deadline(now + 5000 * ms, 0, now), now + 5000 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(0, 400, now), now + 400 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(now + 5000 * ms, 400, now), now + 400 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(now + 100 * ms, 400, now), now + 100 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(1, 400, now), 1); /* already due */
+    CU_ASSERT_EQUAL(submit_deadline(now + 5 * ms, -1, now), now + 5 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(now + 5 * ms, INT64_MAX, now), now + 5 * ms);
+    CU_ASSERT_EQUAL(submit_deadline(0, INT64_MAX, now), 0);
 }
 
 static int stop_workers(void)
@@ -610,6 +648,7 @@ int cu_register(void)
         {"the worker resumes at the evaluator", test_resume},
         {"identity failures survive the hand-off", test_resume_identity_errors},
         {"deadlines", test_deadline},
+        {"deadline is the earlier of client and server", test_deadline_min},
         {"cancellation", test_cancel},
         {"every error fails closed", test_fail_closed},
         {"default timeout", test_default_timeout},

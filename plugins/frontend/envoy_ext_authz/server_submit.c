@@ -203,8 +203,10 @@ void srv_req_submit(srv_req *r, pc_request_view *v)
         }
     }
     /* This loop's timer answers the client at its deadline (DEADLINE_EXCEEDED)
-     * and cancels the pipeline; the engine's own deadline is only a backstop,
-     * set a little later so the client always gets that one answer. */
+     * and cancels the pipeline; the deadline handed to the engine is only a
+     * backstop, set a little later so the client always gets that one
+     * answer. (The server's own timeout, when earlier, ends the pipeline
+     * with a verdict of its own: UNAVAILABLE.) */
     if (v->deadline_ns > 0)
         v->deadline_ns += 20 * 1000000;
     v->cancelled = srv_req_gone;
