@@ -227,6 +227,7 @@ def case(tmp, name, peer, extra=(), want_ready=False, want_request=None, want_lo
         except subprocess.TimeoutExpired:
             pass
         took = time.monotonic() - t0
+        print("  %s: SIGTERM to exit %.2f s" % (name, took))
         rc = srv.stop()
         log = srv.logtext()
         check(took < EXIT_BOUND_S and rc == 0,
