@@ -92,7 +92,8 @@ static int list_page(ctl_informer *inf, const char *cont, struct json_object *al
     int rc = -1;
     if (kube_call("GET", url.data, NULL, NULL, 0, 60000, inf->stop, &status, &out, err,
                   sizeof err) != PC_OK) {
-        plog(PC_LOG_WARN, "controller", "listing %s: %s", inf->what, err);
+        if (!atomic_load(inf->stop)) /* not the abandoned call at shutdown */
+            plog(PC_LOG_WARN, "controller", "listing %s: %s", inf->what, err);
     } else if (status != 200) {
         plog(PC_LOG_WARN, "controller", "listing %s: HTTP %ld", inf->what, status);
     } else {

@@ -48,6 +48,7 @@ class Peer:
         self.port = self.sock.getsockname()[1]
         self.behave, self.tls, self.stop = behave, tls, threading.Event()
         self.conns, self.requests = [], []
+        self.stalled = threading.Event()
         threading.Thread(target=self.run, daemon=True).start()
 
     def run(self):
@@ -160,6 +161,50 @@ def status_write_stalls(peer, c):
                   b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
+def read_request(c):
+    """(request line, body) of one request, b"" at EOF."""
+    head = read_head(c)
+    if not head:
+        return b"", b""
+    head, _, body = head.partition(b"\r\n\r\n")
+    n = 0
+    for h in head.split(b"\r\n")[1:]:
+        k, _, v = h.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head.split(b"\r\n", 1)[0], body
+
+
+def leader_then_stall(peer, c):
+    """A cluster where this replica takes the Lease (GET 404, POST 201),
+    until peer.stalled is set: from then on no request is answered."""
+    while not peer.stop.is_set():
+        line, body = read_request(c)
+        if not line:
+            return
+        peer.requests.append(line)
+        if peer.stalled.is_set():
+            peer.stop.wait(60)
+            return
+        if b"watch=1" in line:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n")
+            peer.stop.wait(60)
+            return
+        code, out = b"200 OK", LIST
+        if b"/leases" in line and line.startswith(b"GET "):
+            code, out = b"404 Not Found", b'{"kind":"Status","code":404}'
+        elif b"/leases" in line and line.startswith(b"POST "):
+            code, out = b"201 Created", body
+        c.sendall(b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (code, len(out)) + out)
+
+
 def make_pki(tmp):
     ca_key = pki.new_key("ec")
     ca_cert = pki.make_ca(ca_key)
@@ -200,12 +245,20 @@ current-context: x
 """ % (port, ca))
 
 
-def case(tmp, name, peer, extra=(), want_ready=False, want_request=None, want_log=None):
+def case(tmp, name, peer, extra=(), want_ready=False, want_request=None, want_log=None,
+         then_stall=False):
     kc = kubeconfig(tmp, name, peer.port, CA)
     srv = Server(tmp, name=name, extra=["--watch-authconfigs", "--kubeconfig", kc] + list(extra))
     try:
         if want_ready:
             check(srv.ready(10), "%s: ready after the lists" % name, srv.logtail())
+        if then_stall:
+            end = time.monotonic() + 10
+            while "became leader" not in srv.logtext() and time.monotonic() < end:
+                time.sleep(0.05)
+            check("became leader" in srv.logtext(), "%s: the replica leads" % name,
+                  srv.logtail())
+            peer.stalled.set()
         time.sleep(STALL_S)
         check(srv.proc.poll() is None, "%s: serve still runs while the API stalls" % name,
               srv.logtail())
@@ -271,6 +324,10 @@ def main():
                                timeout=10)
             check(p.returncode == 2 and flag in p.stderr, "%s %s: refused, naming it" %
                   (flag, bad), "%s %s" % (p.returncode, p.stderr[-500:]))
+        # The leader, when the API stalls: its renewal is abandoned, and
+        # handing the Lease back gives up after its own short bound.
+        case(tmp, "leader", Peer(leader_then_stall, tls), want_ready=True, then_stall=True,
+             extra=["--enable-leader-election", "--leader-election-lease-duration", "7000"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish()
