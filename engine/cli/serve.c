@@ -62,6 +62,7 @@ typedef struct settings {
     int leader_election;
     const char *lease_ns;
     int64_t lease_ms;
+    const char *kube_connect, *kube_low_speed; /* text, checked in kube_limits() */
     /* Frontend settings passed through as they are (limits, timeouts):
      * the file's frontendOptions object, then KEY=VALUE options. */
     struct json_object *fe_file_opts;
@@ -127,6 +128,12 @@ static void usage(FILE *f)
         "                            where the Lease lives (default: $POD_NAMESPACE,\n"
         "                            the watched namespace, else default)\n"
         "  --leader-election-lease-duration MS  (default 15000)\n"
+        "  --kube-connect-timeout MS TCP connect and TLS handshake of each call to the\n"
+        "                            Kubernetes API in controller mode (default 10000)\n"
+        "  --kube-low-speed-timeout MS\n"
+        "                            a list, status write or Lease call to the API\n"
+        "                            under 1 byte/s this long fails (default 10000;\n"
+        "                            0 = never)\n"
         "  --frontend-option KEY=VALUE\n"
         "                            a frontend setting, e.g. memory_budget_bytes=268435456\n"
         "                            (repeatable; docs/configuration.md lists them)\n"
@@ -366,6 +373,8 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
     if ((v = getenv("PORTCULLIS_CEL_MAX_STEPS"))) s->cel_steps = v;
     if ((v = getenv("PORTCULLIS_CEL_MAX_BYTES"))) s->cel_bytes = v;
+    if ((v = getenv("PORTCULLIS_KUBE_CONNECT_TIMEOUT"))) s->kube_connect = v;
+    if ((v = getenv("PORTCULLIS_KUBE_LOW_SPEED_TIMEOUT"))) s->kube_low_speed = v;
     if ((v = getenv("PORTCULLIS_DEEP_METRICS_ENABLED")))
         s->deep_metrics = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
     if ((v = getenv("PORTCULLIS_AUTHCONFIGS")) && (lists[0] = strdup(v)))
@@ -616,6 +625,22 @@ static struct json_object *fe_opt_value(const char *v)
     return json_object_new_string(v);
 }
 
+/* --kube-connect-timeout and --kube-low-speed-timeout, in ms. */
+static int kube_limits(const settings *s)
+{
+    long long connect = KUBE_CONNECT_TIMEOUT_MS, slow = KUBE_LOW_SPEED_MS;
+    if (s->kube_connect && alias_number(s->kube_connect, 1, 600000, &connect) < 0) {
+        serve_fail("--kube-connect-timeout: want milliseconds, 1-600000");
+        return -1;
+    }
+    if (s->kube_low_speed && alias_number(s->kube_low_speed, 0, 600000, &slow) < 0) {
+        serve_fail("--kube-low-speed-timeout: want milliseconds, 0-600000");
+        return -1;
+    }
+    kube_set_control_limits(connect, slow);
+    return 0;
+}
+
 static struct json_object *frontend_config(const settings *s)
 {
     struct json_object *o = json_object_new_object();
@@ -812,6 +837,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"cel-max-bytes", required_argument, NULL, 22},
         TRACE_FLAG_OPTIONS,
         {"config-hook", required_argument, NULL, 23},
+        {"kube-connect-timeout", required_argument, NULL, 24},
+        {"kube-low-speed-timeout", required_argument, NULL, 25},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -906,6 +933,8 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             if (!flag_hk++) s.n_hooks = 0;
             if (s.n_hooks < MAXLIST) s.hooks[s.n_hooks++] = optarg;
             break;
+        case 24: s.kube_connect = optarg; break;
+        case 25: s.kube_low_speed = optarg; break;
         case AL_SUPERSEDING: break;
         default:
             if (c >= TF_ENDPOINT && c < TF_LAST_) {
@@ -940,7 +969,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             return 2;
         }
     }
-    if (cache_setting(&s) < 0)
+    if (cache_setting(&s) < 0 || kube_limits(&s) < 0)
         return 2;
     char celerr[160];
     if (celcfg_setting(s.cel_steps, s.cel_bytes, celerr, sizeof celerr) < 0) {

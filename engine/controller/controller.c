@@ -241,7 +241,7 @@ int controller_start(const controller_opts *o, char *err, size_t errlen)
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.secrets_cv, NULL);
     g.secret_objs = strmap_new(64);
-    if (!(g.set = ctl_acset_new(o->host)) || !g.secret_objs) {
+    if (!(g.set = ctl_acset_new(o->host, &g.stop)) || !g.secret_objs) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

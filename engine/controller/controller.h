@@ -26,6 +26,8 @@ typedef struct controller_opts {
 /* Starts the controller thread; the Kubernetes client must be configured
  * (kube_setup). 0, or -1 with a reason. */
 int controller_start(const controller_opts *o, char *err, size_t errlen);
-/* Stops the thread (a watch in progress ends within about a second). */
+/* Stops and joins the threads: every call to the API then in progress ends
+ * within about HTTPC_STOP_POLL_MS (a leader hands its Lease back first, in
+ * at most 2 x CTL_LEASE_RELEASE_MS). */
 void controller_stop(void);
 #endif

@@ -40,6 +40,7 @@ typedef struct ctl_ac {
 struct ctl_acset {
     strmap *by_key;
     const pc_host *host;      /* evaluators are created with it */
+    const atomic_int *stop;   /* shutdown: no more status writes */
 };
 
 static const char *jstr(struct json_object *o, const char *k)
@@ -81,15 +82,17 @@ static void entry_free(void *p)
     free(e);
 }
 
-ctl_acset *ctl_acset_new(const pc_host *host)
+ctl_acset *ctl_acset_new(const pc_host *host, const atomic_int *stop)
 {
     ctl_acset *s = calloc(1, sizeof *s);
     if (s && !(s->by_key = strmap_new(64))) {
         free(s);
         return NULL;
     }
-    if (s)
+    if (s) {
         s->host = host;
+        s->stop = stop;
+    }
     return s;
 }
 
@@ -434,7 +437,7 @@ static struct json_object *bare(struct json_object *api)
     return copy;
 }
 
-static void write_one(ctl_ac *e, const char *prefix)
+static void write_one(const ctl_acset *s, ctl_ac *e, const char *prefix)
 {
     struct json_object *want = status_of(e, 0), *have = bare(e->api_status);
     int same = have && json_object_equal(want, have);
@@ -464,8 +467,10 @@ static void write_one(ctl_ac *e, const char *prefix)
     long code = 0;
     char err[256] = "";
     if (kube_call("PATCH", path.data, "application/merge-patch+json", body, strlen(body),
-                  10000, &code, &out, err, sizeof err) != PC_OK)
-        plog(PC_LOG_WARN, "controller", "status of %s: %s", e->key, err);
+                  10000, s->stop, &code, &out, err, sizeof err) != PC_OK) {
+        if (!s->stop || !atomic_load(s->stop))
+            plog(PC_LOG_WARN, "controller", "status of %s: %s", e->key, err);
+    }
     else if (code != 200)
         plog(PC_LOG_WARN, "controller", "status of %s: HTTP %ld", e->key, code);
     json_object_put(patch);
@@ -487,10 +492,11 @@ void ctl_acset_write_status(ctl_acset *s, const char *prefix)
     if (!g.v)
         return;
     qsort(g.v, g.n, sizeof *g.v, by_age);
-    for (size_t i = 0; i < g.n; i++)
+    /* At shutdown the rest is left to the next process (or leader). */
+    for (size_t i = 0; i < g.n && !(s->stop && atomic_load(s->stop)); i++)
         if (g.v[i]->dirty) {
             g.v[i]->dirty = 0;
-            write_one(g.v[i], prefix);
+            write_one(s, g.v[i], prefix);
         }
     free(g.v);
 }

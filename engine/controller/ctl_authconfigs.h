@@ -6,13 +6,15 @@
 #ifndef PC_CONTROLLER_CTL_AUTHCONFIGS_H
 #define PC_CONTROLLER_CTL_AUTHCONFIGS_H
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <portcullis/host.h>
 #include "config/resset.h"
 
 typedef struct ctl_acset ctl_acset;
 
-/* host: the services table evaluators are created with. */
-ctl_acset *ctl_acset_new(const pc_host *host);
+/* host: the services table evaluators are created with; stop, once set,
+ * cuts status writes short (shutdown). */
+ctl_acset *ctl_acset_new(const pc_host *host, const atomic_int *stop);
 void ctl_acset_free(ctl_acset *set);
 /* The whole set from a list: objects not in items are dropped. */
 void ctl_acset_replace(ctl_acset *set, struct json_object *items, const resset *secrets);

@@ -88,7 +88,9 @@ static long write_lease(ctl_lease *l, const char *rv, int transitions, const cha
         buf_printf(&path, "/apis/coordination.k8s.io/v1/namespaces/%s/leases", l->ns);
     long code = 0;
     char err[256];
-    if (kube_call(rv ? "PUT" : "POST", path.data, NULL, body, strlen(body), l->retry_ms,
+    /* The release runs after stop, on a short budget of its own. */
+    if (kube_call(rv ? "PUT" : "POST", path.data, NULL, body, strlen(body),
+                  release ? CTL_LEASE_RELEASE_MS : l->retry_ms, release ? NULL : l->stop,
                   &code, &out, err, sizeof err) != PC_OK)
         code = 0;
     json_object_put(o);
@@ -130,7 +132,7 @@ void ctl_lease_run(ctl_lease *l)
         long code = 0;
         char err[256];
         int ok = 0;
-        if (kube_call("GET", path, NULL, NULL, 0, l->retry_ms, &code, &out, err,
+        if (kube_call("GET", path, NULL, NULL, 0, l->retry_ms, l->stop, &code, &out, err,
                       sizeof err) == PC_OK) {
             if (code == 404) {
                 ok = write_lease(l, NULL, 0, NULL, 0) == 201;
@@ -175,7 +177,8 @@ void ctl_lease_run(ctl_lease *l)
         buf_init(&out);
         long code = 0;
         char err[256];
-        if (kube_call("GET", path, NULL, NULL, 0, 2000, &code, &out, err, sizeof err) == PC_OK &&
+        if (kube_call("GET", path, NULL, NULL, 0, CTL_LEASE_RELEASE_MS, NULL, &code, &out, err,
+                      sizeof err) == PC_OK &&
             code == 200) {
             struct json_object *lease = json_tokener_parse(out.data), *meta = NULL, *rv = NULL;
             json_object_object_get_ex(lease, "metadata", &meta);

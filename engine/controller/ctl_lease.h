@@ -9,6 +9,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* The release on stop (read the Lease, then clear its holder): each of the
+ * two calls gets this long, since shutdown waits for it. */
+#define CTL_LEASE_RELEASE_MS 1000
+
 typedef struct ctl_lease {
     const char *ns, *name;
     char identity[160];          /* hostname_random */

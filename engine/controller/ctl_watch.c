@@ -90,9 +90,10 @@ static int list_page(ctl_informer *inf, const char *cont, struct json_object *al
     long status = 0;
     char err[256] = "";
     int rc = -1;
-    if (kube_call("GET", url.data, NULL, NULL, 0, 60000, &status, &out, err,
+    if (kube_call("GET", url.data, NULL, NULL, 0, 60000, inf->stop, &status, &out, err,
                   sizeof err) != PC_OK) {
-        plog(PC_LOG_WARN, "controller", "listing %s: %s", inf->what, err);
+        if (!atomic_load(inf->stop)) /* not the abandoned call at shutdown */
+            plog(PC_LOG_WARN, "controller", "listing %s: %s", inf->what, err);
     } else if (status != 200) {
         plog(PC_LOG_WARN, "controller", "listing %s: HTTP %ld", inf->what, status);
     } else {
@@ -224,12 +225,6 @@ static size_t on_data(const char *p, size_t n, void *arg)
     return atomic_load(w->inf->stop) ? 1 : 0;
 }
 
-static int stop_cb(void *arg)
-{
-    wctx *w = arg;
-    return atomic_load(w->inf->stop);
-}
-
 /* One watch: 0 when it ended normally, 1 on 410, -1 on an error. */
 static int do_watch(ctl_informer *inf, char *rv, size_t rvlen, int *progressed)
 {
@@ -246,8 +241,8 @@ static int do_watch(ctl_informer *inf, char *rv, size_t rvlen, int *progressed)
     long status = 0;
     char err[256] = "";
     inf->watches++;
-    pc_status st = kube_stream(url.data, (t + 30) * 1000, &status, on_data, stop_cb,
-                               &w, err, sizeof err);
+    pc_status st = kube_stream(url.data, (t + 30) * 1000, inf->stop, &status, on_data, &w,
+                               err, sizeof err);
     buf_free(&url);
     if (w.line.len && !w.gone && !w.failed)
         on_line(&w, w.line.data, w.line.len); /* an answer without a final newline */

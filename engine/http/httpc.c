@@ -54,7 +54,6 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
 
 typedef struct stream_ctx {
     httpc_sink sink;
-    int (*stop)(void *arg);
     void *arg;
 } stream_ctx;
 
@@ -64,22 +63,14 @@ static size_t on_stream(char *p, size_t sz, size_t n, void *arg)
     return sc->sink(p, sz * n, sc->arg) == 0 ? sz * n : 0;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-                       curl_off_t un)
-{
-    (void)dt, (void)dn, (void)ut, (void)un;
-    stream_ctx *sc = arg;
-    return sc->stop && sc->stop(sc->arg) ? 1 : 0;
-}
-
 static size_t buf_sink(const char *p, size_t n, void *arg)
 {
     return on_body((char *)p, 1, n, arg) == n ? 0 : 1;
 }
 
 static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *tls,
-                         int64_t deadline_ns, long *status, httpc_sink sink,
-                         int (*stop)(void *arg), void *arg, char *err, size_t errlen);
+                         int64_t deadline_ns, const httpc_ctl *ctl, long *status,
+                         httpc_sink sink, void *arg, char *err, size_t errlen);
 
 pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
                    int64_t deadline_ns, long *status, buf *body, char *err,
@@ -94,18 +85,18 @@ pc_status httpc_do(const pc_http_request *req, const httpc_tls *tls,
         thread_at_exit(curl_easy_cleanup, t_curl);
     }
     curl_easy_reset(t_curl);
-    pc_status st = perform(t_curl, req, tls, deadline_ns, status, buf_sink, NULL,
-                           body, err, errlen);
+    pc_status st = perform(t_curl, req, tls, deadline_ns, NULL, status, buf_sink, body,
+                           err, errlen);
     if (st == PC_OK && !body->data)
         buf_append(body, "", 0);
     return st;
 }
 
-/* A handle of its own: the sink may call httpc_do on this thread (the
+/* A handle of its own: the sink may call httpc_do_ctl on this thread (the
  * controller writes status while its watch is open). */
 pc_status httpc_stream(const pc_http_request *req, const httpc_tls *tls,
-                       int64_t deadline_ns, long *status, httpc_sink sink,
-                       int (*stop)(void *arg), void *arg, char *err, size_t errlen)
+                       const httpc_ctl *ctl, long *status, httpc_sink sink, void *arg,
+                       char *err, size_t errlen)
 {
     httpc_global_init();
     CURL *c = curl_easy_init();
@@ -113,7 +104,7 @@ pc_status httpc_stream(const pc_http_request *req, const httpc_tls *tls,
         snprintf(err, errlen, "cannot create an HTTP client");
         return PC_ERROR;
     }
-    pc_status st = perform(c, req, tls, deadline_ns, status, sink, stop, arg, err, errlen);
+    pc_status st = perform(c, req, tls, 0, ctl, status, sink, arg, err, errlen);
     curl_easy_cleanup(c);
     return st;
 }
@@ -134,9 +125,64 @@ static void wait_past(int64_t deadline_ns)
     }
 }
 
+pc_status httpc_do_ctl(const pc_http_request *req, const httpc_tls *tls,
+                       const httpc_ctl *ctl, long *status, buf *body, char *err,
+                       size_t errlen)
+{
+    pc_status st = httpc_stream(req, tls, ctl, status, buf_sink, body, err, errlen);
+    if (st == PC_OK && !body->data)
+        buf_append(body, "", 0);
+    return st;
+}
+
+/* curl_easy_perform, except that stop is polled while waiting on the
+ * socket: the multi interface comes back every HTTPC_STOP_POLL_MS in every
+ * phase (TLS handshake, headers, an idle body alike), so a peer that stalls
+ * cannot keep the caller past its stop. */
+static CURLcode run(CURL *c, const httpc_ctl *ctl)
+{
+    if (!ctl || !ctl->stop)
+        return curl_easy_perform(c);
+    if (ctl->stop(ctl->stop_arg))
+        return CURLE_ABORTED_BY_CALLBACK;
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return CURLE_OUT_OF_MEMORY;
+    if (curl_multi_add_handle(m, c) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return CURLE_FAILED_INIT;
+    }
+    CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+    for (;;) {
+        int running = 0;
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running) {
+            int left;
+            CURLMsg *msg;
+            rc = CURLE_FAILED_INIT;
+            while ((msg = curl_multi_info_read(m, &left)))
+                if (msg->msg == CURLMSG_DONE)
+                    rc = msg->data.result;
+            break;
+        }
+        if (ctl->stop(ctl->stop_arg))
+            break;
+        if (curl_multi_poll(m, NULL, 0, HTTPC_STOP_POLL_MS, NULL) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(m, c);
+    curl_multi_cleanup(m);
+    return rc;
+}
+
 static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *tls,
-                         int64_t deadline_ns, long *status, httpc_sink sink,
-                         int (*stop)(void *arg), void *arg, char *err, size_t errlen)
+                         int64_t deadline_ns, const httpc_ctl *ctl, long *status,
+                         httpc_sink sink, void *arg, char *err, size_t errlen)
 {
     int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
     int by_deadline = 0;
@@ -165,21 +211,23 @@ static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *t
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms ? (long)timeout_ms : 10000L);
+    long connect_ms = timeout_ms ? (long)timeout_ms : 10000L;
+    if (ctl && ctl->connect_timeout_ms > 0 &&
+        (!timeout_ms || ctl->connect_timeout_ms < timeout_ms))
+        connect_ms = (long)ctl->connect_timeout_ms;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    if (ctl && ctl->low_speed_ms > 0) {
+        /* curl counts whole seconds: round up. */
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)((ctl->low_speed_ms + 999) / 1000));
+    }
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    stream_ctx sc = {sink, stop, arg};
+    stream_ctx sc = {sink, arg};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sc);
-    if (stop) {
-        /* Called about once a second even on an idle stream, so a watch
-         * ends promptly when the server stops. */
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sc);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    }
     const char *ca = req->ca_file;
     if (tls) {
         if (tls->ca_file)
@@ -203,7 +251,7 @@ static pc_status perform(CURL *c, const pc_http_request *req, const httpc_tls *t
     }
     if (ca)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = run(c, ctl);
     curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
         if (rc == CURLE_OPERATION_TIMEDOUT && by_deadline)

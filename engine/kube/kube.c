@@ -30,6 +30,7 @@ static kube_exec_cache g_exec;   /* the exec plugin's last credential */
  * said when something needs the API, not before. */
 static char g_unusable[512];
 static int64_t g_file_token_ns;  /* when it was read */
+static int64_t g_connect_ms = KUBE_CONNECT_TIMEOUT_MS, g_low_speed_ms = KUBE_LOW_SPEED_MS;
 
 static void wipe_free(char *s)
 {
@@ -166,13 +167,24 @@ int kube_configured(void)
     return g_configured;
 }
 
+void kube_set_control_limits(int64_t connect_timeout_ms, int64_t low_speed_ms)
+{
+    g_connect_ms = connect_timeout_ms;
+    g_low_speed_ms = low_speed_ms;
+}
+
+static int flag_set(void *arg)
+{
+    return atomic_load((const atomic_int *)arg);
+}
+
 /* One exchange for the control plane (no evaluation owns it): list, status
  * writes, watches. A 401 with a file token re-reads the token once. */
 static pc_status control_exchange(const char *method, const char *path,
                                   const char *content_type, const char *body,
-                                  size_t body_len, int64_t timeout_ms, long *status,
-                                  buf *out, httpc_sink sink, int (*stop)(void *),
-                                  void *arg, char *err, size_t errlen)
+                                  size_t body_len, int64_t timeout_ms,
+                                  const atomic_int *stop, long *status, buf *out,
+                                  httpc_sink sink, void *arg, char *err, size_t errlen)
 {
     *status = 0;
     if (!g_configured) {
@@ -204,11 +216,16 @@ static pc_status control_exchange(const char *method, const char *path,
             .body_len = body ? body_len : 0,
             .timeout_ms = timeout_ms,
         };
+        /* A watch may rightly stay silent for minutes: no low-speed
+         * limit there, its timeout and stop bound it. */
+        httpc_ctl ctl = {.stop = stop ? flag_set : NULL, .stop_arg = (void *)stop,
+                         .connect_timeout_ms = g_connect_ms,
+                         .low_speed_ms = out ? g_low_speed_ms : 0};
         if (out) {
             buf_reset(out);
-            st = httpc_do(&req, &g_tls, 0, status, out, err, errlen);
+            st = httpc_do_ctl(&req, &g_tls, &ctl, status, out, err, errlen);
         } else {
-            st = httpc_stream(&req, &g_tls, 0, status, sink, stop, arg, err, errlen);
+            st = httpc_stream(&req, &g_tls, &ctl, status, sink, arg, err, errlen);
         }
         if (st != PC_OK || *status != 401 || (!g_conf.token_file && !g_conf.exec_argv))
             break;
@@ -221,18 +238,18 @@ static pc_status control_exchange(const char *method, const char *path,
 
 pc_status kube_call(const char *method, const char *path, const char *content_type,
                     const char *body, size_t body_len, int64_t timeout_ms,
-                    long *status, buf *out, char *err, size_t errlen)
+                    const atomic_int *stop, long *status, buf *out, char *err,
+                    size_t errlen)
 {
-    return control_exchange(method, path, content_type, body, body_len, timeout_ms,
-                            status, out, NULL, NULL, NULL, err, errlen);
+    return control_exchange(method, path, content_type, body, body_len, timeout_ms, stop,
+                            status, out, NULL, NULL, err, errlen);
 }
 
-pc_status kube_stream(const char *path, int64_t timeout_ms, long *status,
-                      httpc_sink sink, int (*stop)(void *), void *arg, char *err,
-                      size_t errlen)
+pc_status kube_stream(const char *path, int64_t timeout_ms, const atomic_int *stop,
+                      long *status, httpc_sink sink, void *arg, char *err, size_t errlen)
 {
-    return control_exchange("GET", path, NULL, NULL, 0, timeout_ms, status, NULL, sink,
-                            stop, arg, err, errlen);
+    return control_exchange("GET", path, NULL, NULL, 0, timeout_ms, stop, status, NULL,
+                            sink, arg, err, errlen);
 }
 
 static void set_tls(void)
