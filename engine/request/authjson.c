@@ -144,8 +144,10 @@ static void kv_join_repeats(struct json_object *o, const pc_kv *kv, size_t n,
             break;
         }
         size_t len = 0;
-        for (; i != SIZE_MAX; i = next[i]) {
-            if (len)
+        /* A comma between every two values, empty ones too: "" then "x"
+         * is ",x", never "x", which an empty first value would forge. */
+        for (int lead = 1; i != SIZE_MAX; i = next[i], lead = 0) {
+            if (!lead)
                 b[len++] = ',';
             if (kv[i].value.len)
                 memcpy(b + len, kv[i].value.ptr, kv[i].value.len);

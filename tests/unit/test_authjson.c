@@ -79,25 +79,30 @@ static void test_repeated_headers(void)
     static const pc_kv kv[] = {
         {{"a", 1}, {"1", 1}}, {{"b", 1}, {"2", 1}}, {{"a", 1}, {"3", 1}},
         {{"c", 1}, {"", 0}},  {{"b", 1}, {"4", 1}}, {{"a", 1}, {"", 0}},
+        {{"d", 1}, {"", 0}},  {{"d", 1}, {"5", 1}}, {{"e", 1}, {"", 0}},
+        {{"e", 1}, {"", 0}},
     };
     pc_request_view v = base_view();
     v.headers = kv;
-    v.n_headers = 6;
+    v.n_headers = 10;
     json_object *root = authjson_build(&v, 0);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_STRING_EQUAL(header(root, "a"), "1,3,");
     CU_ASSERT_STRING_EQUAL(header(root, "b"), "2,4");
     CU_ASSERT_STRING_EQUAL(header(root, "c"), "");
+    /* An empty first value keeps its comma: "" + "5" must not pass for "5". */
+    CU_ASSERT_STRING_EQUAL(header(root, "d"), ",5");
+    CU_ASSERT_STRING_EQUAL(header(root, "e"), ",");
     json_object *hs = json_object_object_get(json_object_object_get(root, "request"), "headers");
-    const char *order[3];
+    const char *order[5];
     size_t n = 0;
     json_object_object_foreach(hs, k, val) {
         (void)val;
-        if (n < 3)
+        if (n < 5)
             order[n] = k;
         n++;
     }
-    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL_FATAL(n, 5);
     CU_ASSERT_STRING_EQUAL(order[0], "a");
     CU_ASSERT_STRING_EQUAL(order[1], "b");
     CU_ASSERT_STRING_EQUAL(order[2], "c");
