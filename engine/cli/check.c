@@ -79,14 +79,9 @@ int cmd_check(int argc, char **argv)
         return 2;
     }
     int refused = cli_load_plugins(dirs, nd, 0);
-    for (int i = 0; i < nh; i++) {
-        char err[600];
-        if (confhook_add_spec(host_table(), hooks[i], err, sizeof err) < 0) {
-            fprintf(stderr, "portcullis check: %s\n", err);
-            confhook_reset();
-            loader_reset();
-            return 2;
-        }
+    if (cli_add_hooks("check", hooks, nh) < 0) {
+        loader_reset();
+        return 2;
     }
     snapshot_sink sink = {cfgerr_print_error, cfgerr_print_warning, NULL};
     snapshot *s = snapshot_load(host_table(), (const char *const *)argv + optind,

@@ -21,4 +21,8 @@ struct snapshot;
 /* 0 (with a message on stderr) when a given path does not exist or no
  * AuthConfig was found: check and eval then exit 2. */
 int cli_usable_paths(const char *cmd, const struct snapshot *s);
+/* Adds the config hooks given as NAME:FILE (--config-hook), as serve does,
+ * after the plugins are loaded. 0, or -1 once it has printed why, with
+ * every hook removed again. */
+int cli_add_hooks(const char *cmd, const char *const *specs, int n);
 #endif

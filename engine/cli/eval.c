@@ -12,6 +12,7 @@
 #include "host/hostimpl.h"
 #include "kube/kube.h"
 #include "metrics/metrics.h"
+#include "plugin/confhook.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
 #include "server/submit.h"
@@ -32,6 +33,9 @@ static void usage(FILE *f)
             "  -e, --explain           show every evaluator's outcome and time, and the\n"
             "                          value of every CEL predicate evaluated\n"
             "  -p, --plugin-dir DIR    load plugins from DIR (repeatable)\n"
+            "      --config-hook NAME:FILE\n"
+            "                          run each AuthConfig through a config hook first,\n"
+            "                          as serve does (repeatable), e.g. lua:hooks.lua\n"
             "  -k, --kubeconfig FILE   Kubernetes client config for evaluators that call\n"
             "                          the API (default: in-cluster, else $KUBECONFIG)\n"
             "  -h, --help              show this help\n\n"
@@ -169,10 +173,12 @@ int cmd_eval(int argc, char **argv)
         {"explain", no_argument, NULL, 'e'},
         {"plugin-dir", required_argument, NULL, 'p'},
         {"kubeconfig", required_argument, NULL, 'k'},
+        {"config-hook", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char *dirs[32], *paths[64];
-    int nd = 0, np = 0, explain = 0, json = 0, c;
+    const char *hooks[CONFHOOK_MAX + 1];
+    int nd = 0, np = 0, nh = 0, explain = 0, json = 0, c;
     const char *request = NULL, *kubeconfig = NULL;
     while ((c = getopt_long(argc, argv, "a:r:o:ep:k:h", opts, NULL)) != -1) {
         switch (c) {
@@ -189,6 +195,7 @@ int cmd_eval(int argc, char **argv)
         case 'e': explain = 1; break;
         case 'p': if (nd < 32) dirs[nd++] = optarg; break;
         case 'k': kubeconfig = optarg; break;
+        case 'c': if (nh < CONFHOOK_MAX + 1) hooks[nh++] = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -221,10 +228,18 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     cli_load_plugins(dirs, nd, 0);
+    if (cli_add_hooks("eval", hooks, nh) < 0) {
+        checkjson_free(&cj);
+        free(text);
+        loader_reset();
+        kube_teardown();
+        return 2;
+    }
     snapshot_sink sink = {cfgerr_print_error, NULL, NULL};
     snapshot *s = snapshot_load(host_table(), (const char *const *)paths, (size_t)np, &sink);
     if (!s || !cli_usable_paths("eval", s)) {
         snapshot_unref(s);
+        confhook_reset();
         checkjson_free(&cj);
         free(text);
         loader_reset();
@@ -257,6 +272,7 @@ int cmd_eval(int argc, char **argv)
     checkjson_free(&cj);
     free(text);
     snapshot_unref(s);
+    confhook_reset();
     loader_reset();
     kube_teardown();
     return allowed ? 0 : 1;

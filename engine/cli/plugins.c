@@ -1,6 +1,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
+#include "host/hostimpl.h"
+#include "plugin/confhook.h"
 #include "plugin/loader.h"
 
 static void print_refusal(void *arg, const char *msg)
@@ -48,4 +50,17 @@ int cmd_plugins(int argc, char **argv)
         printf("%-15s %-24s %s (%s)\n", "configHooks", h->t.name, h->plugin_name, h->path);
     }
     return refused ? 1 : 0;
+}
+
+int cli_add_hooks(const char *cmd, const char *const *specs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char err[600];
+        if (confhook_add_spec(host_table(), specs[i], err, sizeof err) < 0) {
+            fprintf(stderr, "portcullis %s: %s\n", cmd, err);
+            confhook_reset();
+            return -1;
+        }
+    }
+    return 0;
 }

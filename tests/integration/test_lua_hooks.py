@@ -271,6 +271,27 @@ def controller_mode(tmp):
         api.stop()
 
 
+def eval_mode(tmp):
+    """`portcullis eval --config-hook`: the hooked AuthConfig decides."""
+    path = write(os.path.join(tmp, "eval.yaml"), ac("open", "dev", ALLOWED))
+    req = json.dumps({"attributes": {"request": {"http": {
+        "host": "open.dev.test", "method": "GET", "path": "/healthz", "headers": {}}}}})
+
+    def run(*extra):
+        return subprocess.run([os.environ["PC_BIN"], "eval", "--plugin-dir", PC_PLUGIN_DIR,
+                               "-a", path, "-r", "-"] + list(extra),
+                              input=req, capture_output=True, text=True, timeout=20)
+    p = run()
+    check(p.returncode == 1, "portcullis eval without the hook: /healthz denied (exit 1)",
+          p.stdout + p.stderr)
+    p = run("--config-hook", "lua:" + HOOKS)
+    check(p.returncode == 0, "portcullis eval --config-hook: the hook's default when lets "
+          "/healthz through (exit 0)", p.stdout + p.stderr)
+    p = run("--config-hook", "nosuch:" + HOOKS)
+    check(p.returncode == 2 and "portcullis eval:" in p.stderr,
+          "portcullis eval --config-hook with an unknown hook: exit 2", p.stdout + p.stderr)
+
+
 def main():
     if not os.path.exists(os.path.join(PC_PLUGIN_DIR, "lua_evaluators.so")):
         print("lua_evaluators.so not built: skipped")
@@ -279,6 +300,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, checks.guard():
         file_mode(tmp)
         server_config(tmp)
+        eval_mode(tmp)
         controller_mode(tmp)
     checks.finish()
 
