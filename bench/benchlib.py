@@ -167,6 +167,23 @@ PIN = os.environ.get("BENCH_PIN", "1") == "1" and (os.cpu_count() or 1) >= 2
 PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
 PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
 CHECK = "/envoy.service.auth.v3.Authorization/Check"
+# The baseline every pipeline benchmark compares with: anonymous + one
+# pattern, at host %(anon)s, followed by the AuthConfig under test.
+ANON_AUTHCONFIG = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata: {name: anon, namespace: bench}
+spec:
+  hosts: [%(anon)s]
+  authentication:
+    anon: {anonymous: {}}
+  authorization:
+    only-get:
+      patternMatching:
+        patterns:
+        - {selector: request.method, operator: eq, value: GET}
+---
+"""
 
 
 def load():

@@ -43,27 +43,11 @@ N = int(os.environ.get("N", "100000"))
 C = int(os.environ.get("C", "10"))
 M = int(os.environ.get("M", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-PIN = os.environ.get("BENCH_PIN", "1") == "1" and os.cpu_count() >= 2
-PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
-PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
+from benchlib import PIN  # noqa: E402
 ANON_HOST = "anon.bench"
 META_HOST = "meta.bench"
-CHECK = "/envoy.service.auth.v3.Authorization/Check"
 
-AUTHCONFIGS = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata: {name: anon, namespace: bench}
-spec:
-  hosts: [%(anon)s]
-  authentication:
-    anon: {anonymous: {}}
-  authorization:
-    only-get:
-      patternMatching:
-        patterns:
-        - {selector: request.method, operator: eq, value: GET}
----
+AUTHCONFIGS = benchlib.ANON_AUTHCONFIG + """\
 apiVersion: authorino.kuadrant.io/v1beta3
 kind: AuthConfig
 metadata: {name: meta, namespace: bench}

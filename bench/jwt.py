@@ -46,27 +46,11 @@ M = int(os.environ.get("M", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 TOKENS = int(os.environ.get("TOKENS", "4000"))
 ITERS = int(os.environ.get("ITERS", "100000"))
-PIN = os.environ.get("BENCH_PIN", "1") == "1" and os.cpu_count() >= 2
-PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
-PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
+from benchlib import PIN, PIN_SERVER  # noqa: E402
 ANON_HOST = "anon.bench"
 JWT_HOST = "jwt.bench"
-CHECK = "/envoy.service.auth.v3.Authorization/Check"
 
-AUTHCONFIGS = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata: {name: anon, namespace: bench}
-spec:
-  hosts: [%(anon)s]
-  authentication:
-    anon: {anonymous: {}}
-  authorization:
-    only-get:
-      patternMatching:
-        patterns:
-        - {selector: request.method, operator: eq, value: GET}
----
+AUTHCONFIGS = benchlib.ANON_AUTHCONFIG + """\
 apiVersion: authorino.kuadrant.io/v1beta3
 kind: AuthConfig
 metadata: {name: jwt, namespace: bench}

@@ -38,10 +38,7 @@ C = int(os.environ.get("C", "10"))
 M = int(os.environ.get("M", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 ITERS = int(os.environ.get("ITERS", "200000"))
-PIN = os.environ.get("BENCH_PIN", "1") == "1" and os.cpu_count() >= 2
-PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
-PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
-CHECK = "/envoy.service.auth.v3.Authorization/Check"
+from benchlib import PIN, PIN_SERVER  # noqa: E402
 
 AUTHCONFIGS = """\
 apiVersion: authorino.kuadrant.io/v1beta3

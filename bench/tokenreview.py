@@ -56,29 +56,13 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SLOW_SECS = float(os.environ.get("SLOW_SECS", "6"))
 NEW_THREADS = [int(x) for x in os.environ.get("NEW_THREADS", "8 64").split()]
 PARTS = os.environ.get("PARTS", "abc")
-PIN = os.environ.get("BENCH_PIN", "1") == "1" and os.cpu_count() >= 2
-PIN_SERVER = ["taskset", "-c", "1"] if PIN else []
-PIN_CLIENT = ["taskset", "-c", "0"] if PIN else []
+from benchlib import PIN  # noqa: E402
 AUD = "bench-api"
 ANON_HOST = "anon.bench"
 TR_HOST = "tr.bench"
-CHECK = "/envoy.service.auth.v3.Authorization/Check"
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
-AUTHCONFIGS = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata: {name: anon, namespace: bench}
-spec:
-  hosts: [%(anon)s]
-  authentication:
-    anon: {anonymous: {}}
-  authorization:
-    only-get:
-      patternMatching:
-        patterns:
-        - {selector: request.method, operator: eq, value: GET}
----
+AUTHCONFIGS = benchlib.ANON_AUTHCONFIG + """\
 apiVersion: authorino.kuadrant.io/v1beta3
 kind: AuthConfig
 metadata: {name: tr, namespace: bench}
