@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import (Client, build_check_request, v3,  # noqa: E402
                              V3_CHECK)
-from pcharness import Checks, Server, SMALL, api_key_authconfig, write  # noqa: E402
+from pcharness import (Checks, Server, SMALL, SLOW_TOKENREVIEW_AC,  # noqa: E402
+                       api_key_authconfig, stalled_apiserver, write)
 import grpc  # noqa: E402
 
 API_KEY = "alice-secret-key"
@@ -104,40 +105,7 @@ spec:
             value: %s
 """
 
-# A TokenReview identity whose API server accepts TCP and never answers:
-# the check can only end by its deadline.
-SLOW_AC = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: slow
-  namespace: default
-spec:
-  hosts:
-    - slow.test
-  authentication:
-    tr:
-      kubernetesTokenReview:
-        audiences: [x]
-"""
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: https://127.0.0.1:%d
-    certificate-authority: %s
-users:
-- name: u
-  user:
-    token: caller
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-"""
 
 checks = Checks()
 check = checks.check
@@ -470,9 +438,7 @@ def test_tls(tmp, acdir):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-test-grpc.")
-    hang = socket.socket()
-    hang.bind(("127.0.0.1", 0))
-    hang.listen(64)
+    hang, kc = stalled_apiserver(tmp)
     srv = None
     try:
         with checks.guard():
@@ -480,9 +446,7 @@ def main():
             os.makedirs(acdir)
             write(os.path.join(acdir, "api.yaml"), API_AC)
             write(os.path.join(acdir, "other.yaml"), OTHER_AC % "v1")
-            write(os.path.join(acdir, "slow.yaml"), SLOW_AC)
-            kc = write(os.path.join(tmp, "kubeconfig"),
-                       KUBECONFIG % (hang.getsockname()[1], "/etc/ssl/certs/ca-certificates.crt"))
+            write(os.path.join(acdir, "slow.yaml"), SLOW_TOKENREVIEW_AC)
             srv = Server(tmp, acdir, extra=SMALL + ["--kubeconfig", kc], name="srv")
             if not srv.ready():
                 check(False, "portcullis serve starts", srv.logtail(2000))

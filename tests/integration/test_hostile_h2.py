@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.join(HERE, "pyclient"))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from extauthz_client import Client, build_check_request, v3  # noqa: E402
 from pcharness import (Checks, PC_BIN, Server, clean_env, free_ports,  # noqa: E402
-                       plugin_args, write)
+                       plugin_args, stalled_apiserver, write)
 import grpc  # noqa: E402
 import h2.config  # noqa: E402
 import h2.connection  # noqa: E402
@@ -117,25 +117,6 @@ spec:
         audiences: [x]
 """
 
-# The API server of slow.test accepts TCP and never answers: its checks end
-# only by their deadline.
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: https://127.0.0.1:%d
-    certificate-authority: /etc/ssl/certs/ca-certificates.crt
-users:
-- name: u
-  user:
-    token: caller
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-"""
 
 
 # ---- measuring ----
@@ -1198,15 +1179,12 @@ CASES = ["settings", "budget", "zerowindow", "preface", "tls", "fds", "floods", 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-test-hostile.")
-    hang = socket.socket()
-    hang.bind(("127.0.0.1", 0))
-    hang.listen(512)
     only = [c for c in os.environ.get("PC_HOSTILE_ONLY", "").split(",") if c]
     print("scale %.2f" % SCALE)
+    hang, _ = stalled_apiserver(tmp, backlog=512)
     try:
         os.makedirs(os.path.join(tmp, "ac"))
         write(os.path.join(tmp, "ac", "ac.yaml"), OPEN_AC)
-        write(os.path.join(tmp, "kubeconfig"), KUBECONFIG % hang.getsockname()[1])
         for name in CASES:
             if only and name not in only:
                 continue

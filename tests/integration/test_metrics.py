@@ -25,8 +25,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from pcharness import (Checks, Server, SMALL, api_key_authconfig,  # noqa: E402
-                       grpc_client)
+from pcharness import (Checks, Server, SMALL, SLOW_TOKENREVIEW_AC,  # noqa: E402
+                       api_key_authconfig, grpc_client, stalled_apiserver)
 
 AUTHCONFIG = api_key_authconfig("""\
   authorization:
@@ -395,40 +395,7 @@ def h2_post(port):
     return r.stdout.decode()
 
 
-# A TokenReview identity whose API server accepts TCP and never answers:
-# a call to it ends only by its deadline or by the client.
-SLOW_AC = """\
-apiVersion: authorino.kuadrant.io/v1beta3
-kind: AuthConfig
-metadata:
-  name: slow
-  namespace: default
-spec:
-  hosts:
-    - slow.test
-  authentication:
-    tr:
-      kubernetesTokenReview:
-        audiences: [x]
-"""
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: https://127.0.0.1:%d
-    certificate-authority: /etc/ssl/certs/ca-certificates.crt
-users:
-- name: u
-  user:
-    token: caller
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-"""
 
 
 def handled(port, code):
@@ -442,18 +409,12 @@ def handled(port, code):
 def test_cancel_and_deadline(tmp):
     """A call the client cancels ends Canceled; one past its grpc-timeout
     is counted with the grpc-status the server ended it with."""
-    import socket
     import time
     ec = grpc_client()
     import grpc
-    hang = socket.socket()
-    hang.bind(("127.0.0.1", 0))
-    hang.listen(64)
+    hang, kc = stalled_apiserver(tmp)
     try:
-        kc = os.path.join(tmp, "kubeconfig")
-        with open(kc, "w") as f:
-            f.write(KUBECONFIG % hang.getsockname()[1])
-        with Server(tmp, authconfig_text=SLOW_AC, name="slow",
+        with Server(tmp, authconfig_text=SLOW_TOKENREVIEW_AC, name="slow",
                     extra=SMALL + ["--kubeconfig", kc]) as srv:
             check(srv.ready(), "slow: server ready", srv.logtail())
             req = ec.build_check_request("slow.test", "/", headers={"authorization": "Bearer t"})

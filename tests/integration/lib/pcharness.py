@@ -55,6 +55,53 @@ def write(path, text):
     return path
 
 
+# A TokenReview identity at host slow.test; with stalled_apiserver() as its
+# API server a check can only end by its deadline.
+SLOW_TOKENREVIEW_AC = """\
+apiVersion: authorino.kuadrant.io/v1beta3
+kind: AuthConfig
+metadata:
+  name: slow
+  namespace: default
+spec:
+  hosts:
+    - slow.test
+  authentication:
+    tr:
+      kubernetesTokenReview:
+        audiences: [x]
+"""
+
+_STALLED_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority: /etc/ssl/certs/ca-certificates.crt
+users:
+- name: u
+  user:
+    token: caller
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+"""
+
+
+def stalled_apiserver(tmp, backlog=64):
+    """A loopback listener that accepts TCP and never answers, and a
+    kubeconfig under tmp pointing at it. Returns (socket, kubeconfig path);
+    the caller closes the socket."""
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(backlog)
+    kc = write(os.path.join(tmp, "kubeconfig"), _STALLED_KUBECONFIG % hang.getsockname()[1])
+    return hang, kc
+
+
 def clean_env(extra=None):
     """os.environ without the Kubernetes settings, plus `extra`."""
     env = dict(os.environ)
