@@ -12,6 +12,9 @@ int cmd_probe(int argc, char **argv);
 
 /* The whole of path ("-" = standard input), NUL-terminated; NULL with errno set. */
 char *cli_read_file(const char *path, size_t *len);
+/* v as a whole decimal number in [lo, hi]: 0 with *out, or -1 (trailing
+ * text, overflow, out of range). */
+int cli_number(const char *v, long long lo, long long hi, long long *out);
 
 /* Loads plugins from dirs (or the default directory when n == 0),
  * printing refusals to stderr. Returns the number refused. */

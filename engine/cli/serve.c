@@ -465,22 +465,11 @@ static int alias_bad(const alias *a, int from_env, const char *val, const char *
     return -1;
 }
 
-static int alias_number(const char *v, long long lo, long long hi, long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 static int alias_port(const alias *a, int env, const char *v, char *out, size_t cap,
                       const char **addr)
 {
     long long port;
-    if (alias_number(v, 0, 65535, &port) < 0)
+    if (cli_number(v, 0, 65535, &port) < 0)
         return alias_bad(a, env, v, "want a port number 0-65535");
     snprintf(out, cap, "0.0.0.0:%lld", port);
     *addr = out;
@@ -536,18 +525,18 @@ static int serve_alias(settings *s, int code, const char *v, int env)
         return alias_bad(a, env, v, "not supported: the TLS listener uses OpenSSL's "
                                     "default cipher suites");
     case 6:
-        if (alias_number(v, 0, INT64_C(1) << 40, &n) < 0)
+        if (cli_number(v, 0, INT64_C(1) << 40, &n) < 0)
             return alias_bad(a, env, v, "want a number of milliseconds");
         s->timeout_ms = n;
         return 0;
     case AL_BODY:
-        if (alias_number(v, 0, INT32_MAX, &n) < 0)
+        if (cli_number(v, 0, INT32_MAX, &n) < 0)
             return alias_bad(a, env, v, "want a number of bytes, 0-2147483647");
         s->max_body = v;
         return 0;
     case AL_CACHE_MB:
         /* Authorino's unit is the megabyte. */
-        if (alias_number(v, 1, 1 << 20, &n) < 0)
+        if (cli_number(v, 1, 1 << 20, &n) < 0)
             return alias_bad(a, env, v, "want a number of megabytes, at least 1");
         snprintf(s->cache_buf, sizeof s->cache_buf, "%lld", n << 20);
         s->cache_max_bytes = s->cache_buf;
@@ -575,7 +564,7 @@ static int serve_alias(settings *s, int code, const char *v, int env)
         return 0;
     }
     case AL_OIDC_PORT:
-        if (alias_number(v, 0, 65535, &n) < 0)
+        if (cli_number(v, 0, 65535, &n) < 0)
             return alias_bad(a, env, v, "want a port number 0-65535");
         return oidc_port(s, env, n);
     case AL_SUPERSEDING: return 0; /* host conflicts: the older AuthConfig wins */
@@ -629,11 +618,11 @@ static struct json_object *fe_opt_value(const char *v)
 static int kube_limits(const settings *s)
 {
     long long connect = KUBE_CONNECT_TIMEOUT_MS, slow = KUBE_LOW_SPEED_MS;
-    if (s->kube_connect && alias_number(s->kube_connect, 1, 600000, &connect) < 0) {
+    if (s->kube_connect && cli_number(s->kube_connect, 1, 600000, &connect) < 0) {
         serve_fail("--kube-connect-timeout: want milliseconds, 1-600000");
         return -1;
     }
-    if (s->kube_low_speed && alias_number(s->kube_low_speed, 0, 600000, &slow) < 0) {
+    if (s->kube_low_speed && cli_number(s->kube_low_speed, 0, 600000, &slow) < 0) {
         serve_fail("--kube-low-speed-timeout: want milliseconds, 0-600000");
         return -1;
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "trace_flags.h"
 #include "util/log.h"
 
@@ -56,17 +57,6 @@ static int bad(const char *flag, const char *want, const char *got)
     return -1;
 }
 
-static int number(const char *v, long long lo, long long hi, long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 int trace_flags_set(trace_flags *f, int code, const char *arg)
 {
     long long n = 0;
@@ -87,22 +77,22 @@ int trace_flags_set(trace_flags *f, int code, const char *arg)
         f->s.insecure = 1;
         return 0;
     case TF_QUEUE:
-        if (number(arg, 1, 1000000, &n) < 0)
+        if (cli_number(arg, 1, 1000000, &n) < 0)
             return bad("tracing-max-queue-size", "want 1..1000000 spans", arg);
         f->s.max_queue_spans = (size_t)n;
         return 0;
     case TF_BATCH:
-        if (number(arg, 1, 1000000, &n) < 0)
+        if (cli_number(arg, 1, 1000000, &n) < 0)
             return bad("tracing-max-export-batch-size", "want 1..1000000 spans", arg);
         f->s.max_batch_spans = (size_t)n;
         return 0;
     case TF_DELAY:
-        if (number(arg, 1, 3600000, &n) < 0)
+        if (cli_number(arg, 1, 3600000, &n) < 0)
             return bad("tracing-batch-delay", "want 1..3600000 ms", arg);
         f->s.batch_delay_ms = n;
         return 0;
     case TF_TIMEOUT:
-        if (number(arg, 1, 3600000, &n) < 0)
+        if (cli_number(arg, 1, 3600000, &n) < 0)
             return bad("tracing-export-timeout", "want 1..3600000 ms", arg);
         f->s.export_timeout_ms = n;
         return 0;
