@@ -21,6 +21,7 @@ import tempfile
 # Bottom first. A module may include only modules on lower rows.
 LAYERS = [
     ("util",),                       # buffers, maps, log, clock
+    ("doc",),                        # the request document (values in arenas)
     ("eval", "ydoc"),                # evaluation context; YAML/JSON with lines
     ("http", "metrics", "selector", "cel", "index", "request"),
     ("cache", "kube"),               # cache -> metrics, kube -> http
