@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
+#include "doc/doc.h"
 
 #include "cache/cache.h"
 #include "eval/evalctx.h"
@@ -29,15 +29,14 @@ static pc_status fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms)
     (void)arg;
     (void)ttl_ms;
     atomic_fetch_add(&g_fills, 1);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "username",
-                           json_object_new_string("system:serviceaccount:default:app"));
-    json_object_object_add(o, "uid", json_object_new_string("2a4c7f3e-16b5-4d6c-a1d0"));
-    struct json_object *g = json_object_new_array();
-    json_object_array_add(g, json_object_new_string("system:serviceaccounts"));
-    json_object_array_add(g, json_object_new_string("system:authenticated"));
-    json_object_object_add(o, "groups", g);
-    *out = (pc_value *)reqctx_keep(ev->rq, o);
+    struct arena *a = &ev->rq->mem;
+    doc *o = doc_new_object(a, 3), *g = doc_new_array(a, 2);
+    doc_set(a, o, "username", 8, doc_new_str(a, "system:serviceaccount:default:app", 33));
+    doc_set(a, o, "uid", 3, doc_new_str(a, "2a4c7f3e-16b5-4d6c-a1d0", 23));
+    doc_append(a, g, doc_new_str(a, "system:serviceaccounts", 22));
+    doc_append(a, g, doc_new_str(a, "system:authenticated", 20));
+    doc_set(a, o, "groups", 6, g);
+    *out = (pc_value *)o;
     return PC_OK;
 }
 

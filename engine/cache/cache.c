@@ -9,7 +9,7 @@
 #include <time.h>
 #include "cache.h"
 #include "cache_store.h"
-#include "ydoc/ydoc.h"
+#include "doc/doc.h"
 #include "eval/evalctx.h"
 #include "util/clock.h"
 #include "util/list.h"
@@ -22,7 +22,7 @@ typedef struct flight {
     int done, refs;
     int leader_expired;   /* the leader ran out of time: waiters retry */
     pc_status st;
-    struct json_object *val;      /* private copy for the waiters */
+    doc_shared *val;              /* for the waiters: one reference */
     pthread_cond_t cv;
 } flight;
 
@@ -111,14 +111,13 @@ pc_cache **cache_reg_next(pc_cache *c)
     return &c->reg_next;
 }
 
-/* Gives the evaluation's request its own copy of a cached value (called
- * under the stripe lock: the cached copy is never touched otherwise). */
-static const pc_value *materialise(pc_eval *ev, struct json_object *val)
+/* Hands the evaluation's request a reference to a cached value: the
+ * value is read-only, so hits share it instead of copying it. */
+static const pc_value *materialise(pc_eval *ev, doc_shared *val)
 {
-    struct json_object *copy = NULL;
-    if (!val || !ev || ydoc_copy(val, &copy) != 0)
+    if (!val || evalctx_hold(ev, doc_shared_ref(val)) != 0)
         return NULL;
-    return (const pc_value *)evalctx_keep(ev, copy);
+    return (const pc_value *)doc_shared_root(val);
 }
 
 /* The leader unlinks its flight when done, so later lookups never join a
@@ -136,7 +135,7 @@ static void flight_release(stripe *s, flight *f)
     if (--f->refs > 0)
         return;
     pthread_cond_destroy(&f->cv);
-    json_object_put(f->val);
+    doc_shared_unref(f->val);
     free(f);
 }
 
@@ -240,19 +239,22 @@ retry:
     pc_status st = fill(arg, ev, &val, &ttl);
     if (st != PC_OK && st != PC_DENY)
         st = PC_ERROR;
-    struct json_object *keep = NULL;
-    if (st != PC_ERROR && val && ydoc_copy((struct json_object *)val, &keep) != 0)
-        keep = NULL;
+    /* One read-only copy for the store and the waiters; the filler keeps
+     * its own value. */
+    doc_shared *keep = NULL;
+    if (st != PC_ERROR && val) {
+        doc_shared *already = doc_shared_of((const doc *)val); /* a shared root */
+        keep = already ? doc_shared_ref(already) : doc_share((const doc *)val);
+    }
     int64_t base = st == PC_OK ? c->ok_ttl_ms : c->deny_ttl_ms;
     if (ttl < 0 || ttl > base)
         ttl = base;
 
     int64_t now = clock_mono_ns();
     pthread_mutex_lock(&s->mu);
-    /* The entry and the waiters share keep: both are only read, and only
-     * under the stripe lock. */
+    /* The entry and the waiters share keep, each with a reference. */
     if (st != PC_ERROR && ttl > 0 && (!val || keep))
-        cstore_put(&s->store, k, st, keep ? json_object_get(keep) : NULL,
+        cstore_put(&s->store, k, st, doc_shared_ref(keep),
                    ttl > (INT64_MAX - now) / 1000000 ? INT64_MAX : now + ttl * 1000000, now);
     f->done = 1;
     f->st = st;

@@ -1,63 +1,20 @@
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cache_store.h"
+#include "doc/doc.h"
 
 #define MIN_BUCKETS 64
 /* Expired entries dropped from list tails per put: keeps dead entries from
  * holding budget without a sweeper thread. */
 #define EXPIRE_SCAN 4
 
-/* json-c's allocations, as of 0.16: a node is about 48 bytes and malloc
- * adds about 16 to every block. Objects hold a hash table of 40-byte
- * entries (16 at first, doubled past 2/3 full) and a copy of each key;
- * arrays hold a pointer vector (32 at first). */
+/* What malloc adds to every block (the entry, the document's header and
+ * each arena chunk). */
 #define MALLOC_OVERHEAD 16
-#define NODE_BYTES (48 + MALLOC_OVERHEAD)
-#define LH_TABLE_BYTES (80 + MALLOC_OVERHEAD)
-#define LH_ENTRY_BYTES 40
-#define ARRAY_LIST_BYTES (32 + MALLOC_OVERHEAD)
 
-static size_t table_slots(size_t n, size_t first)
+size_t cstore_value_bytes(const doc_shared *v)
 {
-    size_t slots = first;
-    while (n * 3 > slots * 2)
-        slots *= 2;
-    return slots;
-}
-
-size_t cstore_value_bytes(const struct json_object *v)
-{
-    if (!v)
-        return 0;
-    size_t n = NODE_BYTES;
-    switch (json_object_get_type(v)) {
-    case json_type_string:
-        n += (size_t)json_object_get_string_len(v) + 1;
-        break;
-    case json_type_object: {
-        size_t cnt = (size_t)json_object_object_length(v);
-        n += LH_TABLE_BYTES + MALLOC_OVERHEAD + table_slots(cnt, 16) * LH_ENTRY_BYTES;
-        json_object_object_foreach((struct json_object *)v, key, val) {
-            n += strlen(key) + 1 + MALLOC_OVERHEAD;
-            n += cstore_value_bytes(val);
-        }
-        break;
-    }
-    case json_type_array: {
-        size_t cnt = json_object_array_length(v);
-        size_t cap = 32;
-        while (cap < cnt)
-            cap *= 2;
-        n += ARRAY_LIST_BYTES + MALLOC_OVERHEAD + cap * sizeof(void *);
-        for (size_t i = 0; i < cnt; i++)
-            n += cstore_value_bytes(json_object_array_get_idx(v, i));
-        break;
-    }
-    default:
-        break;
-    }
-    return n;
+    return v ? doc_shared_bytes(v) + 2 * MALLOC_OVERHEAD : 0;
 }
 
 void cstore_init(cstore *s, size_t ok_bytes, size_t deny_bytes,
@@ -114,7 +71,7 @@ static void entry_remove(cstore *s, centry *e)
         *pp = e->hnext;
     seg_unlink(&s->seg[e->seg], e);
     s->count--;
-    json_object_put(e->val);
+    doc_shared_unref(e->val);
     free(e);
 }
 
@@ -249,7 +206,7 @@ static int make_room(cstore *s, centry *e)
 }
 
 int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
-               struct json_object *val, int64_t expires_ns, int64_t now_ns)
+               doc_shared *val, int64_t expires_ns, int64_t now_ns)
 {
     centry *old = cstore_find(s, k, now_ns);
     if (old)
@@ -259,12 +216,12 @@ int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
     int deny = st == PC_DENY;
     if (bytes > (deny ? s->deny_bytes_max : s->ok_bytes_max - s->protected_bytes_max) ||
         (s->count + 1 > s->nbuckets && grow(s) < 0)) {
-        json_object_put(val);
+        doc_shared_unref(val);
         return -1;
     }
     centry *e = calloc(1, sizeof *e);
     if (!e) {
-        json_object_put(val);
+        doc_shared_unref(val);
         return -1;
     }
     memcpy(e->k, k, 32);

@@ -20,7 +20,7 @@
 #include "cache_sketch.h"
 #include "util/list.h"
 
-struct json_object;
+typedef struct doc_shared doc_shared;
 
 #define CSTORE_PROTECTED_PCT 80
 /* The frequency sketch may use 1/CSTORE_SKETCH_SHARE of the budget. */
@@ -36,7 +36,7 @@ typedef struct centry {
     size_t bytes;                 /* what this entry counts against the budget */
     pc_status st;
     uint8_t seg;
-    struct json_object *val;      /* private copy, only ever copied again */
+    doc_shared *val;              /* one reference; requests that hit take more */
 } centry;
 
 typedef struct cstore_list {
@@ -65,13 +65,13 @@ centry *cstore_find(cstore *s, const uint8_t k[32], int64_t now_ns);
 void cstore_record(cstore *s, const uint8_t k[32]);
 /* Records a hit: moves e up (probation -> protected). */
 void cstore_touch(cstore *s, centry *e);
-/* Stores a result, taking ownership of val (freed when not stored).
+/* Stores a result, taking the reference val (dropped when not stored).
  * Replaces an entry with the same key. 0 if stored, -1 if it does not fit,
  * was refused admission, or memory ran out. */
 int cstore_put(cstore *s, const uint8_t k[32], pc_status st,
-               struct json_object *val, int64_t expires_ns, int64_t now_ns);
+               doc_shared *val, int64_t expires_ns, int64_t now_ns);
 /* Bytes used by all segments and the sketch. */
 size_t cstore_bytes(const cstore *s);
-/* The estimated heap held by a JSON value (nodes, strings, tables). */
-size_t cstore_value_bytes(const struct json_object *v);
+/* The heap held by a stored value (its arena and header). */
+size_t cstore_value_bytes(const doc_shared *v);
 #endif

@@ -86,9 +86,13 @@ static void print_text(const pipe_result *r, const cel_seen *cs)
                r->headers[i].value.ptr);
     if (r->body && *r->body)
         printf("body: %s\n", r->body);
-    if (r->dynmeta)
-        printf("dynamic_metadata: %s\n",
-               json_object_to_json_string_ext(r->dynmeta, JSON_C_TO_STRING_PLAIN));
+    if (r->dynmeta) {
+        buf b;
+        buf_init(&b);
+        if (doc_to_json(&b, r->dynmeta) == 0)
+            printf("dynamic_metadata: %s\n", b.data);
+        buf_free(&b);
+    }
     if (r->explain) {
         printf("evaluators:\n");
         for (size_t i = 0; i < r->n_trace; i++) {
@@ -136,8 +140,10 @@ static void print_json(const pipe_result *r, const cel_seen *cs)
     }
     json_object_object_add(o, "headers", h);
     json_object_object_add(o, "body", json_object_new_string(r->body ? r->body : ""));
-    json_object_object_add(o, "dynamic_metadata",
-                           r->dynmeta ? json_object_get(r->dynmeta) : NULL);
+    struct json_object *dm = NULL;
+    if (r->dynmeta && doc_to_jsonc(r->dynmeta, &dm) != 0)
+        dm = NULL;
+    json_object_object_add(o, "dynamic_metadata", dm);
     json_object_object_add(o, "reason", json_object_new_string(r->reason ? r->reason : ""));
     json_object_object_add(o, "authconfig",
                            r->authconfig ? json_object_new_string(r->authconfig) : NULL);

@@ -69,6 +69,7 @@ typedef struct settings {
     const char *fe_opts[MAXLIST];
     int n_fe_opts;
     const char *cache_max_bytes; /* text, checked in cache_setting() */
+    const char *request_max_bytes; /* text, checked in request_setting() */
     const char *cel_steps, *cel_bytes; /* text, checked by celcfg_setting() */
     int deep_metrics;
     int watch_files;                 /* reload --authconfigs files on change */
@@ -139,6 +140,9 @@ static void usage(FILE *f)
         "                            (repeatable; docs/configuration.md lists them)\n"
         "  --cache-max-bytes N       memory budget of each evaluator cache, bytes\n"
         "                            (default 67108864 = 64 MiB)\n"
+        "  --request-max-bytes N     memory one request's values may use: its document,\n"
+        "                            outputs, everything evaluators build (default\n"
+        "                            33554432 = 32 MiB; at least 65536)\n"
         "  --cel-max-steps N         steps one CEL evaluation may take (default 100000)\n"
         "  --cel-max-bytes N         memory one CEL evaluation may use (default 1048576)\n"
         "  --deep-metrics-enabled    auth_server_evaluator_* for every evaluator, not\n"
@@ -244,6 +248,8 @@ static const char *const SERVER_SCHEMA =
 
     "\"cache\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
+    "\"request\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"maxBytes\":{\"type\":\"integer\",\"minimum\":65536}}},"
     "\"cel\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"maxSteps\":{\"type\":\"integer\",\"minimum\":100},"
     "\"maxBytes\":{\"type\":\"integer\",\"minimum\":4096}}},"
@@ -300,6 +306,9 @@ static int read_config_file(settings *s, ydoc_file **keep)
     if (json_object_object_get_ex(o, "cache", &ca) &&
         json_object_object_get_ex(ca, "maxBytes", &mb))
         s->cache_max_bytes = json_object_get_string(mb);
+    if (json_object_object_get_ex(o, "request", &ca) &&
+        json_object_object_get_ex(ca, "maxBytes", &mb))
+        s->request_max_bytes = json_object_get_string(mb);
     if (json_object_object_get_ex(o, "cel", &ca)) {
         if (json_object_object_get_ex(ca, "maxSteps", &mb)) s->cel_steps = json_object_get_string(mb);
         if (json_object_object_get_ex(ca, "maxBytes", &mb)) s->cel_bytes = json_object_get_string(mb);
@@ -371,6 +380,7 @@ static void read_env(settings *s, char **lists)
     if ((v = getenv("PORTCULLIS_WATCH_FILES")))
         s->watch_files = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
     if ((v = getenv("PORTCULLIS_CACHE_MAX_BYTES"))) s->cache_max_bytes = v;
+    if ((v = getenv("PORTCULLIS_REQUEST_MAX_BYTES"))) s->request_max_bytes = v;
     if ((v = getenv("PORTCULLIS_CEL_MAX_STEPS"))) s->cel_steps = v;
     if ((v = getenv("PORTCULLIS_CEL_MAX_BYTES"))) s->cel_bytes = v;
     if ((v = getenv("PORTCULLIS_KUBE_CONNECT_TIMEOUT"))) s->kube_connect = v;
@@ -408,6 +418,21 @@ static int cache_setting(const settings *s)
         return -1;
     }
     cache_set_default_max_bytes((size_t)n);
+    return 0;
+}
+
+/* The memory of one request (eval/evalctx.h), from 64 KiB up. */
+static int request_setting(const settings *s)
+{
+    long long n;
+    if (!s->request_max_bytes)
+        return 0;
+    if (cli_number(s->request_max_bytes, 65536, INT64_C(1) << 40, &n) < 0) {
+        serve_fail("--request-max-bytes must be a number of bytes, "
+                   "at least 65536 (got \"%s\")", s->request_max_bytes);
+        return -1;
+    }
+    reqctx_set_max_bytes((size_t)n);
     return 0;
 }
 
@@ -828,6 +853,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         {"config-hook", required_argument, NULL, 23},
         {"kube-connect-timeout", required_argument, NULL, 24},
         {"kube-low-speed-timeout", required_argument, NULL, 25},
+        {"request-max-bytes", required_argument, NULL, 26},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     settings s = {.grpc_addr = "0.0.0.0:50051", .http_addr = "0.0.0.0:5001",
@@ -924,6 +950,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             break;
         case 24: s.kube_connect = optarg; break;
         case 25: s.kube_low_speed = optarg; break;
+        case 26: s.request_max_bytes = optarg; break;
         case AL_SUPERSEDING: break;
         default:
             if (c >= TF_ENDPOINT && c < TF_LAST_) {
@@ -958,7 +985,7 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
             return 2;
         }
     }
-    if (cache_setting(&s) < 0 || kube_limits(&s) < 0)
+    if (cache_setting(&s) < 0 || request_setting(&s) < 0 || kube_limits(&s) < 0)
         return 2;
     char celerr[160];
     if (celcfg_setting(s.cel_steps, s.cel_bytes, celerr, sizeof celerr) < 0) {

@@ -17,6 +17,8 @@
 #include "resset.h"
 #include "vos.h"
 #include "ydoc/ydoc.h"
+#include "doc/doc.h"
+#include "eval/evalctx.h"
 
 #define GROUP "authorino.kuadrant.io/"
 
@@ -296,12 +298,31 @@ static int create_instance(compile_ctx *cx, ac_eval *e, struct json_object *mcon
         return 0;
     }
     struct json_object *use = sc ? conf : mconf;
+    /* The plugin reads its config as doc values, converted for this create
+     * and freed after it; the map leads vos and pattern compilation back
+     * to the config's nodes and lines. */
+    struct arena mem;
+    arena_init(&mem, 0);
+    doc_srcmap *map = doc_srcmap_new();
+    int cerr = !map;
+    const doc *dconf = cerr ? NULL : doc_from_jsonc(&mem, use, map, &cerr);
+    if (cerr) {
+        doc_srcmap_free(map);
+        arena_free(&mem);
+        json_object_put(conf);
+        cfgerr_error(cx->ce, mconf, mpath, "out of memory");
+        return -1;
+    }
     struct pc_create_ctx cc = {
         .evname = e->name, .acname = cx->cfg->name, .acns = cx->cfg->ns,
-        .path = mpath, .config = use, .spec = cx->spec, .res = cx->res,
-        .named = &cx->named, .ce = cx->ce};
+        .path = mpath, .config = use, .spec = cx->spec, .mem = &mem, .srcmap = map,
+        .res = cx->res, .named = &cx->named, .ce = cx->ce};
     char err[512] = "";
-    e->inst = e->type->t.create(cx->host, &cc, (const pc_value *)use, err, sizeof err);
+    struct arena *was = evalctx_enter(&mem);
+    e->inst = e->type->t.create(cx->host, &cc, (const pc_value *)dconf, err, sizeof err);
+    evalctx_enter(was);
+    doc_srcmap_free(map);
+    arena_free(&mem);
     json_object_put(conf);
     if (!e->inst) {
         /* Problems the host already reported (bad patterns...) are not

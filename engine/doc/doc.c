@@ -523,25 +523,43 @@ doc *doc_copy(struct arena *a, const doc *v, int *err)
     return c;
 }
 
+static size_t r8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* The slots grow() allocates for want items. */
+static size_t slots_for(size_t want)
+{
+    size_t cap = 4;
+    while (cap < want)
+        cap *= 2;
+    return cap;
+}
+
+/* What copy() takes from an arena for v, allocation by allocation. */
 static size_t bytes(const doc *v, int depth)
 {
     if (!v || depth > DOC_MAX_DEPTH)
         return 0;
-    size_t n = sizeof *v;
+    size_t n = r8(sizeof *v);
     switch (v->type) {
-    case DOC_STRING: n += v->n + 1; break;
-    case DOC_DOUBLE: n += v->aux.text ? strlen(v->aux.text) + 1 : 0; break;
+    case DOC_STRING: n += r8((size_t)v->n + 1); break;
+    case DOC_DOUBLE: n += v->aux.text ? r8(strlen(v->aux.text) + 1) : 0; break;
     case DOC_ARRAY:
-        n += (size_t)v->n * sizeof(doc *);
+        if (v->n)
+            n += r8(slots_for(v->n) * sizeof(doc *));
         for (uint32_t i = 0; i < v->n; i++)
             n += bytes(v->u.items[i], depth + 1);
         break;
     case DOC_OBJECT:
-        n += (size_t)v->n * sizeof(doc_member);
-        if (v->n > DOC_INDEX_MIN)
-            n += (size_t)v->n * 2 * sizeof(uint32_t);
+        if (v->n)
+            n += r8(slots_for(v->n) * sizeof(doc_member));
+        if (v->n > DOC_INDEX_MIN) {
+            size_t slots = 16;
+            while (slots < (size_t)v->n * 2 + 2)
+                slots *= 2;
+            n += r8(slots * sizeof(uint32_t));
+        }
         for (uint32_t i = 0; i < v->n; i++)
-            n += v->u.members[i].klen + 1 + bytes(v->u.members[i].val, depth + 1);
+            n += r8((size_t)v->u.members[i].klen + 1) + bytes(v->u.members[i].val, depth + 1);
         break;
     default: break;
     }
@@ -566,7 +584,10 @@ doc_shared *doc_share(const doc *v)
     if (!s)
         return NULL;
     atomic_init(&s->refs, 1);
-    arena_init(&s->a, 0);
+    /* One block of the right size: the root node is in the header, the
+     * rest is exactly what the copy allocates. */
+    size_t need = doc_bytes(v) - sizeof(doc);
+    arena_init_first(&s->a, 0, need ? need : 8);
     memset(&s->root, 0, sizeof s->root);
     if (!copy_into(&s->a, &s->root, v, 0, DOC_SHARED)) {
         arena_free(&s->a);
@@ -601,4 +622,7 @@ void doc_shared_unref(doc_shared *s)
     free(s);
 }
 
-size_t doc_shared_bytes(const doc_shared *s) { return s ? s->a.total + sizeof *s : 0; }
+size_t doc_shared_bytes(const doc_shared *s)
+{
+    return s ? arena_capacity(&s->a) + sizeof *s : 0;
+}

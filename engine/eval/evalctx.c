@@ -4,10 +4,19 @@
 #include "evalctx.h"
 #include "util/clock.h"
 
+static atomic_size_t g_max_bytes = REQCTX_DEFAULT_MAX_BYTES;
+
+void reqctx_set_max_bytes(size_t n)
+{
+    atomic_store(&g_max_bytes, n ? n : REQCTX_DEFAULT_MAX_BYTES);
+}
+
+size_t reqctx_max_bytes(void) { return atomic_load(&g_max_bytes); }
+
 void reqctx_init(reqctx *rq, int64_t deadline_ns, atomic_int *cancelled)
 {
-    rq->scratch = NULL;
-    rq->n_scratch = rq->cap_scratch = 0;
+    arena_init(&rq->mem, atomic_load_explicit(&g_max_bytes, memory_order_relaxed));
+    rq->held = NULL;
     rq->deadline_ns = deadline_ns;
     rq->cancelled = cancelled;
     rq->cancel_fn = NULL;
@@ -27,34 +36,27 @@ int reqctx_expired(const reqctx *rq)
 
 void reqctx_clear(reqctx *rq)
 {
-    for (size_t i = 0; i < rq->n_scratch; i++)
-        json_object_put(rq->scratch[i]);
-    free(rq->scratch);
-    rq->scratch = NULL;
-    rq->n_scratch = rq->cap_scratch = 0;
+    /* The holds live in the arena: drop the references before freeing it. */
+    for (reqctx_hold *h = rq->held; h; h = h->next)
+        doc_shared_unref(h->doc);
+    rq->held = NULL;
+    arena_free(&rq->mem);
 }
 
-struct json_object *reqctx_keep(reqctx *rq, struct json_object *v)
+int reqctx_hold_doc(reqctx *rq, doc_shared *s)
 {
-    if (!v)
-        return NULL;
-    if (rq->n_scratch == rq->cap_scratch) {
-        size_t cap = rq->cap_scratch ? rq->cap_scratch * 2 : 16;
-        struct json_object **s = realloc(rq->scratch, cap * sizeof *s);
-        if (!s) {
-            /* Cannot track it: drop it rather than leak; callers see NULL. */
-            json_object_put(v);
-            return NULL;
-        }
-        rq->scratch = s;
-        rq->cap_scratch = cap;
+    reqctx_hold *h = arena_alloc(&rq->mem, sizeof *h);
+    if (!h) {
+        doc_shared_unref(s);
+        return -1;
     }
-    rq->scratch[rq->n_scratch++] = v;
-    return v;
+    h->doc = s;
+    h->next = rq->held;
+    rq->held = h;
+    return 0;
 }
 
-void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
-                  const struct ac_eval *ev)
+void evalctx_init(pc_eval *e, reqctx *rq, doc *root, const struct ac_eval *ev)
 {
     e->root = root;
     e->rq = rq;
@@ -69,7 +71,6 @@ void evalctx_init(pc_eval *e, reqctx *rq, struct json_object *root,
 
 void evalctx_done(pc_eval *e)
 {
-    json_object_put(e->output);
     e->output = NULL;
 }
 
@@ -97,11 +98,27 @@ int evalctx_has_reason(const pc_eval *e)
     return e && e->has_reason;
 }
 
-struct json_object *evalctx_keep(pc_eval *e, struct json_object *v)
+int evalctx_hold(pc_eval *e, doc_shared *s)
 {
     if (!e || !e->rq) {
-        json_object_put(v);
-        return NULL;
+        doc_shared_unref(s);
+        return -1;
     }
-    return reqctx_keep(e->rq, v);
+    return reqctx_hold_doc(e->rq, s);
 }
+
+struct arena *evalctx_arena(const pc_eval *e)
+{
+    return e && e->rq ? &e->rq->mem : NULL;
+}
+
+static _Thread_local struct arena *t_current;
+
+struct arena *evalctx_enter(struct arena *a)
+{
+    struct arena *was = t_current;
+    t_current = a;
+    return was;
+}
+
+struct arena *evalctx_current(void) { return t_current; }

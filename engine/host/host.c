@@ -23,6 +23,7 @@
 #include "eval/evalctx.h"
 #include "selector/selector.h"
 #include "util/base64.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "metrics/metrics.h"
@@ -31,8 +32,8 @@
 #include "trace/trace.h"
 #include "util/thread_exit.h"
 
-#define J(v) ((struct json_object *)(v))
-#define V(j) ((pc_value *)(j))
+#define D(v) ((const doc *)(v))
+#define V(d) ((pc_value *)(d))
 
 
 /* ---- logging, time ---- */
@@ -49,76 +50,82 @@ static int64_t h_mono(void) { return clock_mono_ns(); }
 static int64_t h_real(void) { return clock_real_ns(); }
 static void h_free(void *p) { free(p); }
 
-/* ---- values: reading ---- */
+/* ---- values: reading ----
+ * Every pc_value is a doc node (engine/doc): the request's, the config's
+ * (converted for create), or a shared one (caches, value_keep_json). */
 
 static pc_type h_type(const pc_value *v)
 {
-    switch (json_object_get_type(J(v))) {
-    case json_type_boolean: return PC_TYPE_BOOL;
-    case json_type_int: return PC_TYPE_INT;
-    case json_type_double: return PC_TYPE_DOUBLE;
-    case json_type_string: return PC_TYPE_STRING;
-    case json_type_array: return PC_TYPE_ARRAY;
-    case json_type_object: return PC_TYPE_OBJECT;
+    switch (doc_type_of(D(v))) {
+    case DOC_BOOL: return PC_TYPE_BOOL;
+    case DOC_INT: return PC_TYPE_INT;
+    case DOC_DOUBLE: return PC_TYPE_DOUBLE;
+    case DOC_STRING: return PC_TYPE_STRING;
+    case DOC_ARRAY: return PC_TYPE_ARRAY;
+    case DOC_OBJECT: return PC_TYPE_OBJECT;
     default: return PC_TYPE_NULL;
     }
 }
 
 static const char *h_string(const pc_value *v, size_t *len)
 {
-    if (!json_object_is_type(J(v), json_type_string))
-        return NULL;
-    if (len)
-        *len = (size_t)json_object_get_string_len(J(v));
-    return json_object_get_string(J(v));
+    return doc_str(D(v), len);
 }
 
-static int h_bool(const pc_value *v) { return json_object_get_boolean(J(v)); }
-static int64_t h_int(const pc_value *v) { return json_object_get_int64(J(v)); }
-static double h_double(const pc_value *v) { return json_object_get_double(J(v)); }
+static int h_bool(const pc_value *v) { return doc_bool(D(v)); }
+static int64_t h_int(const pc_value *v) { return doc_int(D(v)); }
+static double h_double(const pc_value *v) { return doc_double(D(v)); }
 
 static const pc_value *h_get(const pc_value *obj, const char *key)
 {
-    struct json_object *v;
-    if (!json_object_is_type(J(obj), json_type_object) ||
-        !json_object_object_get_ex(J(obj), key, &v))
-        return NULL;
-    return V(v);
+    return key ? V(doc_get(D(obj), key, strlen(key), NULL)) : NULL;
 }
 
-static size_t h_length(const pc_value *v)
-{
-    if (json_object_is_type(J(v), json_type_array))
-        return json_object_array_length(J(v));
-    if (json_object_is_type(J(v), json_type_object))
-        return (size_t)json_object_object_length(J(v));
-    return 0;
-}
+static size_t h_length(const pc_value *v) { return doc_len(D(v)); }
 
-static const pc_value *h_at(const pc_value *arr, size_t i)
-{
-    if (!json_object_is_type(J(arr), json_type_array))
-        return NULL;
-    return V(json_object_array_get_idx(J(arr), i));
-}
+static const pc_value *h_at(const pc_value *arr, size_t i) { return V(doc_at(D(arr), i)); }
 
 static int h_foreach(const pc_value *obj,
                      int (*fn)(void *, const char *, const pc_value *), void *arg)
 {
-    if (!json_object_is_type(J(obj), json_type_object))
-        return 0;
-    json_object_object_foreach(J(obj), k, v) {
-        int rc = fn(arg, k, V(v));
+    const doc *o = D(obj);
+    for (size_t i = 0; i < doc_len(o) && doc_type_of(o) == DOC_OBJECT; i++) {
+        const doc_member *m = doc_member_at(o, i);
+        int rc = fn(arg, m->key, V(m->val));
         if (rc)
             return rc;
     }
     return 0;
 }
 
+/* Outside a request or a create (no arena current), value_text of a
+ * non-string falls back to a per-thread buffer, valid until the next such
+ * call on the thread. */
+static _Thread_local buf t_text;
+
+static void free_text(void *b)
+{
+    buf_free(b);
+}
+
 static const char *h_text(const pc_value *v, size_t *len)
 {
-    size_t n;
-    const char *s = sel_text(J(v), &n);
+    size_t n = 0;
+    const char *s;
+    struct arena *a = evalctx_current();
+    if (!v) {
+        s = "";
+    } else if (doc_type_of(D(v)) == DOC_STRING) {
+        s = doc_str(D(v), &n);
+    } else if (a) {
+        s = doc_to_json_arena(a, D(v), &n);
+    } else {
+        if (!t_text.data && !t_text.cap)
+            thread_at_exit(free_text, &t_text);
+        buf_reset(&t_text);
+        s = doc_to_json(&t_text, D(v)) == 0 ? t_text.data : NULL;
+        n = s ? t_text.len : 0;
+    }
     if (len)
         *len = n;
     return s;
@@ -126,103 +133,105 @@ static const char *h_text(const pc_value *v, size_t *len)
 
 static char *h_to_json(const pc_value *v)
 {
-    if (!v)
-        return strdup("null");
-    return strdup(json_object_to_json_string_ext(
-        J(v), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    buf b;
+    buf_init(&b);
+    if (doc_to_json(&b, D(v)) != 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
 }
 
 /* ---- values: building ---- */
 
-static pc_value *keep(pc_eval *ev, struct json_object *o)
+/* Values are made in the request's memory; outside an evaluation there is
+ * no owner, and nothing is made. */
+static struct arena *owner(pc_eval *ev) { return evalctx_arena(ev); }
+
+static pc_value *h_new_object(pc_eval *ev)
 {
-    if (!ev || !ev->rq) {
-        /* Outside an evaluation there is no owner: refuse rather than
-         * leak. */
-        json_object_put(o);
-        return NULL;
-    }
-    return V(reqctx_keep(ev->rq, o));
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_object(a, 0)) : NULL;
 }
 
-static pc_value *h_new_object(pc_eval *ev) { return keep(ev, json_object_new_object()); }
-static pc_value *h_new_array(pc_eval *ev) { return keep(ev, json_object_new_array()); }
+static pc_value *h_new_array(pc_eval *ev)
+{
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_array(a, 0)) : NULL;
+}
+
 static pc_value *h_new_string(pc_eval *ev, const char *s, size_t len)
 {
-    return keep(ev, json_object_new_string_len(s ? s : "", (int)len));
-}
-static pc_value *h_new_int(pc_eval *ev, int64_t i) { return keep(ev, json_object_new_int64(i)); }
-static pc_value *h_new_double(pc_eval *ev, double d) { return keep(ev, json_object_new_double(d)); }
-static pc_value *h_new_bool(pc_eval *ev, int b) { return keep(ev, json_object_new_boolean(b)); }
-
-/* One tokener per thread: making one costs more than a small parse. */
-static _Thread_local struct json_tokener *t_tok;
-
-static void free_tokener(void *tok)
-{
-    json_tokener_free(tok);
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_str(a, s, s ? len : 0)) : NULL;
 }
 
-static struct json_object *parse_json(const char *json, size_t len)
+static pc_value *h_new_int(pc_eval *ev, int64_t i)
 {
-    if (!t_tok) {
-        if (!(t_tok = json_tokener_new_ex(64)))
-            return NULL;
-        thread_at_exit(free_tokener, t_tok);
-    }
-    json_tokener_reset(t_tok);
-    struct json_object *o = json_tokener_parse_ex(t_tok, json, (int)len);
-    if (json_tokener_get_error(t_tok) != json_tokener_success ||
-        (size_t)t_tok->char_offset != len) {
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_int(a, i)) : NULL;
+}
+
+static pc_value *h_new_double(pc_eval *ev, double d)
+{
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_double(a, d)) : NULL;
+}
+
+static pc_value *h_new_bool(pc_eval *ev, int b)
+{
+    struct arena *a = owner(ev);
+    return a ? V(doc_new_bool(a, b)) : NULL;
 }
 
 static pc_value *h_parse(pc_eval *ev, const char *json, size_t len)
 {
-    struct json_object *o = parse_json(json, len);
-    return o ? keep(ev, o) : NULL;
+    struct arena *a = owner(ev);
+    const doc *d = NULL;
+    if (!a || !json || doc_parse(a, json, len, &d, NULL, 0) != 0)
+        return NULL;
+    return V(d);
 }
 
+/* Parsed into a scratch arena, then shared: the value outlives any one
+ * request and is read by all threads. */
 static pc_value *h_keep_json(const char *json, size_t len)
 {
-    struct json_object *o = parse_json(json, len);
-    if (o)
-        /* Render once so no later reader serialises into the shared object. */
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    return V(o);
+    struct arena tmp;
+    arena_init(&tmp, 0);
+    const doc *d = NULL;
+    doc_shared *s = NULL;
+    if (json && doc_parse(&tmp, json, len, &d, NULL, 0) == 0 && d)
+        s = doc_share(d);
+    arena_free(&tmp);
+    return s ? V(doc_shared_root(s)) : NULL;
 }
 
 static void h_value_release(pc_value *v)
 {
-    json_object_put(J(v));
+    doc_shared_unref(doc_shared_of(D(v)));
 }
 
 static pc_value *h_copy(pc_eval *ev, const pc_value *v)
 {
-    struct json_object *o = NULL;
-    if (!v || ydoc_copy_bare(J(v), &o) != 0)
-        return NULL;
-    return keep(ev, o);
+    struct arena *a = owner(ev);
+    return a && v ? V(doc_copy(a, D(v), NULL)) : NULL;
 }
 
 static pc_status h_set(pc_value *obj, const char *key, pc_value *val)
 {
-    if (!json_object_is_type(J(obj), json_type_object))
+    struct arena *a = evalctx_current();
+    if (!a || !key)
         return PC_ERROR;
-    /* The evaluation's scratch list keeps its own reference. */
-    return json_object_object_add(J(obj), key, json_object_get(J(val))) == 0
-               ? PC_OK : PC_ERROR;
+    return doc_set(a, (doc *)D(obj), key, strlen(key), D(val)) == 0 ? PC_OK : PC_ERROR;
 }
 
 static pc_status h_append(pc_value *arr, pc_value *val)
 {
-    if (!json_object_is_type(J(arr), json_type_array))
+    struct arena *a = evalctx_current();
+    if (!a)
         return PC_ERROR;
-    return json_object_array_add(J(arr), json_object_get(J(val))) == 0 ? PC_OK
-                                                                        : PC_ERROR;
+    return doc_append(a, (doc *)D(arr), D(val)) == 0 ? PC_OK : PC_ERROR;
 }
 
 /* ---- selectors, VoS, patterns ---- */
@@ -236,10 +245,11 @@ static void h_sel_free(pc_selector *s) { sel_free((sel_expr *)s); }
 
 static const pc_value *h_sel_resolve(pc_eval *ev, const pc_selector *s)
 {
-    struct json_object *o = NULL;
-    if (sel_resolve((const sel_expr *)s, ev->root, &o) < 0)
+    const doc *o = NULL;
+    struct arena *a = owner(ev);
+    if (!a || sel_resolve_doc((const sel_expr *)s, ev->root, a, &o) < 0)
         return NULL;
-    return V(reqctx_keep(ev->rq, o));
+    return V(o);
 }
 
 /* Finds node's path below cur; 1 when found. */
@@ -281,13 +291,27 @@ void host_node_path(pc_create_ctx *cc, const struct json_object *node,
         out[n] = '\0';
 }
 
+/* The config node a create-time value was converted from: vos and
+ * pattern compilers report problems with the node's line. */
+static struct json_object *source_of(pc_create_ctx *cc, const pc_value *v, char *err,
+                                     size_t errlen)
+{
+    struct json_object *j = doc_srcmap_find(cc->srcmap, D(v));
+    if (!j && v)
+        snprintf(err, errlen, "not a value of this evaluator's config");
+    return j;
+}
+
 static pc_vos *h_vos_compile(pc_create_ctx *cc, const pc_value *spec, char *err,
                              size_t errlen)
 {
     char path[512];
-    host_node_path(cc, J(spec), path, sizeof path);
+    struct json_object *j = source_of(cc, spec, err, errlen);
+    if (!j && spec)
+        return NULL;
+    host_node_path(cc, j, path, sizeof path);
     int before = cc->ce->errors;
-    pc_vos *v = vos_compile(J(spec), path, cc->ce);
+    pc_vos *v = vos_compile(j, path, cc->ce);
     if (!v && cc->ce->errors > before)
         snprintf(err, errlen, "reported");
     return v;
@@ -295,25 +319,31 @@ static pc_vos *h_vos_compile(pc_create_ctx *cc, const pc_value *spec, char *err,
 
 static const pc_value *h_vos_resolve(pc_eval *ev, const pc_vos *v)
 {
-    struct json_object *o = NULL;
+    const doc *o = NULL;
     char why[300];
-    if (vos_resolve_why(v, ev->root, &o, why, sizeof why) < 0) {
+    struct arena *a = owner(ev);
+    if (!a || vos_resolve_doc(v, ev->root, a, &o, why, sizeof why) < 0) {
         /* NULL is also "missing" to the plugin: mark the evaluation so
          * that it errs whatever the plugin makes of the NULL. */
-        ev->failed = 1;
-        evalctx_reason(ev, "%s", why);
+        if (ev) {
+            ev->failed = 1;
+            evalctx_reason(ev, "%s", a ? why : "no request");
+        }
         return NULL;
     }
-    return V(reqctx_keep(ev->rq, o));
+    return V(o);
 }
 
 static pc_cond *h_cond_compile(pc_create_ctx *cc, const pc_value *patterns,
                                char *err, size_t errlen)
 {
     char path[512];
-    host_node_path(cc, J(patterns), path, sizeof path);
+    struct json_object *j = source_of(cc, patterns, err, errlen);
+    if (!j && patterns)
+        return NULL;
+    host_node_path(cc, j, path, sizeof path);
     int before = cc->ce->errors;
-    pc_cond *c = cond_compile(J(patterns), path, cc->named, cc->ce);
+    pc_cond *c = cond_compile(j, path, cc->named, cc->ce);
     if (!c && cc->ce->errors > before)
         snprintf(err, errlen, "reported");
     return c;
@@ -322,7 +352,10 @@ static pc_cond *h_cond_compile(pc_create_ctx *cc, const pc_value *patterns,
 static int h_cond_eval(pc_eval *ev, const pc_cond *c)
 {
     char why[256];
-    int r = cond_eval(c, ev->root, why, sizeof why);
+    struct arena *a = owner(ev);
+    if (!a)
+        return PC_ERROR;
+    int r = cond_eval_doc(c, ev->root, a, why, sizeof why);
     if (r < 0)
         evalctx_reason(ev, "%s", why);
     return r < 0 ? PC_ERROR : r;
@@ -337,33 +370,50 @@ static const char *h_cc_acns(pc_create_ctx *cc) { return cc->acns; }
 struct res_adapter {
     int (*fn)(void *, const pc_value *);
     void *arg;
+    pc_create_ctx *cc;
 };
 
+/* Resources reach the plugin as doc copies in the create's memory. */
 static int res_adapt(void *arg, struct json_object *res)
 {
     struct res_adapter *a = arg;
-    return a->fn(a->arg, V(res));
+    int err = 0;
+    const doc *d = doc_from_jsonc(a->cc->mem, res, NULL, &err);
+    if (err)
+        return -1;
+    return a->fn(a->arg, V(d));
 }
 
 static int h_cc_foreach(pc_create_ctx *cc, const char *kind,
                         int (*fn)(void *, const pc_value *), void *arg)
 {
-    struct res_adapter a = {fn, arg};
+    struct res_adapter a = {fn, arg, cc};
     return resset_foreach(cc->res, kind, res_adapt, &a);
 }
 
 static int h_cc_foreach_in(pc_create_ctx *cc, const char *kind, const char *ns,
                            int (*fn)(void *, const pc_value *), void *arg)
 {
-    struct res_adapter a = {fn, arg};
+    struct res_adapter a = {fn, arg, cc};
     return resset_foreach_ns(cc->res, kind, ns, res_adapt, &a);
 }
 
-static const pc_value *h_cc_spec(pc_create_ctx *cc) { return cc->spec ? V(cc->spec) : NULL; }
+/* Converted once per create, on first use. */
+static const pc_value *h_cc_spec(pc_create_ctx *cc)
+{
+    if (!cc->spec)
+        return NULL;
+    if (!cc->spec_doc) {
+        int err = 0;
+        cc->spec_doc = doc_from_jsonc(cc->mem, cc->spec, NULL, &err);
+    }
+    return V(cc->spec_doc);
+}
 
 /* ---- evaluation ---- */
 
 static const pc_value *h_root(pc_eval *ev) { return V(ev->root); }
+
 
 static const char *h_cred(pc_eval *ev, size_t *len)
 {
@@ -374,9 +424,7 @@ static const char *h_cred(pc_eval *ev, size_t *len)
 
 static void h_set_output(pc_eval *ev, pc_value *v)
 {
-    struct json_object *o = json_object_get(J(v));
-    json_object_put(ev->output);
-    ev->output = o;
+    ev->output = D(v);
 }
 
 static void h_set_reason(pc_eval *ev, const char *fmt, ...)
@@ -423,15 +471,10 @@ typedef struct trace_lines {
     char state[16 + TRACE_STATE_MAX];
 } trace_lines;
 
-static const char *header_of(struct json_object *root, const char *name, size_t *len)
+static const char *header_of(const doc *root, const char *name, size_t *len)
 {
-    struct json_object *r, *h, *v;
-    if (!json_object_object_get_ex(root, "request", &r) ||
-        !json_object_object_get_ex(r, "headers", &h) ||
-        !json_object_object_get_ex(h, name, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    *len = (size_t)json_object_get_string_len(v);
-    return json_object_get_string(v);
+    const doc *h = doc_get(doc_get(root, "request", 7, NULL), "headers", 7, NULL);
+    return doc_str(doc_getz(h, name), len);
 }
 
 /* Fills l for evaluation ev and returns how many lines it holds (0 when
@@ -508,14 +551,16 @@ static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
     resp->body = NULL;
     resp->body_len = 0;
     if (st == PC_OK) {
-        /* The body lives as long as the evaluation, in its scratch list. */
-        struct json_object *holder = json_object_new_string_len(
-            body.data ? body.data : "", (int)body.len);
-        if (ev && holder && reqctx_keep(ev->rq, holder)) {
-            resp->body = json_object_get_string(holder);
+        /* The body lives as long as the evaluation, in the request's memory. */
+        struct arena *a = owner(ev);
+        char *copy = a ? arena_alloc(a, body.len + 1) : NULL;
+        if (copy) {
+            if (body.len)
+                memcpy(copy, body.data, body.len);
+            copy[body.len] = '\0';
+            resp->body = copy;
             resp->body_len = body.len;
         } else {
-            json_object_put(holder);
             st = PC_ERROR;
             snprintf(err, errlen, "no evaluation to own the response");
         }

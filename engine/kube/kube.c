@@ -2,7 +2,6 @@
  * through httpc (connection reuse, TLS always verified), bearer tokens read
  * from files kept fresh the way client-go does (re-read every minute, and
  * once more after a 401, since kubelet rotates projected tokens). */
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,12 +144,15 @@ pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char 
     buf_free(&url);
     if (st == PC_OK) {
         resp->status = status;
-        /* The body must live as long as the evaluation: keep it in the
-         * request's scratch list, like pc_host.http_do does. */
-        struct json_object *holder =
-            json_object_new_string_len(out.data ? out.data : "", (int)out.len);
-        if (evalctx_keep(ev, holder)) { /* drops holder when it cannot keep it */
-            resp->body = json_object_get_string(holder);
+        /* The body must live as long as the evaluation: copy it into the
+         * request's memory, like pc_host.http_do does. */
+        struct arena *a = evalctx_arena(ev);
+        char *body_copy = a ? arena_alloc(a, out.len + 1) : NULL;
+        if (body_copy) {
+            if (out.len)
+                memcpy(body_copy, out.data, out.len);
+            body_copy[out.len] = '\0';
+            resp->body = body_copy;
             resp->body_len = out.len;
         } else {
             snprintf(err, errlen, "no evaluation to own the response");

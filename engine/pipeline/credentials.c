@@ -2,20 +2,21 @@
 #include "credentials.h"
 #include "util/str.h"
 
-static const char *header(struct json_object *root, const char *name)
+/* request.headers of the Authorization JSON (lowercase names). */
+static const doc *headers_of(const doc *root)
 {
-    struct json_object *req, *hdrs, *v;
-    if (!json_object_object_get_ex(root, "request", &req) ||
-        !json_object_object_get_ex(req, "headers", &hdrs) ||
-        !json_object_object_get_ex(hdrs, name, &v))
-        return NULL;
-    return json_object_get_string(v);
+    return doc_get(doc_get(root, "request", 7, NULL), "headers", 7, NULL);
+}
+
+static const char *header(const doc *root, const char *name)
+{
+    return doc_str(doc_getz(headers_of(root), name), NULL);
 }
 
 /* Header names in the Authorization JSON are lowercase; a configured
  * customHeader keeps its spelling. Names that do not fit the buffer are
  * matched by a scan ignoring case. */
-static const char *header_ci(struct json_object *root, const char *name)
+static const char *header_ci(const doc *root, const char *name)
 {
     char low[256];
     size_t n = strlen(name);
@@ -23,14 +24,11 @@ static const char *header_ci(struct json_object *root, const char *name)
         str_lower(low, name, n + 1);
         return header(root, low);
     }
-    struct json_object *req, *hdrs;
-    if (!json_object_object_get_ex(root, "request", &req) ||
-        !json_object_object_get_ex(req, "headers", &hdrs) ||
-        !json_object_is_type(hdrs, json_type_object))
-        return NULL;
-    json_object_object_foreach(hdrs, k, v) {
-        if (str_icmp(k, name) == 0)
-            return json_object_get_string(v);
+    const doc *hdrs = headers_of(root);
+    for (size_t i = 0; i < doc_len(hdrs); i++) {
+        const doc_member *m = doc_member_at(hdrs, i);
+        if (str_icmp(m->key, name) == 0)
+            return doc_str(m->val, NULL);
     }
     return NULL;
 }
@@ -55,15 +53,12 @@ static size_t url_decode(char *s, size_t n)
     return o;
 }
 
-static int from_query(const char *name, struct json_object *root, reqctx *rq,
+static int from_query(const char *name, const doc *root, reqctx *rq,
                       const char **out, size_t *len)
 {
-    struct json_object *req, *p;
-    if (!json_object_object_get_ex(root, "request", &req) ||
-        !json_object_object_get_ex(req, "path", &p))
-        return 0;
-    const char *path = json_object_get_string(p);
-    const char *q = strchr(path, '?');
+    const char *path = doc_str(doc_get(doc_get(root, "request", 7, NULL), "path", 4, NULL),
+                               NULL);
+    const char *q = path ? strchr(path, '?') : NULL;
     if (!q)
         return 0;
     size_t nlen = strlen(name);
@@ -76,12 +71,13 @@ static int from_query(const char *name, struct json_object *root, reqctx *rq,
         const char *eq = memchr(s, '=', (size_t)(end - s));
         size_t klen = eq ? (size_t)(eq - s) : (size_t)(end - s);
         if (klen == nlen && memcmp(s, name, nlen) == 0 && eq) {
-            struct json_object *v = reqctx_keep(
-                rq, json_object_new_string_len(eq + 1, (int)(end - eq - 1)));
-            if (!v)
+            /* Decoded into the request's memory: it lives as long as root. */
+            size_t raw = (size_t)(end - eq - 1);
+            char *d = arena_alloc(&rq->mem, raw + 1);
+            if (!d)
                 return 0;
-            char *d = (char *)json_object_get_string(v);
-            size_t dl = url_decode(d, (size_t)json_object_get_string_len(v));
+            memcpy(d, eq + 1, raw);
+            size_t dl = url_decode(d, raw);
             d[dl] = '\0';
             *out = d;
             *len = dl;
@@ -94,7 +90,7 @@ static int from_query(const char *name, struct json_object *root, reqctx *rq,
     return 0;
 }
 
-static int from_cookie(const char *name, struct json_object *root,
+static int from_cookie(const char *name, const doc *root,
                        const char **out, size_t *len)
 {
     const char *c = header(root, "cookie");
@@ -115,7 +111,7 @@ static int from_cookie(const char *name, struct json_object *root,
     return 0;
 }
 
-int cred_extract(const ac_eval *ev, struct json_object *root, reqctx *rq,
+int cred_extract(const ac_eval *ev, const doc *root, reqctx *rq,
                  const char **out, size_t *len)
 {
     const char *v;

@@ -13,7 +13,6 @@
 #include "config/cond.h"
 #include "config/vos.h"
 #include "util/str.h"
-#include "ydoc/ydoc.h"
 #include "credentials.h"
 #include "metrics/metrics.h"
 #include "pipeline.h"
@@ -44,9 +43,10 @@ void pipe_result_free(pipe_result *r)
     free(r->headers);
     free(r->body);
     free(r->reason);
-    json_object_put(r->dynmeta);
-    json_object_put(r->pos.id_errors);
     free(r->trace);
+    for (reqctx_hold *h = r->held; h; h = h->next)
+        doc_shared_unref(h->doc);
+    arena_free(&r->mem);
     memset(r, 0, sizeof *r);
 }
 
@@ -101,7 +101,6 @@ void pipe_result_deny(pipe_result *r, int grpc_code, int http_status,
     set_reason(r, reason);
     if (reason && *reason)
         pipe_result_add_header(r, "x-ext-auth-reason", 17, reason, strlen(reason));
-    json_object_put(r->dynmeta);
     r->dynmeta = NULL;
 }
 
@@ -127,27 +126,43 @@ static void trace(pipe_result *r, const ac_eval *ev, const char *outcome,
     snprintf(t->reason, sizeof t->reason, "%s", reason ? reason : "");
 }
 
-/* Keys below are string literals or evaluator names, which the snapshot
- * keeps alive longer than any request's Authorization JSON: json-c need
- * not copy them. */
-#define KEY_CONST JSON_C_OBJECT_ADD_CONSTANT_KEY
-#define KEY_NEW (JSON_C_OBJECT_ADD_CONSTANT_KEY | JSON_C_OBJECT_ADD_KEY_IS_NEW)
-
-static struct json_object *auth_section(struct json_object *root,
-                                        const char *section)
+/* auth, or auth.<section>, of root, made when missing. Keys are string
+ * literals or evaluator names, which the snapshot keeps alive longer than
+ * any request: they are not copied. NULL when the request is out of memory. */
+static doc *auth_section(doc *root, struct arena *a, const char *section)
 {
-    struct json_object *auth, *sec;
-    if (!json_object_object_get_ex(root, "auth", &auth)) {
-        auth = json_object_new_object();
-        json_object_object_add_ex(root, "auth", auth, KEY_NEW);
+    doc *auth = (doc *)doc_get(root, "auth", 4, NULL);
+    if (!auth) {
+        if (!(auth = doc_new_object(a, 6)) || doc_set_ref(a, root, "auth", 4,
+                                                          doc_hash("auth", 4), auth))
+            return NULL;
     }
     if (!section)
         return auth;
-    if (!json_object_object_get_ex(auth, section, &sec)) {
-        sec = json_object_new_object();
-        json_object_object_add_ex(auth, section, sec, KEY_NEW);
+    size_t n = strlen(section);
+    doc *sec = (doc *)doc_get(auth, section, n, NULL);
+    if (!sec) {
+        if (!(sec = doc_new_object(a, 0)) ||
+            doc_set_ref(a, auth, section, n, doc_hash(section, n), sec))
+            return NULL;
     }
     return sec;
+}
+
+/* auth.identity = id; -1 when the request is out of memory. */
+static int publish_identity(doc *root, struct arena *a, const doc *id)
+{
+    doc *auth = auth_section(root, a, NULL);
+    return auth ? doc_set_ref(a, auth, "identity", 8, doc_hash("identity", 8), id) : -1;
+}
+
+/* auth.<section>.<name> = out; -1 when the request is out of memory. */
+static int publish(doc *root, struct arena *a, const char *section, const char *name,
+                   const doc *out)
+{
+    doc *sec = auth_section(root, a, section);
+    size_t n = strlen(name);
+    return sec ? doc_set_ref(a, sec, name, n, doc_hash(name, n), out) : -1;
 }
 
 static int expired(const reqctx *rq)
@@ -161,7 +176,9 @@ static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
 {
     const ac_eval *ev = arg;
     (void)ttl_ms;
+    struct arena *was = evalctx_enter(&e->rq->mem);
     pc_status st = ev->type->t.evaluate(ev->inst, e);
+    evalctx_enter(was);
     /* PC_AGAIN is only an answer while blocking is not allowed. */
     if (st != PC_OK && st != PC_DENY && !(st == PC_AGAIN && e->rq->no_block))
         st = PC_ERROR;
@@ -175,17 +192,17 @@ static pc_status call_plugin(void *arg, pc_eval *e, pc_value **out,
 typedef enum { RUN_OK, RUN_FAIL, RUN_SKIP, RUN_AGAIN, RUN_WHEN_ERROR } run_outcome;
 
 /* Runs one evaluator with its `when`, credential and cache. On RUN_OK,
- * *out holds a new reference to its output (never NULL). */
-static run_outcome run_eval_untraced(const ac_eval *ev, struct json_object *root,
+ * *out is its output (never NULL), in the request or held by it. */
+static run_outcome run_eval_untraced(const ac_eval *ev, doc *root,
                                      reqctx *rq, pipe_result *r,
-                                     struct json_object **out, char *why, size_t whylen)
+                                     const doc **out, char *why, size_t whylen)
 {
     const int timed = r->explain || ev->series;
     int64_t t0 = timed ? clock_mono_ns() : 0;
     *out = NULL;
     why[0] = '\0';
     if (ev->when) {
-        int w = cond_eval(ev->when, root, why, whylen);
+        int w = cond_eval_doc(ev->when, root, &rq->mem, why, whylen);
         if (w == 0) {
             trace(r, ev, "skipped", r->explain ? clock_mono_ns() - t0 : 0, "when");
             metrics_evaluator(ev->series, MEV_IGNORED, timed ? clock_mono_ns() - t0 : 0);
@@ -216,25 +233,23 @@ static run_outcome run_eval_untraced(const ac_eval *ev, struct json_object *root
         return RUN_AGAIN;
     }
     if (ev->cache) {
-        struct json_object *k = NULL;
+        const doc *k = NULL;
         const pc_value *cached = NULL;
-        if (vos_resolve(ev->cache_key, root, &k) < 0) {
+        char kwhy[256];
+        size_t klen = 0;
+        const char *key = NULL;
+        if (vos_resolve_doc(ev->cache_key, root, &rq->mem, &k, kwhy, sizeof kwhy) < 0 ||
+            !(key = sel_text_doc(k, &rq->mem, &klen))) {
             snprintf(why, whylen, "cannot resolve the cache key");
             trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
             return RUN_FAIL;
         }
-        reqctx_keep(rq, k);
-        size_t klen;
-        const char *key = sel_text(k, &klen);
         int filled = 0;
         st = cache_lookup(ev->cache, &e, key, klen, peek ? NULL : call_plugin,
                           (void *)ev, &cached, &filled);
         outcome = filled ? NULL : "cached";
-        if (st == PC_OK && cached) {
-            struct json_object *keep = json_object_get((struct json_object *)cached);
-            json_object_put(e.output);
-            e.output = keep;
-        }
+        if (st == PC_OK && cached)
+            e.output = (const doc *)cached; /* held by the request */
     } else {
         st = call_plugin((void *)ev, &e, &(pc_value *){NULL}, NULL);
         outcome = NULL;
@@ -244,10 +259,10 @@ static run_outcome run_eval_untraced(const ac_eval *ev, struct json_object *root
         r->again = 1;
         return RUN_AGAIN;
     }
-    if (st == PC_OK) {
-        *out = e.output ? e.output : json_object_new_object();
-        e.output = NULL;
-    } else {
+    if (st == PC_OK && !(*out = e.output ? e.output : doc_new_object(&rq->mem, 0))) {
+        st = PC_ERROR;
+        snprintf(why, whylen, "out of request memory");
+    } else if (st != PC_OK) {
         snprintf(why, whylen, "%s",
                  e.has_reason ? e.reason
                  : st == PC_DENY ? "denied" : "evaluator error");
@@ -266,9 +281,9 @@ static run_outcome run_eval_untraced(const ac_eval *ev, struct json_object *root
 }
 
 /* run_eval_untraced inside the evaluator's span. */
-static run_outcome run_eval_traced(const ac_eval *ev, struct json_object *root,
+static run_outcome run_eval_traced(const ac_eval *ev, doc *root,
                                    reqctx *rq, pipe_result *r,
-                                   struct json_object **out, char *why, size_t whylen)
+                                   const doc **out, char *why, size_t whylen)
 {
     static const char *const outcome[] = {"ok", "failed", "skipped", "", "error"};
     int slot = trace_eval_begin(rq->trace, ev);
@@ -280,56 +295,62 @@ static run_outcome run_eval_traced(const ac_eval *ev, struct json_object *root,
     return o;
 }
 
-static inline run_outcome run_eval(const ac_eval *ev, struct json_object *root,
+static inline run_outcome run_eval(const ac_eval *ev, doc *root,
                                    reqctx *rq, pipe_result *r,
-                                   struct json_object **out, char *why, size_t whylen)
+                                   const doc **out, char *why, size_t whylen)
 {
     if (rq->trace)
         return run_eval_traced(ev, root, rq, r, out, why, whylen);
     return run_eval_untraced(ev, root, rq, r, out, why, whylen);
 }
 
-static void apply_props(const ac_prop *props, size_t n, int overwrite,
-                        struct json_object *obj, struct json_object *root)
+/* Sets the identity's defaults (overwrite 0) or overrides (1) on obj; -1
+ * when the request is out of memory. */
+static int apply_props(const ac_prop *props, size_t n, int overwrite, doc *obj, doc *root,
+                       struct arena *a)
 {
+    char why[256];
     for (size_t i = 0; i < n; i++) {
-        if (!overwrite && json_object_object_get_ex(obj, props[i].name, NULL))
+        size_t kl = strlen(props[i].name);
+        int found = 0;
+        doc_get(obj, props[i].name, kl, &found);
+        if (!overwrite && found)
             continue;
-        struct json_object *v = NULL;
-        if (vos_resolve(props[i].vos, root, &v) != 0)
+        const doc *v = NULL;
+        if (vos_resolve_doc(props[i].vos, root, a, &v, why, sizeof why) != 0)
             continue;
         /* auth.identity is obj itself: a container taken from the tree is
          * copied, or the identity would come to hold itself. */
-        if (json_object_is_type(v, json_type_object) ||
-            json_object_is_type(v, json_type_array)) {
-            struct json_object *copy = NULL;
-            int rc = ydoc_copy(v, &copy);
-            json_object_put(v);
-            if (rc != 0)
-                continue;
-            v = copy;
+        if (doc_type_of(v) == DOC_OBJECT || doc_type_of(v) == DOC_ARRAY) {
+            int err = 0;
+            v = doc_copy(a, v, &err);
+            if (err)
+                return -1;
         }
-        json_object_object_add(obj, props[i].name, v);
+        if (doc_set(a, obj, props[i].name, kl, v))
+            return -1;
     }
+    return 0;
 }
 
 /* Resolves a VoS to text (gjson String()), into dst. */
-static void vos_text(const pc_vos *v, struct json_object *root, buf *dst)
+static void vos_text(const pc_vos *v, doc *root, struct arena *a, buf *dst)
 {
-    struct json_object *o = NULL;
+    const doc *o = NULL;
+    char why[256];
     buf_reset(dst);
-    if (v && vos_resolve(v, root, &o) == 0) {
-        size_t n;
-        const char *s = sel_text(o, &n);
-        buf_append(dst, s, n);
+    if (v && vos_resolve_doc(v, root, a, &o, why, sizeof why) == 0) {
+        size_t n = 0;
+        const char *s = sel_text_doc(o, a, &n);
+        if (s)
+            buf_append(dst, s, n);
     }
-    json_object_put(o);
     if (!dst->data)
         buf_append(dst, "", 0);
 }
 
 static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
-                        int http, const char *reason, struct json_object *root,
+                        int http, const char *reason, doc *root, struct arena *a,
                         int challenge, pipe_result *r)
 {
     buf tmp;
@@ -339,14 +360,14 @@ static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
     r->grpc_code = grpc;
     r->http_status = d->set && d->code ? d->code : http;
     if (d->set && d->message) {
-        vos_text(d->message, root, &tmp);
+        vos_text(d->message, root, a, &tmp);
         set_reason(r, tmp.data);
     } else {
         set_reason(r, reason);
     }
     if (d->set && d->n_headers) {
         for (size_t i = 0; i < d->n_headers; i++) {
-            vos_text(d->headers[i].vos, root, &tmp);
+            vos_text(d->headers[i].vos, root, a, &tmp);
             pipe_result_add_header(r, d->headers[i].name,
                                    strlen(d->headers[i].name), tmp.data, tmp.len);
         }
@@ -363,7 +384,7 @@ static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
         pipe_result_add_header(r, "x-ext-auth-reason", 17, r->reason,
                                strlen(r->reason));
     if (d->set && d->body) {
-        vos_text(d->body, root, &tmp);
+        vos_text(d->body, root, a, &tmp);
         free(r->body);
         r->body = buf_steal(&tmp);
     }
@@ -374,24 +395,31 @@ static void render_deny(const ac_config *cfg, const ac_deny *d, int grpc,
  * is: taken as a failed or skipped evaluator it could let the request
  * through (another identity wins, metadata that a later `neq` misses, a
  * response header left out). */
-static void deny_when_error(const ac_config *cfg, const char *why,
-                            struct json_object *root, pipe_result *r)
+static void deny_when_error(const ac_config *cfg, const char *why, doc *root,
+                            struct arena *a, pipe_result *r)
 {
-    render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403, why, root, 0, r);
-    json_object_put(r->dynmeta);
+    render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403, why, root, a, 0, r);
     r->dynmeta = NULL;
+}
+
+/* The request ran out of its memory (limits.requestMemory): it is denied
+ * as when its document cannot be built. */
+static void deny_no_memory(pipe_result *r)
+{
+    pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
 }
 
 /* Identity: any of, by priority group. Returns 1 when one succeeded.
  * Failures are kept in r->pos so that a run resumed after RUN_AGAIN still
  * reports them. */
-static int phase_identity(const ac_config *cfg, struct json_object *root,
+static int phase_identity(const ac_config *cfg, doc *root,
                           reqctx *rq, pipe_result *r)
 {
     const size_t n = cfg->n_evs[PC_PHASE_IDENTITY];
     ac_eval *const *evs = cfg->evs[PC_PHASE_IDENTITY];
     char why[512];
-    struct json_object *winner = NULL;
+    const doc *winner = NULL;
+    struct arena *a = &rq->mem;
     const ac_eval *wev = NULL;
     for (size_t i = r->pos.next; i < n && !winner; i++) {
         if (expired(rq))
@@ -402,10 +430,15 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
             break;
         case RUN_FAIL:
             /* Made on the first failure only: most requests have none. */
-            if (!r->pos.id_errors)
-                r->pos.id_errors = json_object_new_object();
-            json_object_object_add(r->pos.id_errors, evs[i]->name,
-                                   json_object_new_string(why));
+            if (!r->pos.id_errors && !(r->pos.id_errors = doc_new_object(a, 0))) {
+                deny_no_memory(r);
+                return 0;
+            }
+            if (doc_set(a, r->pos.id_errors, evs[i]->name, strlen(evs[i]->name),
+                        doc_new_str(a, why, strlen(why)))) {
+                deny_no_memory(r);
+                return 0;
+            }
             break;
         case RUN_SKIP:
             break;
@@ -413,55 +446,72 @@ static int phase_identity(const ac_config *cfg, struct json_object *root,
             r->pos.next = i;
             return 0;
         case RUN_WHEN_ERROR:
-            deny_when_error(cfg, why, root, r);
+            deny_when_error(cfg, why, root, &rq->mem, r);
             return 0;
         }
     }
-    struct json_object *errors = r->pos.id_errors;
+    const doc *errors = r->pos.id_errors;
     if (!winner) {
         if (expired(rq)) {
             pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
         } else {
             /* One identity: its own reason; several: a map of them. */
-            struct json_object *only = NULL;
+            const doc *only = NULL;
             const char *reason = "{}";
-            if (n == 1 && errors &&
-                json_object_object_get_ex(errors, evs[0]->name, &only))
-                reason = json_object_get_string(only);
-            else if (errors)
-                reason = json_object_to_json_string_ext(
-                    errors, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            if (n == 1 && errors && (only = doc_getz(errors, evs[0]->name)))
+                reason = doc_str(only, NULL);
+            else if (errors && !(reason = doc_to_json_arena(a, errors, NULL)))
+                reason = "{}";
             r->decider = n == 1 ? evs[0]->path : "spec.authentication";
             render_deny(cfg, &cfg->unauthenticated, PC_GRPC_UNAUTHENTICATED, 401,
-                        reason, root, 1, r);
+                        reason, root, a, 1, r);
         }
         return 0;
     }
     /* Published before defaults and overrides resolve, so their selectors
      * see auth.identity as the identity they extend (as in Authorino). */
-    json_object_object_add_ex(auth_section(root, NULL), "identity", winner, KEY_CONST);
-    if (json_object_is_type(winner, json_type_object)) {
-        apply_props(wev->defaults, wev->n_defaults, 0, winner, root);
-        apply_props(wev->overrides, wev->n_overrides, 1, winner, root);
+    doc *id = (doc *)winner;
+    if (doc_type_of(winner) == DOC_OBJECT && (wev->n_defaults || wev->n_overrides) &&
+        !(winner->flags & DOC_MUTABLE)) {
+        /* A cached or shared identity is read-only: extend a copy of its
+         * top level, whose members still point into the original. */
+        if (!(id = doc_new_object(a, winner->n + wev->n_defaults + wev->n_overrides))) {
+            deny_no_memory(r);
+            return 0;
+        }
+        for (size_t i = 0; i < winner->n; i++) {
+            const doc_member *m = doc_member_at(winner, i);
+            if (doc_add_new(a, id, m->key, m->klen, m->hash, 0, m->val)) {
+                deny_no_memory(r);
+                return 0;
+            }
+        }
+    }
+    if (publish_identity(root, a, id) ||
+        (doc_type_of(id) == DOC_OBJECT &&
+         (apply_props(wev->defaults, wev->n_defaults, 0, id, root, a) ||
+          apply_props(wev->overrides, wev->n_overrides, 1, id, root, a)))) {
+        deny_no_memory(r);
+        return 0;
     }
     return 1;
 }
 
 /* Returns 0 when the request was denied (or must run again). */
-static int phase_metadata(const ac_config *cfg, struct json_object *root,
+static int phase_metadata(const ac_config *cfg, doc *root,
                           reqctx *rq, pipe_result *r)
 {
     char why[512];
     for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_METADATA]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_METADATA][i];
-        struct json_object *out;
+        const doc *out;
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN) {
             r->pos.next = i;
             return 0;
         }
         if (o == RUN_WHEN_ERROR) {
-            deny_when_error(cfg, why, root, r);
+            deny_when_error(cfg, why, root, &rq->mem, r);
             return 0;
         }
         if (o == RUN_FAIL) {
@@ -470,31 +520,34 @@ static int phase_metadata(const ac_config *cfg, struct json_object *root,
             if (expired(rq))
                 pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
             else
-                deny_when_error(cfg, why, root, r);
+                deny_when_error(cfg, why, root, &rq->mem, r);
             return 0;
         }
-        if (o == RUN_OK)
-            json_object_object_add_ex(auth_section(root, "metadata"), ev->name, out,
-                                      KEY_CONST);
+        if (o == RUN_OK && publish(root, &rq->mem, "metadata", ev->name, out)) {
+            deny_no_memory(r);
+            return 0;
+        }
     }
     return 1;
 }
 
-static int phase_authorization(const ac_config *cfg, struct json_object *root,
+static int phase_authorization(const ac_config *cfg, doc *root,
                                reqctx *rq, pipe_result *r)
 {
     char why[512];
     for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_AUTHORIZATION]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_AUTHORIZATION][i];
-        struct json_object *out;
+        const doc *out;
         if (expired(rq)) {
             pipe_result_deny(r, PC_GRPC_UNAVAILABLE, 503, "");
             return 0;
         }
         switch (run_eval(ev, root, rq, r, &out, why, sizeof why)) {
         case RUN_OK:
-            json_object_object_add_ex(auth_section(root, "authorization"), ev->name,
-                                      out, KEY_CONST);
+            if (publish(root, &rq->mem, "authorization", ev->name, out)) {
+                deny_no_memory(r);
+                return 0;
+            }
             break;
         case RUN_SKIP:
             break;
@@ -505,52 +558,57 @@ static int phase_authorization(const ac_config *cfg, struct json_object *root,
         case RUN_FAIL:
             r->decider = ev->path;
             render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403,
-                        why[0] ? why : "Unauthorized", root, 0, r);
+                        why[0] ? why : "Unauthorized", root, &rq->mem, 0, r);
             return 0;
         }
     }
     return 1;
 }
 
-static void phase_response(const ac_config *cfg, struct json_object *root,
+static void phase_response(const ac_config *cfg, doc *root,
                            reqctx *rq, pipe_result *r)
 {
     char why[512];
     for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_RESPONSE]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_RESPONSE][i];
-        struct json_object *out;
+        const doc *out;
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
         if (o == RUN_AGAIN) {
             r->pos.next = i;
             return;
         }
         if (o == RUN_WHEN_ERROR) {
-            deny_when_error(cfg, why, root, r);
+            deny_when_error(cfg, why, root, &rq->mem, r);
             return;
         }
         if (o != RUN_OK)
             continue; /* a failed response item is left out */
+        struct arena *a = &rq->mem;
+        int bad = 0;
         if (ev->dynmeta) {
-            if (!r->dynmeta)
-                r->dynmeta = json_object_new_object();
-            json_object_object_add(r->dynmeta, ev->key, json_object_get(out));
+            if (!r->dynmeta && !(r->dynmeta = doc_new_object(a, 0)))
+                bad = 1;
+            else
+                bad = doc_set(a, r->dynmeta, ev->key, strlen(ev->key), out);
         } else {
-            size_t n;
-            const char *s = sel_text(out, &n);
-            pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
+            size_t n = 0;
+            const char *s = sel_text_doc(out, a, &n);
+            bad = !s || pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
         }
-        json_object_object_add_ex(auth_section(root, "response"), ev->name, out,
-                                  KEY_CONST);
+        if (bad || publish(root, a, "response", ev->name, out)) {
+            deny_no_memory(r);
+            return;
+        }
     }
 }
 
-static void phase_callbacks(const ac_config *cfg, struct json_object *root,
+static void phase_callbacks(const ac_config *cfg, doc *root,
                             reqctx *rq, pipe_result *r)
 {
     char why[512];
     for (size_t i = r->pos.next; i < cfg->n_evs[PC_PHASE_CALLBACK]; i++) {
         const ac_eval *ev = cfg->evs[PC_PHASE_CALLBACK][i];
-        struct json_object *out;
+        const doc *out;
         /* Callbacks run once the decision is made: a failure, or a `when`
          * that cannot be evaluated, only skips the callback. */
         run_outcome o = run_eval(ev, root, rq, r, &out, why, sizeof why);
@@ -559,8 +617,7 @@ static void phase_callbacks(const ac_config *cfg, struct json_object *root,
             return;
         }
         if (o == RUN_OK)
-            json_object_object_add_ex(auth_section(root, "callbacks"), ev->name, out,
-                                      KEY_CONST);
+            publish(root, &rq->mem, "callbacks", ev->name, out); /* only a record */
     }
 }
 
@@ -571,7 +628,7 @@ static void goto_stage(pipe_result *r, pipe_stage stage)
     r->pos.next = 0;
 }
 
-void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
+void pipe_run(const ac_config *cfg, doc *root, reqctx *rq,
               pipe_result *r)
 {
     pipe_pos *p = &r->pos;
@@ -582,7 +639,7 @@ void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
     if (p->stage == PIPE_AT_WHEN) {
         if (cfg->when) {
             char why[512] = "";
-            int w = cond_eval(cfg->when, root, why, sizeof why);
+            int w = cond_eval_doc(cfg->when, root, &rq->mem, why, sizeof why);
             if (w == 0) {
                 /* Conditions not met: the AuthConfig does not apply; allow
                  * with no headers, as Authorino does. */
@@ -594,7 +651,7 @@ void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
             }
             if (w < 0) {
                 render_deny(cfg, &cfg->unauthorized, PC_GRPC_PERMISSION_DENIED, 403,
-                            why, root, 0, r);
+                            why, root, &rq->mem, 0, r);
                 goto_stage(r, PIPE_AT_END);
                 return;
             }

@@ -1,7 +1,6 @@
 /* pipeline.h - runs one AuthConfig's phases over one request. */
 #ifndef PC_PIPELINE_PIPELINE_H
 #define PC_PIPELINE_PIPELINE_H
-#include <json-c/json.h>
 #include <portcullis/request.h>
 #include "config/authconfig.h"
 #include "eval/evalctx.h"
@@ -34,7 +33,7 @@ typedef struct pipe_pos {
     pipe_stage stage;              /* the phase to run next */
     size_t next;                   /* its first evaluator still to run */
     int ok;                        /* identity, then authorization, passed */
-    struct json_object *id_errors; /* identity failures so far, or NULL (owned) */
+    doc *id_errors;                /* identity failures so far, or NULL (in the request) */
 } pipe_pos;
 
 /* The decision, with every string owned by the result. */
@@ -46,7 +45,7 @@ typedef struct pipe_result {
     size_t n_headers, cap_headers;
     char *body;
     char *reason;
-    struct json_object *dynmeta;  /* object or NULL (owned reference) */
+    doc *dynmeta;                 /* object or NULL, in the request's memory (or mem) */
     const char *authconfig;       /* id, borrowed from the snapshot */
     const char *decider;          /* path of the evaluator that denied, borrowed */
     int explain;                  /* collect trace */
@@ -54,6 +53,10 @@ typedef struct pipe_result {
     pipe_pos pos;                 /* where pipe_run continues after again */
     pipe_trace *trace;
     size_t n_trace, cap_trace;
+    /* A result handed out of its request (submit_decide) takes the
+     * request's memory along, so dynmeta stays valid; freed with it. */
+    struct arena mem;
+    reqctx_hold *held;
 } pipe_result;
 
 void pipe_result_init(pipe_result *r, int explain);
@@ -68,7 +71,7 @@ int pipe_result_add_header(pipe_result *r, const char *name, size_t nlen,
  * with auth.*). Any error denies. When it returns with r->again set (an
  * evaluator must block while rq->no_block), call it again with the same
  * cfg, root and r once blocking is allowed: it resumes where it stopped. */
-void pipe_run(const ac_config *cfg, struct json_object *root, reqctx *rq,
+void pipe_run(const ac_config *cfg, doc *root, reqctx *rq,
               pipe_result *r);
 
 #endif

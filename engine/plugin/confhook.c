@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "schema.h"
 #include "ydoc/ydoc.h"
+#include "doc/doc.h"
 #include "eval/evalctx.h"
 
 typedef struct confhook {
@@ -79,9 +80,20 @@ int confhook_add(const pc_host *host, const char *name, struct json_object *conf
         }
     }
     char why[512] = "";
-    void *inst = t->t.create ? t->t.create(host, (const pc_value *)conf, why,
-                                           sizeof why)
-                             : (void *)t;
+    struct arena mem;
+    arena_init(&mem, 0);
+    int cerr = 0;
+    const doc *dconf = doc_from_jsonc(&mem, conf, NULL, &cerr);
+    void *inst = NULL;
+    if (cerr) {
+        snprintf(why, sizeof why, "out of memory");
+    } else {
+        struct arena *was = evalctx_enter(&mem);
+        inst = t->t.create ? t->t.create(host, (const pc_value *)dconf, why, sizeof why)
+                           : (void *)t;
+        evalctx_enter(was);
+    }
+    arena_free(&mem);
     if (!inst) {
         snprintf(err, errlen, "config hook %s: %s", name,
                  why[0] ? why : "the plugin refused this config");
@@ -196,23 +208,39 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
     reqctx rq;
     pc_eval ev;
     reqctx_init(&rq, 0, NULL);
-    evalctx_init(&ev, &rq, *doc, NULL);
+    /* The hook reads the AuthConfig as a doc, and its rewrite comes back
+     * to json-c, where the loader and the line numbers are. */
+    int cerr = 0;
+    doc *root = doc_from_jsonc(&rq.mem, *doc, NULL, &cerr);
+    if (cerr) {
+        snprintf(reason, len, "config hook %s: out of memory", h->label);
+        reqctx_clear(&rq);
+        return -1;
+    }
+    evalctx_init(&ev, &rq, root, NULL);
+    struct arena *was = evalctx_enter(&rq.mem);
     pc_status st = h->type->t.on_load(h->inst, &ev);
+    evalctx_enter(was);
     int rc = 0;
+    struct json_object *output = NULL;
     if (st == PC_OK && ev.failed)
         st = PC_ERROR;
-    if (st == PC_OK && ev.output) {
-        if (!json_object_is_type(ev.output, json_type_object)) {
+    if (st == PC_OK && ev.output && doc_to_jsonc(ev.output, &output) != 0) {
+        snprintf(reason, len, "config hook %s: out of memory", h->label);
+        rc = -1;
+    } else if (st == PC_OK && ev.output) {
+        static const char *const tname[] = {"null", "boolean", "int", "double",
+                                            "string", "array", "object"};
+        if (doc_type_of(ev.output) != DOC_OBJECT) {
             snprintf(reason, len, "config hook %s: the rewritten AuthConfig is a %s, "
-                                  "not an object", h->label,
-                     json_type_to_name(json_object_get_type(ev.output)));
+                                  "not an object", h->label, tname[doc_type_of(ev.output)]);
             rc = -1;
-        } else if (!same_identity(*doc, ev.output)) {
+        } else if (!same_identity(*doc, output)) {
             snprintf(reason, len, "config hook %s: a rewrite may not change "
                                   "kind, metadata.name or metadata.namespace", h->label);
             rc = -1;
         } else {
-            struct json_object *a = align(*doc, ev.output, 0);
+            struct json_object *a = align(*doc, output, 0);
             if (!a) {
                 snprintf(reason, len, "config hook %s: out of memory", h->label);
                 rc = -1;
@@ -228,6 +256,7 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
                  st == PC_DENY ? "rejected the AuthConfig" : "failed", why);
         rc = -1;
     }
+    json_object_put(output);
     evalctx_done(&ev);
     reqctx_clear(&rq);
     return rc;

@@ -5,9 +5,9 @@
  * A pipeline that may block first runs on the caller's (I/O) thread with
  * blocking forbidden when its AuthConfig allows that (try_inline); if an
  * evaluator then needs to block, the submission moves to the worker pool
- * and the pipeline continues at that evaluator. The request's scratch
- * values and Authorization JSON travel with it, so what the I/O thread
- * built is neither built nor counted again. */
+ * and the pipeline continues at that evaluator. The request's memory
+ * (its Authorization JSON and every value) travels with it, so what the
+ * I/O thread built is neither built nor counted again. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@
 struct pc_submission {
     snapshot *snap;
     const ac_config *cfg;
-    struct json_object *root;
+    doc *root;      /* in rq.mem */
     reqctx rq;
     pipe_result r;
     pc_verdict v;
@@ -68,17 +68,12 @@ static void sub_init(pc_submission *sub, int explain, pc_verdict_fn done, void *
     pipe_result_init(&sub->r, explain);
 }
 
-/* Drops what only the pipeline needed; the verdict stays. */
-static void sub_end_pipeline(pc_submission *sub)
-{
-    reqctx_clear(&sub->rq);
-    json_object_put(sub->root);
-    sub->root = NULL;
-}
-
+/* The verdict's dynamic metadata lives in the request's memory, so that
+ * memory stays until the frontend releases the submission. */
 static void sub_clear(pc_submission *sub)
 {
-    sub_end_pipeline(sub);
+    reqctx_clear(&sub->rq);
+    sub->root = NULL;
     pipe_result_free(&sub->r);
     snapshot_unref(sub->snap);
     sub->snap = NULL;
@@ -248,7 +243,6 @@ static void log_decision(const pc_submission *sub)
 
 static void finish(pc_submission *sub)
 {
-    sub_end_pipeline(sub);
     pipe_result *r = &sub->r;
     pc_verdict *v = &sub->v;
     v->struct_size = sizeof *v;
@@ -314,7 +308,7 @@ static void sub_start(pc_submission *sub, const pc_request_view *view)
     }
     sub->rq.deadline_ns = submit_deadline(view->deadline_ns, g_default_timeout_ms,
                                           clock_mono_ns());
-    sub->root = authjson_build(view, sub->cfg->needs_context);
+    sub->root = authjson_build_doc(view, sub->cfg->needs_context, &sub->rq.mem);
     if (!sub->root) {
         deny(sub, PC_GRPC_UNAVAILABLE, 503, "");
         return;
@@ -441,8 +435,13 @@ void submit_decide(snapshot *s, const pc_request_view *view, int explain,
             pthread_cond_wait(&w.cv, &w.mu);
         pthread_mutex_unlock(&w.mu);
     }
-    /* The verdict points into sub.r; hand the result itself over. */
+    /* The verdict points into sub.r; hand the result itself over, with the
+     * request's memory that its dynamic metadata lives in. */
     *out = sub.r;
+    out->mem = sub.rq.mem;
+    out->held = sub.rq.held;
+    arena_init(&sub.rq.mem, 0);
+    sub.rq.held = NULL;
     pipe_result_init(&sub.r, 0);
     sub_clear(&sub);
     pthread_mutex_destroy(&w.mu);

@@ -19,9 +19,16 @@ struct arena {
     size_t used;       /* bytes used in head */
     size_t total;      /* bytes handed out since the last reset */
     size_t limit;      /* most bytes between resets; 0 = no limit */
+    size_t first;      /* size of the first chunk; 0 = ARENA_FIRST_CHUNK */
 };
 
+#define ARENA_FIRST_CHUNK 4096
 void arena_init(struct arena *a, size_t limit);
+/* An arena whose first chunk holds `first` bytes: for a use whose size is
+ * known (a copy), so it takes one block of the right size. */
+void arena_init_first(struct arena *a, size_t limit, size_t first);
+/* Bytes of all chunks (what the arena holds from malloc). */
+size_t arena_capacity(const struct arena *a);
 /* Frees all but the largest chunk. */
 void arena_reset(struct arena *a);
 void arena_free(struct arena *a);

@@ -3,7 +3,7 @@
  * header, RFC 9440 or URL-encoded PEM; anything else: source.certificate),
  * the rest is the value. What comes out is parsed as PEM, verified against
  * an empty store and, when it parses, rendered as the subject identity. */
-#include <json-c/json.h>
+#include "doc/doc.h"
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/x509_vfy.h>
@@ -28,21 +28,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         strcpy(src.header, "h");
         strcpy(src.shown, "H");
     }
-    struct json_object *root = json_object_new_object();
-    struct json_object *val = json_object_new_string_len((const char *)data + 1,
-                                                         (int)(size - 1));
-    struct json_object *req = json_object_new_object(), *hs = json_object_new_object();
-    struct json_object *source = json_object_new_object();
-    json_object_object_add(hs, "h", json_object_get(val));
-    json_object_object_add(req, "headers", hs);
-    json_object_object_add(root, "request", req);
-    json_object_object_add(source, "certificate", val);
-    json_object_object_add(root, "source", source);
-
     reqctx rq;
     pc_eval ev;
     reqctx_init(&rq, 0, NULL);
+    struct arena *a = &rq.mem;
+    doc *root = doc_new_object(a, 0), *req = doc_new_object(a, 0), *hs = doc_new_object(a, 0);
+    doc *source = doc_new_object(a, 0);
+    doc *val = doc_new_str(a, (const char *)data + 1, size - 1);
+    if (!root || !req || !hs || !source || !val)
+        abort();
+    doc_set(a, hs, "h", 1, val);
+    doc_set(a, req, "headers", 7, hs);
+    doc_set(a, root, "request", 7, req);
+    doc_set(a, source, "certificate", 11, val);
+    doc_set(a, root, "source", 6, source);
     evalctx_init(&ev, &rq, root, NULL);
+    struct arena *was = evalctx_enter(a);
     char *pem = NULL, why[256];
     size_t len = 0;
     int rc = x509src_pem(h, &ev, &src, &pem, &len, why, sizeof why);
@@ -62,8 +63,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     } else if (pem) {
         abort();
     }
+    evalctx_enter(was);
     evalctx_done(&ev);
     reqctx_clear(&rq);
-    json_object_put(root);
     return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
+#include "doc/doc.h"
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static pc_status fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_ms)
     if (f->set_ttl >= 0)
         *ttl_ms = f->set_ttl;
     if (f->result != PC_ERROR)
-        *out = (pc_value *)reqctx_keep(ev->rq, json_object_new_int(f->value));
+        *out = (pc_value *)doc_new_int(&ev->rq->mem, f->value);
     return f->result;
 }
 
@@ -53,7 +53,7 @@ static pc_status lookup(pc_cache *c, const char *key, fill_ctl *f, int64_t deadl
     evalctx_init(&ev, &rq, NULL, NULL);
     const pc_value *out = NULL;
     pc_status st = cache_lookup(c, &ev, key, strlen(key), fill, f, &out, NULL);
-    *value = out ? json_object_get_int((struct json_object *)out) : -1;
+    *value = out ? (int)doc_int((const doc *)out) : -1;
     evalctx_done(&ev);
     reqctx_clear(&rq);
     return st;
@@ -250,7 +250,7 @@ static void test_peek(void)
     int v;
     CU_ASSERT_EQUAL(lookup(c, "k", &f, 0, &v), PC_OK);
     CU_ASSERT_EQUAL(cache_lookup(c, &ev, "k", 1, NULL, NULL, &out, NULL), PC_OK);
-    CU_ASSERT_EQUAL(json_object_get_int((struct json_object *)out), 5);
+    CU_ASSERT_EQUAL(doc_int((const doc *)out), 5);
     CU_ASSERT_EQUAL(atomic_load(&f.calls), 1);
     evalctx_done(&ev);
     reqctx_clear(&rq);
@@ -399,20 +399,20 @@ static pc_status user_fill(void *arg, pc_eval *ev, pc_value **out, int64_t *ttl_
 {
     int *n = arg;
     (void)ttl_ms;
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "username",
-                           json_object_new_string("system:serviceaccount:ns:name"));
-    json_object_object_add(o, "uid", json_object_new_string("2a4c7f3e-16b5-4d6c-a1d0"));
-    struct json_object *g = json_object_new_array();
+    struct arena *a = &ev->rq->mem;
+    doc *o = doc_new_object(a, 0);
+    doc_set(a, o, "username", 8, doc_new_str(a, "system:serviceaccount:ns:name", 29));
+    doc_set(a, o, "uid", 3, doc_new_str(a, "2a4c7f3e-16b5-4d6c-a1d0", 23));
+    doc *g = doc_new_array(a, 0);
     for (int i = 0; i < 1 + *n % 7; i++)
-        json_object_array_add(g, json_object_new_string("system:authenticated"));
-    json_object_object_add(o, "groups", g);
+        doc_append(a, g, doc_new_str(a, "system:authenticated", 20));
+    doc_set(a, o, "groups", 6, g);
     char pad[512];
     int len = (*n * 37) % (int)(sizeof pad - 1);
     memset(pad, 'x', (size_t)len);
     pad[len] = '\0';
-    json_object_object_add(o, "extra", json_object_new_string(pad));
-    *out = (pc_value *)reqctx_keep(ev->rq, o);
+    doc_set(a, o, "extra", 5, doc_new_str(a, pad, (size_t)len));
+    *out = (pc_value *)o;
     return *n % 5 == 0 ? PC_DENY : PC_OK;
 }
 

@@ -108,8 +108,12 @@ static int check_case(snapshot *s, const char *dir, const char *name)
                 FAILF("header %s should be absent", h);
         }
     }
-    if (json_object_object_get_ex(exp, "dynamic_metadata", &v) && !same(v, r.dynmeta))
-        FAILF("dynamic_metadata=%s", r.dynmeta ? json_object_to_json_string(r.dynmeta) : "null");
+    struct json_object *dm = NULL;
+    if (r.dynmeta && doc_to_jsonc(r.dynmeta, &dm) != 0)
+        FAILF("dynamic_metadata cannot be converted");
+    if (json_object_object_get_ex(exp, "dynamic_metadata", &v) && !same(v, dm))
+        FAILF("dynamic_metadata=%s", dm ? json_object_to_json_string(dm) : "null");
+    json_object_put(dm);
     pipe_result_free(&r);
     json_object_put(exp);
     return ok ? 1 : -1;
