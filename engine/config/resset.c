@@ -1,25 +1,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include "doc/doc.h"
 #include "util/strmap.h"
 #include "resset.h"
 
 typedef struct ns_list {
     size_t n, cap;
-    struct json_object **docs; /* borrowed from the set */
+    size_t *at; /* indexes into the set */
 } ns_list;
 
 static void ns_list_free(void *p)
 {
     ns_list *l = p;
     if (l)
-        free(l->docs);
+        free(l->at);
     free(l);
 }
 
 void resset_init(resset *r)
 {
     r->docs = NULL;
+    r->as_doc = NULL;
+    arena_init(&r->mem, 0);
     r->n = r->cap = 0;
     r->by_ns = NULL;
     r->lookups = r->scans = 0;
@@ -31,6 +34,8 @@ void resset_free(resset *r)
     for (size_t i = 0; i < r->n; i++)
         json_object_put(r->docs[i]);
     free(r->docs);
+    free(r->as_doc);
+    arena_free(&r->mem);
     strmap_free(r->by_ns, ns_list_free);
     resset_init(r);
 }
@@ -43,16 +48,24 @@ int resset_add(resset *r, struct json_object *doc)
         if (!d)
             return -1;
         r->docs = d;
+        const struct doc **dd = realloc(r->as_doc, cap * sizeof *dd);
+        if (!dd)
+            return -1;
+        r->as_doc = dd;
         r->cap = cap;
     }
+    int err = 0;
+    const doc *copy = doc_from_jsonc(&r->mem, doc, NULL, &err);
+    if (err)
+        return -1;
+    r->as_doc[r->n] = copy;
     r->docs[r->n++] = json_object_get(doc);
     strmap_free(r->by_ns, ns_list_free);
     r->by_ns = NULL;
     return 0;
 }
 
-int resset_foreach(const resset *r, const char *kind,
-                   int (*fn)(void *arg, struct json_object *res), void *arg)
+int resset_foreach(const resset *r, const char *kind, resset_fn fn, void *arg)
 {
     if (r) {
         ((resset *)r)->lookups++; /* never a const object: usage counts */
@@ -63,7 +76,7 @@ int resset_foreach(const resset *r, const char *kind,
         if (!json_object_object_get_ex(r->docs[i], "kind", &k) ||
             strcmp(json_object_get_string(k), kind) != 0)
             continue;
-        int rc = fn(arg, r->docs[i]);
+        int rc = fn(arg, r->docs[i], r->as_doc[i]);
         if (rc)
             return rc;
     }
@@ -106,21 +119,21 @@ static strmap *build_index(const resset *r)
         }
         if (l->n == l->cap) {
             size_t cap = l->cap ? l->cap * 2 : 4;
-            struct json_object **d = realloc(l->docs, cap * sizeof *d);
+            size_t *d = realloc(l->at, cap * sizeof *d);
             if (!d) {
                 strmap_free(m, ns_list_free);
                 return NULL;
             }
-            l->docs = d;
+            l->at = d;
             l->cap = cap;
         }
-        l->docs[l->n++] = r->docs[i];
+        l->at[l->n++] = i;
     }
     return m;
 }
 
-int resset_foreach_ns(const resset *r, const char *kind, const char *ns,
-                      int (*fn)(void *arg, struct json_object *res), void *arg)
+int resset_foreach_ns(const resset *r, const char *kind, const char *ns, resset_fn fn,
+                      void *arg)
 {
     if (!r)
         return 0;
@@ -133,7 +146,7 @@ int resset_foreach_ns(const resset *r, const char *kind, const char *ns,
     int kl = index_key(key, sizeof key, kind, ns && *ns ? ns : "default");
     ns_list *l = kl < 0 ? NULL : strmap_getn(w->by_ns, key, (size_t)kl);
     for (size_t i = 0; l && i < l->n; i++) {
-        int rc = fn(arg, l->docs[i]);
+        int rc = fn(arg, r->docs[l->at[i]], r->as_doc[l->at[i]]);
         if (rc)
             return rc;
     }

@@ -370,31 +370,27 @@ static const char *h_cc_acns(pc_create_ctx *cc) { return cc->acns; }
 struct res_adapter {
     int (*fn)(void *, const pc_value *);
     void *arg;
-    pc_create_ctx *cc;
 };
 
-/* Resources reach the plugin as doc copies in the create's memory. */
-static int res_adapt(void *arg, struct json_object *res)
+/* Resources reach the plugin as the doc copies the set keeps. */
+static int res_adapt(void *arg, struct json_object *res, const doc *d)
 {
     struct res_adapter *a = arg;
-    int err = 0;
-    const doc *d = doc_from_jsonc(a->cc->mem, res, NULL, &err);
-    if (err)
-        return -1;
+    (void)res;
     return a->fn(a->arg, V(d));
 }
 
 static int h_cc_foreach(pc_create_ctx *cc, const char *kind,
                         int (*fn)(void *, const pc_value *), void *arg)
 {
-    struct res_adapter a = {fn, arg, cc};
+    struct res_adapter a = {fn, arg};
     return resset_foreach(cc->res, kind, res_adapt, &a);
 }
 
 static int h_cc_foreach_in(pc_create_ctx *cc, const char *kind, const char *ns,
                            int (*fn)(void *, const pc_value *), void *arg)
 {
-    struct res_adapter a = {fn, arg, cc};
+    struct res_adapter a = {fn, arg};
     return resset_foreach_ns(cc->res, kind, ns, res_adapt, &a);
 }
 

@@ -182,10 +182,31 @@ static void test_shared(void)
     CU_ASSERT_PTR_EQUAL(doc_shared_of(r), s);
     CU_ASSERT_PTR_NULL(doc_shared_of(doc_get(r, "name", 4, NULL)));
     CU_ASSERT_TRUE(doc_shared_bytes(s) > 0);
+    /* A small value takes one block of its own size, not a whole chunk. */
+    CU_ASSERT_TRUE(doc_shared_bytes(s) < 256);
     doc_shared_ref(s);
     doc_shared_unref(s);
     CU_ASSERT_STRING_EQUAL(doc_str(doc_get(r, "name", 4, NULL), NULL), "x");
     doc_shared_unref(s);
+
+    /* A large one is copied into exactly the bytes doc_bytes counts. */
+    arena_init(&a, 0);
+    doc *big = doc_new_object(&a, 0);
+    char k[32];
+    for (int i = 0; i < 1000; i++) {
+        int kl = snprintf(k, sizeof k, "member-%d", i);
+        doc *arr = doc_new_array(&a, 0);
+        for (int j = 0; j < i % 9; j++)
+            doc_append(&a, arr, doc_new_str(&a, k, (size_t)kl));
+        doc_set(&a, big, k, (size_t)kl, arr);
+    }
+    s = doc_share(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    size_t want = doc_bytes(big), got = doc_shared_bytes(s);
+    CU_ASSERT_TRUE(got >= want && got <= want + 128);
+    CU_ASSERT_TRUE(doc_equal(big, doc_shared_root(s)));
+    doc_shared_unref(s);
+    arena_free(&a);
 }
 
 static void test_jsonc_round_trip(void)
