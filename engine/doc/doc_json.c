@@ -23,6 +23,7 @@
  * JSON_C_TO_STRING_NOSLASHESCAPE text byte for byte. One difference: a key
  * with a NUL byte is written whole (json-c's keys are C strings and cannot
  * hold one). */
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -57,28 +58,53 @@ static inline uint64_t has_special(uint64_t x)
            ((x - ONES * 0x20) & ~x & HIGHS);
 }
 
+/* 1: '"', '\\' and control characters; 2: bytes from 0x80. */
+static const unsigned char stop_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 /* The first byte at or after p that is '"', '\\', a control character or
  * (when stop_high) at or above 0x80; end when none. */
 static inline cursor scan_plain(cursor p, cursor end, int stop_high)
 {
     uint64_t high = stop_high ? HIGHS : 0;
     while (end - p >= 8) {
-        uint64_t x = load8(p);
-        if (has_special(x) | (x & high))
+        /* Each test marks its first hit exactly (a borrow only runs up
+         * from a hit), so the lowest mark is the first stop. */
+        uint64_t x = load8(p), m = has_special(x) | (x & high);
+        if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(m) >> 3);
+#else
             break;
+#endif
+        }
         p += 8;
     }
-    for (; p < end; p++) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\' || c < 0x20 || (stop_high && c >= 0x80))
-            break;
-    }
+    unsigned char mask = stop_high ? 3 : 1;
+    while (p < end && !(stop_class[*p] & mask))
+        p++;
     return p;
 }
 
 static inline cursor skip_ws(cursor p, cursor end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
 }
@@ -335,6 +361,63 @@ static cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
 
 /* ---- numbers and literals ---- */
 
+/* The value of the number text [s, e) (already checked against the
+ * grammar) when it is exact in one IEEE operation: at most 19 significant
+ * digits making at most 2^53, times or divided by a power of ten up to
+ * 10^22, both exact, so the one rounding is the correct one (Clinger's fast
+ * path). 0 when strtod must do it. */
+static int fast_double(cursor s, cursor e, double *out)
+{
+#if FLT_EVAL_METHOD == 0
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int neg = *s == '-', nd = 0, e10 = 0;
+    uint64_t m = 0;
+    s += neg;
+    for (int frac = 0; s < e; s++) {
+        if (*s == '.') {
+            frac = 1;
+            continue;
+        }
+        if (*s == 'e' || *s == 'E')
+            break;
+        if (m || *s != '0') {
+            if (++nd > 19)
+                return 0;
+            m = m * 10 + (unsigned)(*s - '0');
+        }
+        e10 -= frac;
+    }
+    if (s < e) {
+        int eneg = 0, x = 0;
+        if (*++s == '+' || *s == '-')
+            eneg = *s++ == '-';
+        for (; s < e; s++)
+            if ((x = x * 10 + (*s - '0')) > 1000)
+                return 0;
+        e10 += eneg ? -x : x;
+    }
+    if (m > (1ull << 53))
+        return 0;
+    double d = (double)m;
+    if (m && e10 < 0) {
+        if (e10 < -22)
+            return 0;
+        d /= p10[-e10];
+    } else if (m) {
+        if (e10 > 22)
+            return 0;
+        d *= p10[e10];
+    }
+    *out = neg ? -d : d;
+    return 1;
+#else
+    (void)s, (void)e, (void)out;
+    return 0;
+#endif
+}
+
 static cursor parse_num(parser *ps, cursor q, const doc **v)
 {
     cursor p = q, end = ps->end;
@@ -401,7 +484,10 @@ static cursor parse_num(parser *ps, cursor q, const doc **v)
         t[len] = '\0';
         /* The grammar above is a subset of strtod's (in the C locale the
          * server runs in), so it reads the whole text. */
-        d = doc_new_double(ps->a, strtod(t, NULL));
+        double x;
+        if (!fast_double(q, p, &x))
+            x = strtod(t, NULL);
+        d = doc_new_double(ps->a, x);
         if (d)
             d->aux.text = t;
     }
@@ -553,32 +639,41 @@ key: /* f is the open object; p is at its next key (white space skipped) */
 
 /* ---- the writer ---- */
 
-/* Output: into a staging area flushed to a buf, into exact memory, or
- * only counted (dst NULL). */
+/* Output, through dst[0..cap): a staging area flushed to a buf, a
+ * staging area only counted (b NULL, counting), or the exact memory the
+ * text goes to (neither; it never fills). */
 typedef struct {
     char *dst;
     size_t len, cap;
     buf *b;
+    int counting;
+    size_t counted; /* counting: bytes flushed */
     int failed;
 } out;
 
 static void flush(out *o)
 {
-    if (o->len && buf_append(o->b, o->dst, o->len))
-        o->failed = 1;
+    if (o->b) {
+        if (o->len && buf_append(o->b, o->dst, o->len))
+            o->failed = 1;
+    } else if (o->counting) {
+        o->counted += o->len;
+    } else {
+        o->failed = 1; /* exact memory: the count was wrong (cannot happen) */
+        return;
+    }
     o->len = 0;
 }
 
 static void put_slow(out *o, const char *s, size_t n)
 {
-    if (!o->b) { /* exact memory: the count was wrong (cannot happen) */
-        o->failed = 1;
-        return;
-    }
     flush(o);
+    if (o->failed)
+        return;
     if (n >= o->cap) {
-        if (buf_append(o->b, s, n))
+        if (o->b && buf_append(o->b, s, n))
             o->failed = 1;
+        o->counted += n;
         return;
     }
     memcpy(o->dst, s, n);
@@ -591,8 +686,7 @@ static inline void put(out *o, const char *s, size_t n)
         put_slow(o, s, n);
         return;
     }
-    if (o->dst)
-        memcpy(o->dst + o->len, s, n);
+    memcpy(o->dst + o->len, s, n);
     o->len += n;
 }
 
@@ -602,9 +696,7 @@ static inline void putc1(out *o, char c)
         put_slow(o, &c, 1);
         return;
     }
-    if (o->dst)
-        o->dst[o->len] = c;
-    o->len++;
+    o->dst[o->len++] = c;
 }
 
 static void put_str(out *o, const char *str, size_t n)
@@ -738,7 +830,7 @@ int doc_to_json(struct buf *b, const doc *v)
 {
     char stage[2048];
     size_t was = b->len;
-    out o = {stage, 0, sizeof stage, b, b->failed};
+    out o = {.dst = stage, .cap = sizeof stage, .b = b, .failed = b->failed};
     int rc = put_value(&o, v, 0);
     if (rc == 0)
         flush(&o);
@@ -754,14 +846,15 @@ int doc_to_json(struct buf *b, const doc *v)
 const char *doc_to_json_arena(struct arena *a, const doc *v, size_t *len)
 {
     /* Counted first, so the text is written once into memory of its size. */
-    out o = {NULL, 0, SIZE_MAX, NULL, 0};
+    char stage[2048];
+    out o = {.dst = stage, .cap = sizeof stage, .counting = 1};
     if (put_value(&o, v, 0))
         return NULL;
-    size_t n = o.len;
+    size_t n = o.counted + o.len;
     char *p = arena_alloc(a, n + 1);
     if (!p)
         return NULL;
-    o = (out){p, 0, n, NULL, 0};
+    o = (out){.dst = p, .cap = n};
     if (put_value(&o, v, 0) || o.len != n)
         return NULL;
     p[n] = '\0';
