@@ -222,7 +222,7 @@ static int walk(const struct sel_prog *p, size_t i, size_t j, const doc *v, stru
             continue;
         case SEL_KEY:
             if (t == DOC_OBJECT) {
-                child = doc_get_h(v, st->key, st->keylen, st->hash, &found);
+                child = sel_member(v, st, &found);
                 if (!found)
                     break;
             } else if (t == DOC_ARRAY && st->has_index && st->index < doc_len(v)) {
@@ -238,7 +238,9 @@ static int walk(const struct sel_prog *p, size_t i, size_t j, const doc *v, stru
             int reached = 0;
             for (size_t m = 0; m < v->n; m++) {
                 const doc_member *mb = doc_member_at(v, m);
-                if (!sel_glob(mb->key, mb->klen, st->key, st->keylen))
+                if (mb->klen < st->index || memcmp(mb->key, st->key, st->index) != 0 ||
+                    !sel_glob(mb->key + st->index, mb->klen - st->index, st->key + st->index,
+                              st->keylen - st->index))
                     continue;
                 child = mb->val;
                 if (last) {
@@ -366,7 +368,8 @@ const doc *sel_eval_static(const struct sel_prog *p, const doc *v)
         if (!v)
             return NULL;
         if (v->type == DOC_OBJECT) {
-            v = doc_get_h(v, st->key, st->keylen, st->hash, NULL);
+            int found;
+            v = sel_member(v, st, &found);
         } else if (v->type == DOC_ARRAY && st->has_index) {
             v = st->index < v->n ? v->u.items[st->index] : NULL;
         } else {

@@ -5,6 +5,7 @@
 #define PC_SELECTOR_INTERNAL_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <json-c/json.h>
 #include "doc/doc.h"
 #include "util/buf.h"
@@ -61,7 +62,8 @@ struct sel_step {
     size_t off;             /* offset in the source text */
     char *key;              /* KEY: unescaped name; WILD: pattern with escapes kept */
     size_t keylen;
-    size_t index;           /* KEY: element index when has_index */
+    size_t index;           /* KEY: element index when has_index; WILD: bytes of the literal
+                               ASCII prefix (before any `*`, `?`, `\`) */
     int has_index;
     uint32_t hash;          /* KEY: doc_hash of key, computed once at compile time */
     struct sel_prog sub;    /* FANOUT, QUERY with all: per element */
@@ -90,6 +92,36 @@ struct sel_modifier {
     int (*apply)(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
                  const doc **out, int *out_present);
 };
+
+/* Member key of obj (an object), with the hash computed at compile time; *found says
+ * whether it exists. doc_get_h's lookup, inlined for the static-path loop. */
+static inline const doc *sel_member(const doc *obj, const struct sel_step *st, int *found)
+{
+    const doc_member *m = obj->u.members;
+    if (obj->aux.index) {
+        uint32_t mask = obj->imask;
+        for (uint32_t s = st->hash & mask;; s = (s + 1) & mask) {
+            uint32_t slot = obj->aux.index[s];
+            if (!slot)
+                break;
+            const doc_member *c = &m[slot - 1];
+            if (c->hash == st->hash && c->klen == st->keylen &&
+                memcmp(c->key, st->key, st->keylen) == 0) {
+                *found = 1;
+                return c->val;
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < obj->n; i++)
+            if (m[i].hash == st->hash && m[i].klen == st->keylen &&
+                memcmp(m[i].key, st->key, st->keylen) == 0) {
+                *found = 1;
+                return m[i].val;
+            }
+    }
+    *found = 0;
+    return NULL;
+}
 
 /* sel_parse.c */
 int sel_parse_path(const char *text, size_t begin, size_t end, int depth,

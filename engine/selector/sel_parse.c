@@ -159,6 +159,15 @@ static int parse_key(struct parser *P, size_t *pos, size_t end, struct sel_step 
         st->key = pat.data;
         st->keylen = pat.len;
         buf_free(&key);
+        /* The literal ASCII bytes before the first `*`, `?` or `\`: a matching name begins
+         * with them, so the evaluator compares them before running the glob on the rest
+         * (ASCII only, so the prefix ends on a character boundary however the name is
+         * encoded). */
+        size_t lit = 0;
+        while (lit < st->keylen && (unsigned char)st->key[lit] < 0x80 && st->key[lit] != '*' &&
+               st->key[lit] != '?' && st->key[lit] != '\\')
+            lit++;
+        st->index = lit;
     } else {
         st->op = SEL_KEY;
         st->key = key.data;

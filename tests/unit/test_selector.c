@@ -670,6 +670,12 @@ static void test_wildcards(void)
         {"u.?t?", "summer"},
         {"u.\\*lit", "star"},
         {"u.\\**", "star"},
+        {"m.a1*", "{\"x\":1}"},
+        {"m.a1x*", NULL},
+        {"m.b?", NULL},
+        {"m.bb*", NULL},
+        {"u.\xc3\xa9t*", "summer"},
+        {"u.\xc3*", NULL},
     };
     RUN(root, t, 0);
 }
