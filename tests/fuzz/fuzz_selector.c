@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 #include "selector/selector.h"
 #include "util/arena.h"
 
@@ -51,29 +50,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, sel_len);
     text[sel_len] = '\0';
 
-    struct json_object *j = NULL;
-    if (nl && size - sel_len - 1 > 0) {
-        struct json_tokener *tok = json_tokener_new();
-        if (tok) {
-            size_t jlen = size - sel_len - 1;
-            j = json_tokener_parse_ex(tok, (const char *)nl + 1,
-                                      jlen > 0x7fffffff ? 0x7fffffff : (int)jlen);
-            if (json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(j);
-                j = NULL;
-            }
-            json_tokener_free(tok);
-        }
-    }
-    if (!j)
-        j = json_tokener_parse("{\"a\":{\"b\":[1,\"x\",null,{\"c\":\"Basic am9objpz\"}]},"
-                               "\"s\":\"a b:c\",\"n\":null,\"t\":true,\"f\":1.5}");
-
     struct arena da;
     arena_init(&da, 0);
-    int err = 0;
-    const doc *root = doc_from_jsonc(&da, j, NULL, &err);
-    json_object_put(j);
+    const doc *root = NULL;
+    int err = 1;
+    if (nl)
+        err = doc_parse(&da, (const char *)nl + 1, size - sel_len - 1, &root, NULL, 0) != 0;
+    if (err) {
+        static const char dflt[] = "{\"a\":{\"b\":[1,\"x\",null,{\"c\":\"Basic am9objpz\"}]},"
+                                   "\"s\":\"a b:c\",\"n\":null,\"t\":true,\"f\":1.5}";
+        err = doc_parse(&da, dflt, sizeof dflt - 1, &root, NULL, 0) != 0;
+    }
+    /* The request's document is read-only to selectors. */
+    if (!err && root)
+        doc_seal((doc *)root);
     if (!err) {
         char msg[128];
         exercise(sel_compile(text, msg, sizeof msg), root);

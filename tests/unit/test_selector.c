@@ -55,10 +55,21 @@ static const char *AUTHZ_JSON =
     " }"
     "}";
 
-/* Documents live in this arena (read-only, as doc_from_jsonc makes them); results in R. */
+/* Documents live in this arena, sealed as a request's are; results in R. */
 static struct arena D, R;
 
 static const doc *load(const char *text)
+{
+    const doc *d = NULL;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(doc_parse(&D, text, strlen(text), &d, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    doc_seal((doc *)d);
+    return d;
+}
+
+/* The same document as configuration values come (read-only copies of json-c trees). */
+static const doc *load_jsonc(const char *text)
 {
     struct json_object *o = json_tokener_parse(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
@@ -714,8 +725,9 @@ static void resolve_all(const doc *root, const char **texts, size_t n)
 static void test_read_only_roots(void)
 {
     enum { N = sizeof every_modifier / sizeof every_modifier[0] };
-    const doc *ro = load(AUTHZ_JSON);
+    const doc *ro = load(AUTHZ_JSON), *fromj = load_jsonc(AUTHZ_JSON);
     CU_ASSERT_FALSE(ro->flags & DOC_MUTABLE);
+    CU_ASSERT_FALSE(fromj->flags & DOC_MUTABLE);
     int err = 0;
     doc *mut = doc_copy(&D, ro, &err);
     CU_ASSERT_FATAL(mut && !err && (mut->flags & DOC_MUTABLE));
@@ -728,13 +740,15 @@ static void test_read_only_roots(void)
     size_t n;
     const char *before = doc_to_json_text(&keep, ro, &n);
 
-    const char *a[N], *b[N], *c[N];
+    const char *a[N], *b[N], *c[N], *d[N];
     resolve_all(ro, a, N);
     resolve_all(mut, b, N);
     resolve_all(sealed, c, N);
+    resolve_all(fromj, d, N);
     for (size_t i = 0; i < N; i++)
-        check(!strcmp(a[i], b[i]) && !strcmp(a[i], c[i]), "`%s` same on every root: [%s] [%s] [%s]",
-              every_modifier[i], a[i], b[i], c[i]);
+        check(!strcmp(a[i], b[i]) && !strcmp(a[i], c[i]) && !strcmp(a[i], d[i]),
+              "`%s` same on every root: [%s] [%s] [%s] [%s]", every_modifier[i], a[i], b[i],
+              c[i], d[i]);
     CU_ASSERT_STRING_EQUAL(a[N - 2] + 0, "Hi {\"SUB\":\"1EDFD768-D05A-445F-A03A-0A834B45688E\","
                            "\"USERNAME\":\"JOHN\",\"EMAIL\":\"JOHN@EXAMPLE.COM\",\"EMAIL_VERIFIED\""
                            ":true,\"NAME\":\"JOHN DOE\",\"CITY\":\"M\xc3\x9cNCHEN\",\"TOKEN\":"
@@ -749,6 +763,7 @@ static void test_read_only_roots(void)
     CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, ro, &n), before);
     CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, mut, &n), before);
     CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, sealed, &n), before);
+    CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, fromj, &n), before);
     CU_ASSERT_FALSE(sealed->flags & DOC_MUTABLE);
     CU_ASSERT(mut->flags & DOC_MUTABLE);
     arena_free(&keep);
