@@ -159,6 +159,15 @@ static int parse_key(struct parser *P, size_t *pos, size_t end, struct sel_step 
         st->key = pat.data;
         st->keylen = pat.len;
         buf_free(&key);
+        /* The literal ASCII bytes before the first `*`, `?` or `\`: a matching name begins
+         * with them, so the evaluator compares them before running the glob on the rest
+         * (ASCII only, so the prefix ends on a character boundary however the name is
+         * encoded). */
+        size_t lit = 0;
+        while (lit < st->keylen && (unsigned char)st->key[lit] < 0x80 && st->key[lit] != '*' &&
+               st->key[lit] != '?' && st->key[lit] != '\\')
+            lit++;
+        st->index = lit;
     } else {
         st->op = SEL_KEY;
         st->key = key.data;
@@ -178,15 +187,8 @@ static int parse_key(struct parser *P, size_t *pos, size_t end, struct sel_step 
         }
         st->has_index = digits;
         st->index = idx;
-        /* The member's hash, so a request's lookup need not hash the name
-         * again: json-c hashes every object's keys with one function,
-         * read here from a scratch object (checked again at each use). */
-        struct json_object *o = json_object_new_object();
-        if (o) {
-            st->hash_fn = json_object_get_object(o)->hash_fn;
-            st->hash = st->hash_fn(st->key);
-            json_object_put(o);
-        }
+        /* The member's hash, so a request's lookup (doc_get_h) need not hash the name. */
+        st->hash = doc_hash(st->key ? st->key : "", st->keylen);
     }
     *pos = i;
     return 0;
