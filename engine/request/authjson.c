@@ -75,11 +75,57 @@ typedef struct ab {
     int bad;
 } ab;
 
+/* A NUL-terminated copy of p in the arena. */
+static const char *copy_z(ab *b, const char *p, size_t len)
+{
+    char *d = arena_alloc(b->a, len + 1);
+    if (!d) {
+        b->bad = 1;
+        return NULL;
+    }
+    if (len)
+        memcpy(d, p, len);
+    d[len] = '\0';
+    return d;
+}
+
+/* Adds a member o does not have yet, its key kept by reference (a
+ * literal, or a copy in the arena). Objects here are allocated at their
+ * final size, and one of at most DOC_INDEX_MIN members has no index, so
+ * the member goes straight into the slot the cap hint reserved: what
+ * doc_add_new does, without its checks; past that, doc_add_new keeps the
+ * index. */
+static void add_ref(ab *b, doc *o, const char *key, uint32_t klen, uint32_t hash,
+                    const doc *v)
+{
+    if (!o || !v) {
+        b->bad = 1;
+    } else if (o->n < o->cap && o->n < DOC_INDEX_MIN && (o->flags & DOC_MUTABLE)) {
+        doc_member *m = &o->u.members[o->n++];
+        m->key = key;
+        m->klen = klen;
+        m->hash = hash;
+        m->val = v;
+    } else if (doc_add_new(b->a, o, key, klen, hash, 0, v) != 0) {
+        b->bad = 1;
+    }
+}
+
 /* Adds the constant key k, which o does not have yet. */
 static void add(ab *b, doc *o, int k, const doc *v)
 {
-    if (!o || !v || doc_add_new(b->a, o, KEY[k].s, KEY[k].len, key_hash[k], 0, v) != 0)
-        b->bad = 1;
+    add_ref(b, o, KEY[k].s, KEY[k].len, key_hash[k], v);
+}
+
+/* Read-only from here. The parts are sealed node by node as they are
+ * finished (leaves when made, containers when filled) rather than by
+ * doc_seal walking the finished tree again; nodes shared between request
+ * and context must not change under either. */
+static doc *seal1(doc *v)
+{
+    if (v)
+        v->flags &= (uint8_t)~DOC_MUTABLE;
+    return v;
 }
 
 /* Adds k only when there is a value: Authorino omits empty parts. */
@@ -94,7 +140,7 @@ static doc *str_n(ab *b, const char *p, size_t len)
     doc *s = len <= (size_t)INT_MAX ? doc_new_str(b->a, p, len) : NULL;
     if (!s)
         b->bad = 1;
-    return s;
+    return seal1(s);
 }
 
 static doc *str(ab *b, pc_str s)
@@ -113,7 +159,7 @@ static doc *num(ab *b, int64_t i)
     doc *n = doc_new_int(b->a, i);
     if (!n)
         b->bad = 1;
-    return n;
+    return seal1(n);
 }
 
 static doc *obj(ab *b, size_t cap)
@@ -149,8 +195,8 @@ static long member_of(const doc *o, const char *key, size_t klen, uint32_t hash)
                 return (long)slot - 1;
         }
     }
-    for (size_t i = 0; i < doc_len(o); i++) {
-        const doc_member *m = doc_member_at(o, i);
+    for (uint32_t i = 0; i < o->n; i++) {
+        const doc_member *m = &o->u.members[i];
         if (m->hash == hash && m->klen == klen && memcmp(m->key, key, klen) == 0)
             return (long)i;
     }
@@ -201,7 +247,7 @@ static void kv_join_repeats(ab *b, doc *o, const pc_kv *kv, size_t n, const uint
             continue;
         g->buf[g->len] = '\0';
         const doc_member *mb = doc_member_at(o, m);
-        doc *v = doc_new_str_ref(b->a, g->buf, g->len);
+        doc *v = seal1(doc_new_str_ref(b->a, g->buf, g->len));
         if (!v || doc_set_ref(b->a, o, mb->key, mb->klen, mb->hash, v) != 0) {
             b->bad = 1;
             return;
@@ -229,10 +275,11 @@ static doc *kv_headers(ab *b, const pc_kv *kv, size_t n)
         uint32_t h = doc_hash(k, kl);
         long m = member_of(o, k, kl, h);
         if (m < 0) {
-            m = (long)doc_len(o);
-            doc *v = str(b, kv[i].value);
-            if (v && doc_add_new(b->a, o, k, kl, h, 1, v) != 0)
-                b->bad = 1;
+            m = (long)o->n;
+            const char *key = copy_z(b, k, kl);
+            if (!key)
+                break;
+            add_ref(b, o, key, (uint32_t)kl, h, str(b, kv[i].value));
         } else if (!grp) {
             /* the first repeat: every pair before it was a new member */
             if (!(grp = arena_alloc(b->a, n * sizeof *grp))) {
@@ -247,7 +294,7 @@ static doc *kv_headers(ab *b, const pc_kv *kv, size_t n)
     }
     if (grp && !b->bad)
         kv_join_repeats(b, o, kv, n, grp);
-    return o;
+    return seal1(o);
 }
 
 /* Labels and context extensions: protobuf maps, the last value wins. */
@@ -260,7 +307,7 @@ static doc *kv_map(ab *b, const pc_kv *kv, size_t n)
         if (!v || doc_set(b->a, o, k, kv[i].key.len, v) != 0)
             b->bad = 1;
     }
-    return o;
+    return seal1(o);
 }
 
 /* ---- parts ---- */
@@ -291,8 +338,8 @@ static doc *peer(ab *b, const peer_parts *pp, int proto_form)
             doc *sa = obj(b, 2), *addr = obj(b, 1);
             add(b, sa, K_ADDRESS, pp->address);
             add(b, sa, K_PORT_VALUE, pp->port);
-            add(b, addr, K_SOCKET_ADDRESS, sa);
-            add(b, o, K_ADDRESS, addr);
+            add(b, addr, K_SOCKET_ADDRESS, seal1(sa));
+            add(b, o, K_ADDRESS, seal1(addr));
         }
     } else {
         put(b, o, K_ADDRESS, pp->address);
@@ -304,7 +351,7 @@ static doc *peer(ab *b, const peer_parts *pp, int proto_form)
     put(b, o, K_PRINCIPAL, pp->principal);
     /* Both forms: Authorino's well-known source.certificate too. */
     put(b, o, K_CERTIFICATE, pp->certificate);
-    return o;
+    return seal1(o);
 }
 
 /* Authorino's well-known request.time is a protobuf Timestamp marshalled by
@@ -321,7 +368,7 @@ static doc *timestamp(ab *b, int64_t sec, int32_t nanos)
     add(b, t, K_SECONDS, num(b, sec));
     if (nanos)
         add(b, t, K_NANOS, num(b, nanos));
-    return t;
+    return seal1(t);
 }
 
 /* 1 when v nests no more than AUTHJSON_MAX_DEPTH containers (depth counts
@@ -405,12 +452,12 @@ static doc *context(ab *b, const pc_request_view *v, const http_parts *hp,
     put(b, http, K_SIZE, hp->size);
     put(b, http, K_PROTOCOL, hp->protocol);
     put(b, http, K_BODY, hp->body);
-    add(b, creq, K_HTTP, http);
+    add(b, creq, K_HTTP, seal1(http));
     put(b, creq, K_TIME, hp->time);
-    add(b, ctx, K_REQUEST, creq);
+    add(b, ctx, K_REQUEST, seal1(creq));
     put(b, ctx, K_CONTEXT_EXTENSIONS, hp->ctxext);
     put(b, ctx, K_METADATA_CONTEXT, meta);
-    return ctx;
+    return seal1(ctx);
 }
 
 /* request: Authorino's well-known attributes. */
@@ -446,7 +493,7 @@ static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
         size_t ul = q ? (size_t)(q - p) : v->path.len;
         add(b, req, K_URL_PATH, q ? str_n(b, p, ul) : hp->path);
         if (q) {
-            doc *query = doc_new_str_ref(b->a, q + 1, v->path.len - ul - 1);
+            doc *query = seal1(doc_new_str_ref(b->a, q + 1, v->path.len - ul - 1));
             if (!query)
                 b->bad = 1;
             add(b, req, K_QUERY, query);
@@ -461,14 +508,15 @@ static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
     put(b, req, K_CONTEXT_EXTENSIONS, hp->ctxext);
     if (slash) {
         const char *p = doc_str(hp->path, NULL), *s = p + (slash - v->path.ptr);
-        doc *g = obj(b, 2), *method = doc_new_str_ref(b->a, s + 1, v->path.len - (size_t)(s - p) - 1);
+        doc *g = obj(b, 2),
+            *method = seal1(doc_new_str_ref(b->a, s + 1, v->path.len - (size_t)(s - p) - 1));
         if (!method)
             b->bad = 1;
         add(b, g, K_SERVICE, str_n(b, p + 1, (size_t)(s - p - 1)));
         add(b, g, K_METHOD, method);
-        add(b, req, K_GRPC, g);
+        add(b, req, K_GRPC, seal1(g));
     }
-    return req;
+    return seal1(req);
 }
 
 static doc *build(const pc_request_view *v, int with_context, ab *b)
@@ -504,15 +552,7 @@ static doc *build(const pc_request_view *v, int with_context, ab *b)
     add(b, root, K_REQUEST, req);
     add(b, root, K_SOURCE, source);
     add(b, root, K_DESTINATION, destination);
-    if (b->bad)
-        return NULL;
-    /* Read-only from here: evaluators only read them, and nodes shared
-     * between request and context must not change under either. */
-    doc_seal(req);
-    doc_seal(source);
-    doc_seal(destination);
-    doc_seal(ctx);
-    return root;
+    return b->bad ? NULL : root;
 }
 
 doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena *a)

@@ -264,6 +264,8 @@ static void test_map_last_wins(void)
     arena_free(&a);
 }
 
+static int emit_ok(const void *arg, const pc_json_sink *k);
+
 /* ---- the whole document ---- */
 
 static const pc_kv FULL_HEADERS[] = {
@@ -394,6 +396,18 @@ static void test_whole_document(void)
     arena_free(&a);
 }
 
+/* Nodes at or below v that are still mutable. */
+static size_t mutable_nodes(const doc *v)
+{
+    if (!v)
+        return 0;
+    size_t n = (v->flags & DOC_MUTABLE) != 0;
+    for (size_t i = 0; i < doc_len(v); i++)
+        n += mutable_nodes(doc_type_of(v) == DOC_ARRAY ? doc_at(v, i)
+                                                       : doc_member_at(v, i)->val);
+    return n;
+}
+
 /* The parts evaluators read are sealed; the root takes `auth`. */
 static void test_sealed_parts(void)
 {
@@ -421,6 +435,20 @@ static void test_sealed_parts(void)
     CU_ASSERT_PTR_EQUAL(AT(root, "request", "headers"),
                         AT(root, "context", "request", "http", "headers"));
     CU_ASSERT_TRUE(root->flags & DOC_MUTABLE);
+    /* every node below the root, of every kind of view */
+    CU_ASSERT_EQUAL(mutable_nodes(root), 1);
+    static const pc_kv rep[] = {{{"a", 1}, {"1", 1}}, {{"a", 1}, {"2", 1}}};
+    pc_request_view r = base_view();
+    r.headers = rep;
+    r.n_headers = 2;
+    r.time_sec = 1;
+    r.source.address = pc_str_c("::1");
+    r.metadata_emit = emit_ok;
+    for (int ctx = 0; ctx < 2; ctx++) {
+        const doc *d = authjson_build_doc(&r, ctx, &a);
+        CU_ASSERT_FATAL(d != NULL);
+        CU_ASSERT_EQUAL(mutable_nodes(d), 1);
+    }
     doc *auth = doc_new_object(&a, 1);
     CU_ASSERT_EQUAL(doc_set(&a, root, "auth", 4, auth), 0);
     CU_ASSERT_EQUAL(doc_set(&a, auth, "identity", 8, x), 0);
