@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bench_request.h"
 #include "host/hostimpl.h"
 #include "plugin/loader.h"
 #include "request/checkjson.h"
@@ -67,14 +68,6 @@ static const char *const CONFIG =
     "              path: {expression: request.path}\n"
     "---\napiVersion: v1\nkind: Secret\nmetadata: {name: k1, namespace: bench, labels: "
     "{app: bench, tier: gold}}\nstringData: {api_key: bench-key-0123456789}\n";
-
-#define REQ(host, extra)                                                              \
-    "{\"attributes\":{\"source\":{\"address\":{\"socketAddress\":{\"address\":"     \
-    "\"10.0.0.7\",\"portValue\":41000}}},\"request\":{\"http\":{\"id\":\"1\","      \
-    "\"method\":\"GET\",\"path\":\"/pets/42\",\"host\":\"" host "\",\"scheme\":"     \
-    "\"http\",\"protocol\":\"HTTP/1.1\",\"headers\":{\":authority\":\"" host "\","   \
-    "\":method\":\"GET\",\":path\":\"/pets/42\",\"user-agent\":\"bench/1\","         \
-    "\"accept\":\"*/*\",\"x-request-id\":\"d1b2c3\"" extra "}}}}}"
 
 static double run(snapshot *s, const char *req, long iters, int *allowed)
 {

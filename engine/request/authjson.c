@@ -1,420 +1,577 @@
-/* authjson.c - request view into the Authorization JSON.
+/* authjson.c - request view into the Authorization JSON, as doc nodes.
  *
  * `request.*` are Authorino's well-known attributes; `context` is Envoy's
  * AttributeContext with proto field names, which older AuthConfigs still
- * select from. Both share sub-objects (headers, context extensions) by
- * reference instead of copying them. */
+ * select from. Both point at the same nodes (headers, context extensions,
+ * metadata and the strings they have in common) instead of copying them:
+ * the parts are sealed before anyone reads them, so a node may have
+ * several parents.
+ *
+ * Everything comes from one arena and nothing is freed: the bytes of the
+ * view are copied (the view only lives until submit returns), member names
+ * that are string literals go in by reference with their hash computed
+ * once per process, header names are hashed once, and every object is
+ * allocated at its final size. */
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "authjson.h"
+#include "doc/doc.h"
 #include "jsonsink.h"
 
-/* Every part of the request goes in or the document is not built: a
+/* ---- member names ---- */
+
+#define AJ_KEYS(X)                                                                         \
+    X(ADDRESS, "address") X(BODY, "body") X(CERTIFICATE, "certificate")                    \
+    X(CONTENT_TYPE, "content-type") X(CONTEXT, "context")                                  \
+    X(CONTEXT_EXTENSIONS, "context_extensions") X(DESTINATION, "destination")              \
+    X(FRAGMENT, "fragment") X(GRPC, "grpc") X(HEADERS, "headers") X(HOST, "host")          \
+    X(HTTP, "http") X(ID, "id") X(LABELS, "labels") X(METADATA, "metadata")                \
+    X(METADATA_CONTEXT, "metadata_context") X(METHOD, "method") X(NANOS, "nanos")          \
+    X(PATH, "path") X(PORT, "port") X(PORT_VALUE, "port_value") X(PRINCIPAL, "principal")  \
+    X(PROTOCOL, "protocol") X(QUERY, "query") X(RAW_BODY, "raw_body")                      \
+    X(REFERER, "referer") X(REQUEST, "request") X(SCHEME, "scheme") X(SECONDS, "seconds")  \
+    X(SERVICE, "service") X(SIZE, "size") X(SOCKET_ADDRESS, "socket_address")              \
+    X(SOURCE, "source") X(TIME, "time") X(URL_PATH, "url_path") X(USER_AGENT, "user_agent") \
+    X(USER_AGENT_HEADER, "user-agent")
+
+enum {
+#define X(id, s) K_##id,
+    AJ_KEYS(X)
+#undef X
+    K_COUNT
+};
+
+static const struct {
+    const char *s;
+    uint32_t len;
+} KEY[K_COUNT] = {
+#define X(id, s) {s, sizeof s - 1},
+    AJ_KEYS(X)
+#undef X
+};
+
+static uint32_t key_hash[K_COUNT];
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void hash_keys(void)
+{
+    for (int k = 0; k < K_COUNT; k++)
+        key_hash[k] = doc_hash(KEY[k].s, KEY[k].len);
+}
+
+/* ---- building ----
+ * Every part of the request goes in or the document is not built: a
  * member that silently went missing would skip a `when` that selects it.
- * The helpers below record any failure in *bad and authjson_build returns
- * NULL then (the caller denies). Frontends hand over what json-c can hold
- * (keys without NUL, strings under 2 GiB); anything else fails here too. */
+ * The helpers record any failure in b->bad and authjson_build_doc returns
+ * NULL then (the caller denies). What json-c could not hold (keys with a
+ * NUL, strings of 2 GiB or more) fails too, so the document is the same
+ * whichever representation reads it. */
 
-/* Adds a member under a string literal key that the object does not have
- * yet: json-c then neither copies the key nor looks it up first. */
-static void jadd(struct json_object *o, const char *key, struct json_object *v,
-                 int *bad)
+typedef struct ab {
+    struct arena *a;
+    int bad;
+} ab;
+
+/* A NUL-terminated copy of p in the arena. */
+static const char *copy_z(ab *b, const char *p, size_t len)
 {
-    if (!o || !v || json_object_object_add_ex(o, key, v,
-                                              JSON_C_OBJECT_ADD_KEY_IS_NEW |
-                                                  JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
-        json_object_put(v);
-        *bad = 1;
+    char *d = arena_alloc(b->a, len + 1);
+    if (!d) {
+        b->bad = 1;
+        return NULL;
     }
-}
-
-static struct json_object *jstr_n(const char *p, size_t len, int *bad)
-{
-    struct json_object *o = len <= (size_t)INT_MAX
-        ? json_object_new_string_len(p ? p : "", (int)len) : NULL;
-    if (!o)
-        *bad = 1;
-    return o;
-}
-
-static struct json_object *jstr(pc_str s, int *bad)
-{
-    return jstr_n(s.ptr, s.len, bad);
-}
-
-static struct json_object *jobj(int *bad)
-{
-    struct json_object *o = json_object_new_object();
-    if (!o)
-        *bad = 1;
-    return o;
-}
-
-/* Adds key only when s is non-empty: Authorino omits empty parts. */
-static void put_str(struct json_object *o, const char *key, pc_str s, int *bad)
-{
-    if (s.len)
-        jadd(o, key, jstr(s, bad), bad);
-}
-
-/* A NUL-terminated copy of a key: in buf when it fits, else on the heap
- * (*heap is then set, for the caller to free). NULL when it holds a NUL,
- * which no json-c key can. */
-static const char *key_z(pc_str k, char *buf, size_t cap, char **heap)
-{
-    *heap = NULL;
-    if (k.len && memchr(k.ptr, '\0', k.len))
-        return NULL;
-    char *d = buf;
-    if (k.len >= cap && !(d = *heap = malloc(k.len + 1)))
-        return NULL;
-    if (k.len)
-        memcpy(d, k.ptr, k.len);
-    d[k.len] = '\0';
+    if (len)
+        memcpy(d, p, len);
+    d[len] = '\0';
     return d;
 }
 
-/* Sets o[k] = v; with is_new, k is known to be absent (no second lookup),
- * else an earlier value is replaced (the last one wins). Takes v. */
-static void kv_set(struct json_object *o, const char *k, struct json_object *v,
-                   int is_new, int *bad)
+/* Adds a member o does not have yet, its key kept by reference (a
+ * literal, or a copy in the arena). Objects here are allocated at their
+ * final size, and one of at most DOC_INDEX_MIN members has no index, so
+ * the member goes straight into the slot the cap hint reserved: what
+ * doc_add_new does, without its checks; past that, doc_add_new keeps the
+ * index. */
+static void add_ref(ab *b, doc *o, const char *key, uint32_t klen, uint32_t hash,
+                    const doc *v)
 {
-    if (!v || json_object_object_add_ex(o, k, v,
-                                        is_new ? JSON_C_OBJECT_ADD_KEY_IS_NEW : 0) != 0) {
-        json_object_put(v);
-        *bad = 1;
+    if (!o || !v) {
+        b->bad = 1;
+    } else if (o->n < o->cap && o->n < DOC_INDEX_MIN && (o->flags & DOC_MUTABLE)) {
+        doc_member *m = &o->u.members[o->n++];
+        m->key = key;
+        m->klen = klen;
+        m->hash = hash;
+        m->val = v;
+    } else if (doc_add_new(b->a, o, key, klen, hash, 0, v) != 0) {
+        b->bad = 1;
     }
+}
+
+/* Adds the constant key k, which o does not have yet. */
+static void add(ab *b, doc *o, int k, const doc *v)
+{
+    add_ref(b, o, KEY[k].s, KEY[k].len, key_hash[k], v);
+}
+
+/* Read-only from here. The parts are sealed node by node as they are
+ * finished (leaves when made, containers when filled) rather than by
+ * doc_seal walking the finished tree again; nodes shared between request
+ * and context must not change under either. */
+static doc *seal1(doc *v)
+{
+    if (v)
+        v->flags &= (uint8_t)~DOC_MUTABLE;
+    return v;
+}
+
+/* Adds k only when there is a value: Authorino omits empty parts. */
+static void put(ab *b, doc *o, int k, const doc *v)
+{
+    if (v)
+        add(b, o, k, v);
+}
+
+static doc *str_n(ab *b, const char *p, size_t len)
+{
+    doc *s = len <= (size_t)INT_MAX ? doc_new_str(b->a, p, len) : NULL;
+    if (!s)
+        b->bad = 1;
+    return seal1(s);
+}
+
+static doc *str(ab *b, pc_str s)
+{
+    return str_n(b, s.ptr, s.len);
+}
+
+/* A copy of s, or NULL when it is empty (and left out). */
+static doc *opt_str(ab *b, pc_str s)
+{
+    return s.len ? str(b, s) : NULL;
+}
+
+static doc *num(ab *b, int64_t i)
+{
+    doc *n = doc_new_int(b->a, i);
+    if (!n)
+        b->bad = 1;
+    return seal1(n);
+}
+
+static doc *obj(ab *b, size_t cap)
+{
+    doc *o = doc_new_object(b->a, cap);
+    if (!o)
+        b->bad = 1;
+    return o;
+}
+
+/* A name's bytes for doc calls (never NULL), or NULL when no JSON key of
+ * json-c's could hold it. */
+static const char *key_bytes(pc_str k)
+{
+    if (k.len > (size_t)INT_MAX || (k.len && memchr(k.ptr, '\0', k.len)))
+        return NULL;
+    return k.len ? k.ptr : "";
+}
+
+/* ---- key/value objects ---- */
+
+/* The member number of key in o, or -1: doc_get_h's lookup (the index
+ * when o has one), here because the join needs where the member is. */
+static long member_of(const doc *o, const char *key, size_t klen, uint32_t hash)
+{
+    if (o->aux.index) {
+        for (uint32_t s = hash & o->imask;; s = (s + 1) & o->imask) {
+            uint32_t slot = o->aux.index[s];
+            if (!slot)
+                return -1;
+            const doc_member *m = doc_member_at(o, slot - 1);
+            if (m->hash == hash && m->klen == klen && memcmp(m->key, key, klen) == 0)
+                return (long)slot - 1;
+        }
+    }
+    for (uint32_t i = 0; i < o->n; i++) {
+        const doc_member *m = &o->u.members[i];
+        if (m->hash == hash && m->klen == klen && memcmp(m->key, key, klen) == 0)
+            return (long)i;
+    }
+    return -1;
 }
 
 /* The values of repeated names, joined with "," as Envoy does, at a cost
- * linear in their total size: one pass groups the entries by name (json-c's
- * seeded hash over the keys the object already holds), one builds each
- * joined string at its final size. Joining pairwise as they come would
+ * linear in their total size: grp holds each pair's member, one pass sizes
+ * each joined string, one fills it. Joining pairwise as they come would
  * copy the growing string again for each repeat, quadratic in the count. */
-static void kv_join_repeats(struct json_object *o, const pc_kv *kv, size_t n,
-                            int *bad)
+static void kv_join_repeats(ab *b, doc *o, const pc_kv *kv, size_t n, const uint32_t *grp)
 {
-    struct grp { size_t last; size_t total; } *g = malloc(n * sizeof *g);
-    size_t *next = malloc(n * sizeof *next), *first = malloc(n * sizeof *first);
-    const char **names = malloc(n * sizeof *names);
-    struct lh_table *t = n <= INT_MAX / 2 ? lh_kchar_table_new((int)(2 * n), NULL) : NULL;
-    size_t ng = 0;
-    if (!g || !next || !first || !names || !t) {
-        *bad = 1;
-        goto out;
+    struct join {
+        char *buf;
+        size_t len, total;
+        size_t count;
+    } *j;
+    size_t nm = doc_len(o);
+    if (!(j = arena_alloc(b->a, nm * sizeof *j))) {
+        b->bad = 1;
+        return;
     }
-    for (size_t i = 0; i < n && !*bad; i++) {
-        char buf[256], *heap;
-        const char *k = key_z(kv[i].key, buf, sizeof buf, &heap);
-        struct lh_entry *e = k ? lh_table_lookup_entry(json_object_get_object(o), k) : NULL;
-        void *gi;
-        free(heap);
-        if (!e) {
-            *bad = 1;
-            break;
-        }
-        next[i] = SIZE_MAX;
-        if (lh_table_lookup_ex(t, e->k, &gi)) {
-            size_t x = (size_t)(uintptr_t)gi;
-            next[g[x].last] = i;
-            g[x].last = i;
-            g[x].total += 1 + kv[i].value.len;
-        } else {
-            first[ng] = i;
-            names[ng] = e->k;
-            g[ng].last = i;
-            g[ng].total = kv[i].value.len;
-            if (lh_table_insert(t, e->k, (void *)(uintptr_t)ng) != 0)
-                *bad = 1;
-            ng++;
-        }
+    memset(j, 0, nm * sizeof *j);
+    for (size_t i = 0; i < n; i++) {
+        struct join *g = &j[grp[i]];
+        g->total += kv[i].value.len + (g->count ? 1 : 0);
+        g->count++;
     }
-    for (size_t x = 0; x < ng && !*bad; x++) {
-        size_t i = first[x];
-        if (g[x].last == i)
+    for (size_t i = 0; i < n; i++) {
+        struct join *g = &j[grp[i]];
+        if (g->count < 2)
             continue; /* a single value, already in place */
-        char *b = g[x].total <= (size_t)INT_MAX ? malloc(g[x].total + 1) : NULL;
-        if (!b) {
-            *bad = 1;
-            break;
-        }
-        size_t len = 0;
         /* A comma between every two values, empty ones too: "" then "x"
          * is ",x", never "x", which an empty first value would forge. */
-        for (int lead = 1; i != SIZE_MAX; i = next[i], lead = 0) {
-            if (!lead)
-                b[len++] = ',';
-            if (kv[i].value.len)
-                memcpy(b + len, kv[i].value.ptr, kv[i].value.len);
-            len += kv[i].value.len;
+        if (g->buf) {
+            g->buf[g->len++] = ',';
+        } else if (g->total > (size_t)INT_MAX || !(g->buf = arena_alloc(b->a, g->total + 1))) {
+            b->bad = 1;
+            return;
         }
-        struct json_object *v = jstr_n(b, len, bad);
-        free(b);
-        if (v)
-            kv_set(o, names[x], v, 0, bad);
+        if (kv[i].value.len)
+            memcpy(g->buf + g->len, kv[i].value.ptr, kv[i].value.len);
+        g->len += kv[i].value.len;
     }
-out:
-    if (t)
-        lh_table_free(t);
-    free(g);
-    free(next);
-    free(first);
-    free(names);
+    for (size_t m = 0; m < nm; m++) {
+        struct join *g = &j[m];
+        if (g->count < 2)
+            continue;
+        g->buf[g->len] = '\0';
+        const doc_member *mb = doc_member_at(o, m);
+        doc *v = seal1(doc_new_str_ref(b->a, g->buf, g->len));
+        if (!v || doc_set_ref(b->a, o, mb->key, mb->klen, mb->hash, v) != 0) {
+            b->bad = 1;
+            return;
+        }
+    }
 }
 
-/* A heap copy of a key for the object to own; NULL when it holds a NUL,
- * which no json-c key can, or on allocation failure. */
-static char *key_dup(pc_str k)
+/* The headers: each name hashed once and looked up once; a repeated name
+ * keeps the place of its first occurrence and gets the joined values. */
+static doc *kv_headers(ab *b, const pc_kv *kv, size_t n)
 {
-    if (k.len && memchr(k.ptr, '\0', k.len))
+    doc *o = n <= (size_t)INT_MAX ? obj(b, n) : NULL;
+    uint32_t *grp = NULL; /* each pair's member, once a name repeats */
+    if (!o) {
+        b->bad = 1;
         return NULL;
-    char *d = k.len < SIZE_MAX ? malloc(k.len + 1) : NULL;
-    if (!d)
-        return NULL;
-    if (k.len)
-        memcpy(d, k.ptr, k.len);
-    d[k.len] = '\0';
-    return d;
-}
-
-/* An object of the pairs; with join, repeated names are joined (headers),
- * else the last value wins (labels, context extensions: proto maps).
- * Each key is hashed once and copied once: the copy made here becomes the
- * entry's key (json_object_object_add would hash it again and copy it
- * again), and a name seen before only marks the repeat. */
-static struct json_object *kv_object(const pc_kv *kv, size_t n, int join, int *bad)
-{
-    struct json_object *o = jobj(bad);
-    if (!o)
-        return NULL;
-    struct lh_table *t = json_object_get_object(o);
-    int repeats = 0;
-    for (size_t i = 0; i < n && !*bad; i++) {
-        char *k = key_dup(kv[i].key);
+    }
+    for (size_t i = 0; i < n && !b->bad; i++) {
+        const char *k = key_bytes(kv[i].key);
         if (!k) {
-            *bad = 1;
+            b->bad = 1;
             break;
         }
-        unsigned long h = lh_get_hash(t, k);
-        struct lh_entry *e = lh_table_lookup_entry_w_hash(t, k, h);
-        if (e && join) {
-            repeats = 1; /* the first value stays until they are joined */
-            free(k);
-            continue;
+        size_t kl = kv[i].key.len;
+        uint32_t h = doc_hash(k, kl);
+        long m = member_of(o, k, kl, h);
+        if (m < 0) {
+            m = (long)o->n;
+            const char *key = copy_z(b, k, kl);
+            if (!key)
+                break;
+            add_ref(b, o, key, (uint32_t)kl, h, str(b, kv[i].value));
+        } else if (!grp) {
+            /* the first repeat: every pair before it was a new member */
+            if (!(grp = arena_alloc(b->a, n * sizeof *grp))) {
+                b->bad = 1;
+                break;
+            }
+            for (size_t x = 0; x < i; x++)
+                grp[x] = (uint32_t)x;
         }
-        struct json_object *v = jstr(kv[i].value, bad);
-        if (!v) {
-            free(k);
-        } else if (e) {
-            free(k); /* the last value wins; the entry keeps its key */
-            json_object_put((struct json_object *)lh_entry_v(e));
-            lh_entry_set_val(e, v);
-        } else if (lh_table_insert_w_hash(t, k, v, h, 0) != 0) {
-            free(k);
-            json_object_put(v);
-            *bad = 1;
-        }
+        if (grp)
+            grp[i] = (uint32_t)m;
     }
-    if (repeats && !*bad)
-        kv_join_repeats(o, kv, n, bad);
-    return o;
+    if (grp && !b->bad)
+        kv_join_repeats(b, o, kv, n, grp);
+    return seal1(o);
 }
 
-static struct json_object *jint(int64_t i, int *bad)
+/* Labels and context extensions: protobuf maps, the last value wins. */
+static doc *kv_map(ab *b, const pc_kv *kv, size_t n)
 {
-    struct json_object *o = json_object_new_int64(i);
-    if (!o)
-        *bad = 1;
-    return o;
+    doc *o = obj(b, n);
+    for (size_t i = 0; o && i < n && !b->bad; i++) {
+        const char *k = key_bytes(kv[i].key);
+        doc *v = k ? str(b, kv[i].value) : NULL;
+        if (!v || doc_set(b->a, o, k, kv[i].key.len, v) != 0)
+            b->bad = 1;
+    }
+    return seal1(o);
 }
 
-static struct json_object *peer(const pc_peer_view *p, int proto_form, int *bad)
+/* ---- parts ---- */
+
+/* One side of the connection, whose strings both of its forms share. */
+typedef struct peer_parts {
+    doc *address, *port, *service, *labels, *principal, *certificate;
+    uint32_t port_value;
+} peer_parts;
+
+static void peer_parts_of(ab *b, const pc_peer_view *p, peer_parts *pp)
 {
-    struct json_object *o = jobj(bad);
-    if (!o)
-        return NULL;
+    pp->address = opt_str(b, p->address);
+    pp->port = p->address.len || p->port ? num(b, p->port) : NULL;
+    pp->port_value = p->port;
+    pp->service = opt_str(b, p->service);
+    pp->labels = p->n_labels ? kv_map(b, p->labels, p->n_labels) : NULL;
+    pp->principal = opt_str(b, p->principal);
+    pp->certificate = opt_str(b, p->certificate);
+}
+
+static doc *peer(ab *b, const peer_parts *pp, int proto_form)
+{
+    doc *o = obj(b, 6);
     if (proto_form) {
         /* context.source.address.socket_address.{address,port_value} */
-        if (p->address.len) {
-            struct json_object *sa = jobj(bad);
-            jadd(sa, "address", jstr(p->address, bad), bad);
-            jadd(sa, "port_value", jint(p->port, bad), bad);
-            struct json_object *addr = jobj(bad);
-            jadd(addr, "socket_address", sa, bad);
-            jadd(o, "address", addr, bad);
+        if (pp->address) {
+            doc *sa = obj(b, 2), *addr = obj(b, 1);
+            add(b, sa, K_ADDRESS, pp->address);
+            add(b, sa, K_PORT_VALUE, pp->port);
+            add(b, addr, K_SOCKET_ADDRESS, seal1(sa));
+            add(b, o, K_ADDRESS, seal1(addr));
         }
     } else {
-        put_str(o, "address", p->address, bad);
-        if (p->port)
-            jadd(o, "port", jint(p->port, bad), bad);
+        put(b, o, K_ADDRESS, pp->address);
+        if (pp->port_value)
+            add(b, o, K_PORT, pp->port);
     }
-    put_str(o, "service", p->service, bad);
-    if (p->n_labels)
-        jadd(o, "labels", kv_object(p->labels, p->n_labels, 0, bad), bad);
-    put_str(o, "principal", p->principal, bad);
+    put(b, o, K_SERVICE, pp->service);
+    put(b, o, K_LABELS, pp->labels);
+    put(b, o, K_PRINCIPAL, pp->principal);
     /* Both forms: Authorino's well-known source.certificate too. */
-    put_str(o, "certificate", p->certificate, bad);
-    return o;
+    put(b, o, K_CERTIFICATE, pp->certificate);
+    return seal1(o);
 }
 
 /* Authorino's well-known request.time is a protobuf Timestamp marshalled by
  * encoding/json: {"seconds": N, "nanos": M}, zero fields left out (so CEL's
  * `request.time.seconds` reads it). A time outside Timestamp's years
  * 1-9999 fails. */
-static struct json_object *timestamp_obj(int64_t sec, int32_t nanos, int *bad)
+static doc *timestamp(ab *b, int64_t sec, int32_t nanos)
 {
     if (sec < -62135596800LL || sec > 253402300799LL || nanos < 0 || nanos > 999999999) {
-        *bad = 1;
+        b->bad = 1;
         return NULL;
     }
-    struct json_object *t = jobj(bad);
-    jadd(t, "seconds", jint(sec, bad), bad);
+    doc *t = obj(b, nanos ? 2 : 1);
+    add(b, t, K_SECONDS, num(b, sec));
     if (nanos)
-        jadd(t, "nanos", jint(nanos, bad), bad);
-    return t;
+        add(b, t, K_NANOS, num(b, nanos));
+    return seal1(t);
 }
 
-/* metadata_context from its JSON text; text that does not parse as an
- * object fails the build instead of leaving `metadata` out. */
-static struct json_object *metadata(pc_str text, int *bad)
+/* 1 when v nests no more than AUTHJSON_MAX_DEPTH containers (depth counts
+ * v's own) and no key in it holds a NUL. */
+static int meta_fits(const doc *v, int depth)
 {
-    struct json_object *meta = NULL;
-    /* As deep as any frontend may send (the Struct's levels plus the
-     * filter_metadata wrapper), not json-c's default of 32. */
-    struct json_tokener *tok = text.len <= (size_t)INT_MAX
-        ? json_tokener_new_ex(AUTHJSON_MAX_DEPTH) : NULL;
-    if (tok) {
-        meta = json_tokener_parse_ex(tok, text.ptr, (int)text.len);
-        if (json_tokener_get_error(tok) != json_tokener_success ||
-            (size_t)json_tokener_get_parse_end(tok) != text.len ||
-            !json_object_is_type(meta, json_type_object)) {
-            json_object_put(meta);
-            meta = NULL;
+    doc_type t = doc_type_of(v);
+    if (t != DOC_OBJECT && t != DOC_ARRAY)
+        return 1;
+    if (depth > AUTHJSON_MAX_DEPTH)
+        return 0;
+    for (size_t i = 0; i < doc_len(v); i++) {
+        if (t == DOC_ARRAY) {
+            if (!meta_fits(doc_at(v, i), depth + 1))
+                return 0;
+            continue;
         }
-        json_tokener_free(tok);
+        const doc_member *m = doc_member_at(v, i);
+        if ((m->klen && memchr(m->key, '\0', m->klen)) || !meta_fits(m->val, depth + 1))
+            return 0;
     }
-    if (!meta)
-        *bad = 1;
+    return 1;
+}
+
+/* metadata_context from its JSON text; text that is not one object (as
+ * deep as any frontend may send: the Struct's levels plus the
+ * filter_metadata wrapper) fails the build instead of leaving `metadata`
+ * out. */
+static const doc *metadata_text(ab *b, pc_str text)
+{
+    const doc *meta = NULL;
+    if (text.len > (size_t)INT_MAX ||
+        doc_parse(b->a, text.ptr, text.len, &meta, NULL, 0) != 0 ||
+        doc_type_of(meta) != DOC_OBJECT || !meta_fits(meta, 1)) {
+        b->bad = 1;
+        return NULL;
+    }
+    /* The parser's nodes are new ones in b->a: ours to seal. */
+    doc_seal((doc *)meta);
     return meta;
 }
 
-static struct json_object *build(const pc_request_view *v, int with_context, int *bad)
+/* metadata: Envoy's metadata_context, built straight from the frontend's
+ * structure when it offers that, else from its JSON text; NULL when the
+ * view has none (or on failure, with b->bad set). */
+static const doc *metadata(ab *b, const pc_request_view *v)
 {
-    struct json_object *root = jobj(bad);
-    if (!root)
-        return NULL;
-    struct json_object *headers = kv_object(v->headers, v->n_headers, 1, bad);
-    struct json_object *ctxext = v->n_context_extensions
-        ? kv_object(v->context_extensions, v->n_context_extensions, 0, bad) : NULL;
-
-    /* context: Envoy's AttributeContext, only for configs that use it. */
-    struct json_object *ctx = with_context ? jobj(bad) : NULL;
-    if (ctx) {
-        jadd(ctx, "source", peer(&v->source, 1, bad), bad);
-        jadd(ctx, "destination", peer(&v->destination, 1, bad), bad);
-        struct json_object *creq = jobj(bad);
-        struct json_object *http = jobj(bad);
-        put_str(http, "id", v->id, bad);
-        put_str(http, "method", v->method, bad);
-        jadd(http, "headers", json_object_get(headers), bad);
-        put_str(http, "path", v->path, bad);
-        put_str(http, "host", v->host, bad);
-        put_str(http, "scheme", v->scheme, bad);
-        put_str(http, "query", v->query, bad);
-        put_str(http, "fragment", v->fragment, bad);
-        if (v->size > 0)
-            jadd(http, "size", jint(v->size, bad), bad);
-        put_str(http, "protocol", v->protocol, bad);
-        put_str(http, "body", v->body, bad);
-        jadd(creq, "http", http, bad);
-        if (v->time_sec)
-            jadd(creq, "time", timestamp_obj(v->time_sec, v->time_nanos, bad), bad);
-        jadd(ctx, "request", creq, bad);
-        if (ctxext)
-            jadd(ctx, "context_extensions", json_object_get(ctxext), bad);
-    }
-
-    /* metadata: Envoy's metadata_context, built straight from the
-     * frontend's structure when it offers that, else from its JSON text. */
     int (*emit)(const void *, const pc_json_sink *) =
         v->struct_size >= offsetof(pc_request_view, metadata_arg) + sizeof(void *)
             ? v->metadata_emit : NULL;
-    if (emit || v->metadata_context_json.len) {
-        struct json_object *meta = emit ? jsonsink_build(emit, v->metadata_arg)
-                                        : metadata(v->metadata_context_json, bad);
+    if (emit) {
+        const doc *meta = jsonsink_build_doc(emit, v->metadata_arg, b->a);
         if (!meta)
-            *bad = 1;
-        if (ctx && meta)
-            jadd(ctx, "metadata_context", json_object_get(meta), bad);
-        jadd(root, "metadata", meta, bad);
+            b->bad = 1;
+        return meta;
     }
-    if (ctx)
-        jadd(root, "context", ctx, bad);
-
-    /* request: Authorino's well-known attributes. */
-    struct json_object *req = jobj(bad);
-    put_str(req, "id", v->id, bad);
-    if (v->time_sec)
-        jadd(req, "time", timestamp_obj(v->time_sec, v->time_nanos, bad), bad);
-    put_str(req, "protocol", v->protocol, bad);
-    put_str(req, "scheme", v->scheme, bad);
-    put_str(req, "host", v->host, bad);
-    put_str(req, "method", v->method, bad);
-    put_str(req, "path", v->path, bad);
-    if (v->path.len) {
-        const char *q = memchr(v->path.ptr, '?', v->path.len);
-        size_t ul = q ? (size_t)(q - v->path.ptr) : v->path.len;
-        jadd(req, "url_path", jstr_n(v->path.ptr, ul, bad), bad);
-        if (q)
-            jadd(req, "query", jstr_n(q + 1, v->path.len - ul - 1, bad), bad);
-    }
-    jadd(req, "headers", json_object_get(headers), bad);
-    struct json_object *h;
-    if (headers && json_object_object_get_ex(headers, "referer", &h))
-        jadd(req, "referer", json_object_get(h), bad);
-    if (headers && json_object_object_get_ex(headers, "user-agent", &h))
-        jadd(req, "user_agent", json_object_get(h), bad);
-    if (v->size > 0)
-        jadd(req, "size", jint(v->size, bad), bad);
-    put_str(req, "body", v->body, bad);
-    if (v->raw_body.len)
-        jadd(req, "raw_body", jstr(v->raw_body, bad), bad);
-    if (ctxext)
-        jadd(req, "context_extensions", ctxext, bad);
-    /* request.grpc: /package.Service/Method paths of gRPC requests. */
-    if (headers && json_object_object_get_ex(headers, "content-type", &h) &&
-        strncmp(json_object_get_string(h), "application/grpc", 16) == 0 &&
-        v->path.len > 1 && v->path.ptr[0] == '/') {
-        const char *slash = memchr(v->path.ptr + 1, '/', v->path.len - 1);
-        if (slash) {
-            struct json_object *g = jobj(bad);
-            jadd(g, "service", jstr_n(v->path.ptr + 1,
-                                      (size_t)(slash - v->path.ptr - 1), bad), bad);
-            jadd(g, "method", jstr_n(slash + 1,
-                                     (size_t)(v->path.ptr + v->path.len - slash - 1), bad),
-                 bad);
-            jadd(req, "grpc", g, bad);
-        }
-    }
-    json_object_put(headers);
-    jadd(root, "request", req, bad);
-    jadd(root, "source", peer(&v->source, 0, bad), bad);
-    jadd(root, "destination", peer(&v->destination, 0, bad), bad);
-    return root;
+    return v->metadata_context_json.len ? metadata_text(b, v->metadata_context_json) : NULL;
 }
 
+/* The strings request and context.request.http have in common. */
+typedef struct http_parts {
+    doc *id, *method, *path, *host, *scheme, *protocol, *body, *size, *time;
+    doc *headers, *ctxext;
+} http_parts;
+
+static doc *context(ab *b, const pc_request_view *v, const http_parts *hp,
+                    const peer_parts *src, const peer_parts *dst, const doc *meta)
+{
+    doc *ctx = obj(b, 5);
+    add(b, ctx, K_SOURCE, peer(b, src, 1));
+    add(b, ctx, K_DESTINATION, peer(b, dst, 1));
+    doc *creq = obj(b, 2), *http = obj(b, 11);
+    put(b, http, K_ID, hp->id);
+    put(b, http, K_METHOD, hp->method);
+    add(b, http, K_HEADERS, hp->headers);
+    put(b, http, K_PATH, hp->path);
+    put(b, http, K_HOST, hp->host);
+    put(b, http, K_SCHEME, hp->scheme);
+    put(b, http, K_QUERY, opt_str(b, v->query));
+    put(b, http, K_FRAGMENT, opt_str(b, v->fragment));
+    put(b, http, K_SIZE, hp->size);
+    put(b, http, K_PROTOCOL, hp->protocol);
+    put(b, http, K_BODY, hp->body);
+    add(b, creq, K_HTTP, seal1(http));
+    put(b, creq, K_TIME, hp->time);
+    add(b, ctx, K_REQUEST, seal1(creq));
+    put(b, ctx, K_CONTEXT_EXTENSIONS, hp->ctxext);
+    put(b, ctx, K_METADATA_CONTEXT, meta);
+    return seal1(ctx);
+}
+
+/* request: Authorino's well-known attributes. */
+static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
+{
+    const doc *referer = doc_get_h(hp->headers, KEY[K_REFERER].s, KEY[K_REFERER].len,
+                                   key_hash[K_REFERER], NULL);
+    const doc *ua = doc_get_h(hp->headers, KEY[K_USER_AGENT_HEADER].s,
+                              KEY[K_USER_AGENT_HEADER].len, key_hash[K_USER_AGENT_HEADER], NULL);
+    const char *ct = doc_str(doc_get_h(hp->headers, KEY[K_CONTENT_TYPE].s,
+                                       KEY[K_CONTENT_TYPE].len, key_hash[K_CONTENT_TYPE], NULL),
+                             NULL);
+    /* request.grpc: /package.Service/Method paths of gRPC requests. */
+    const char *slash = NULL;
+    if (ct && strncmp(ct, "application/grpc", 16) == 0 && v->path.len > 1 &&
+        v->path.ptr[0] == '/')
+        slash = memchr(v->path.ptr + 1, '/', v->path.len - 1);
+
+    doc *req = obj(b, 17);
+    put(b, req, K_ID, hp->id);
+    put(b, req, K_TIME, hp->time);
+    put(b, req, K_PROTOCOL, hp->protocol);
+    put(b, req, K_SCHEME, hp->scheme);
+    put(b, req, K_HOST, hp->host);
+    put(b, req, K_METHOD, hp->method);
+    put(b, req, K_PATH, hp->path);
+    if (hp->path) {
+        /* Both are read from the path's copy in the arena: the query is
+         * its tail (NUL-terminated there), the path without a query is the
+         * path itself. */
+        const char *p = doc_str(hp->path, NULL);
+        const char *q = memchr(p, '?', v->path.len);
+        size_t ul = q ? (size_t)(q - p) : v->path.len;
+        add(b, req, K_URL_PATH, q ? str_n(b, p, ul) : hp->path);
+        if (q) {
+            doc *query = seal1(doc_new_str_ref(b->a, q + 1, v->path.len - ul - 1));
+            if (!query)
+                b->bad = 1;
+            add(b, req, K_QUERY, query);
+        }
+    }
+    add(b, req, K_HEADERS, hp->headers);
+    put(b, req, K_REFERER, referer);
+    put(b, req, K_USER_AGENT, ua);
+    put(b, req, K_SIZE, hp->size);
+    put(b, req, K_BODY, hp->body);
+    put(b, req, K_RAW_BODY, opt_str(b, v->raw_body));
+    put(b, req, K_CONTEXT_EXTENSIONS, hp->ctxext);
+    if (slash) {
+        const char *p = doc_str(hp->path, NULL), *s = p + (slash - v->path.ptr);
+        doc *g = obj(b, 2),
+            *method = seal1(doc_new_str_ref(b->a, s + 1, v->path.len - (size_t)(s - p) - 1));
+        if (!method)
+            b->bad = 1;
+        add(b, g, K_SERVICE, str_n(b, p + 1, (size_t)(s - p - 1)));
+        add(b, g, K_METHOD, method);
+        add(b, req, K_GRPC, seal1(g));
+    }
+    return seal1(req);
+}
+
+static doc *build(const pc_request_view *v, int with_context, ab *b)
+{
+    doc *root = obj(b, 6); /* and `auth`, which the pipeline adds */
+    http_parts hp = {
+        .id = opt_str(b, v->id),
+        .method = opt_str(b, v->method),
+        .path = opt_str(b, v->path),
+        .host = opt_str(b, v->host),
+        .scheme = opt_str(b, v->scheme),
+        .protocol = opt_str(b, v->protocol),
+        .body = opt_str(b, v->body),
+        .size = v->size > 0 ? num(b, v->size) : NULL,
+        .time = v->time_sec ? timestamp(b, v->time_sec, v->time_nanos) : NULL,
+        .headers = kv_headers(b, v->headers, v->n_headers),
+        .ctxext = v->n_context_extensions
+                      ? kv_map(b, v->context_extensions, v->n_context_extensions)
+                      : NULL,
+    };
+    peer_parts src, dst;
+    peer_parts_of(b, &v->source, &src);
+    peer_parts_of(b, &v->destination, &dst);
+    const doc *meta = metadata(b, v);
+    if (b->bad)
+        return NULL;
+
+    doc *ctx = with_context ? context(b, v, &hp, &src, &dst, meta) : NULL;
+    doc *req = request(b, v, &hp);
+    doc *source = peer(b, &src, 0), *destination = peer(b, &dst, 0);
+    put(b, root, K_METADATA, meta);
+    put(b, root, K_CONTEXT, ctx);
+    add(b, root, K_REQUEST, req);
+    add(b, root, K_SOURCE, source);
+    add(b, root, K_DESTINATION, destination);
+    return b->bad ? NULL : root;
+}
+
+doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena *a)
+{
+    pthread_once(&key_once, hash_keys);
+    ab b = {a, 0};
+    doc *root = build(v, with_context, &b);
+    return b.bad ? NULL : root;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
 struct json_object *authjson_build(const pc_request_view *v, int with_context)
 {
-    int bad = 0;
-    struct json_object *root = build(v, with_context, &bad);
-    if (bad) {
-        json_object_put(root);
-        return NULL;
-    }
-    return root;
+    struct arena a;
+    arena_init(&a, 0);
+    struct json_object *j = NULL;
+    doc *d = authjson_build_doc(v, with_context, &a);
+    if (d && doc_to_jsonc(d, &j) != 0)
+        j = NULL;
+    arena_free(&a);
+    return j;
 }

@@ -5,14 +5,31 @@
 #include <json-c/json.h>
 #include <portcullis/request.h>
 
-/* Deepest metadata_context JSON text accepted: the frontends' deepest
- * Struct (30 levels) and its {"filter_metadata":{"<ns>": ...}} wrapper. */
+struct doc;
+struct arena;
+
+/* Deepest metadata_context JSON text accepted, in nested objects and
+ * arrays: the frontends' deepest Struct (30 levels) and its
+ * {"filter_metadata":{"<ns>": ...}} wrapper. */
 #define AUTHJSON_MAX_DEPTH 40
 
-/* Returns a new object with request, source, destination, metadata and,
- * when with_context, Envoy's raw `context`. Every part of the view goes in
- * or NULL is returned (the request is then denied): on allocation failure,
- * a key with a NUL, a string of 2 GiB or more, a time gmtime cannot show,
- * or metadata_context_json that is not one JSON object. */
+/* The Authorization JSON in a: request, source, destination, metadata and,
+ * when with_context, Envoy's raw `context`. The root object is mutable
+ * (the pipeline adds `auth`); request, source, destination, metadata and
+ * context below it are sealed (read-only), and may share nodes (the
+ * headers object sits under both request and context).
+ * Every part of the view goes in or NULL is returned (the request is then
+ * denied): a key with a NUL, a string of 2 GiB or more, a time gmtime
+ * cannot show, metadata_context_json that is not one JSON object (or is
+ * nested deeper than AUTHJSON_MAX_DEPTH, or has a key with a NUL), a
+ * failed metadata_emit, or a's limit reached. What was allocated before a
+ * failure stays in a until it is reset. Nothing outside a is allocated;
+ * the view may go once this returns (its bytes are copied). The types are
+ * engine/doc/doc.h's (named by tag here, so that including this header
+ * does not put `doc` into every scope). */
+struct doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena *a);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * The same document as a new json-c object (NULL on the same conditions). */
 struct json_object *authjson_build(const pc_request_view *v, int with_context);
 #endif

@@ -1,67 +1,70 @@
-/* jsonsink.c - json-c values from a frontend's pc_json_sink calls.
+/* jsonsink.c - doc nodes from a frontend's pc_json_sink calls.
  *
- * The containers being filled are kept on a heap stack, so nesting costs
- * no C stack here; how deep a request may nest is the frontend's limit,
- * checked before it emits anything. */
+ * The containers being filled are kept on a stack (on the C stack while
+ * shallow, then in the arena), so nesting costs no recursion here; how
+ * deep a request may nest is the frontend's limit, checked before it
+ * emits anything. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jsonsink.h"
+#include "doc/doc.h"
 
 typedef struct jsink {
-    struct json_object **stack; /* open containers, innermost last */
+    struct arena *a;
+    doc **stack;   /* open containers, innermost last */
     size_t n, cap;
-    char *key;                  /* pending member key, NUL-terminated */
-    size_t key_cap;
-    int have_key;
-    struct json_object *root;
+    const char *key; /* pending member key, a NUL-terminated copy in a */
+    size_t klen;
+    uint32_t khash;
+    int have_key, have_root;
+    int failed; /* a call was refused: the build fails even if emit goes on */
+    doc *root;
 } jsink;
 
+static int result(jsink *s, int rc)
+{
+    if (rc != 0)
+        s->failed = 1;
+    return rc;
+}
+
 /* Puts v where the document is: the root, the next array element, or the
- * member named by the pending key. Takes v (also on failure). */
-static int place(jsink *s, struct json_object *v, int nullable)
+ * member named by the pending key. */
+static int place(jsink *s, const doc *v, int nullable)
 {
     if (!v && !nullable)
         return -1;
     if (s->n == 0) {
-        if (s->root) {
-            json_object_put(v);
+        if (s->have_root)
             return -1;
-        }
-        s->root = v;
+        s->have_root = 1;
+        s->root = (doc *)v;
         return 0;
     }
-    struct json_object *top = s->stack[s->n - 1];
-    int rc;
-    if (json_object_is_type(top, json_type_array)) {
-        rc = json_object_array_add(top, v);
-    } else {
-        if (!s->have_key) {
-            json_object_put(v);
-            return -1;
-        }
-        s->have_key = 0;
-        /* A repeated key replaces the earlier value: the last one wins,
-         * as in a protobuf map and in json-c's own parser. */
-        rc = json_object_object_add(top, s->key, v);
-    }
-    if (rc != 0)
-        json_object_put(v);
-    return rc != 0 ? -1 : 0;
+    doc *top = s->stack[s->n - 1];
+    if (doc_type_of(top) == DOC_ARRAY)
+        return doc_append(s->a, top, v) != 0 ? -1 : 0;
+    if (!s->have_key)
+        return -1;
+    s->have_key = 0;
+    /* A repeated key replaces the earlier value: the last one wins, as in
+     * a protobuf map and in json-c's own parser. */
+    return doc_set_ref(s->a, top, s->key, s->klen, s->khash, v) != 0 ? -1 : 0;
 }
 
-static int open_container(jsink *s, struct json_object *c)
+static int open_container(jsink *s, doc *c)
 {
     if (!c)
         return -1;
     if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 16;
-        struct json_object **st = realloc(s->stack, cap * sizeof *st);
-        if (!st) {
-            json_object_put(c);
+        size_t cap = 2 * s->cap;
+        doc **st = arena_alloc(s->a, cap * sizeof *st);
+        if (!st)
             return -1;
-        }
+        memcpy(st, s->stack, s->n * sizeof *st);
         s->stack = st;
         s->cap = cap;
     }
@@ -73,19 +76,21 @@ static int open_container(jsink *s, struct json_object *c)
 
 static int k_object_begin(void *arg)
 {
-    return open_container(arg, json_object_new_object());
+    jsink *s = arg;
+    return result(s, open_container(s, doc_new_object(s->a, 0)));
 }
 
 static int k_array_begin(void *arg)
 {
-    return open_container(arg, json_object_new_array());
+    jsink *s = arg;
+    return result(s, open_container(s, doc_new_array(s->a, 0)));
 }
 
 static int k_end(void *arg)
 {
     jsink *s = arg;
     if (s->n == 0 || s->have_key)
-        return -1;
+        return result(s, -1);
     s->n--;
     return 0;
 }
@@ -93,40 +98,40 @@ static int k_end(void *arg)
 static int k_key(void *arg, const char *p, size_t len)
 {
     jsink *s = arg;
-    if (s->n == 0 || s->have_key ||
-        !json_object_is_type(s->stack[s->n - 1], json_type_object) ||
-        (len && memchr(p, '\0', len)) || len == SIZE_MAX)
-        return -1;
-    if (len + 1 > s->key_cap) {
-        char *k = realloc(s->key, len + 1);
-        if (!k)
-            return -1;
-        s->key = k;
-        s->key_cap = len + 1;
-    }
+    if (s->n == 0 || s->have_key || doc_type_of(s->stack[s->n - 1]) != DOC_OBJECT ||
+        len > (size_t)INT_MAX || (len && memchr(p, '\0', len)))
+        return result(s, -1);
+    char *k = arena_alloc(s->a, len + 1);
+    if (!k)
+        return result(s, -1);
     if (len)
-        memcpy(s->key, p, len);
-    s->key[len] = '\0';
+        memcpy(k, p, len);
+    k[len] = '\0';
+    s->key = k;
+    s->klen = len;
+    s->khash = doc_hash(k, len);
     s->have_key = 1;
     return 0;
 }
 
 static int k_string(void *arg, const char *p, size_t len)
 {
+    jsink *s = arg;
     if (len > (size_t)INT32_MAX)
-        return -1;
-    return place(arg, json_object_new_string_len(len ? p : "", (int)len), 0);
+        return result(s, -1);
+    return result(s, place(s, doc_new_str(s->a, len ? p : "", len), 0));
 }
 
 /* What json-c's parser makes of the shortest text for d: an int for whole
- * numbers below 10^15 (so `1` stays 1, not 1.0), else a double that prints
- * as that text again. */
+ * numbers below 10^15 (so `1` stays 1, not 1.0), else a double that is
+ * written as that text again. */
 static int k_number(void *arg, double d)
 {
+    jsink *s = arg;
     if (!isfinite(d))
-        return -1;
+        return result(s, -1);
     if (d == floor(d) && fabs(d) < 1e15)
-        return place(arg, json_object_new_int64((int64_t)d), 0);
+        return result(s, place(s, doc_new_int(s->a, (int64_t)d), 0));
     char b[32];
     for (int prec = 15;; prec++) {
         snprintf(b, sizeof b, "%.*g", prec, d);
@@ -136,34 +141,55 @@ static int k_number(void *arg, double d)
     for (char *c = b; *c; c++)
         if (*c == ',') /* a locale with a decimal comma */
             *c = '.';
-    return place(arg, json_object_new_double_s(d, b), 0);
+    doc *v = doc_new_double(s->a, d);
+    size_t n = strlen(b);
+    char *t = v ? arena_alloc(s->a, n + 1) : NULL;
+    if (!t)
+        return result(s, -1);
+    memcpy(t, b, n + 1);
+    v->aux.text = t;
+    return result(s, place(s, v, 0));
 }
 
 static int k_boolean(void *arg, int b)
 {
-    return place(arg, json_object_new_boolean(b != 0), 0);
+    jsink *s = arg;
+    return result(s, place(s, doc_new_bool(s->a, b != 0), 0));
 }
 
 static int k_null(void *arg)
 {
-    return place(arg, NULL, 1);
+    return result(arg, place(arg, NULL, 1));
 }
 
+const doc *jsonsink_build_doc(int (*emit)(const void *, const pc_json_sink *),
+                              const void *emit_arg, struct arena *a)
+{
+    doc *shallow[16];
+    jsink s;
+    memset(&s, 0, sizeof s);
+    s.a = a;
+    s.stack = shallow;
+    s.cap = sizeof shallow / sizeof shallow[0];
+    pc_json_sink sink = {&s, k_object_begin, k_array_begin, k_end, k_key,
+                         k_string, k_number, k_boolean, k_null};
+    if (emit(emit_arg, &sink) != 0 || s.failed || s.n != 0 || s.have_key ||
+        doc_type_of(s.root) != DOC_OBJECT)
+        return NULL;
+    doc_seal(s.root);
+    return s.root;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
 struct json_object *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
                                    const void *emit_arg)
 {
-    jsink s;
-    memset(&s, 0, sizeof s);
-    pc_json_sink sink = {&s, k_object_begin, k_array_begin, k_end, k_key,
-                         k_string, k_number, k_boolean, k_null};
-    int rc = emit(emit_arg, &sink);
-    struct json_object *root = s.root;
-    if (rc != 0 || s.n != 0 || s.have_key ||
-        !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
-        root = NULL;
-    }
-    free(s.stack);
-    free(s.key);
-    return root;
+    struct arena a;
+    arena_init(&a, 0);
+    struct json_object *j = NULL;
+    const doc *d = jsonsink_build_doc(emit, emit_arg, &a);
+    if (d && doc_to_jsonc(d, &j) != 0)
+        j = NULL;
+    arena_free(&a);
+    return j;
 }

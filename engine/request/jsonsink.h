@@ -5,9 +5,21 @@
 #include <json-c/json.h>
 #include <portcullis/request.h>
 
-/* Runs emit(emit_arg, sink) and returns the one object it wrote, or NULL
- * when emit failed, a sink call was out of order, a number was not finite,
- * the value was not a single complete object, or memory ran out. */
+struct doc;
+struct arena;
+
+/* Runs emit(emit_arg, sink) and returns the one object it wrote, built in
+ * a and sealed (read-only), or NULL when emit failed, a sink call was out
+ * of order, a key held a NUL, a number was not finite, the value was not a
+ * single complete object, or a's limit was reached. A refused call fails
+ * the build even when emit goes on and returns 0. A repeated key keeps
+ * its first place and takes the last value (a protobuf map's rule and
+ * json-c's). Nothing outside a is allocated. */
+const struct doc *jsonsink_build_doc(int (*emit)(const void *, const pc_json_sink *),
+                                     const void *emit_arg, struct arena *a);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * The same object as a new json-c object (NULL on the same conditions). */
 struct json_object *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
                                    const void *emit_arg);
 #endif

@@ -5,9 +5,11 @@
  * decoded whole as a CheckRequest; a decoded request is turned into a
  * verdict (its headers, body and metadata) and encoded as v3 and v2
  * CheckResponses. Oracles: no crash or leak; the engine builds the
- * Authorization JSON of every request the decoder accepts, with `metadata`
- * exactly when metadata_context has filter_metadata (no part can be lost
- * between them); every encoded response unpacks and carries only valid
+ * Authorization JSON of every request the decoder accepts (as a doc in an
+ * arena reset between inputs), with `metadata` exactly when
+ * metadata_context has filter_metadata and every header name of the view
+ * under request.headers (no part can be lost between them), read-only
+ * below its root; every encoded response unpacks and carries only valid
  * UTF-8.
  */
 #include <json-c/json.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "doc/doc.h"
 #include "host/hostimpl.h"
 #include "request/authjson.h"
 #include "codec_int.h"
@@ -102,21 +105,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     const pc_request_view *v = &c.view;
-    json_object *meta = NULL;
+    static struct arena a;
+    if (!a.limit)
+        arena_init(&a, (size_t)64 << 20); /* past any message the codec takes */
+    const doc *meta = NULL;
     for (int ctx = 0; ctx < 2; ctx++) {
-        struct json_object *root = authjson_build(v, ctx);
+        arena_reset(&a);
+        doc *root = authjson_build_doc(v, ctx, &a);
         if (!root)
             abort(); /* accepted by the decoder, refused by the engine */
-        int has = json_object_object_get_ex(root, "metadata", &meta);
+        int has;
+        meta = doc_get(root, "metadata", 8, &has);
         if (has != (v->metadata_emit != NULL))
             abort(); /* metadata lost, or made up */
-        json_object_get(meta);
-        json_object_put(root);
-        if (!ctx) {
-            json_object_put(meta);
-            meta = NULL;
+        const doc *req = doc_getz(root, "request"), *hs = doc_getz(req, "headers");
+        if (!(root->flags & DOC_MUTABLE) || !req || (req->flags & DOC_MUTABLE) ||
+            (meta && (meta->flags & DOC_MUTABLE)))
+            abort(); /* the parts evaluators read must be read-only */
+        for (size_t i = 0; i < v->n_headers; i++) {
+            int found;
+            const pc_str k = v->headers[i].key;
+            doc_get(hs, k.len ? k.ptr : "", k.len, &found);
+            if (!found)
+                abort(); /* a header lost */
         }
+        if (ctx && doc_getz(doc_getz(root, "context"), "metadata_context") != meta)
+            abort();
     }
+    /* json-c bridge: removed when every caller speaks doc (the verdict's
+     * values are still json-c). */
+    json_object *jmeta = NULL;
+    if (meta && doc_to_jsonc(meta, &jmeta) != 0)
+        abort();
 
     /* The engine's own services table reads the verdict's values. */
     pc_host host = *host_table();
@@ -137,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verdict.n_headers = n;
     verdict.body = v->raw_body.len ? v->raw_body : v->body;
     verdict.reason = v->path;
-    verdict.dynamic_metadata = (const pc_value *)meta;
+    verdict.dynamic_metadata = (const pc_value *)jmeta;
 
     codec_buf b = CODEC_BUF_INIT;
     for (int v2 = 0; v2 < 2; v2++) {
@@ -148,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_buf_reset(&b);
     }
     codec_buf_free(&b);
-    json_object_put(meta);
+    json_object_put(jmeta);
     codec_check_free(&c);
     return 0;
 }

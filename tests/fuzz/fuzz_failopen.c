@@ -13,6 +13,9 @@
  * `matches`) the check says "not satisfied": the engine must deny such
  * requests rather than skip the rule.
  * A denial is always acceptable.
+ * The Authorization JSON is also built on its own (as the doc the pipeline
+ * reads) and must hold the very values the check computes: the joined
+ * headers, the method and request.url_path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +23,10 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "doc/doc.h"
 #include "host/hostimpl.h"
 #include "plugin/loader.h"
+#include "request/authjson.h"
 #include "server/submit.h"
 #include "snapshot/snapshot.h"
 #include "util/log.h"
@@ -202,6 +207,52 @@ static int may_allow(const pc_request_view *v)
     return 1;
 }
 
+/* 1 when member name of obj is s, or absent exactly when s is empty
+ * (Authorino leaves empty parts out). */
+static int member_is(const doc *obj, const char *name, const char *s, size_t n)
+{
+    int found;
+    size_t dl;
+    const char *d = doc_str(doc_get(obj, name, strlen(name), &found), &dl);
+    if (!n)
+        return !found;
+    return d && dl == n && memcmp(d, s, n) == 0;
+}
+
+/* The document says what the view says, for every value may_allow reads. */
+static void check_document(const pc_request_view *v)
+{
+    static struct arena a;
+    arena_reset(&a);
+    const doc *root = authjson_build_doc(v, 0, &a);
+    if (!root)
+        return; /* refused: the request is denied */
+    const doc *req = doc_getz(root, "request"), *hs = doc_getz(req, "headers");
+    static const char *const names[] = {"authorization", "x-env"};
+    for (size_t i = 0; i < 2; i++) {
+        char buf[256];
+        size_t n, dl;
+        int found;
+        const char *d = doc_str(doc_get(hs, names[i], strlen(names[i]), &found), &dl);
+        int in_view = header_joined(v, names[i], buf, sizeof buf, &n) == 0;
+        if (found != in_view || (found && (!d || dl != n ||
+                                           (n <= sizeof buf && memcmp(d, buf, n) != 0)))) {
+            fprintf(stderr, "document: header %s differs from the view\n", names[i]);
+            abort();
+        }
+    }
+    /* request.url_path: the path up to its first '?', absent without a path */
+    const char *q = v->path.len ? memchr(v->path.ptr, '?', v->path.len) : NULL;
+    size_t ul = q ? (size_t)(q - v->path.ptr) : v->path.len, dl;
+    int found;
+    const char *d = doc_str(doc_get(req, "url_path", 8, &found), &dl);
+    int url_ok = v->path.len ? d && dl == ul && memcmp(d, v->path.ptr, ul) == 0 : !found;
+    if (!url_ok || !member_is(req, "method", v->method.ptr, v->method.len)) {
+        fprintf(stderr, "document: url_path or method differs from the view\n");
+        abort();
+    }
+}
+
 static void dump(const char *what, const pc_str *s)
 {
     fprintf(stderr, "  %s (%zu bytes):", what, s->len);
@@ -227,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_check_free(&c); /* the frontend rejects it: nothing to decide */
         return 0;
     }
+    check_document(&c.view);
     pipe_result r;
     submit_decide(g_snap, &c.view, 0, &r);
     if (r.allowed && !may_allow(&c.view)) {
