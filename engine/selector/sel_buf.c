@@ -1,16 +1,15 @@
-/* Small helpers: a built text as a json-c string, and error formatting. */
+/* Small helpers: a built text as a string node, and error formatting. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sel_internal.h"
 
-/* json-c takes an int length; longer strings are reported as out of memory. */
-struct json_object *sel_buf_to_string(buf *b)
+const doc *sel_buf_to_doc(buf *b, struct arena *a)
 {
-    if (b->failed || b->len > (size_t)0x7fffffff)
+    if (b->failed)
         return NULL;
-    return json_object_new_string_len(b->data ? b->data : "", (int)b->len);
+    return doc_new_str(a, b->data ? b->data : "", b->len);
 }
 
 void sel_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -1,10 +1,10 @@
-/* The evaluator: runs a compiled program against a json-c tree.
+/* The evaluator: runs a compiled program against a request document (engine/doc).
  *
  * Steps between two boundaries (a `|`, or a modifier) form a run. Inside a run a wildcard
  * key backtracks: like gjson, it picks the first member for which the rest of the run
- * resolves. Plain key and index steps borrow from the tree and allocate nothing; only `#`
- * results and modifiers create objects, which the evaluator holds until the caller takes
- * its own reference. */
+ * resolves. Plain key and index steps read the document (doc_get_h with the hash computed
+ * at compile time) and allocate nothing; only `#` results and modifiers build nodes, in the
+ * caller's arena. Nodes of the document are never written. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -17,12 +17,6 @@ static int eval_depth_ok(int depth)
     return depth <= 2 * SEL_MAX_NEST + 2;
 }
 
-static void drop(struct sel_cur *c)
-{
-    json_object_put(c->hold);
-    c->hold = NULL;
-}
-
 /* Go's strconv.ParseBool on the lower-cased string: 1 true, 0 false, -1 neither. */
 static int parse_bool(const char *s)
 {
@@ -33,18 +27,18 @@ static int parse_bool(const char *s)
     return -1;
 }
 
-static int truthy(struct json_object *v, int want_true)
+static int truthy(const doc *v, int want_true)
 {
-    switch (json_object_get_type(v)) {
-    case json_type_null:
+    switch (doc_type_of(v)) {
+    case DOC_NULL:
         return !want_true;
-    case json_type_boolean:
-        return json_object_get_boolean(v) == want_true;
-    case json_type_int:
-    case json_type_double:
-        return (json_object_get_double(v) != 0) == want_true;
-    case json_type_string: {
-        int b = parse_bool(json_object_get_string(v));
+    case DOC_BOOL:
+        return doc_bool(v) == want_true;
+    case DOC_INT:
+    case DOC_DOUBLE:
+        return (doc_double(v) != 0) == want_true;
+    case DOC_STRING: {
+        int b = parse_bool(doc_str(v, NULL));
         return b >= 0 && b == want_true;
     }
     default:
@@ -78,7 +72,7 @@ static int cmp_bool(enum sel_qop op, int b, const char *rpv, size_t rlen)
     }
 }
 
-static int compare(const struct sel_query *q, int present, struct json_object *v)
+static int compare(const struct sel_query *q, int present, const doc *v)
 {
     if (q->tilde != SEL_T_NONE) {
         int ish;
@@ -95,10 +89,10 @@ static int compare(const struct sel_query *q, int present, struct json_object *v
         return 0;
     if (q->op == SEL_Q_EXISTS)
         return 1;
-    switch (json_object_get_type(v)) {
-    case json_type_string: {
-        const char *s = json_object_get_string(v);
-        size_t n = (size_t)json_object_get_string_len(v);
+    switch (doc_type_of(v)) {
+    case DOC_STRING: {
+        size_t n;
+        const char *s = doc_str(v, &n);
         if (q->op == SEL_Q_LIKE || q->op == SEL_Q_NLIKE)
             return sel_glob(s, n, q->value, q->vlen) == (q->op == SEL_Q_LIKE);
         int c = memcmp(s, q->value, n < q->vlen ? n : q->vlen);
@@ -114,9 +108,9 @@ static int compare(const struct sel_query *q, int present, struct json_object *v
         default: return 0;
         }
     }
-    case json_type_int:
-    case json_type_double: {
-        double d = json_object_get_double(v);
+    case DOC_INT:
+    case DOC_DOUBLE: {
+        double d = doc_double(v);
         switch (q->op) {
         case SEL_Q_EQ: return d == q->num;
         case SEL_Q_NE: return d != q->num;
@@ -127,150 +121,132 @@ static int compare(const struct sel_query *q, int present, struct json_object *v
         default: return 0;
         }
     }
-    case json_type_boolean:
-        return cmp_bool(q->op, json_object_get_boolean(v), q->value, q->vlen);
+    case DOC_BOOL:
+        return cmp_bool(q->op, doc_bool(v), q->value, q->vlen);
     default:
         return 0;
     }
 }
 
-static int is_container(struct json_object *v)
+static int is_container(const doc *v)
 {
-    enum json_type t = json_object_get_type(v);
-    return t == json_type_object || t == json_type_array;
+    doc_type t = doc_type_of(v);
+    return t == DOC_OBJECT || t == DOC_ARRAY;
 }
 
 /* A query path reads members, so a scalar element only matches a query without one. */
-static int query_match(const struct sel_query *q, struct json_object *elem, int depth,
+static int query_match(const struct sel_query *q, const doc *elem, struct arena *a, int depth,
                        int *match)
 {
-    struct sel_cur c = {elem, NULL, SEL_PRESENT};
+    struct sel_cur c = {elem, SEL_PRESENT};
     if (q->path.n == 0) {
         if (is_container(elem))
             c.state = SEL_LOST;
     } else if (!is_container(elem)) {
         *match = 0;
         return 0;
-    } else if (sel_eval(&q->path, &c, depth + 1) != 0) {
-        drop(&c);
+    } else if (sel_eval(&q->path, &c, a, depth + 1) != 0) {
         return -1;
     }
     *match = compare(q, c.state == SEL_PRESENT, c.v);
-    drop(&c);
     return 0;
 }
 
 /* Applies sub (when it has steps) to each element of arr, keeping elements that pass the
  * query q (when given) and results that exist; a new array. */
-static int each(const struct sel_prog *sub, const struct sel_query *q, struct json_object *arr,
-                int depth, struct json_object **out)
+static int each(const struct sel_prog *sub, const struct sel_query *q, const doc *arr,
+                struct arena *a, int depth, const doc **out)
 {
-    size_t n = json_object_array_length(arr);
-    struct json_object *r = json_object_new_array_ext(n > 1024 ? 1024 : (int)n);
+    size_t n = doc_len(arr);
+    doc *r = doc_new_array(a, q ? 0 : n);
     if (!r)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_array_get_idx(arr, i);
+        const doc *e = doc_at(arr, i);
         if (q) {
             int m;
-            if (query_match(q, e, depth, &m) != 0)
-                goto fail;
+            if (query_match(q, e, a, depth, &m) != 0)
+                return -1;
             if (!m)
                 continue;
         }
-        struct sel_cur c = {e, NULL, SEL_PRESENT};
-        if (sub->n && sel_eval(sub, &c, depth + 1) != 0) {
-            drop(&c);
-            goto fail;
-        }
-        int bad = 0;
-        if (c.state == SEL_PRESENT) {
-            struct json_object *v = json_object_get(c.v);
-            if (json_object_array_add(r, v) != 0) {
-                json_object_put(v);
-                bad = 1;
-            }
-        }
-        drop(&c);
-        if (bad)
-            goto fail;
+        struct sel_cur c = {e, SEL_PRESENT};
+        if (sub->n && sel_eval(sub, &c, a, depth + 1) != 0)
+            return -1;
+        if (c.state == SEL_PRESENT && doc_append(a, r, c.v) != 0)
+            return -1;
     }
     *out = r;
     return 0;
-fail:
-    json_object_put(r);
-    return -1;
 }
 
-static void result(struct sel_cur *out, struct json_object *v, struct json_object *hold,
-                   int state)
+static void result(struct sel_cur *out, const doc *v, int state)
 {
     out->v = v;
-    out->hold = hold;
     out->state = state;
 }
 
-/* Navigates steps [i, j) of one run from v (present, kept alive by the caller). */
-static int walk(const struct sel_prog *p, size_t i, size_t j, struct json_object *v, int depth,
-                struct sel_cur *out)
+/* The "#" member of an object (on an object `#` is an ordinary member name). */
+static const doc *hash_member(const doc *v, int *found)
+{
+    return doc_get(v, "#", 1, found);
+}
+
+/* Navigates steps [i, j) of one run from v (present). */
+static int walk(const struct sel_prog *p, size_t i, size_t j, const doc *v, struct arena *a,
+                int depth, struct sel_cur *out)
 {
     for (size_t k = i; k < j; k++) {
         const struct sel_step *st = &p->steps[k];
         int last = k + 1 == j;
-        enum json_type t = json_object_get_type(v);
+        doc_type t = doc_type_of(v);
         /* gjson runs a following modifier on nothing only if the container of the last
          * component was found. */
         int fail = last && is_container(v) ? SEL_REACHED : SEL_LOST;
-        struct json_object *child, *made;
+        const doc *child;
+        const doc *made;
+        int found;
 
         switch (st->op) {
         case SEL_COUNT:
-            if (t == json_type_array) {
-                made = json_object_new_int64((int64_t)json_object_array_length(v));
-                if (!made)
+            if (t == DOC_ARRAY) {
+                if (!(made = doc_new_int(a, (int64_t)doc_len(v))))
                     return -1;
-                result(out, made, made, SEL_PRESENT);
+                result(out, made, SEL_PRESENT);
                 return 0;
             }
-            /* On an object `#` is an ordinary member name. */
-            if (t != json_type_object || !json_object_object_get_ex(v, "#", &child))
+            child = hash_member(v, &found);
+            if (!found)
                 break;
             v = child;
             continue;
         case SEL_KEY:
-            if (t == json_type_object) {
-                struct lh_table *tb = json_object_get_object(v);
-                struct lh_entry *e = st->hash_fn && tb->hash_fn == st->hash_fn
-                    ? lh_table_lookup_entry_w_hash(tb, st->key, st->hash)
-                    : lh_table_lookup_entry(tb, st->key);
-                if (!e)
+            if (t == DOC_OBJECT) {
+                child = doc_get_h(v, st->key, st->keylen, st->hash, &found);
+                if (!found)
                     break;
-                child = (struct json_object *)lh_entry_v(e);
-            } else if (t == json_type_array && st->has_index &&
-                       st->index < json_object_array_length(v)) {
-                child = json_object_array_get_idx(v, st->index);
+            } else if (t == DOC_ARRAY && st->has_index && st->index < doc_len(v)) {
+                child = doc_at(v, st->index);
             } else {
                 break;
             }
             v = child;
             continue;
         case SEL_WILD: {
-            if (t != json_type_object)
+            if (t != DOC_OBJECT)
                 break;
             int reached = 0;
-            struct json_object_iterator it = json_object_iter_begin(v);
-            struct json_object_iterator end = json_object_iter_end(v);
-            for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-                const char *name = json_object_iter_peek_name(&it);
-                if (!sel_glob(name, strlen(name), st->key, st->keylen))
+            for (size_t m = 0; m < v->n; m++) {
+                const doc_member *mb = doc_member_at(v, m);
+                if (!sel_glob(mb->key, mb->klen, st->key, st->keylen))
                     continue;
-                child = json_object_iter_peek_value(&it);
+                child = mb->val;
                 if (last) {
-                    result(out, child, NULL, SEL_PRESENT);
+                    result(out, child, SEL_PRESENT);
                     return 0;
                 }
                 struct sel_cur r;
-                if (walk(p, k + 1, j, child, depth, &r) != 0)
+                if (walk(p, k + 1, j, child, a, depth, &r) != 0)
                     return -1;
                 if (r.state == SEL_PRESENT) {
                     *out = r;
@@ -278,41 +254,40 @@ static int walk(const struct sel_prog *p, size_t i, size_t j, struct json_object
                 }
                 reached |= r.state == SEL_REACHED;
             }
-            result(out, NULL, NULL, last || reached ? SEL_REACHED : SEL_LOST);
+            result(out, NULL, last || reached ? SEL_REACHED : SEL_LOST);
             return 0;
         }
         case SEL_FANOUT:
-            if (t == json_type_array) {
-                if (each(&st->sub, NULL, v, depth, &made) != 0)
+            if (t == DOC_ARRAY) {
+                if (each(&st->sub, NULL, v, a, depth, &made) != 0)
                     return -1;
-                result(out, made, made, SEL_PRESENT);
+                result(out, made, SEL_PRESENT);
                 return 0;
             }
-            if (t == json_type_object && json_object_object_get_ex(v, "#", &child)) {
-                struct sel_cur c = {child, NULL, SEL_PRESENT};
-                if (sel_eval(&st->sub, &c, depth + 1) != 0) {
-                    drop(&c);
+            child = hash_member(v, &found);
+            if (found) {
+                struct sel_cur c = {child, SEL_PRESENT};
+                if (sel_eval(&st->sub, &c, a, depth + 1) != 0)
                     return -1;
-                }
                 *out = c;
                 return 0;
             }
             break;
         case SEL_QUERY:
-            if (t != json_type_array)
+            if (t != DOC_ARRAY)
                 break;
             if (st->q->all) {
-                if (each(&st->sub, st->q, v, depth, &made) != 0)
+                if (each(&st->sub, st->q, v, a, depth, &made) != 0)
                     return -1;
-                result(out, made, made, SEL_PRESENT);
+                result(out, made, SEL_PRESENT);
                 return 0;
             } else {
-                size_t n = json_object_array_length(v);
-                struct json_object *hit = NULL;
-                int found = 0;
+                size_t n = doc_len(v);
+                const doc *hit = NULL;
+                found = 0;
                 for (size_t e = 0; e < n && !found; e++) {
-                    hit = json_object_array_get_idx(v, e);
-                    if (query_match(st->q, hit, depth, &found) != 0)
+                    hit = doc_at(v, e);
+                    if (query_match(st->q, hit, a, depth, &found) != 0)
                         return -1;
                 }
                 if (!found)
@@ -323,10 +298,10 @@ static int walk(const struct sel_prog *p, size_t i, size_t j, struct json_object
         default:
             break;
         }
-        result(out, NULL, NULL, fail);
+        result(out, NULL, fail);
         return 0;
     }
-    result(out, v, NULL, SEL_PRESENT);
+    result(out, v, SEL_PRESENT);
     return 0;
 }
 
@@ -338,7 +313,7 @@ static size_t run_end(const struct sel_prog *p, size_t i)
     return j;
 }
 
-int sel_eval(const struct sel_prog *p, struct sel_cur *cur, int depth)
+int sel_eval(const struct sel_prog *p, struct sel_cur *cur, struct arena *a, int depth)
 {
     if (!eval_depth_ok(depth))
         return -1;
@@ -349,41 +324,54 @@ int sel_eval(const struct sel_prog *p, struct sel_cur *cur, int depth)
             i++;
             if (cur->state == SEL_LOST)
                 continue;
-            struct json_object *o = NULL;
+            const doc *o = NULL;
             int present = 0;
             if (st->mod->apply(&st->arg, cur->state == SEL_PRESENT ? cur->v : NULL,
-                               cur->state == SEL_PRESENT, &o, &present) != 0) {
-                json_object_put(o);
+                               cur->state == SEL_PRESENT, a, &o, &present) != 0)
                 return -1;
-            }
-            if (!present) {
-                json_object_put(o);
-                o = NULL;
-            }
-            drop(cur);
-            cur->hold = o;
-            cur->v = o;
+            cur->v = present ? o : NULL;
             cur->state = present ? SEL_PRESENT : SEL_REACHED;
             continue;
         }
         size_t j = run_end(p, i);
         if (cur->state != SEL_PRESENT) {
-            drop(cur);
             cur->v = NULL;
             cur->state = SEL_LOST;
             i = j;
             continue;
         }
         struct sel_cur r;
-        if (walk(p, i, j, cur->v, depth, &r) != 0)
+        if (walk(p, i, j, cur->v, a, depth, &r) != 0)
             return -1;
-        if (r.hold || r.state != SEL_PRESENT)
-            drop(cur);
-        if (r.hold)
-            cur->hold = r.hold;
-        cur->v = r.v;
-        cur->state = r.state;
+        *cur = r;
         i = j;
     }
     return 0;
+}
+
+int sel_prog_is_static(const struct sel_prog *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->steps[i].op != SEL_KEY)
+            return 0;
+    return 1;
+}
+
+/* Plain keys and indexes only: what is missing stays missing whatever follows (no modifier
+ * can run on it), so the REACHED/LOST distinction and the run boundaries do not matter. */
+const doc *sel_eval_static(const struct sel_prog *p, const doc *v)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct sel_step *st = &p->steps[i];
+        if (!v)
+            return NULL;
+        if (v->type == DOC_OBJECT) {
+            v = doc_get_h(v, st->key, st->keylen, st->hash, NULL);
+        } else if (v->type == DOC_ARRAY && st->has_index) {
+            v = st->index < v->n ? v->u.items[st->index] : NULL;
+        } else {
+            return NULL;
+        }
+    }
+    return v;
 }

@@ -1,8 +1,12 @@
-/* Internal model shared by the selector files: a compiled path is a small array of steps. */
+/* Internal model shared by the selector files: a compiled path is a small array of steps,
+ * run against request documents (engine/doc). json-c is only used at compile time, to read
+ * modifier arguments and query values. */
 #ifndef PC_SELECTOR_INTERNAL_H
 #define PC_SELECTOR_INTERNAL_H
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
+#include "doc/doc.h"
 #include "util/buf.h"
 
 #define SEL_MAX_TEXT  65536  /* longest selector text accepted */
@@ -59,8 +63,7 @@ struct sel_step {
     size_t keylen;
     size_t index;           /* KEY: element index when has_index */
     int has_index;
-    lh_hash_fn *hash_fn;    /* KEY: json-c's member hash and key's hash under it, */
-    unsigned long hash;     /* computed once at compile time (NULL: not known) */
+    uint32_t hash;          /* KEY: doc_hash of key, computed once at compile time */
     struct sel_prog sub;    /* FANOUT, QUERY with all: per element */
     struct sel_query *q;
     const struct sel_modifier *mod;
@@ -73,8 +76,7 @@ struct sel_step {
 enum sel_state { SEL_PRESENT, SEL_REACHED, SEL_LOST };
 
 struct sel_cur {
-    struct json_object *v;     /* current value; NULL is JSON null when PRESENT */
-    struct json_object *hold;  /* reference owned by the evaluator keeping v alive */
+    const doc *v;              /* current value; NULL is JSON null when PRESENT */
     int state;                 /* enum sel_state */
 };
 
@@ -82,10 +84,11 @@ struct sel_modifier {
     const char *name;
     /* Validates and digests the argument; 0 or -1 with a message (offset added by caller). */
     int (*prepare)(struct sel_modarg *a, char *err, size_t errlen);
-    /* in is the current value when present, else NULL with present == 0. *out is a new
-     * reference (NULL for null/absent). Returns 0, or -1 for a real error. */
-    int (*apply)(const struct sel_modarg *a, struct json_object *in, int present,
-                 struct json_object **out, int *out_present);
+    /* in is the current value when present, else NULL with present == 0. *out (NULL for
+     * null/absent) is in itself, a value inside it, or new nodes built in ar; in is never
+     * changed. Returns 0, or -1 for a real error (arena limit, memory, depth). */
+    int (*apply)(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                 const doc **out, int *out_present);
 };
 
 /* sel_parse.c */
@@ -100,8 +103,12 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
                        char *err, size_t errlen);
 void sel_template_free(struct sel_tpart *parts, size_t nparts);
 
-/* sel_eval.c */
-int sel_eval(const struct sel_prog *p, struct sel_cur *cur, int depth);
+/* sel_eval.c: results are values of the document or nodes built in a. */
+int sel_eval(const struct sel_prog *p, struct sel_cur *cur, struct arena *a, int depth);
+/* 1 when every step is a plain key or index (resolved by sel_eval_static). */
+int sel_prog_is_static(const struct sel_prog *p);
+/* A static program: lookups only, no allocation. NULL when missing or null. */
+const doc *sel_eval_static(const struct sel_prog *p, const doc *root);
 
 /* sel_modifiers.c */
 const struct sel_modifier *sel_mod_find(const char *name, size_t len);
@@ -115,11 +122,15 @@ int sel_glob(const char *str, size_t slen, const char *pat, size_t plen);
 size_t sel_utf8_len(const unsigned char *s, size_t n);
 unsigned sel_utf8_decode(const unsigned char *s, size_t n, size_t *len);
 
-/* sel_base64.c */
+/* sel_buf.c: text built in util/buf (failures stick in b->failed) as a string node in a;
+ * NULL when the buffer failed or the arena is full. */
+const doc *sel_buf_to_doc(buf *b, struct arena *a);
 
-/* sel_buf.c: text built in util/buf (failures stick in b->failed) as a
- * json-c string; NULL when it failed or does not fit json-c's int length. */
-struct json_object *sel_buf_to_string(buf *b);
+/* sel_json.c: JSON text of documents. sel_doc_text: compact JSON text of v in a (NULL on
+ * memory or depth). sel_doc_parse: 0 and *out for valid JSON text (exactly n bytes), 1 when
+ * the text is not JSON, -1 on memory or the arena limit. */
+const char *sel_doc_text(struct arena *a, const doc *v, size_t *len);
+int sel_doc_parse(struct arena *a, const char *s, size_t n, const doc **out);
 
 /* Error helper shared by the parsers. */
 void sel_errf(char *err, size_t errlen, const char *fmt, ...)

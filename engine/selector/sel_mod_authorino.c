@@ -1,6 +1,6 @@
 /* Authorino's modifiers (pkg/json/json.go): @extract, @replace, @case, @base64, @strip.
  *
- * Each reads its input as gjson's Result.String() (sel_text; an absent input reads as "")
+ * Each reads its input as gjson's Result.String() (sel_text_doc; an absent input reads as "")
  * and, apart from @case and @strip, answers with a string. Arguments are checked at compile
  * time; Authorino silently ignores a bad one, which hides typos, so here it is an error. */
 #ifndef _GNU_SOURCE
@@ -23,18 +23,16 @@ static char *dupn(const char *s, size_t n)
     return p;
 }
 
-static int new_string(const char *s, size_t n, struct json_object **out, int *outp)
+static int new_string(struct arena *ar, const char *s, size_t n, const doc **out, int *outp)
 {
-    if (n > INT_MAX)
-        return -1;
-    *out = json_object_new_string_len(s, (int)n);
+    *out = doc_new_str(ar, s, n);
     *outp = 1;
     return *out ? 0 : -1;
 }
 
-static int buf_result(buf *b, struct json_object **out, int *outp)
+static int buf_result(buf *b, struct arena *ar, const doc **out, int *outp)
 {
-    *out = sel_buf_to_string(b);
+    *out = sel_buf_to_doc(b, ar);
     *outp = 1;
     buf_free(b);
     return *out ? 0 : -1;
@@ -145,14 +143,16 @@ int sel_prep_extract(struct sel_modarg *a, char *err, size_t errlen)
 }
 
 /* strings.Split(s, sep)[pos]; out of range (or negative, where Go would panic) is absent. */
-int sel_mod_extract(const struct sel_modarg *a, struct json_object *in, int present,
-                    struct json_object **out, int *outp)
+int sel_mod_extract(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                const doc **out, int *outp)
 {
     (void)present;
     size_t len;
-    const char *s = sel_text(in, &len);
+    const char *s = sel_text_doc(in, ar, &len);
     *out = NULL;
     *outp = 0;
+    if (!s)
+        return -1;
     if (a->pos < 0)
         return 0;
     unsigned long long want = (unsigned long long)a->pos, k = 0;
@@ -161,7 +161,7 @@ int sel_mod_extract(const struct sel_modarg *a, struct json_object *in, int pres
         for (size_t i = 0; i < len; k++) {
             size_t rl = sel_utf8_len((const unsigned char *)s + i, len - i);
             if (k == want)
-                return new_string(s + i, rl, out, outp);
+                return new_string(ar, s + i, rl, out, outp);
             i += rl;
         }
         return 0;
@@ -170,7 +170,7 @@ int sel_mod_extract(const struct sel_modarg *a, struct json_object *in, int pres
         const char *hit = memmem(s + start, len - start, a->s1, a->s1len);
         size_t stop = hit ? (size_t)(hit - s) : len;
         if (k == want)
-            return new_string(s + start, stop - start, out, outp);
+            return new_string(ar, s + start, stop - start, out, outp);
         if (!hit)
             return 0;
         start = stop + a->s1len;
@@ -202,17 +202,21 @@ int sel_prep_replace(struct sel_modarg *a, char *err, size_t errlen)
 }
 
 /* strings.ReplaceAll: an empty old string matches before and after every UTF-8 sequence. */
-int sel_mod_replace(const struct sel_modarg *a, struct json_object *in, int present,
-                    struct json_object **out, int *outp)
+int sel_mod_replace(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                const doc **out, int *outp)
 {
     if (!a->mode) {
-        *out = json_object_get(in);
+        *out = in;
         *outp = present;
         return 0;
     }
     size_t len;
-    const char *s = sel_text(in, &len);
-    buf b = {0};
+    const char *s = sel_text_doc(in, ar, &len);
+    if (!s)
+        return -1;
+    char local[256];
+    buf b;
+    buf_init_on(&b, local, sizeof local);
     if (a->s1len == 0) {
         buf_append(&b, a->s2, a->s2len);
         for (size_t i = 0; i < len && !b.failed;) {
@@ -231,7 +235,7 @@ int sel_mod_replace(const struct sel_modarg *a, struct json_object *in, int pres
         }
         buf_append(&b, s + start, len - start);
     }
-    return buf_result(&b, out, outp);
+    return buf_result(&b, ar, out, outp);
 }
 
 int sel_prep_case(struct sel_modarg *a, char *err, size_t errlen)
@@ -249,30 +253,30 @@ int sel_prep_case(struct sel_modarg *a, char *err, size_t errlen)
     return -1;
 }
 
-int sel_mod_case(const struct sel_modarg *a, struct json_object *in, int present,
-                 struct json_object **out, int *outp)
+int sel_mod_case(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                const doc **out, int *outp)
 {
     *out = NULL;
     *outp = 0;
     if (!present)
         return 0;
-    switch (json_object_get_type(in)) {
-    case json_type_null:
-    case json_type_boolean:
+    switch (doc_type_of(in)) {
+    case DOC_NULL:
+    case DOC_BOOL:
         /* Upper-cased `true`/`null` is no JSON at all, so gjson finds nothing. */
         if (a->mode == SEL_MAP_UPPER)
             return 0;
-        *out = json_object_get(in);
+        *out = in;
         *outp = 1;
         return 0;
-    case json_type_int:
-    case json_type_double:
-        *out = json_object_get(in);
+    case DOC_INT:
+    case DOC_DOUBLE:
+        *out = in;
         *outp = 1;
         return 0;
     default:
         *outp = 1;
-        return sel_map_value(in, (enum sel_textmap)a->mode, 0, out);
+        return sel_map_value(in, (enum sel_textmap)a->mode, ar, 0, out);
     }
 }
 
@@ -291,31 +295,33 @@ int sel_prep_base64(struct sel_modarg *a, char *err, size_t errlen)
     return -1;
 }
 
-int sel_mod_base64(const struct sel_modarg *a, struct json_object *in, int present,
-                   struct json_object **out, int *outp)
+int sel_mod_base64(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                const doc **out, int *outp)
 {
     (void)present;
     size_t len, n = 0;
-    const char *s = sel_text(in, &len);
+    const char *s = sel_text_doc(in, ar, &len);
+    if (!s)
+        return -1;
     if (a->mode == 1) {
         char *enc = b64_encode(s, len, &n);
-        int r = enc ? new_string(enc, n, out, outp) : -1;
+        int r = enc ? new_string(ar, enc, n, out, outp) : -1;
         free(enc);
         return r;
     }
     unsigned char *dec = b64_decode_lenient(s, len, &n);
-    int r = dec ? new_string((const char *)dec, n, out, outp) : -1;
+    int r = dec ? new_string(ar, (const char *)dec, n, out, outp) : -1;
     free(dec);
     return r;
 }
 
-int sel_mod_strip(const struct sel_modarg *a, struct json_object *in, int present,
-                  struct json_object **out, int *outp)
+int sel_mod_strip(const struct sel_modarg *a, const doc *in, int present, struct arena *ar,
+                const doc **out, int *outp)
 {
     (void)a;
     *out = NULL;
     *outp = present;
     if (!present)
         return 0;
-    return sel_map_value(in, SEL_MAP_STRIP, 0, out);
+    return sel_map_value(in, SEL_MAP_STRIP, ar, 0, out);
 }

@@ -1,6 +1,8 @@
-/* The modifier table and gjson's built-in modifiers, working on json-c values instead of raw
- * JSON text. An absent input (present == 0) stands for gjson's empty document: the result
- * is what gjson's modifier gives for "" (for example `@keys` gives [] and `@tostr` ""). */
+/* The modifier table and gjson's built-in modifiers, working on document nodes instead of
+ * raw JSON text. An absent input (present == 0) stands for gjson's empty document: the
+ * result is what gjson's modifier gives for "" (for example `@keys` gives [] and `@tostr`
+ * ""). Results are new nodes in the arena that may point at values of the input; the input
+ * itself is never changed. Arguments are read with json-c at compile time. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -10,8 +12,6 @@
 #include "sel_internal.h"
 #include "sel_mods.h"
 #include "util/str.h"
-
-#define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* Strict parse of exactly n bytes (surrounding whitespace allowed). s[n] must be readable;
  * when it is not a NUL the text is copied first. */
@@ -99,206 +99,155 @@ static int prepare_flag(struct sel_modarg *a, const char *name, const char *mod,
     return 0;
 }
 
-static int unchanged(struct json_object *in, int present, struct json_object **out, int *outp)
+#define MOD_ARGS                                                                         \
+    const struct sel_modarg *a, const doc *in, int present, struct arena *ar,            \
+        const doc **out, int *outp
+
+static int unchanged(const doc *in, int present, const doc **out, int *outp)
 {
-    *out = json_object_get(in);
+    *out = in;
     *outp = present;
     return 0;
 }
 
-static int mod_this(const struct sel_modarg *a, struct json_object *in, int present,
-                    struct json_object **out, int *outp)
+/* A new node as the present result; -1 when the arena gave none. */
+static int made(const doc *r, const doc **out, int *outp)
 {
-    (void)a;
-    return unchanged(in, present, out, outp);
-}
-
-static int add_item(struct json_object *arr, struct json_object *v)
-{
-    if (json_object_array_add(arr, v) != 0) {
-        json_object_put(v);
-        return -1;
-    }
-    return 0;
-}
-
-static struct json_object *new_array(size_t n)
-{
-    return json_object_new_array_ext(n > 1024 ? 1024 : (int)n);
-}
-
-/* Collects an object's entries so they can be walked backwards. */
-static struct lh_entry **entries(struct json_object *obj, size_t *n)
-{
-    struct lh_table *t = json_object_get_object(obj);
-    size_t count = 0;
-    for (struct lh_entry *e = lh_table_head(t); e; e = lh_entry_next(e))
-        count++;
-    struct lh_entry **v = malloc((count ? count : 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    size_t i = 0;
-    for (struct lh_entry *e = lh_table_head(t); e; e = lh_entry_next(e))
-        v[i++] = e;
-    *n = count;
-    return v;
-}
-
-static int mod_reverse(const struct sel_modarg *a, struct json_object *in, int present,
-                       struct json_object **out, int *outp)
-{
-    (void)a;
-    if (present && json_object_is_type(in, json_type_array)) {
-        size_t n = json_object_array_length(in);
-        struct json_object *r = new_array(n);
-        if (!r)
-            return -1;
-        for (size_t i = n; i-- > 0;)
-            if (add_item(r, json_object_get(json_object_array_get_idx(in, i))) != 0) {
-                json_object_put(r);
-                return -1;
-            }
-        *out = r;
-        *outp = 1;
-        return 0;
-    }
-    if (present && json_object_is_type(in, json_type_object)) {
-        size_t n;
-        struct lh_entry **ents = entries(in, &n);
-        struct json_object *r = ents ? json_object_new_object() : NULL;
-        if (!r) {
-            free(ents);
-            return -1;
-        }
-        for (size_t i = n; i-- > 0;) {
-            struct json_object *v = json_object_get((struct json_object *)lh_entry_v(ents[i]));
-            if (json_object_object_add(r, (const char *)lh_entry_k(ents[i]), v) != 0) {
-                json_object_put(v);
-                json_object_put(r);
-                free(ents);
-                return -1;
-            }
-        }
-        free(ents);
-        *out = r;
-        *outp = 1;
-        return 0;
-    }
-    return unchanged(in, present, out, outp);
-}
-
-static int mod_keys(const struct sel_modarg *a, struct json_object *in, int present,
-                    struct json_object **out, int *outp)
-{
-    (void)a;
-    struct json_object *r = json_object_new_array();
-    if (!r)
-        return -1;
     *out = r;
     *outp = 1;
-    if (!present)
-        return 0;
-    if (json_object_is_type(in, json_type_object)) {
-        struct json_object_iterator it = json_object_iter_begin(in);
-        struct json_object_iterator end = json_object_iter_end(in);
-        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-            struct json_object *k = json_object_new_string(json_object_iter_peek_name(&it));
-            if (!k || add_item(r, k) != 0)
-                goto fail;
+    return r ? 0 : -1;
+}
+
+static int mod_this(MOD_ARGS)
+{
+    (void)a;
+    (void)ar;
+    return unchanged(in, present, out, outp);
+}
+
+static int mod_reverse(MOD_ARGS)
+{
+    (void)a;
+    doc_type t = present ? doc_type_of(in) : DOC_NULL;
+    if (t == DOC_ARRAY) {
+        size_t n = doc_len(in);
+        doc *r = doc_new_array(ar, n);
+        for (size_t i = n; r && i-- > 0;)
+            if (doc_append(ar, r, doc_at(in, i)) != 0)
+                return -1;
+        return made(r, out, outp);
+    }
+    if (t == DOC_OBJECT) {
+        size_t n = doc_len(in);
+        doc *r = doc_new_object(ar, n);
+        /* The input's keys are distinct and outlive the result. */
+        for (size_t i = n; r && i-- > 0;) {
+            const doc_member *m = doc_member_at(in, i);
+            if (doc_add_new(ar, r, m->key, m->klen, m->hash, 0, m->val) != 0)
+                return -1;
         }
-        return 0;
+        return made(r, out, outp);
+    }
+    return unchanged(in, present, out, outp);
+}
+
+static int mod_keys(MOD_ARGS)
+{
+    (void)a;
+    if (!present)
+        return made(doc_new_array(ar, 0), out, outp);
+    if (doc_type_of(in) == DOC_OBJECT) {
+        size_t n = doc_len(in);
+        doc *r = doc_new_array(ar, n);
+        for (size_t i = 0; r && i < n; i++) {
+            const doc_member *m = doc_member_at(in, i);
+            doc *k = doc_new_str_ref(ar, m->key, m->klen);
+            if (!k || doc_append(ar, r, k) != 0)
+                return -1;
+        }
+        return made(r, out, outp);
     }
     /* gjson lists a null per array element, and one for a scalar. */
-    size_t n = json_object_is_type(in, json_type_array) ? json_object_array_length(in) : 1;
-    for (size_t i = 0; i < n; i++)
-        if (json_object_array_add(r, NULL) != 0)
-            goto fail;
-    return 0;
-fail:
-    json_object_put(r);
-    *out = NULL;
-    return -1;
+    size_t n = doc_type_of(in) == DOC_ARRAY ? doc_len(in) : 1;
+    doc *r = doc_new_array(ar, n);
+    for (size_t i = 0; r && i < n; i++)
+        if (doc_append(ar, r, NULL) != 0)
+            return -1;
+    return made(r, out, outp);
 }
 
-static int mod_values(const struct sel_modarg *a, struct json_object *in, int present,
-                      struct json_object **out, int *outp)
+static int mod_values(MOD_ARGS)
 {
     (void)a;
-    if (present && json_object_is_type(in, json_type_array))
+    if (present && doc_type_of(in) == DOC_ARRAY)
         return unchanged(in, present, out, outp);
-    struct json_object *r = json_object_new_array();
-    if (!r)
-        return -1;
-    *out = r;
-    *outp = 1;
     if (!present)
-        return 0;
-    if (json_object_is_type(in, json_type_object)) {
-        struct json_object_iterator it = json_object_iter_begin(in);
-        struct json_object_iterator end = json_object_iter_end(in);
-        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
-            if (add_item(r, json_object_get(json_object_iter_peek_value(&it))) != 0)
-                goto fail;
-        return 0;
+        return made(doc_new_array(ar, 0), out, outp);
+    if (doc_type_of(in) == DOC_OBJECT) {
+        size_t n = doc_len(in);
+        doc *r = doc_new_array(ar, n);
+        for (size_t i = 0; r && i < n; i++)
+            if (doc_append(ar, r, doc_member_at(in, i)->val) != 0)
+                return -1;
+        return made(r, out, outp);
     }
-    if (add_item(r, json_object_get(in)) == 0)
-        return 0;
-fail:
-    json_object_put(r);
-    *out = NULL;
-    return -1;
+    doc *r = doc_new_array(ar, 1);
+    if (r && doc_append(ar, r, in) != 0)
+        return -1;
+    return made(r, out, outp);
 }
 
-static int mod_tostr(const struct sel_modarg *a, struct json_object *in, int present,
-                     struct json_object **out, int *outp)
+static int mod_tostr(MOD_ARGS)
 {
     (void)a;
     size_t len = 0;
-    const char *s = present ? json_object_to_json_string_length(in, TEXT_FLAGS, &len) : "";
-    if (!s || len > INT_MAX)
+    const char *s = present ? sel_doc_text(ar, in, &len) : "";
+    if (!s)
         return -1;
-    *out = json_object_new_string_len(s, (int)len);
-    *outp = 1;
-    return *out ? 0 : -1;
+    /* The text was just built in ar, so the node may keep it. */
+    return made(present ? doc_new_str_ref(ar, s, len) : doc_new_str(ar, "", 0), out, outp);
 }
 
-static int mod_fromstr(const struct sel_modarg *a, struct json_object *in, int present,
-                       struct json_object **out, int *outp)
+static int mod_fromstr(MOD_ARGS)
 {
     (void)a;
     *out = NULL;
     *outp = 0;
     if (!present || !in)
         return 0;
-    if (!json_object_is_type(in, json_type_string))
+    if (doc_type_of(in) != DOC_STRING)
         return unchanged(in, present, out, outp);
-    struct json_object *o;
-    if (sel_json_parse(json_object_get_string(in), (size_t)json_object_get_string_len(in),
-                       &o) == 0) {
+    size_t n;
+    const char *s = doc_str(in, &n);
+    const doc *o;
+    int r = sel_doc_parse(ar, s, n, &o);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
         *out = o;
         *outp = 1;
     }
     return 0;
 }
 
-static int flatten_into(struct json_object *dst, struct json_object *arr, int deep, int depth)
+static int flatten_into(struct arena *ar, doc *dst, const doc *arr, int deep, int depth)
 {
     if (depth > SEL_MAX_DOC)
         return -1;
-    size_t n = json_object_array_length(arr);
+    size_t n = doc_len(arr);
     for (size_t i = 0; i < n; i++) {
-        struct json_object *v = json_object_array_get_idx(arr, i);
-        if (json_object_is_type(v, json_type_array)) {
+        const doc *v = doc_at(arr, i);
+        if (doc_type_of(v) == DOC_ARRAY) {
             if (deep) {
-                if (flatten_into(dst, v, deep, depth + 1) != 0)
+                if (flatten_into(ar, dst, v, deep, depth + 1) != 0)
                     return -1;
             } else {
-                size_t m = json_object_array_length(v);
+                size_t m = doc_len(v);
                 for (size_t k = 0; k < m; k++)
-                    if (add_item(dst, json_object_get(json_object_array_get_idx(v, k))) != 0)
+                    if (doc_append(ar, dst, doc_at(v, k)) != 0)
                         return -1;
             }
-        } else if (add_item(dst, json_object_get(v)) != 0) {
+        } else if (doc_append(ar, dst, v) != 0) {
             return -1;
         }
     }
@@ -310,21 +259,14 @@ static int prep_flatten(struct sel_modarg *a, char *err, size_t errlen)
     return prepare_flag(a, "deep", "flatten", err, errlen);
 }
 
-static int mod_flatten(const struct sel_modarg *a, struct json_object *in, int present,
-                       struct json_object **out, int *outp)
+static int mod_flatten(MOD_ARGS)
 {
-    if (!present || !json_object_is_type(in, json_type_array))
+    if (!present || doc_type_of(in) != DOC_ARRAY)
         return unchanged(in, present, out, outp);
-    struct json_object *r = json_object_new_array();
-    if (!r)
+    doc *r = doc_new_array(ar, doc_len(in));
+    if (!r || flatten_into(ar, r, in, a->mode, 0) != 0)
         return -1;
-    if (flatten_into(r, in, a->mode, 0) != 0) {
-        json_object_put(r);
-        return -1;
-    }
-    *out = r;
-    *outp = 1;
-    return 0;
+    return made(r, out, outp);
 }
 
 static int prep_join(struct sel_modarg *a, char *err, size_t errlen)
@@ -334,36 +276,28 @@ static int prep_join(struct sel_modarg *a, char *err, size_t errlen)
 
 /* Merges the objects of an array; later members win unless {"preserve":true}, where gjson
  * keeps every duplicate and a later lookup finds the first. */
-static int mod_join(const struct sel_modarg *a, struct json_object *in, int present,
-                    struct json_object **out, int *outp)
+static int mod_join(MOD_ARGS)
 {
-    if (!present || !json_object_is_type(in, json_type_array))
+    if (!present || doc_type_of(in) != DOC_ARRAY)
         return unchanged(in, present, out, outp);
-    struct json_object *r = json_object_new_object();
+    doc *r = doc_new_object(ar, 0);
     if (!r)
         return -1;
-    size_t n = json_object_array_length(in);
+    size_t n = doc_len(in);
     for (size_t i = 0; i < n; i++) {
-        struct json_object *o = json_object_array_get_idx(in, i);
-        if (!json_object_is_type(o, json_type_object))
+        const doc *o = doc_at(in, i);
+        if (doc_type_of(o) != DOC_OBJECT)
             continue;
-        struct json_object_iterator it = json_object_iter_begin(o);
-        struct json_object_iterator end = json_object_iter_end(o);
-        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-            const char *k = json_object_iter_peek_name(&it);
-            if (a->mode && json_object_object_get_ex(r, k, NULL))
-                continue;
-            struct json_object *v = json_object_get(json_object_iter_peek_value(&it));
-            if (json_object_object_add(r, k, v) != 0) {
-                json_object_put(v);
-                json_object_put(r);
+        for (size_t k = 0; k < o->n; k++) {
+            const doc_member *m = doc_member_at(o, k);
+            int found = 0;
+            if (a->mode)
+                (void)doc_get_h(r, m->key, m->klen, m->hash, &found);
+            if (!found && doc_set_ref(ar, r, m->key, m->klen, m->hash, m->val) != 0)
                 return -1;
-            }
         }
     }
-    *out = r;
-    *outp = 1;
-    return 0;
+    return made(r, out, outp);
 }
 
 static const struct sel_modifier mods[] = {
@@ -375,7 +309,7 @@ static const struct sel_modifier mods[] = {
     {"fromstr", NULL, mod_fromstr},
     {"flatten", prep_flatten, mod_flatten},
     {"join", prep_join, mod_join},
-    /* Values here are parsed json-c trees, always valid and printed compactly. */
+    /* Values here are parsed documents, always valid and printed compactly. */
     {"valid", NULL, mod_this},
     {"ugly", NULL, mod_this},
     {"extract", sel_prep_extract, sel_mod_extract},

@@ -178,15 +178,8 @@ static int parse_key(struct parser *P, size_t *pos, size_t end, struct sel_step 
         }
         st->has_index = digits;
         st->index = idx;
-        /* The member's hash, so a request's lookup need not hash the name
-         * again: json-c hashes every object's keys with one function,
-         * read here from a scratch object (checked again at each use). */
-        struct json_object *o = json_object_new_object();
-        if (o) {
-            st->hash_fn = json_object_get_object(o)->hash_fn;
-            st->hash = st->hash_fn(st->key);
-            json_object_put(o);
-        }
+        /* The member's hash, so a request's lookup (doc_get_h) need not hash the name. */
+        st->hash = doc_hash(st->key ? st->key : "", st->keylen);
     }
     *pos = i;
     return 0;

@@ -98,69 +98,69 @@ void sel_map_text(buf *b, const char *s, size_t n, enum sel_textmap how)
     }
 }
 
-static struct json_object *mapped_string(const char *s, size_t n, enum sel_textmap how)
+static const doc *mapped_string(struct arena *ar, const char *s, size_t n,
+                                enum sel_textmap how)
 {
-    buf b = {0};
+    char local[256];
+    buf b;
+    buf_init_on(&b, local, sizeof local);
     sel_map_text(&b, s, n, how);
-    struct json_object *o = sel_buf_to_string(&b);
+    const doc *o = sel_buf_to_doc(&b, ar);
     buf_free(&b);
     return o;
 }
 
-int sel_map_value(struct json_object *in, enum sel_textmap how, int depth,
-                  struct json_object **out)
+int sel_map_value(const doc *in, enum sel_textmap how, struct arena *ar, int depth,
+                  const doc **out)
 {
     *out = NULL;
     if (depth > SEL_MAX_DOC)
         return -1;
-    switch (json_object_get_type(in)) {
-    case json_type_string:
-        *out = mapped_string(json_object_get_string(in),
-                             (size_t)json_object_get_string_len(in), how);
+    switch (doc_type_of(in)) {
+    case DOC_STRING: {
+        size_t n;
+        const char *s = doc_str(in, &n);
+        *out = mapped_string(ar, s, n, how);
         return *out ? 0 : -1;
-    case json_type_array: {
-        size_t n = json_object_array_length(in);
-        struct json_object *r = json_object_new_array_ext(n > 1024 ? 1024 : (int)n);
+    }
+    case DOC_ARRAY: {
+        size_t n = doc_len(in);
+        doc *r = doc_new_array(ar, n);
         if (!r)
             return -1;
         for (size_t i = 0; i < n; i++) {
-            struct json_object *v;
-            if (sel_map_value(json_object_array_get_idx(in, i), how, depth + 1, &v) != 0 ||
-                json_object_array_add(r, v) != 0) {
-                json_object_put(v);
-                json_object_put(r);
+            const doc *v;
+            if (sel_map_value(doc_at(in, i), how, ar, depth + 1, &v) != 0 ||
+                doc_append(ar, r, v) != 0)
                 return -1;
-            }
         }
         *out = r;
         return 0;
     }
-    case json_type_object: {
-        struct json_object *r = json_object_new_object();
+    case DOC_OBJECT: {
+        size_t n = doc_len(in);
+        doc *r = doc_new_object(ar, n);
         if (!r)
             return -1;
-        struct json_object_iterator it = json_object_iter_begin(in);
-        struct json_object_iterator end = json_object_iter_end(in);
-        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-            const char *k = json_object_iter_peek_name(&it);
-            buf kb = {0};
-            struct json_object *v = NULL;
-            sel_map_text(&kb, k, strlen(k), how);
-            int bad = kb.failed ||
-                      sel_map_value(json_object_iter_peek_value(&it), how, depth + 1, &v) != 0 ||
-                      json_object_object_add(r, kb.data ? kb.data : "", v) != 0;
+        for (size_t i = 0; i < n; i++) {
+            const doc_member *m = doc_member_at(in, i);
+            char local[256];
+            buf kb;
+            buf_init_on(&kb, local, sizeof local);
+            const doc *v = NULL;
+            sel_map_text(&kb, m->key, m->klen, how);
+            /* Mapped names may collide (`A` and `a` lowered): the last wins, as in json-c. */
+            int bad = kb.failed || sel_map_value(m->val, how, ar, depth + 1, &v) != 0 ||
+                      doc_set(ar, r, kb.data ? kb.data : "", kb.len, v) != 0;
             buf_free(&kb);
-            if (bad) {
-                json_object_put(v);
-                json_object_put(r);
+            if (bad)
                 return -1;
-            }
         }
         *out = r;
         return 0;
     }
     default:
-        *out = json_object_get(in);
+        *out = in;
         return 0;
     }
 }

@@ -4,6 +4,7 @@
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include "selector.h"
 #include "sel_internal.h"
 
@@ -11,6 +12,7 @@ struct sel_expr {
     char *text;
     int is_template;
     struct sel_prog prog;       /* a path */
+    int is_static;              /* prog is plain keys and indexes only */
     struct sel_tpart *parts;    /* a template */
     size_t nparts;
 };
@@ -40,6 +42,7 @@ static sel_expr *compile(const char *text, int allow_template, char *err, size_t
         r = sel_template_parse(text, len, &e->parts, &e->nparts, err, errlen);
     } else {
         r = sel_parse_path(text, 0, len, 0, &e->prog, err, errlen);
+        e->is_static = r == 0 && sel_prog_is_static(&e->prog);
     }
     if (r != 0) {
         sel_free(e);
@@ -78,19 +81,10 @@ const char *sel_source(const sel_expr *e)
     return e ? e->text : "";
 }
 
-int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out)
+/* Template text: literals and the text of each placeholder's value, as one string node. */
+static int resolve_template(const sel_expr *e, const doc *root, struct arena *a,
+                            const doc **out)
 {
-    *out = NULL;
-    if (!e)
-        return -1;
-    if (!e->is_template) {
-        struct sel_cur c = {root, NULL, SEL_PRESENT};
-        int r = sel_eval(&e->prog, &c, 0);
-        if (r == 0 && c.state == SEL_PRESENT)
-            *out = json_object_get(c.v);
-        json_object_put(c.hold);
-        return r;
-    }
     char local[256];
     buf b;
     buf_init_on(&b, local, sizeof local);
@@ -100,24 +94,75 @@ int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object 
             buf_append(&b, pt->lit, pt->litlen);
             continue;
         }
-        struct sel_cur c = {root, NULL, SEL_PRESENT};
-        if (sel_eval(&pt->prog, &c, 0) != 0) {
-            json_object_put(c.hold);
+        struct sel_cur c = {root, SEL_PRESENT};
+        if (sel_eval(&pt->prog, &c, a, 0) != 0) {
             buf_free(&b);
             return -1;
         }
         if (c.state == SEL_PRESENT) {
             size_t n;
-            const char *s = sel_text(c.v, &n);
+            const char *s = sel_text_doc(c.v, a, &n);
+            if (!s) {
+                buf_free(&b);
+                return -1;
+            }
             buf_append(&b, s, n);
         }
-        json_object_put(c.hold);
     }
-    *out = sel_buf_to_string(&b);
+    *out = sel_buf_to_doc(&b, a);
     buf_free(&b);
     return *out ? 0 : -1;
 }
 
+int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const doc **out)
+{
+    *out = NULL;
+    if (!e)
+        return -1;
+    if (e->is_static) {
+        *out = sel_eval_static(&e->prog, root);
+        return 0;
+    }
+    if (e->is_template)
+        return resolve_template(e, root, a, out);
+    struct sel_cur c = {root, SEL_PRESENT};
+    if (sel_eval(&e->prog, &c, a, 0) != 0)
+        return -1;
+    if (c.state == SEL_PRESENT)
+        *out = c.v;
+    return 0;
+}
+
+const char *sel_text_doc(const doc *v, struct arena *a, size_t *len)
+{
+    size_t n = 0;
+    const char *s = "";
+    if (doc_type_of(v) == DOC_STRING)
+        s = doc_str(v, &n);
+    else if (v && !(s = sel_doc_text(a, v, &n)))
+        return NULL;
+    if (len)
+        *len = n;
+    return s;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
+int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out)
+{
+    *out = NULL;
+    if (!e)
+        return -1;
+    struct arena a;
+    arena_init(&a, 0);
+    int err = 0, r = -1;
+    const doc *d = doc_from_jsonc(&a, root, NULL, &err), *res = NULL;
+    if (!err && sel_resolve_doc(e, d, &a, &res) == 0)
+        r = doc_to_jsonc(res, out);
+    arena_free(&a);
+    return r;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
 const char *sel_text(struct json_object *v, size_t *len)
 {
     size_t n = 0;

@@ -1,5 +1,5 @@
 /* Selectors: the gjson path syntax Authorino users write in AuthConfigs, evaluated against
- * the Authorization JSON (a json-c tree; JSON null is a NULL pointer in json-c).
+ * the Authorization JSON (a request document, engine/doc; JSON null is the NULL pointer).
  *
  * Supported syntax (gjson SYNTAX.md):
  *   a.b.c            members; `\` escapes the next character (`fav\.movie`)
@@ -19,14 +19,18 @@
  * Modifiers: gjson's @this @reverse @keys @values @tostr @fromstr @flatten @join @valid
  * @ugly, and Authorino's @extract @replace @case @base64 @strip.
  *
+ * Paths of plain keys and indexes only (`request.http.headers.authorization`, `a.0.b`) are
+ * compiled to a loop of hashed member lookups that allocates nothing.
+ *
  * Thread safety: a compiled sel_expr is immutable and may be shared by any number of threads.
- * sel_resolve takes json-c references on values inside root and sel_text may fill json-c's
- * serialization cache of a value; json-c's reference counts are not atomic, so one root must
- * not be resolved from two threads at the same moment. */
+ * sel_resolve_doc only reads root, so any number of threads may resolve against one
+ * read-only root at once, each with its own arena. */
 #ifndef PC_SELECTOR_H
 #define PC_SELECTOR_H
 #include <stddef.h>
+#include "doc/doc.h"
 
+struct arena;
 struct json_object;
 typedef struct sel_expr sel_expr;
 
@@ -47,14 +51,28 @@ int sel_is_template(const sel_expr *e);
 /* The original text. */
 const char *sel_source(const sel_expr *e);
 
-/* Resolves against root. On success returns 0 and *out is a NEW reference the caller must
- * json_object_put() (NULL = missing or JSON null). Values found in root are returned with
- * json_object_get (no copy); modifiers and `#` results create new objects. Templates always
- * give a string. -1 only for a real error (out of memory, a document nested deeper than the
- * modifiers walk); missing paths are not errors. */
+/* Resolves against root. Returns 0 and sets *out (NULL = missing or JSON null): values
+ * found in root are returned as they are (no copy, no reference count: they live as long as
+ * root); modifiers, `#` results and templates build new nodes in a (templates always give a
+ * string). Nodes of root are never written, so root may be read-only or shared. -1 only for
+ * a real error: the arena's limit or memory, or a document nested deeper than the modifiers
+ * walk; missing paths are not errors. */
+int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const doc **out);
+
+/* gjson's Result.String() of a value: strings raw, NULL -> "", numbers, bools, objects and
+ * arrays as compact JSON text (as doc_to_json writes it), built in a when needed. len may be
+ * NULL; strings may contain NUL bytes. NULL only when a is out of memory or past its limit. */
+const char *sel_text_doc(const doc *v, struct arena *a, size_t *len);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * Resolves against a json-c root: the root is copied into a document, resolved with
+ * sel_resolve_doc and the result copied back, so *out is a NEW json-c tree (never a node of
+ * root) the caller must json_object_put() (NULL = missing or JSON null). -1 for a real error
+ * (memory, a document nested deeper than DOC_MAX_DEPTH or the modifiers walk). */
 int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out);
 
-/* gjson's Result.String() of a value: strings raw, NULL -> "", numbers/bools/objects/arrays
+/* json-c bridge: removed when every caller speaks doc.
+ * gjson's Result.String() of a json-c value: strings raw, NULL -> "", numbers/bools/objects/arrays
  * as compact JSON text (JSON_C_TO_STRING_PLAIN|JSON_C_TO_STRING_NOSLASHESCAPE). The pointer
  * is valid while v lives. len may be NULL; strings may contain NUL bytes. */
 const char *sel_text(struct json_object *v, size_t *len);

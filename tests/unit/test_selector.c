@@ -1,6 +1,6 @@
 /* Selector suite: gjson paths, Authorino's modifiers and templates over a realistic
- * Authorization JSON. Expected values follow gjson's SYNTAX.md and Authorino's
- * pkg/json tests; each table row names its selector in the failure message. */
+ * Authorization JSON as a request document. Expected values follow gjson's SYNTAX.md and
+ * Authorino's pkg/json tests; each table row names its selector in the failure message. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "cu_main.h"
 #include "selector/selector.h"
+#include "util/arena.h"
 
 /* Basic am9objpzM2NyM3Q= is "john:s3cr3t"; the bearer token's payload is base64url (it holds
  * a '_') and decodes to {"sub":"john","exp":1685557675,"aud":["talker-api"],
@@ -54,11 +55,32 @@ static const char *AUTHZ_JSON =
     " }"
     "}";
 
-static struct json_object *load(const char *text)
+/* Documents live in this arena (read-only, as doc_from_jsonc makes them); results in R. */
+static struct arena D, R;
+
+static const doc *load(const char *text)
 {
     struct json_object *o = json_tokener_parse(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    return o;
+    int err = 0;
+    const doc *d = doc_from_jsonc(&D, o, NULL, &err);
+    json_object_put(o);
+    CU_ASSERT_FATAL(d != NULL && !err);
+    return d;
+}
+
+static int setup(void)
+{
+    arena_init(&D, 0);
+    arena_init(&R, 0);
+    return 0;
+}
+
+static int teardown(void)
+{
+    arena_free(&D);
+    arena_free(&R);
+    return 0;
 }
 
 static void check(int cond, const char *fmt, ...)
@@ -77,7 +99,7 @@ struct sel_case {
     const char *want;
 };
 
-static void run_cases(struct json_object *root, const struct sel_case *cases, size_t n,
+static void run_cases(const doc *root, const struct sel_case *cases, size_t n,
                       int want_template)
 {
     for (size_t i = 0; i < n; i++) {
@@ -89,20 +111,22 @@ static void run_cases(struct json_object *root, const struct sel_case *cases, si
             continue;
         check(sel_is_template(e) == want_template, "`%s` template=%d", c->sel,
               sel_is_template(e));
-        struct json_object *out = (struct json_object *)1;
-        int r = sel_resolve(e, root, &out);
+        const doc *out = (const doc *)1;
+        int r = sel_resolve_doc(e, root, &R, &out);
         check(r == 0, "resolve `%s` returned %d", c->sel, r);
-        size_t len;
-        const char *got = sel_text(r == 0 ? out : NULL, &len);
+        size_t len = 0;
+        const char *got = sel_text_doc(r == 0 ? out : NULL, &R, &len);
+        check(got != NULL, "text of `%s`", c->sel);
+        if (!got)
+            got = "";
         if (!c->want)
             check(r == 0 && out == NULL, "`%s`: want missing, got [%s]", c->sel, got);
         else
             check(r == 0 && out != NULL && len == strlen(c->want) && !memcmp(got, c->want, len),
                   "`%s`: want [%s], got %s[%.*s]", c->sel, c->want, out ? "" : "missing ",
                   (int)len, got);
-        if (r == 0)
-            json_object_put(out);
         sel_free(e);
+        arena_reset(&R);
     }
 }
 
@@ -216,9 +240,8 @@ static const struct sel_case path_cases[] = {
 
 static void test_paths(void)
 {
-    struct json_object *root = load(AUTHZ_JSON);
+    const doc *root = load(AUTHZ_JSON);
     RUN(root, path_cases, 0);
-    json_object_put(root);
 }
 
 static const struct sel_case template_cases[] = {
@@ -243,7 +266,7 @@ static const struct sel_case template_cases[] = {
 
 static void test_templates(void)
 {
-    struct json_object *root = load(AUTHZ_JSON);
+    const doc *root = load(AUTHZ_JSON);
     RUN(root, template_cases, 1);
 
     /* Output longer than any inline buffer. */
@@ -254,7 +277,6 @@ static void test_templates(void)
     }
     const struct sel_case long_case[] = {{text, want}};
     RUN(root, long_case, 1);
-    json_object_put(root);
 }
 
 /* Authorino's TestIsTemplate cases, plus the brace-in-modifier rule at its edges. */
@@ -349,53 +371,84 @@ static void test_compile_errors(void)
     CU_ASSERT_PTR_NULL(sel_compile(NULL, small, sizeof small));
 }
 
-static struct json_object *resolve_text(const char *sel, struct json_object *root, int *rc)
+static const doc *resolve_text(const char *sel, const doc *root, int *rc)
 {
     char err[256];
     sel_expr *e = sel_compile(sel, err, sizeof err);
     check(e != NULL, "compile `%s`: %s", sel, e ? "" : err);
-    struct json_object *out = NULL;
-    *rc = e ? sel_resolve(e, root, &out) : -2;
+    const doc *out = NULL;
+    *rc = e ? sel_resolve_doc(e, root, &R, &out) : -2;
     sel_free(e);
     return out;
 }
 
-/* Values from the document come back as new references to the same objects; computed
- * values are fresh objects of the right type. */
+/* The whole document as JSON text, in a. */
+static const char *doc_to_json_text(struct arena *a, const doc *v, size_t *n)
+{
+    const char *s = sel_text_doc(v, a, n);
+    return s ? s : "(no memory)";
+}
+
+static const char *text_of(const doc *v)
+{
+    const char *s = sel_text_doc(v, &R, NULL);
+    return s ? s : "(no memory)";
+}
+
+/* Values from the document come back as the document's own nodes; computed values are new
+ * nodes of the right type, pointing at the document's values where they hold them. */
 static void test_references_and_types(void)
 {
-    struct json_object *root = load(AUTHZ_JSON);
-    struct json_object *identity, *groups, *out;
-    json_object_object_get_ex(json_object_object_get(root, "auth"), "identity", &identity);
-    json_object_object_get_ex(identity, "groups", &groups);
+    const doc *root = load(AUTHZ_JSON);
+    const doc *identity = doc_getz(doc_getz(root, "auth"), "identity");
+    const doc *groups = doc_getz(identity, "groups"), *out;
     int rc;
 
     out = resolve_text("auth.identity.groups", root, &rc);
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_PTR_EQUAL(out, groups);
-    json_object_put(out);
-    CU_ASSERT_EQUAL(json_object_array_length(groups), 3);
+    CU_ASSERT_EQUAL(doc_len(groups), 3);
+    out = resolve_text("auth.identity.groups.1", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_at(groups, 1));
+    out = resolve_text("auth.identity.realm_*.roles", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_getz(doc_getz(identity, "realm_access"), "roles"));
+    out = resolve_text("auth.identity.groups.#(name==\"ops\")", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_at(groups, 1));
+    out = resolve_text("auth.identity.groups|@this", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, groups);
+    out = resolve_text("auth.identity.groups|@values", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, groups);
+    out = resolve_text("auth.identity.exp.@case:upper", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_getz(identity, "exp"));
+    out = resolve_text("auth.identity.name.@replace", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_getz(identity, "name"));
 
     out = resolve_text("auth.identity.groups.@reverse", root, &rc);
-    CU_ASSERT(out != groups && json_object_is_type(out, json_type_array));
-    CU_ASSERT_PTR_EQUAL(json_object_array_get_idx(out, 2), json_object_array_get_idx(groups, 0));
-    json_object_put(out);
+    CU_ASSERT(out != groups && doc_type_of(out) == DOC_ARRAY);
+    CU_ASSERT_PTR_EQUAL(doc_at(out, 2), doc_at(groups, 0));
+    CU_ASSERT(out && (out->flags & DOC_MUTABLE));
+    out = resolve_text("auth.identity.groups.#.name", root, &rc);
+    CU_ASSERT(doc_len(out) == 3 && doc_at(out, 0) == doc_getz(doc_at(groups, 0), "name"));
+    out = resolve_text("auth.identity.groups.0.@values", root, &rc);
+    CU_ASSERT(doc_len(out) == 2 && doc_at(out, 1) == doc_getz(doc_at(groups, 0), "id"));
+    out = resolve_text("auth.identity.groups|@join", root, &rc);
+    CU_ASSERT_PTR_EQUAL(doc_getz(out, "name"), doc_getz(doc_at(groups, 2), "name"));
+    out = resolve_text("auth.identity.realm_access.@reverse", root, &rc);
+    CU_ASSERT_PTR_EQUAL(doc_getz(out, "roles"),
+                        doc_getz(doc_getz(identity, "realm_access"), "roles"));
 
     out = resolve_text("auth.identity.groups.#", root, &rc);
-    CU_ASSERT(json_object_is_type(out, json_type_int) && json_object_get_int(out) == 3);
-    json_object_put(out);
+    CU_ASSERT(doc_type_of(out) == DOC_INT && doc_int(out) == 3);
 
     out = resolve_text("auth.identity.groups|@tostr", root, &rc);
-    CU_ASSERT(json_object_is_type(out, json_type_string));
-    json_object_put(out);
+    CU_ASSERT(doc_type_of(out) == DOC_STRING);
 
     out = resolve_text("auth.identity.groups|@tostr|@fromstr", root, &rc);
-    CU_ASSERT(json_object_is_type(out, json_type_array) && json_object_array_length(out) == 3);
-    json_object_put(out);
+    CU_ASSERT(doc_type_of(out) == DOC_ARRAY && doc_len(out) == 3);
+    CU_ASSERT(doc_equal(out, groups));
 
     out = resolve_text("auth.identity.exp", root, &rc);
-    CU_ASSERT(json_object_is_type(out, json_type_int));
-    json_object_put(out);
+    CU_ASSERT(doc_type_of(out) == DOC_INT);
 
     /* JSON null and a missing member both come back as NULL with success. */
     out = resolve_text("auth.identity.nothing", root, &rc);
@@ -406,52 +459,107 @@ static void test_references_and_types(void)
     CU_ASSERT_PTR_NULL(out);
 
     /* A null element stays in a per-element result; a missing one is skipped. */
-    struct json_object *doc = load("{\"a\":[{\"x\":1},{\"x\":null},{\"y\":2}]}");
-    out = resolve_text("a.#.x", doc, &rc);
-    CU_ASSERT(json_object_array_length(out) == 2 && json_object_array_get_idx(out, 1) == NULL);
-    json_object_put(out);
-    json_object_put(doc);
+    const doc *d = load("{\"a\":[{\"x\":1},{\"x\":null},{\"y\":2}]}");
+    out = resolve_text("a.#.x", d, &rc);
+    CU_ASSERT(doc_len(out) == 2 && doc_at(out, 1) == NULL);
 
     /* A compiled expression is reusable across documents. */
     char err[128];
     sel_expr *e = sel_compile("request.method", err, sizeof err);
-    struct json_object *other = load("{\"request\":{\"method\":\"POST\"}}");
-    CU_ASSERT_EQUAL(sel_resolve(e, other, &out), 0);
-    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "POST");
-    json_object_put(out);
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
-    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "GET");
-    json_object_put(out);
+    const doc *other = load("{\"request\":{\"method\":\"POST\"}}");
+    CU_ASSERT_EQUAL(sel_resolve_doc(e, other, &R, &out), 0);
+    CU_ASSERT_STRING_EQUAL(text_of(out), "POST");
+    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
+    CU_ASSERT_STRING_EQUAL(text_of(out), "GET");
     CU_ASSERT_STRING_EQUAL(sel_source(e), "request.method");
     sel_free(e);
-    json_object_put(other);
-    json_object_put(root);
+    arena_reset(&R);
+}
+
+/* The static path resolves without touching the arena. */
+static void test_static_paths(void)
+{
+    const doc *root = load(AUTHZ_JSON);
+    static const char *const paths[] = {
+        "request.headers.authorization", "auth.identity.realm_access.roles.1",
+        "auth.identity.groups.2.name", "auth.identity.nothing.deeper", "no.such",
+        "auth.identity.groups.9", "auth.identity.groups.x", "request.method|x",
+    };
+    struct arena none;
+    arena_init(&none, 1); /* any allocation fails */
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char err[128];
+        sel_expr *e = sel_compile(paths[i], err, sizeof err);
+        const doc *out = (const doc *)1;
+        check(sel_resolve_doc(e, root, &none, &out) == 0, "static `%s`", paths[i]);
+        check(none.total == 0, "static `%s` allocated", paths[i]);
+        sel_free(e);
+    }
+    arena_free(&none);
 }
 
 static void test_text(void)
 {
+    size_t n = 99;
+    CU_ASSERT_STRING_EQUAL(sel_text_doc(NULL, &R, &n), "");
+    CU_ASSERT_EQUAL(n, 0);
+    const doc *s = doc_new_str(&R, "a\0b/c", 5);
+    CU_ASSERT(memcmp(sel_text_doc(s, &R, &n), "a\0b/c", 5) == 0 && n == 5);
+    CU_ASSERT_PTR_EQUAL(sel_text_doc(s, &R, NULL), doc_str(s, NULL));
+    const doc *d = load("{\"b\":false,\"i\":-7,\"d\":1.25,\"u\":\"/x\",\"o\":{\"p\":"
+                        "[1,\"/\",null]}}");
+    static const struct {
+        const char *key, *want;
+    } t[] = {{"b", "false"}, {"i", "-7"}, {"d", "1.25"}, {"u", "/x"},
+             {"o", "{\"p\":[1,\"/\",null]}"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        check(!strcmp(text_of(doc_getz(d, t[i].key)), t[i].want), "sel_text_doc of %s",
+              t[i].key);
+    /* No room for the text: NULL, not a wrong text. */
+    struct arena tiny;
+    arena_init(&tiny, 8);
+    CU_ASSERT_PTR_NULL(sel_text_doc(doc_getz(d, "o"), &tiny, &n));
+    arena_free(&tiny);
+    arena_reset(&R);
+}
+
+/* The json-c entry points still answer as before (with copies of the root's values). */
+static void test_jsonc_bridge(void)
+{
+    struct json_object *root = json_tokener_parse(AUTHZ_JSON), *out = NULL;
+    char err[128];
+    sel_expr *e = sel_compile("auth.identity.groups.#(id>1)#.name", err, sizeof err);
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
+    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "[\"ops\",\"admins\"]");
+    json_object_put(out);
+    sel_free(e);
+    e = sel_compile("Bearer {auth.identity.token}", err, sizeof err);
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
+    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "Bearer tok-123");
+    json_object_put(out);
+    sel_free(e);
+    e = sel_compile("auth.identity.nothing", err, sizeof err);
+    out = (struct json_object *)1;
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
+    CU_ASSERT_PTR_NULL(out);
+    sel_free(e);
+    json_object_put(root);
+
     size_t n = 99;
     CU_ASSERT_STRING_EQUAL(sel_text(NULL, &n), "");
     CU_ASSERT_EQUAL(n, 0);
     struct json_object *s = json_object_new_string_len("a\0b/c", 5);
     CU_ASSERT(memcmp(sel_text(s, &n), "a\0b/c", 5) == 0 && n == 5);
     json_object_put(s);
-    struct json_object *doc = load("{\"b\":false,\"i\":-7,\"d\":1.25,\"u\":\"/x\",\"o\":{\"p\":"
-                                   "[1,\"/\",null]}}");
-    static const struct {
-        const char *key, *want;
-    } t[] = {{"b", "false"}, {"i", "-7"}, {"d", "1.25"}, {"u", "/x"},
-             {"o", "{\"p\":[1,\"/\",null]}"}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        check(!strcmp(sel_text(json_object_object_get(doc, t[i].key), NULL), t[i].want),
-              "sel_text of %s", t[i].key);
-    json_object_put(doc);
+    struct json_object *o = json_tokener_parse("{\"p\":[1,\"/\",null],\"d\":1.25}");
+    CU_ASSERT_STRING_EQUAL(sel_text(o, NULL), "{\"p\":[1,\"/\",null],\"d\":1.25}");
+    json_object_put(o);
 }
 
 /* @base64:decode: padded, unpadded, URL-safe, and the partial result Go keeps. */
 static void test_base64(void)
 {
-    struct json_object *root =
+    const doc *root =
         load("{\"pad\":\"am9obg==\",\"raw\":\"am9obg\",\"url\":\"Pz8-\",\"bad\":\"am9obg$$\","
              "\"nl\":\"am9v\\nYmc=\",\"empty\":\"\",\"bin\":\"AP8=\"}");
     static const struct sel_case t[] = {
@@ -465,14 +573,13 @@ static void test_base64(void)
         {"url.@base64:decode|@base64:encode", "Pz8+"},
     };
     RUN(root, t, 0);
-    struct json_object *out;
+    const doc *out;
     int rc;
     out = resolve_text("bin.@base64:decode", root, &rc);
-    size_t n;
-    const char *p = sel_text(out, &n);
-    CU_ASSERT(n == 2 && (unsigned char)p[0] == 0 && (unsigned char)p[1] == 0xff);
-    json_object_put(out);
-    json_object_put(root);
+    size_t n = 0;
+    const char *p = sel_text_doc(out, &R, &n);
+    CU_ASSERT(p && n == 2 && (unsigned char)p[0] == 0 && (unsigned char)p[1] == 0xff);
+    arena_reset(&R);
 }
 
 /* sel_compile_path never treats braces as placeholders (Authorino's condition selectors). */
@@ -482,45 +589,48 @@ static void test_compile_path(void)
     sel_expr *e = sel_compile_path("Bearer {auth.identity.token}", err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL(e);
     CU_ASSERT_EQUAL(sel_is_template(e), 0);
-    struct json_object *root = load(AUTHZ_JSON), *out = NULL;
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
+    const doc *root = load(AUTHZ_JSON), *out = NULL;
+    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
     CU_ASSERT_PTR_NULL(out);
     sel_free(e);
     CU_ASSERT_PTR_NULL(sel_compile_path("{request.method}", err, sizeof err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "multipaths are not supported"));
     e = sel_compile_path("request.method", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
-    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "GET");
-    json_object_put(out);
+    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
+    CU_ASSERT_STRING_EQUAL(text_of(out), "GET");
     sel_free(e);
-    json_object_put(root);
+    arena_reset(&R);
 }
 
 /* Hostile inputs: deep documents, deep nesting, long texts. Errors, never crashes. */
 static void test_limits(void)
 {
-    struct json_object *deep = json_object_new_string("x");
+    const doc *deep = doc_new_str(&D, "x", 1);
     for (int i = 0; i < 200; i++) {
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "k", deep);
+        doc *o = doc_new_object(&D, 1);
+        CU_ASSERT_FATAL(o && doc_set(&D, o, "k", 1, deep) == 0);
         deep = o;
     }
+    doc_seal((doc *)deep);
     char err[256];
-    sel_expr *e = sel_compile("@case:upper", err, sizeof err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    struct json_object *out = (struct json_object *)1;
-    CU_ASSERT_EQUAL(sel_resolve(e, deep, &out), -1);
-    CU_ASSERT_PTR_NULL(out);
+    static const char *const deep_fail[] = {
+        "@case:upper", "k.k.k.k.k.@strip.k.k", "@tostr", "@reverse|@case:lower",
+        "k.@case:lower", "{k.@strip}",
+    };
+    for (size_t i = 0; i < sizeof deep_fail / sizeof deep_fail[0]; i++) {
+        sel_expr *e = sel_compile(deep_fail[i], err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        const doc *out = (const doc *)1;
+        check(sel_resolve_doc(e, deep, &R, &out) == -1 && out == NULL, "deep `%s` fails",
+              deep_fail[i]);
+        sel_free(e);
+    }
+    sel_expr *e = sel_compile("k.k.k", err, sizeof err);
+    const doc *out;
+    CU_ASSERT_EQUAL(sel_resolve_doc(e, deep, &R, &out), 0);
+    CU_ASSERT(doc_type_of(out) == DOC_OBJECT);
     sel_free(e);
-    e = sel_compile("k.k.k.k.k.@strip.k.k", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve(e, deep, &out), -1);
-    sel_free(e);
-    e = sel_compile("k.k.k", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve(e, deep, &out), 0);
-    CU_ASSERT(json_object_is_type(out, json_type_object));
-    json_object_put(out);
-    sel_free(e);
-    json_object_put(deep);
+    arena_reset(&R);
 
     char text[400] = "a";
     for (int i = 0; i < 40; i++)
@@ -548,7 +658,7 @@ static void test_limits(void)
  * count characters, not bytes. */
 static void test_wildcards(void)
 {
-    struct json_object *root =
+    const doc *root =
         load("{\"m\":{\"a1\":{\"x\":1},\"a2\":{\"y\":2},\"b\":{\"y\":3}},"
              "\"u\":{\"\\u00e9t\\u00e9\":\"summer\",\"*lit\":\"star\"}}");
     static const struct sel_case t[] = {
@@ -562,7 +672,176 @@ static void test_wildcards(void)
         {"u.\\**", "star"},
     };
     RUN(root, t, 0);
-    json_object_put(root);
+}
+
+
+/* Every modifier, on values of the document: read-only (sealed, or from doc_from_jsonc) or
+ * still mutable, the document reads the same afterwards and results do not depend on it. */
+static const char *const every_modifier[] = {
+    "auth.identity|@this", "auth.identity.groups|@reverse", "auth.identity|@reverse",
+    "auth.identity|@keys", "auth.identity.groups|@keys", "auth.identity|@values",
+    "auth.identity|@tostr", "auth.identity|@tostr|@fromstr", "auth.identity.groups|@flatten",
+    "auth.identity.groups.#.@values|@flatten:{\"deep\":true}", "auth.identity.groups|@join",
+    "auth.identity.groups|@join:{\"preserve\":true}", "auth.identity|@valid", "auth|@ugly",
+    "auth.identity|@extract:{\"sep\":\",\",\"pos\":1}", "auth.identity.name.@extract",
+    "auth.identity|@replace:{\"old\":\"o\",\"new\":\"0\"}", "auth.identity|@case:upper",
+    "auth.identity|@case:lower", "auth.identity|@base64:encode", "auth|@base64:decode",
+    "auth.identity|@strip", "auth.identity.groups.#(id>1)#|@reverse|@join|@keys",
+    "Hi {auth.identity|@case:upper} {auth.identity.groups.#.name|@reverse}",
+    "auth.identity.realm_access.@case:upper|ROLES.1",
+};
+
+static void resolve_all(const doc *root, const char **texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char err[256];
+        sel_expr *e = sel_compile(every_modifier[i], err, sizeof err);
+        check(e != NULL, "compile `%s`: %s", every_modifier[i], e ? "" : err);
+        const doc *out = NULL;
+        int r = e ? sel_resolve_doc(e, root, &R, &out) : -1;
+        check(r == 0, "`%s` resolves", every_modifier[i]);
+        texts[i] = r == 0 ? text_of(out) : "";
+        sel_free(e);
+    }
+}
+
+static void test_read_only_roots(void)
+{
+    enum { N = sizeof every_modifier / sizeof every_modifier[0] };
+    const doc *ro = load(AUTHZ_JSON);
+    CU_ASSERT_FALSE(ro->flags & DOC_MUTABLE);
+    int err = 0;
+    doc *mut = doc_copy(&D, ro, &err);
+    CU_ASSERT_FATAL(mut && !err && (mut->flags & DOC_MUTABLE));
+    doc *sealed = doc_copy(&D, ro, &err);
+    CU_ASSERT_FATAL(sealed && !err);
+    doc_seal(sealed);
+    CU_ASSERT_FALSE(doc_getz(doc_getz(sealed, "auth"), "identity")->flags & DOC_MUTABLE);
+    struct arena keep;
+    arena_init(&keep, 0);
+    size_t n;
+    const char *before = doc_to_json_text(&keep, ro, &n);
+
+    const char *a[N], *b[N], *c[N];
+    resolve_all(ro, a, N);
+    resolve_all(mut, b, N);
+    resolve_all(sealed, c, N);
+    for (size_t i = 0; i < N; i++)
+        check(!strcmp(a[i], b[i]) && !strcmp(a[i], c[i]), "`%s` same on every root: [%s] [%s] [%s]",
+              every_modifier[i], a[i], b[i], c[i]);
+    CU_ASSERT_STRING_EQUAL(a[N - 2] + 0, "Hi {\"SUB\":\"1EDFD768-D05A-445F-A03A-0A834B45688E\","
+                           "\"USERNAME\":\"JOHN\",\"EMAIL\":\"JOHN@EXAMPLE.COM\",\"EMAIL_VERIFIED\""
+                           ":true,\"NAME\":\"JOHN DOE\",\"CITY\":\"M\xc3\x9cNCHEN\",\"TOKEN\":"
+                           "\"TOK-123\",\"EXP\":1685557675,\"SCORE\":4.5,\"NOTHING\":null,"
+                           "\"RAW\":\"\\n\\nBOB\\u0012\",\"REALM_ACCESS\":{\"ROLES\":["
+                           "\"OFFLINE_ACCESS\",\"ADMIN\",\"USER\"]},\"GROUPS\":[{\"NAME\":\"DEV\","
+                           "\"ID\":1},{\"NAME\":\"OPS\",\"ID\":2},{\"NAME\":\"ADMINS\",\"ID\":3}],"
+                           "\"KUBERNETES.IO\":{\"NAMESPACE\":\"DEFAULT\",\"SERVICEACCOUNT\":"
+                           "{\"NAME\":\"DEFAULT\"}}} [\"admins\",\"ops\",\"dev\"]");
+    CU_ASSERT_STRING_EQUAL(a[N - 1], "ADMIN");
+    /* Nothing was written into any of the three. */
+    CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, ro, &n), before);
+    CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, mut, &n), before);
+    CU_ASSERT_STRING_EQUAL(doc_to_json_text(&keep, sealed, &n), before);
+    CU_ASSERT_FALSE(sealed->flags & DOC_MUTABLE);
+    CU_ASSERT(mut->flags & DOC_MUTABLE);
+    arena_free(&keep);
+    arena_reset(&R);
+}
+
+/* An arena limit reached anywhere inside a modifier, a `#` result or a template: -1 and no
+ * result, never a crash or a partial value; with room enough, the full answer. */
+static void test_arena_limit(void)
+{
+    const doc *root = load(AUTHZ_JSON);
+    static const char *const sels[] = {
+        "request.headers.authorization.@extract:{\"pos\":1}|@base64:decode|"
+        "@extract:{\"sep\":\":\"}",
+        "auth.identity|@case:upper", "auth.identity|@strip|@reverse|@keys",
+        "auth.identity.groups.#(id>1)#.name|@reverse", "auth.identity.groups.#.@values|@flatten",
+        "auth.identity.groups|@join:{\"preserve\":true}|@tostr|@fromstr",
+        "auth.identity|@replace:{\"old\":\"o\",\"new\":\"00\"}",
+        "user={auth.identity.username}, groups={auth.identity.groups.#.name}",
+        "auth.identity.groups.#",
+    };
+    for (size_t i = 0; i < sizeof sels / sizeof sels[0]; i++) {
+        char err[256];
+        sel_expr *e = sel_compile(sels[i], err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        struct arena big;
+        arena_init(&big, 0);
+        const doc *out;
+        CU_ASSERT_EQUAL_FATAL(sel_resolve_doc(e, root, &big, &out), 0);
+        size_t need = big.total, wn;
+        const char *want = sel_text_doc(out, &big, &wn);
+        CU_ASSERT_FATAL(want != NULL);
+        int failures = 0, successes = 0;
+        for (size_t limit = 8; limit <= need + 64; limit += 8) {
+            struct arena a;
+            arena_init(&a, limit);
+            out = (const doc *)1;
+            int r = sel_resolve_doc(e, root, &a, &out);
+            if (r == 0) {
+                size_t n;
+                const char *got = sel_text_doc(out, &a, &n);
+                if (got)
+                    check(n == wn && !memcmp(got, want, n), "`%s` at limit %zu", sels[i], limit);
+                successes++;
+            } else {
+                check(r == -1 && out == NULL, "`%s` at limit %zu: %d", sels[i], limit, r);
+                failures++;
+            }
+            arena_free(&a);
+        }
+        check(failures > 0 && successes > 0, "`%s`: %d failures, %d successes", sels[i],
+              failures, successes);
+        arena_free(&big);
+        sel_free(e);
+    }
+}
+
+/* Objects past DOC_INDEX_MIN members are looked up through their index. */
+static void test_large_objects(void)
+{
+    doc *big = doc_new_object(&D, 0), *root = doc_new_object(&D, 1);
+    doc *list = doc_new_array(&D, 3);
+    CU_ASSERT_FATAL(big && root && list);
+    for (int i = 0; i < 2000; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        doc *v = doc_new_object(&D, 1);
+        CU_ASSERT_FATAL(v && doc_set(&D, v, "x", 1, doc_new_int(&D, i)) == 0);
+        CU_ASSERT_FATAL(doc_set(&D, big, k, (size_t)kl, v) == 0);
+    }
+    CU_ASSERT_FATAL(big->aux.index != NULL);
+    CU_ASSERT_FATAL(doc_set(&D, root, "big", 3, big) == 0);
+    CU_ASSERT_FATAL(doc_append(&D, list, big) == 0 && doc_append(&D, list, big) == 0);
+    CU_ASSERT_FATAL(doc_set(&D, root, "list", 4, list) == 0);
+    doc_seal(root);
+    static const struct sel_case t[] = {
+        {"big.k1500.x", "1500"},
+        {"big.k0.x", "0"},
+        {"big.k1999.x", "1999"},
+        {"big.k2000", NULL},
+        {"big.k1?99.x", "1099"},
+        {"big.*99.x", "99"},
+        {"big.@keys|#", "2000"},
+        {"big.@keys|1234", "k1234"},
+        {"big.@values|#", "2000"},
+        {"big.@reverse|k7.x", "7"},
+        {"big.@reverse|@keys|0", "k1999"},
+        {"big.@case:upper|K1777.X", "1777"},
+        {"list|@join|k1998.x", "1998"},
+        {"list|@join:{\"preserve\":true}|@keys|#", "2000"},
+        {"list.#.k42.x", "[42,42]"},
+        {"{big.k12.x}-{big.k1888.x}", "12-1888"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        run_cases(root, &t[i], 1, t[i].sel[0] == '{');
+    int rc;
+    const doc *out = resolve_text("big.k1234", root, &rc);
+    CU_ASSERT_PTR_EQUAL(out, doc_getz(big, "k1234"));
+    arena_reset(&R);
 }
 
 int cu_register(void)
@@ -573,12 +852,23 @@ int cu_register(void)
         {"template detection", test_template_detection},
         {"compile errors", test_compile_errors},
         {"references and types", test_references_and_types},
-        {"sel_text", test_text},
+        {"sel_text_doc", test_text},
+        {"static paths allocate nothing", test_static_paths},
+        {"json-c entry points", test_jsonc_bridge},
+        {"read-only roots with every modifier", test_read_only_roots},
+        {"arena limit inside modifiers", test_arena_limit},
+        {"large objects", test_large_objects},
         {"base64 decoding", test_base64},
         {"sel_compile_path", test_compile_path},
         {"limits", test_limits},
         {"wildcards", test_wildcards},
         {NULL, NULL},
     };
-    return cu_add_suite("selector", cases);
+    CU_pSuite suite = CU_add_suite("selector", setup, teardown);
+    if (!suite)
+        return -1;
+    for (const cu_case *c = cases; c->name; c++)
+        if (!CU_add_test(suite, c->name, c->fn))
+            return -1;
+    return 0;
 }
