@@ -63,7 +63,7 @@ cel_program *cel_compile(const char *src, size_t len, const char *const *vars, c
         cel_program_free(p);
         return NULL;
     }
-    cel_program_prepare(p, &cel_doc_jsonc);
+    cel_program_prepare(p, &cel_doc_tree);
     return p;
 }
 

@@ -8,10 +8,10 @@
  *
  *   cel_arena a;  cel_arena_init(&a, 0);                 once per thread
  *   cel_value v;
- *   cel_activation act = { &cel_doc_jsonc, authjson, NULL };
+ *   cel_activation act = { &cel_doc_tree, authjson, NULL };      authjson: const doc *
  *   if (cel_eval(p, &act, NULL, &a, &v, &err) != 0) deny(err.msg);     an error denies
  *   cel_value_to_bool(&v, &err)   for a predicate: 1, 0, -1 when not a bool
- *   cel_value_to_json(&v, &cel_doc_jsonc, &json, &err)   for a value
+ *   cel_value_to_doc(&v, &cel_doc_tree, request_arena, &out, &err)   for a value
  *   cel_arena_reset(&a);                                 after each evaluation
  *
  * A program is read-only once compiled: threads share it, each with its own arena.
@@ -70,6 +70,10 @@ typedef struct cel_doc_ops {
 } cel_doc_ops;
 
 extern const cel_doc_ops cel_doc_jsonc; /* nodes are struct json_object * */
+/* Nodes are const struct doc * (engine/doc), the request document; constant keys
+ * are prepared as doc_hash, so lookups of them do not hash. cel_compile prepares
+ * programs for it. */
+extern const cel_doc_ops cel_doc_tree;
 
 /* ---- values ------------------------------------------------------------ */
 typedef enum {
@@ -142,7 +146,8 @@ extern const char *const cel_authorino_vars[];
 cel_program *cel_compile(const char *src, size_t len, const char *const *vars, cel_error *err);
 void cel_program_free(cel_program *p);
 /* Prepares the program's constant keys for documents read through ops (cel_compile
- * prepares them for cel_doc_jsonc); evaluations with other ops simply do not use them.
+ * prepares them for cel_doc_tree); a program is prepared for one ops table at a time,
+ * and evaluations with any other ops look keys up the ordinary way (same results).
  * Not thread-safe: call it before the program is shared. */
 void cel_program_prepare(cel_program *p, const cel_doc_ops *ops);
 const char *cel_program_source(const cel_program *p);
@@ -177,4 +182,14 @@ struct json_object;
  * and timestamps their string forms, as protobuf's JSON mapping. */
 int cel_value_to_json(const cel_value *v, const cel_doc_ops *ops, struct json_object **out,
                       cel_error *err);
+
+struct doc;
+/* The same conversions into engine/doc nodes: new nodes go into a (which must outlive
+ * the evaluation's arena, as *out points at no CEL value), *out = NULL for null.
+ * Document views (lists and maps of the document) read through cel_doc_tree are
+ * returned by reference, not copied: they live as long as the document does. -1 with
+ * err set when v has no JSON form, is nested deeper than DOC_MAX_DEPTH, or a is past
+ * its limit. */
+int cel_value_to_doc(const cel_value *v, const cel_doc_ops *ops, struct arena *a,
+                     const struct doc **out, cel_error *err);
 #endif

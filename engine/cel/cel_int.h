@@ -165,6 +165,16 @@ void *cel_re_compile(const char *pat, size_t len, char *msg, size_t msglen);
 void cel_re_free(void *re);
 int cel_re_match(const void *re, const char *s, size_t len); /* 1, 0, -1 error */
 
+/* JSON forms shared by cel_json.c and cel_to_doc.c */
+/* A map key's JSON text (strings as they are, ints, uints and bools spelled out
+ * in buf); -1 for a key type JSON has no text for. */
+int cel_key_text(const cel_value *k, char *buf, size_t cap, const char **s, size_t *n);
+/* How a double is written: a string (*special: NaN, Infinity), a whole number
+ * (*whole) or a double. */
+typedef enum { CEL_JD_STRING, CEL_JD_WHOLE, CEL_JD_DOUBLE } cel_jd;
+cel_jd cel_json_double(double d, const char **special, int64_t *whole);
+#define CEL_JSON_MAX_KEY 4096 /* bytes of a map key written as a JSON member name */
+
 /* time (cel_time.c) */
 int cel_parse_duration(const char *s, size_t n, int64_t *sec, int32_t *nsec);
 int cel_parse_timestamp(const char *s, size_t n, int64_t *sec, int32_t *nsec);

@@ -8,10 +8,31 @@
 #include "cel/cel_int.h"
 #include "util/base64.h"
 
+cel_jd cel_json_double(double d, const char **special, int64_t *whole)
+{
+    /* JSON has no NaN or infinities: protobuf's JSON mapping writes them as strings */
+    if (d != d) {
+        *special = "NaN";
+        return CEL_JD_STRING;
+    }
+    if (d * 0 != 0) {
+        *special = d > 0 ? "Infinity" : "-Infinity";
+        return CEL_JD_STRING;
+    }
+    /* A whole number is written as one (1637954644, not 1637954644.0), as Go's
+     * encoding/json writes the float64 Authorino's values are */
+    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(int64_t)d &&
+        !(d == 0 && signbit(d))) {
+        *whole = (int64_t)d;
+        return CEL_JD_WHOLE;
+    }
+    return CEL_JD_DOUBLE;
+}
+
 /* json-c spells JSON null as a NULL object, so conv reports failure apart from its result. */
 static int conv(const cel_value *v, const cel_doc_ops *ops, cel_error *err, int depth, struct json_object **out);
 
-static int key_text(const cel_value *k, char *buf, size_t cap, const char **s, size_t *n)
+int cel_key_text(const cel_value *k, char *buf, size_t cap, const char **s, size_t *n)
 {
     switch (k->kind) {
     case CEL_STRING: *s = k->u.s; *n = k->n; return 0;
@@ -80,16 +101,15 @@ static struct json_object *conv1(const cel_value *v, const cel_doc_ops *ops, cel
     case CEL_BOOL: return json_object_new_boolean(v->u.b);
     case CEL_INT: return json_object_new_int64(v->u.i);
     case CEL_UINT: return json_object_new_uint64(v->u.u);
-    case CEL_DOUBLE:
-        /* JSON has no NaN or infinities: protobuf's JSON mapping writes them as strings */
-        if (v->u.d != v->u.d) return json_object_new_string("NaN");
-        if (v->u.d * 0 != 0) return json_object_new_string(v->u.d > 0 ? "Infinity" : "-Infinity");
-        /* A whole number is written as one (1637954644, not 1637954644.0), as Go's
-         * encoding/json writes the float64 Authorino's values are */
-        if (v->u.d >= -9007199254740992.0 && v->u.d <= 9007199254740992.0 &&
-            v->u.d == (double)(int64_t)v->u.d && !(v->u.d == 0 && signbit(v->u.d)))
-            return json_object_new_int64((int64_t)v->u.d);
-        return json_object_new_double(v->u.d);
+    case CEL_DOUBLE: {
+        const char *special;
+        int64_t whole;
+        switch (cel_json_double(v->u.d, &special, &whole)) {
+        case CEL_JD_STRING: return json_object_new_string(special);
+        case CEL_JD_WHOLE: return json_object_new_int64(whole);
+        default: return json_object_new_double(v->u.d);
+        }
+    }
     case CEL_STRING: return json_object_new_string_len(v->u.s, (int)v->n);
     case CEL_BYTES: {
         char *b = b64_encode(v->u.s, v->n, &n);
@@ -136,8 +156,8 @@ static struct json_object *conv1(const cel_value *v, const cel_doc_ops *ops, cel
     for (uint32_t i = 0; o && i < v->n; i++) {
         const char *ks;
         size_t kn;
-        char kb[32], key[4096];
-        if (key_text(&v->u.m[i].k, kb, sizeof kb, &ks, &kn) || kn >= sizeof key) {
+        char kb[32], key[CEL_JSON_MAX_KEY];
+        if (cel_key_text(&v->u.m[i].k, kb, sizeof kb, &ks, &kn) || kn >= sizeof key) {
             cel_err_at(err, NULL, 0, "map key has no JSON form");
             json_object_put(o);
             return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "celcfg.h"
 #include "cfgerr.h"
+#include "doc/doc.h"
 #include "util/thread_exit.h"
 
 static cel_limits g_limits;
@@ -85,11 +86,11 @@ static void fail(char *why, size_t whylen, const char *path, const cel_error *er
              err->msg, at);
 }
 
-int celcfg_predicate(const cel_program *p, const char *path, struct json_object *root,
-                     char *why, size_t whylen)
+static int predicate(const cel_program *p, const char *path, const cel_doc_ops *ops,
+                     const void *root, char *why, size_t whylen)
 {
     cel_error err = {0};
-    cel_activation act = {&cel_doc_jsonc, root, NULL};
+    cel_activation act = {ops, root, NULL};
     int r = cel_eval_predicate(p, &act, &g_limits, arena(), &err);
     if (r < 0)
         fail(why, whylen, path, &err);
@@ -99,21 +100,53 @@ int celcfg_predicate(const cel_program *p, const char *path, struct json_object 
     return r;
 }
 
-int celcfg_value(const cel_program *p, struct json_object *root,
-                 struct json_object **out, char *why, size_t whylen)
+int celcfg_predicate_doc(const cel_program *p, const char *path, const doc *root, char *why,
+                         size_t whylen)
+{
+    return predicate(p, path, &cel_doc_tree, root, why, whylen);
+}
+
+/* An expression's value as doc nodes in out_arena (dout) or as json-c (jout). */
+static int value(const cel_program *p, const cel_doc_ops *ops, const void *root,
+                 struct arena *out_arena, const doc **dout, struct json_object **jout,
+                 char *why, size_t whylen)
 {
     cel_error err = {0};
-    cel_activation act = {&cel_doc_jsonc, root, NULL};
+    cel_activation act = {ops, root, NULL};
     cel_arena *a = arena();
     cel_value v;
-    *out = NULL;
     int r = cel_eval(p, &act, &g_limits, a, &v, &err);
     if (r == 0)
-        r = cel_value_to_json(&v, &cel_doc_jsonc, out, &err);
+        r = dout ? cel_value_to_doc(&v, ops, out_arena, dout, &err)
+                 : cel_value_to_json(&v, ops, jout, &err);
     cel_arena_reset(a);
     if (r < 0)
         fail(why, whylen, NULL, &err);
     return r < 0 ? -1 : 0;
+}
+
+int celcfg_value_doc(const cel_program *p, const doc *root, struct arena *a, const doc **out,
+                     char *why, size_t whylen)
+{
+    *out = NULL;
+    return value(p, &cel_doc_tree, root, a, out, NULL, why, whylen);
+}
+
+/* json-c bridge: removed when every caller speaks doc.
+ * The interpreter reads json-c in place (cel_doc_jsonc), so the bridge
+ * needs no copy of the document; results are the doc entry points'. */
+int celcfg_predicate(const cel_program *p, const char *path, struct json_object *root,
+                     char *why, size_t whylen)
+{
+    return predicate(p, path, &cel_doc_jsonc, root, why, whylen);
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
+int celcfg_value(const cel_program *p, struct json_object *root,
+                 struct json_object **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    return value(p, &cel_doc_jsonc, root, NULL, NULL, out, why, whylen);
 }
 
 /* A whole number in [lo, hi], or -1. */

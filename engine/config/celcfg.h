@@ -23,13 +23,29 @@ int celcfg_setting(const char *max_steps, const char *max_bytes, char *err, size
 cel_program *celcfg_compile(struct json_object *node, const char *path,
                             struct cfgerr *ce);
 
-/* A predicate's verdict on root: 1, 0, or -1 (an evaluation error or a
- * value that is not a bool) with the reason, under path, in why. */
+struct arena;
+struct doc;
+
+/* A predicate's verdict on root (the request document): 1, 0, or -1 (an
+ * evaluation error or a value that is not a bool) with the reason, under
+ * path, in why. */
+int celcfg_predicate_doc(const cel_program *p, const char *path, const struct doc *root,
+                         char *why, size_t whylen);
+
+/* An expression's value on root in *out (NULL for null): the document's
+ * own nodes by reference, anything built in a (the request's arena). -1
+ * with the reason in why (may be NULL) on an error, a past a's limit
+ * included. */
+int celcfg_value_doc(const cel_program *p, const struct doc *root, struct arena *a,
+                     const struct doc **out, char *why, size_t whylen);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * celcfg_predicate_doc on a json-c root. */
 int celcfg_predicate(const cel_program *p, const char *path,
                      struct json_object *root, char *why, size_t whylen);
 
-/* An expression's value on root as a new json-c reference in *out (NULL
- * for null); -1 with the reason in why (may be NULL) on an error. */
+/* json-c bridge: removed when every caller speaks doc.
+ * celcfg_value_doc on a json-c root, the value as a new json-c reference. */
 int celcfg_value(const cel_program *p, struct json_object *root,
                  struct json_object **out, char *why, size_t whylen);
 

@@ -10,6 +10,7 @@
 #include "celcfg.h"
 #include "cfgerr.h"
 #include "cond.h"
+#include "jsonc_bridge.h"
 #include "selector/selector.h"
 #include "util/thread_exit.h"
 
@@ -58,12 +59,17 @@ static int add_kid(pc_cond *parent, pc_cond *kid)
  * value, so any scalar the user wrote is turned into that same text. */
 static char *value_text(struct json_object *v, size_t *len)
 {
-    const char *s = sel_text(v, len);
-    char *out = malloc(*len + 1);
+    struct arena a;
+    arena_init(&a, 0);
+    int err = 0;
+    const doc *d = doc_from_jsonc(&a, v, NULL, &err);
+    const char *s = err ? NULL : sel_text_doc(d, &a, len);
+    char *out = s ? malloc(*len + 1) : NULL;
     if (out) {
         memcpy(out, s, *len);
         out[*len] = '\0';
     }
+    arena_free(&a);
     return out;
 }
 
@@ -357,26 +363,17 @@ static int text_eq(const char *s, size_t len, const pc_cond *c)
     return len == c->vlen && memcmp(s, c->value, len) == 0;
 }
 
-/* gjson's String() of a value, or NULL when it cannot be had (out of
- * memory): a non-NULL value never has empty JSON text. */
-static const char *text_of(struct json_object *v, size_t *len)
-{
-    const char *s = sel_text(v, len);
-    return v && !json_object_is_type(v, json_type_string) && *len == 0 ? NULL : s;
-}
-
 /* incl/excl read the selected value as gjson's Array(): an array is its
  * elements, a missing value (or null) is empty, a scalar is a one-element
- * list. An element is compared by its String(). */
-static int includes(struct json_object *v, const pc_cond *c)
+ * list. An element is compared by its String(). -1 when a text could not
+ * be had (the arena's limit or memory). */
+static int includes(const doc *v, const pc_cond *c, struct arena *a)
 {
-    size_t n = !v ? 0 : json_object_is_type(v, json_type_array)
-                            ? json_object_array_length(v) : 1;
+    int arr = doc_type_of(v) == DOC_ARRAY;
+    size_t n = !v ? 0 : arr ? doc_len(v) : 1;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_is_type(v, json_type_array)
-                                    ? json_object_array_get_idx(v, i) : v;
         size_t len;
-        const char *s = text_of(e, &len);
+        const char *s = sel_text_doc(arr ? doc_at(v, i) : v, a, &len);
         if (!s)
             return -1;
         if (text_eq(s, len, c))
@@ -385,12 +382,12 @@ static int includes(struct json_object *v, const pc_cond *c)
     return 0;
 }
 
-static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
+static int eval_pattern(const pc_cond *c, const doc *root, struct arena *a, char *why,
                         size_t whylen)
 {
-    struct json_object *v = NULL;
+    const doc *v = NULL;
     const char *src = sel_source(c->sel);
-    if (sel_resolve(c->sel, root, &v) < 0) {
+    if (sel_resolve_doc(c->sel, root, a, &v) < 0) {
         snprintf(why, whylen, "cannot resolve selector %s", src);
         return -1;
     }
@@ -398,15 +395,15 @@ static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
     size_t len = 0;
     const char *s = NULL;
     if (c->op == COND_INCL || c->op == COND_EXCL) {
-        if (json_object_is_type(v, json_type_object)) {
+        if (doc_type_of(v) == DOC_OBJECT) {
             snprintf(why, whylen, "%s: %s needs a list or a single value, got an object",
                      src, op_names[c->op]);
-        } else if ((r = includes(v, c)) < 0) {
+        } else if ((r = includes(v, c, a)) < 0) {
             snprintf(why, whylen, "out of memory reading %s", src);
         } else if (c->op == COND_EXCL) {
             r = !r;
         }
-    } else if (!(s = text_of(v, &len))) {
+    } else if (!(s = sel_text_doc(v, a, &len))) {
         /* A list or an object compares as its JSON text, as gjson's
          * String() gives it to Authorino: `neq ""` on an object is the
          * guides' way to say "present". */
@@ -416,32 +413,47 @@ static int eval_pattern(const pc_cond *c, struct json_object *root, char *why,
     } else {
         r = text_eq(s, len, c) == (c->op == COND_EQ);
     }
-    json_object_put(v);
     return r;
 }
 
-int cond_eval(const pc_cond *c, struct json_object *root, char *why,
-              size_t whylen)
+int cond_eval_doc(const pc_cond *c, const doc *root, struct arena *a, char *why,
+                  size_t whylen)
 {
     switch (c->kind) {
     case COND_PATTERN:
-        return eval_pattern(c, root, why, whylen);
+        return eval_pattern(c, root, a, why, whylen);
     case COND_CEL:
-        return celcfg_predicate(c->cel, c->path, root, why, whylen);
+        return celcfg_predicate_doc(c->cel, c->path, root, why, whylen);
     case COND_ALL:
         for (size_t i = 0; i < c->n; i++) {
-            int r = cond_eval(c->kids[i], root, why, whylen);
+            int r = cond_eval_doc(c->kids[i], root, a, why, whylen);
             if (r != 1)
                 return r;
         }
         return 1;
     case COND_ANY:
         for (size_t i = 0; i < c->n; i++) {
-            int r = cond_eval(c->kids[i], root, why, whylen);
+            int r = cond_eval_doc(c->kids[i], root, a, why, whylen);
             if (r != 0)
                 return r;
         }
         return 0;
     }
     return -1;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
+int cond_eval(const pc_cond *c, struct json_object *root, char *why,
+              size_t whylen)
+{
+    const doc *d;
+    int r;
+    if (jsonc_bridge_root(root, &d) < 0) {
+        snprintf(why, whylen, "out of memory reading the request");
+        r = -1;
+    } else {
+        r = cond_eval_doc(c, d, jsonc_bridge_arena(), why, whylen);
+    }
+    jsonc_bridge_done();
+    return r;
 }

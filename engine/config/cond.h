@@ -5,7 +5,9 @@
 #include <json-c/json.h>
 #include <portcullis/host.h>
 
+struct arena;
 struct cfgerr;
+struct doc;
 
 typedef enum { COND_PATTERN, COND_ALL, COND_ANY, COND_CEL } cond_kind;
 typedef enum { COND_EQ, COND_NEQ, COND_INCL, COND_EXCL, COND_MATCHES } cond_op;
@@ -31,13 +33,20 @@ pc_cond *cond_compile(struct json_object *list, const char *path,
 void cond_free(pc_cond *c);
 /* 1 = holds, 0 = does not, -1 = error (reason written to why). Errors:
  * the selector cannot be resolved; `matches` on a value that is not valid
- * UTF-8 or that reaches a regex limit; eq/neq/matches on a list or an
- * object; incl/excl on an object; out of memory. A missing value (or JSON
+ * UTF-8 or that reaches a regex limit; incl/excl on an object; out of
+ * memory or a past its limit (texts and values the selectors build go into
+ * a, the request's arena, and stay until it is released). A list or an
+ * object compares by its JSON text with eq/neq/matches. A missing value (or JSON
  * null) is not an error: it reads as "" for eq/neq/matches and as an empty
  * list for incl/excl, as in Authorino. A CEL predicate that cannot be
  * evaluated (a missing key, a type mismatch, a cost limit) or whose value is
  * not a bool is an error (Authorino skips it instead). all/any stop at the first term that
  * decides them, and an error in a term that is reached is the result. */
+int cond_eval_doc(const pc_cond *c, const struct doc *root, struct arena *a, char *why,
+                  size_t whylen);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * cond_eval_doc on a copy of root. */
 int cond_eval(const pc_cond *c, struct json_object *root, char *why,
               size_t whylen);
 #endif

@@ -4,11 +4,14 @@
 #include "celcfg.h"
 #include "cfgerr.h"
 #include "selector/selector.h"
+#include "jsonc_bridge.h"
 #include "vos.h"
-#include "ydoc/ydoc.h"
 
 struct pc_vos {
-    struct json_object *value; /* private copy, never handed out */
+    /* A static value: read-only nodes in the vos's own arena, handed out by
+     * reference to every request on every thread. */
+    struct arena own;
+    const doc *value;
     sel_expr *sel;
     cel_program *cel; /* expression */
 };
@@ -36,6 +39,7 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
     pc_vos *out = calloc(1, sizeof *out);
     if (!out)
         return NULL;
+    arena_init(&out->own, 0); /* bounded by the config's own size */
     int have = 0;
     if (json_object_object_get_ex(spec, "expression", &v)) {
         snprintf(p, sizeof p, "%s.expression", path);
@@ -72,7 +76,10 @@ pc_vos *vos_compile(struct json_object *spec, const char *path, cfgerr *ce)
             vos_free(out);
             return NULL;
         }
-        if (v && ydoc_copy(v, &out->value) != 0) {
+        int err = 0;
+        out->value = doc_from_jsonc(&out->own, v, NULL, &err);
+        if (err) {
+            cfgerr_error(ce, v, path, "out of memory copying the value");
             vos_free(out);
             return NULL;
         }
@@ -92,6 +99,7 @@ pc_vos *vos_from_selector(const char *text, char *err, size_t errlen)
     pc_vos *out = calloc(1, sizeof *out);
     if (!out)
         return NULL;
+    arena_init(&out->own, 0); /* bounded by the config's own size */
     out->sel = sel_compile(text, err, errlen);
     if (!out->sel) {
         free(out);
@@ -104,36 +112,51 @@ void vos_free(pc_vos *v)
 {
     if (!v)
         return;
-    json_object_put(v->value);
+    arena_free(&v->own);
     sel_free(v->sel);
     cel_program_free(v->cel);
     free(v);
 }
 
+int vos_resolve_doc(const pc_vos *v, const doc *root, struct arena *a, const doc **out,
+                    char *why, size_t whylen)
+{
+    *out = NULL;
+    if (v->cel)
+        return celcfg_value_doc(v->cel, root, a, out, why, whylen);
+    if (v->sel) {
+        int r = sel_resolve_doc(v->sel, root, a, out);
+        if (r < 0 && why && whylen)
+            snprintf(why, whylen, "cannot resolve selector %s", sel_source(v->sel));
+        return r;
+    }
+    *out = v->value;
+    return 0;
+}
+
+/* json-c bridge: removed when every caller speaks doc. */
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out)
 {
     return vos_resolve_why(v, root, out, NULL, 0);
 }
 
+/* json-c bridge: removed when every caller speaks doc. */
 int vos_resolve_why(const pc_vos *v, struct json_object *root,
                     struct json_object **out, char *why, size_t whylen)
 {
+    const doc *d = NULL, *r = NULL;
+    int rc = -1;
     *out = NULL;
-    if (v->cel)
-        return celcfg_value(v->cel, root, out, why, whylen);
-    if (v->sel) {
-        int r = sel_resolve(v->sel, root, out);
-        if (r < 0 && why && whylen)
-            snprintf(why, whylen, "cannot resolve selector %s", sel_source(v->sel));
-        return r;
+    if (!v->cel && !v->sel) /* a static value needs no copy of the request */
+        return doc_to_jsonc(v->value, out);
+    if (jsonc_bridge_root(root, &d) < 0) {
+        if (why && whylen)
+            snprintf(why, whylen, "out of memory reading the request");
+    } else if ((rc = vos_resolve_doc(v, d, jsonc_bridge_arena(), &r, why, whylen)) == 0 &&
+               (rc = doc_to_jsonc(r, out)) < 0 && why && whylen) {
+        snprintf(why, whylen, "out of memory copying the value");
     }
-    if (!v->value)
-        return 0;
-    if (json_object_is_type(v->value, json_type_string)) {
-        *out = json_object_new_string_len(json_object_get_string(v->value),
-                                          json_object_get_string_len(v->value));
-        return *out ? 0 : -1;
-    }
-    return ydoc_copy(v->value, out) == 0 ? 0 : -1;
+    jsonc_bridge_done();
+    return rc;
 }

@@ -6,19 +6,32 @@
 #include <json-c/json.h>
 #include <portcullis/host.h>
 
+struct arena;
 struct cfgerr;
+struct doc;
 
 pc_vos *vos_compile(struct json_object *spec, const char *path,
                     struct cfgerr *ce);
 /* A selector-only vos from a string (credentials, cache keys). */
 pc_vos *vos_from_selector(const char *text, char *err, size_t errlen);
 void vos_free(pc_vos *v);
-/* Resolves to a new reference owned by the caller (NULL = null/missing).
- * Static values are copied: config objects are shared by all threads and
- * json-c reference counts are not atomic. Returns -1 on error. */
+/* Resolves on root (the request document): 0 with *out set (NULL =
+ * null/missing), -1 on error with the reason in why (may be NULL). *out
+ * is read-only and is not the caller's to change: a node of root, a node
+ * built in a (the request's arena: selector modifiers, templates, CEL
+ * values), or for a static `value` the vos's own copy, made once at load
+ * and returned by reference to every request on every thread. a past its
+ * limit is an error. */
+int vos_resolve_doc(const pc_vos *v, const struct doc *root, struct arena *a,
+                    const struct doc **out, char *why, size_t whylen);
+
+/* json-c bridge: removed when every caller speaks doc.
+ * vos_resolve_doc on a copy of root; *out is a new json-c tree owned by
+ * the caller (NULL = null/missing). Returns -1 on error. */
 int vos_resolve(const pc_vos *v, struct json_object *root,
                 struct json_object **out);
-/* The same, with the reason for an error written to why. */
+/* json-c bridge: removed when every caller speaks doc.
+ * The same, with the reason for an error written to why. */
 int vos_resolve_why(const pc_vos *v, struct json_object *root,
                     struct json_object **out, char *why, size_t whylen);
 #endif

@@ -6,6 +6,7 @@
 
 #include "cu_main.h"
 #include "cel/cel.h"
+#include "doc/doc.h"
 
 static const char *doc_text =
     "{\"request\":{\"method\":\"GET\",\"url_path\":\"/api/v1/pets?x=1\",\"host\":\"pets.example.com\","
@@ -17,9 +18,42 @@ static const char *doc_text =
     "\"auth\":{\"identity\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],\"age\":42,\"admin\":false,"
     "\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}}}}";
 
-static struct json_object *doc;
+static struct json_object *jdoc;
 static cel_arena arena;
 static char out[512];
+
+/* Every case runs twice: once on json-c trees (cel_doc_jsonc), once on the request
+ * document's nodes (cel_doc_tree), converted from the same json-c tree. */
+static const cel_doc_ops *g_ops = &cel_doc_jsonc;
+static struct arena g_docs; /* converted documents and values of the doc suite */
+
+static const void *root_of(struct json_object *j)
+{
+    if (g_ops != &cel_doc_tree) return j;
+    int err = 0;
+    const doc *d = doc_from_jsonc(&g_docs, j, NULL, &err);
+    CU_ASSERT_FATAL(!err);
+    return d;
+}
+
+/* v's JSON text through the suite's conversion, or "nojson: msg". */
+static void value_text(const cel_value *v, cel_error *err)
+{
+    struct json_object *j = NULL;
+    if (g_ops == &cel_doc_tree) {
+        const doc *d;
+        if (cel_value_to_doc(v, g_ops, &g_docs, &d, err)) {
+            snprintf(out, sizeof out, "nojson: %s", err->msg);
+            return;
+        }
+        CU_ASSERT_EQUAL_FATAL(doc_to_jsonc(d, &j), 0);
+    } else if (cel_value_to_json(v, g_ops, &j, err)) {
+        snprintf(out, sizeof out, "nojson: %s", err->msg);
+        return;
+    }
+    snprintf(out, sizeof out, "%s", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+    json_object_put(j);
+}
 
 /* Compiles and evaluates expr; the result's JSON text, or "error: msg at L:C". */
 static const char *ev(const char *expr)
@@ -30,16 +64,12 @@ static const char *ev(const char *expr)
         snprintf(out, sizeof out, "compile: %s at %d:%d", err.msg, err.line, err.column);
         return out;
     }
-    cel_activation act = {&cel_doc_jsonc, doc, NULL};
+    cel_activation act = {g_ops, root_of(jdoc), NULL};
     cel_value v;
-    if (cel_eval(p, &act, NULL, &arena, &v, &err)) {
+    if (cel_eval(p, &act, NULL, &arena, &v, &err))
         snprintf(out, sizeof out, "error: %s at %d:%d", err.msg, err.line, err.column);
-    } else {
-        struct json_object *j = NULL;
-        if (cel_value_to_json(&v, &cel_doc_jsonc, &j, &err)) snprintf(out, sizeof out, "nojson: %s", err.msg);
-        else snprintf(out, sizeof out, "%s", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
-        json_object_put(j);
-    }
+    else
+        value_text(&v, &err);
     cel_arena_reset(&arena);
     cel_program_free(p);
     return out;
@@ -180,7 +210,7 @@ static void test_fail_closed(void)
     cel_error err;
     cel_program *p = cel_compile("request.method", 14, cel_authorino_vars, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    cel_activation act = {&cel_doc_jsonc, doc, NULL};
+    cel_activation act = {g_ops, root_of(jdoc), NULL};
     cel_value v;
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &arena, &v, &err), 0);
     CU_ASSERT_EQUAL(cel_value_to_bool(&v, &err), -1);
@@ -202,7 +232,7 @@ static void test_fail_closed(void)
     /* a document without the root the expression names */
     struct json_object *empty = json_object_new_object();
     p = cel_compile("auth.identity.name == 'x'", 25, cel_authorino_vars, &err);
-    act.root = empty;
+    act.root = root_of(empty);
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &arena, &v, &err), -1);
     CU_ASSERT_STRING_EQUAL(err.msg, "no such attribute: auth");
     cel_arena_reset(&arena);
@@ -392,14 +422,14 @@ static void test_limits(void)
            "error: evaluation cost limit exceeded: steps");
     /* a literal body still costs a step per iteration: a million of them are too many */
     {
-        struct json_object *saved = doc, *arr = json_object_new_array();
+        struct json_object *saved = jdoc, *arr = json_object_new_array();
         for (int i = 0; i < 1000; i++) json_object_array_add(arr, json_object_new_int(i));
-        doc = json_object_new_object();
-        json_object_object_add(doc, "request", arr);
+        jdoc = json_object_new_object();
+        json_object_object_add(jdoc, "request", arr);
         STARTS("request.all(a, request.all(b, true))", "error: evaluation cost limit exceeded: steps");
         TRUE("request.all(a, true)");
-        json_object_put(doc);
-        doc = saved;
+        json_object_put(jdoc);
+        jdoc = saved;
     }
     cel_error err;
     const char *grow = "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16].map(a, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
@@ -408,7 +438,7 @@ static void test_limits(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     cel_arena small;
     cel_arena_init(&small, 16384);
-    cel_activation act = {&cel_doc_jsonc, doc, NULL};
+    cel_activation act = {g_ops, root_of(jdoc), NULL};
     cel_value v;
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &small, &v, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cost limit exceeded: allocation"));
@@ -429,7 +459,7 @@ static void test_arena_reuse(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     cel_arena a;
     cel_arena_init(&a, 0);
-    cel_activation act = {&cel_doc_jsonc, doc, NULL};
+    cel_activation act = {g_ops, root_of(jdoc), NULL};
     cel_value v;
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &a, &v, &err), 0);
     CU_ASSERT_EQUAL(cel_value_to_bool(&v, &err), 1);
@@ -452,7 +482,7 @@ static void test_value_bindings(void)
     cel_program *p = cel_compile("x + y", 5, vars, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     cel_value vals[2] = {{CEL_INT, 0, 0, {.i = 2}}, {CEL_INT, 0, 0, {.i = 40}}};
-    cel_activation act = {&cel_doc_jsonc, NULL, vals};
+    cel_activation act = {g_ops, NULL, vals};
     cel_value v;
     CU_ASSERT_EQUAL(cel_eval(p, &act, NULL, &arena, &v, &err), 0);
     CU_ASSERT_EQUAL(v.kind, CEL_INT);
@@ -468,18 +498,18 @@ static int member_calls;
 static const void *counting_member(const void *n, const char *key, size_t klen, int *found)
 {
     member_calls++;
-    return cel_doc_jsonc.member(n, key, klen, found);
+    return g_ops->member(n, key, klen, found);
 }
 
 static void test_doc_interface(void)
 {
-    cel_doc_ops ops = cel_doc_jsonc;
+    cel_doc_ops ops = *g_ops;
     ops.member = counting_member;
     cel_error err;
     const char *e = "{'who': auth.identity, 'first': auth.identity.groups[0]}";
     cel_program *p = cel_compile(e, strlen(e), cel_authorino_vars, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    cel_activation act = {&ops, doc, NULL};
+    cel_activation act = {&ops, root_of(jdoc), NULL};
     cel_value v;
     member_calls = 0;
     CU_ASSERT_EQUAL_FATAL(cel_eval(p, &act, NULL, &arena, &v, &err), 0);
@@ -492,6 +522,17 @@ static void test_doc_interface(void)
                            "\"admin\":false,\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}},"
                            "\"first\":\"dev\"}");
     json_object_put(j);
+    /* into doc nodes, the views read through a table that is not cel_doc_tree are rebuilt */
+    const doc *d;
+    CU_ASSERT_EQUAL_FATAL(cel_value_to_doc(&v, &ops, &g_docs, &d, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(doc_to_jsonc(d, &j), 0);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
+                           "{\"who\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],\"age\":42,"
+                           "\"admin\":false,\"metadata\":{\"annotations\":{\"x\":\"a,b,c\",\"y\":\"\"}}},"
+                           "\"first\":\"dev\"}");
+    json_object_put(j);
+    if (g_ops == &cel_doc_tree)
+        CU_ASSERT_PTR_NOT_EQUAL(doc_getz(d, "who"), doc_getz(doc_getz(act.root, "auth"), "identity"));
     cel_arena_reset(&arena);
     /* prepared for these ops, the walk uses the prepared keys instead */
     cel_program_prepare(p, &ops);
@@ -503,18 +544,96 @@ static void test_doc_interface(void)
     cel_program_free(p);
 }
 
+/* cel_value_to_doc: the document's own lists and maps are returned by reference
+ * (read through cel_doc_tree), everything else is built in the caller's arena, and
+ * an arena past its limit is an error, not a crash or a null. */
+static const doc *to_doc(const char *expr, const void *root, struct arena *a, cel_error *err)
+{
+    cel_program *p = cel_compile(expr, strlen(expr), cel_authorino_vars, err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    cel_activation act = {&cel_doc_tree, root, NULL};
+    cel_value v;
+    int rc = cel_eval(p, &act, NULL, &arena, &v, err);
+    if (rc) fprintf(stderr, "\n  %s: %s\n", expr, err->msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const doc *d = (const doc *)1;
+    if (cel_value_to_doc(&v, &cel_doc_tree, a, &d, err)) CU_ASSERT_PTR_NULL(d);
+    cel_arena_reset(&arena);
+    cel_program_free(p);
+    return d;
+}
+
+static void test_value_to_doc(void)
+{
+    cel_error err;
+    int bad = 0;
+    const doc *root = doc_from_jsonc(&g_docs, jdoc, NULL, &bad);
+    CU_ASSERT_FATAL(!bad && root);
+    const doc *identity = doc_getz(doc_getz(root, "auth"), "identity");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(identity);
+    struct arena a;
+    arena_init(&a, 0);
+    CU_ASSERT_PTR_EQUAL(to_doc("auth.identity", root, &a, &err), identity);
+    CU_ASSERT_EQUAL(a.total, 0); /* nothing built */
+    CU_ASSERT_PTR_EQUAL(to_doc("auth.identity.groups", root, &a, &err), doc_getz(identity, "groups"));
+    const doc *m = to_doc("{'who': auth.identity.metadata, 'n': 1u, 'l': [auth.identity.groups]}", root, &a, &err);
+    CU_ASSERT_EQUAL_FATAL(doc_type_of(m), DOC_OBJECT);
+    CU_ASSERT(m->flags & DOC_MUTABLE);
+    CU_ASSERT_PTR_EQUAL(doc_getz(m, "who"), doc_getz(identity, "metadata"));
+    CU_ASSERT_PTR_EQUAL(doc_at(doc_getz(m, "l"), 0), doc_getz(identity, "groups"));
+    CU_ASSERT_EQUAL(doc_int(doc_getz(m, "n")), 1);
+    /* scalars become nodes of their own; null is NULL */
+    size_t n;
+    const doc *s = to_doc("auth.identity.name + '!'", root, &a, &err);
+    CU_ASSERT_STRING_EQUAL(doc_str(s, &n), "john!");
+    CU_ASSERT_PTR_NULL(to_doc("null", root, &a, &err));
+    CU_ASSERT_PTR_NULL(to_doc("optional.none()", root, &a, &err));
+    CU_ASSERT_STRING_EQUAL(doc_str(to_doc("b'abc'", root, &a, &err), &n), "YWJj");
+    CU_ASSERT_STRING_EQUAL(doc_str(to_doc("duration('90s')", root, &a, &err), &n), "90s");
+    CU_ASSERT_STRING_EQUAL(doc_str(to_doc("timestamp('2023-11-14T22:13:20Z')", root, &a, &err), &n),
+                           "2023-11-14T22:13:20Z");
+    CU_ASSERT_STRING_EQUAL(doc_str(to_doc("type(1)", root, &a, &err), &n), "int");
+    CU_ASSERT_STRING_EQUAL(doc_str(to_doc("0.0/0.0", root, &a, &err), &n), "NaN");
+    CU_ASSERT_EQUAL(doc_type_of(to_doc("2.0", root, &a, &err)), DOC_INT);
+    CU_ASSERT_EQUAL(doc_double(to_doc("2.5", root, &a, &err)), 2.5);
+    /* a uint past int64 keeps its digits when written */
+    struct json_object *j = NULL;
+    CU_ASSERT_EQUAL(doc_to_jsonc(to_doc("18446744073709551615u", root, &a, &err), &j), 0);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string(j), "18446744073709551615");
+    json_object_put(j);
+    CU_ASSERT_EQUAL(doc_int(to_doc("9223372036854775807u", root, &a, &err)), INT64_MAX);
+    /* no JSON form: a member name past the limit */
+    char *big = malloc(5000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'k', 5000);
+    memcpy(big, "{'", 2);
+    memcpy(big + 4990, "': 1}", 6);
+    CU_ASSERT_PTR_NULL(to_doc(big, root, &a, &err));
+    CU_ASSERT_STRING_EQUAL(err.msg, "map key has no JSON form");
+    free(big);
+    arena_free(&a);
+    /* the arena's limit: -1 with a reason */
+    const char *wide = "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16].map(x, [x, x, x, x, x, x, x, x])";
+    CU_ASSERT_EQUAL(doc_len(to_doc(wide, root, &g_docs, &err)), 16);
+    arena_init(&a, 4096);
+    CU_ASSERT_PTR_NULL(to_doc(wide, root, &a, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "out of memory"));
+    CU_ASSERT(a.total <= 4096);
+    arena_free(&a);
+}
+
 /* The expressions of Authorino's user guides, as the guides' AuthConfigs hold them
  * (after the shell's here-document), on the documents those guides produce. */
 static void test_authorino_guides(void)
 {
-    struct json_object *saved = doc;
-    doc = json_tokener_parse(
+    struct json_object *saved = jdoc;
+    jdoc = json_tokener_parse(
         "{\"request\":{\"path\":\"/bye\",\"url_path\":\"/bye\",\"method\":\"GET\",\"time\":{\"seconds\":1700000000},"
         "\"headers\":{\"x-forwarded-for\":\"192.168.1.10, 10.0.0.1\"}},"
         "\"source\":{},\"destination\":{},\"metadata\":{},"
         "\"auth\":{\"identity\":{\"email_verified\":true,\"metadata\":{\"annotations\":"
         "{\"auth-data/name\":\"Rita\",\"auth-data/username\":\"rita\"}}}}}");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(jdoc);
     /* http-basic-authentication */
     TRUE("request.path == '/bye'");
     /* injecting-data */
@@ -536,15 +655,34 @@ static void test_authorino_guides(void)
     /* json-pattern-matching-authorization */
     TRUE("request.headers['x-forwarded-for'].split(',')[0].matches(\"^192\\\\.168\\\\.1\\\\.\\\\d+$\")\n");
     TRUE("auth.identity.email_verified");
-    json_object_put(doc);
-    doc = saved;
+    json_object_put(jdoc);
+    jdoc = saved;
 }
 
 static int setup(void)
 {
-    doc = json_tokener_parse(doc_text);
+    jdoc = json_tokener_parse(doc_text);
     cel_arena_init(&arena, 0);
-    return doc ? 0 : -1;
+    arena_init(&g_docs, 0);
+    return jdoc ? 0 : -1;
+}
+
+static int on_jsonc(void)
+{
+    g_ops = &cel_doc_jsonc;
+    return 0;
+}
+
+static int on_tree(void)
+{
+    g_ops = &cel_doc_tree;
+    return 0;
+}
+
+static int done(void)
+{
+    arena_reset(&g_docs);
+    return 0;
 }
 
 int cu_register(void)
@@ -565,8 +703,17 @@ int cu_register(void)
         {"arena reuse", test_arena_reuse},
         {"value bindings", test_value_bindings},
         {"document interface", test_doc_interface},
+        {"value to doc", test_value_to_doc},
         {"authorino guides", test_authorino_guides},
         {NULL, NULL}};
     if (setup()) return -1;
-    return cu_add_suite("cel", cases);
+    static const struct { const char *name; CU_InitializeFunc init; } suites[] = {
+        {"cel", on_jsonc}, {"cel on doc", on_tree}};
+    for (size_t i = 0; i < 2; i++) {
+        CU_pSuite s = CU_add_suite(suites[i].name, suites[i].init, done);
+        if (!s) return -1;
+        for (const cu_case *c = cases; c->name; c++)
+            if (!CU_add_test(s, c->name, c->fn)) return -1;
+    }
+    return 0;
 }

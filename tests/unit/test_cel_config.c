@@ -2,7 +2,9 @@
  * vos.c): what a `predicate` decides on an Authorization JSON, that an
  * evaluation error or a value that is not a bool is a condition error (<0,
  * which denies), how CEL terms mix with patterns in all/any, the
- * per-evaluation limits as settings, and `expression` values as JSON. */
+ * per-evaluation limits as settings, and `expression` values as JSON. Every
+ * case runs twice: through the json-c entry points and the request
+ * document's (cond_eval_doc, vos_resolve_doc). */
 #include <json-c/json.h>
 #include <string.h>
 #include "config/celcfg.h"
@@ -10,6 +12,7 @@
 #include "config/cond.h"
 #include "config/vos.h"
 #include "cu_main.h"
+#include "doc/doc.h"
 
 static const char doc_text[] =
     "{\"request\":{\"method\":\"GET\",\"path\":\"/admin/x\",\"headers\":{\"x-tenant\":\"acme\"},"
@@ -17,11 +20,25 @@ static const char doc_text[] =
     "\"auth\":{\"identity\":{\"name\":\"john\",\"groups\":[\"dev\",\"ops\"],"
     "\"metadata\":{\"annotations\":{\"roles\":\"admin,dev\"}}}}}";
 
-static struct json_object *doc(void)
+static struct json_object *jdoc(void)
 {
     static struct json_object *d;
     if (!d)
         d = json_tokener_parse(doc_text);
+    return d;
+}
+
+static int g_doc; /* this suite runs the doc entry points */
+static struct arena g_req; /* the request's arena of the doc suite */
+
+static const doc *doc_root(void)
+{
+    static struct arena own;
+    static const doc *d;
+    int err = 0;
+    if (!d)
+        d = doc_from_jsonc(&own, jdoc(), NULL, &err);
+    CU_ASSERT_FATAL(!err && d);
     return d;
 }
 
@@ -48,7 +65,7 @@ static pc_cond *compile(const char *list_json, errs *e)
     return c;
 }
 
-/* The result of a one-condition list on doc(), with why. */
+/* The result of a one-condition list on jdoc(), with why. */
 static int decide(const char *list_json, char *why, size_t whylen)
 {
     errs e;
@@ -58,7 +75,9 @@ static int decide(const char *list_json, char *why, size_t whylen)
         return -99;
     }
     why[0] = '\0';
-    int r = cond_eval(c, doc(), why, whylen);
+    int r = g_doc ? cond_eval_doc(c, doc_root(), &g_req, why, whylen)
+                  : cond_eval(c, jdoc(), why, whylen);
+    arena_reset(&g_req);
     cond_free(c);
     return r;
 }
@@ -189,7 +208,13 @@ static void value_of(const char *expr, char *out, size_t outlen)
     }
     struct json_object *o = NULL;
     char why[300];
-    if (vos_resolve_why(v, doc(), &o, why, sizeof why) < 0)
+    const doc *d = NULL;
+    int r = g_doc ? vos_resolve_doc(v, doc_root(), &g_req, &d, why, sizeof why)
+                  : vos_resolve_why(v, jdoc(), &o, why, sizeof why);
+    if (r == 0 && g_doc)
+        CU_ASSERT_EQUAL(doc_to_jsonc(d, &o), 0);
+    arena_reset(&g_req);
+    if (r < 0)
         snprintf(out, outlen, "ERR: %s", why);
     else
         snprintf(out, outlen, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -220,6 +245,18 @@ static void test_values(void)
                    "column 6");
 }
 
+static int on_jsonc(void)
+{
+    g_doc = 0;
+    return 0;
+}
+
+static int on_doc(void)
+{
+    g_doc = 1;
+    return 0;
+}
+
 int cu_register(void)
 {
     static const cu_case c[] = {
@@ -230,5 +267,16 @@ int cu_register(void)
         {"limits as settings", test_limits},
         {"expression values", test_values},
         {NULL, NULL}};
-    return cu_add_suite("cel in authconfigs", c);
+    arena_init(&g_req, 0);
+    static const struct { const char *name; CU_InitializeFunc init; } suites[] = {
+        {"cel in authconfigs", on_jsonc}, {"cel in authconfigs on doc", on_doc}};
+    for (size_t i = 0; i < 2; i++) {
+        CU_pSuite s = CU_add_suite(suites[i].name, suites[i].init, NULL);
+        if (!s)
+            return -1;
+        for (const cu_case *k = c; k->name; k++)
+            if (!CU_add_test(s, k->name, k->fn))
+                return -1;
+    }
+    return 0;
 }

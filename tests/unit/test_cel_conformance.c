@@ -10,8 +10,34 @@
 
 #include "cu_main.h"
 #include "cel/cel_int.h"
+#include "doc/doc.h"
 
 static cel_arena arena;
+static struct arena docs;
+
+/* The result as doc nodes (the request path's form) must write the same JSON as the
+ * result converted straight to json-c; both must fail alike. 1 when they agree. */
+static int same_json(const cel_value *v, char *why, size_t whylen)
+{
+    cel_error e1 = {0}, e2 = {0};
+    struct json_object *j = NULL, *k = NULL;
+    const doc *d = NULL;
+    int r1 = cel_value_to_json(v, &cel_doc_tree, &j, &e1);
+    int r2 = cel_value_to_doc(v, &cel_doc_tree, &docs, &d, &e2);
+    int ok = r1 == r2;
+    if (ok && r1 == 0) {
+        ok = doc_to_jsonc(d, &k) == 0 &&
+             strcmp(json_object_to_json_string(j), json_object_to_json_string(k)) == 0;
+        if (!ok) snprintf(why, whylen, "as doc: %s, as json-c: %s", json_object_to_json_string(k),
+                          json_object_to_json_string(j));
+    } else if (!ok) {
+        snprintf(why, whylen, "as doc: %s, as json-c: %s", r2 ? e2.msg : "ok", r1 ? e1.msg : "ok");
+    }
+    json_object_put(j);
+    json_object_put(k);
+    arena_reset(&docs);
+    return ok;
+}
 
 static int hexv(char c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
 
@@ -171,7 +197,7 @@ static void run_file(const char *path)
         cel_program *p = ok ? cel_compile(expr, elen, vars, &err) : NULL;
         int is_err = 1;
         if (p) {
-            cel_activation act = {&cel_doc_jsonc, NULL, vals};
+            cel_activation act = {&cel_doc_tree, NULL, vals};
             is_err = cel_eval(p, &act, NULL, &arena, &got, &err) != 0;
         }
         struct json_object *expect;
@@ -185,6 +211,10 @@ static void run_file(const char *path)
         }
         if (is_err) snprintf(gtxt, sizeof gtxt, "%s: %s", p ? "error" : "compile error", err.msg);
         else show(got, gtxt, sizeof gtxt);
+        if (ok && !is_err && !same_json(&got, gtxt, sizeof gtxt)) {
+            ok = 0;
+            snprintf(wtxt, sizeof wtxt, "the same JSON both ways");
+        }
         if (ok) {
             pass++;
         } else {
@@ -211,6 +241,7 @@ static void test_conformance(void)
     int n = scandir(dir, &ents, is_json, by_name);
     CU_ASSERT_FATAL(n > 0);
     cel_arena_init(&arena, 0);
+    arena_init(&docs, 0);
     printf("\n");
     for (int i = 0; i < n; i++) {
         char path[8192];
@@ -220,6 +251,7 @@ static void test_conformance(void)
     }
     free(ents);
     cel_arena_free(&arena);
+    arena_free(&docs);
     CU_ASSERT_EQUAL(total_fail, 0);
 }
 
