@@ -94,12 +94,15 @@ static int resolve_template(const sel_expr *e, const doc *root, struct arena *a,
             buf_append(&b, pt->lit, pt->litlen);
             continue;
         }
+        /* Null and missing both print as nothing. */
         struct sel_cur c = {root, SEL_PRESENT};
-        if (sel_eval(&pt->prog, &c, a, 0) != 0) {
+        if (pt->is_static) {
+            c.v = sel_eval_static(&pt->prog, root);
+        } else if (sel_eval(&pt->prog, &c, a, 0) != 0) {
             buf_free(&b);
             return -1;
         }
-        if (c.state == SEL_PRESENT) {
+        if (c.state == SEL_PRESENT && c.v) {
             size_t n;
             const char *s = sel_text_doc(c.v, a, &n);
             if (!s) {
