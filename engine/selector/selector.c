@@ -102,14 +102,14 @@ static int resolve_template(const sel_expr *e, const doc *root, struct arena *a,
             buf_free(&b);
             return -1;
         }
-        if (c.state == SEL_PRESENT && c.v) {
-            size_t n;
-            const char *s = sel_text_doc(c.v, a, &n);
-            if (!s) {
-                buf_free(&b);
-                return -1;
-            }
-            buf_append(&b, s, n);
+        if (c.state != SEL_PRESENT || !c.v)
+            continue;
+        size_t n;
+        const char *s = doc_str(c.v, &n);
+        /* Other values are written as JSON text straight into the buffer. */
+        if (s ? buf_append(&b, s, n) != 0 : doc_to_json(&b, c.v) != 0) {
+            buf_free(&b);
+            return -1;
         }
     }
     *out = sel_buf_to_doc(&b, a);
