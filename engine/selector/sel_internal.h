@@ -129,7 +129,13 @@ int sel_parse_path(const char *text, size_t begin, size_t end, int depth,
 void sel_prog_clear(struct sel_prog *p);
 
 /* sel_template.c */
-struct sel_tpart { char *lit; size_t litlen; struct sel_prog prog; int is_path; };
+struct sel_tpart {
+    char *lit;
+    size_t litlen;
+    struct sel_prog prog;
+    int is_path;
+    int is_static;          /* prog is plain keys and indexes (sel_eval_static) */
+};
 int sel_template_detect(const char *text, size_t len);
 int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, size_t *nparts,
                        char *err, size_t errlen);

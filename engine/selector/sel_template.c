@@ -114,6 +114,7 @@ int sel_template_parse(const char *text, size_t len, struct sel_tpart **parts, s
                         goto nomem;
                     if (sel_parse_path(text, start, i, 1, &pt.prog, err, errlen) != 0)
                         goto fail;
+                    pt.is_static = sel_prog_is_static(&pt.prog);
                     if (add_part(&v, &n, &cap, &pt) != 0) {
                         sel_prog_clear(&pt.prog);
                         goto nomem;

@@ -94,19 +94,22 @@ static int resolve_template(const sel_expr *e, const doc *root, struct arena *a,
             buf_append(&b, pt->lit, pt->litlen);
             continue;
         }
+        /* Null and missing both print as nothing. */
         struct sel_cur c = {root, SEL_PRESENT};
-        if (sel_eval(&pt->prog, &c, a, 0) != 0) {
+        if (pt->is_static) {
+            c.v = sel_eval_static(&pt->prog, root);
+        } else if (sel_eval(&pt->prog, &c, a, 0) != 0) {
             buf_free(&b);
             return -1;
         }
-        if (c.state == SEL_PRESENT) {
-            size_t n;
-            const char *s = sel_text_doc(c.v, a, &n);
-            if (!s) {
-                buf_free(&b);
-                return -1;
-            }
-            buf_append(&b, s, n);
+        if (c.state != SEL_PRESENT || !c.v)
+            continue;
+        size_t n;
+        const char *s = doc_str(c.v, &n);
+        /* Other values are written as JSON text straight into the buffer. */
+        if (s ? buf_append(&b, s, n) != 0 : doc_to_json(&b, c.v) != 0) {
+            buf_free(&b);
+            return -1;
         }
     }
     *out = sel_buf_to_doc(&b, a);

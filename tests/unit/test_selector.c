@@ -593,6 +593,34 @@ static void test_base64(void)
     arena_reset(&R);
 }
 
+/* @fromstr takes strict JSON only, as gjson's Valid does. */
+static void test_fromstr(void)
+{
+    char deep[200] = "", deep_doc[400];
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]");
+    snprintf(deep_doc, sizeof deep_doc,
+             "{\"nan\":\"NaN\",\"dot\":\"1.\",\"lead\":\"-01\",\"ok\":\"[1,{\\\"a\\\":2}]\","
+             "\"sp\":\" true \",\"two\":\"1 2\",\"bad\":\"\\\"\\\\u00\\\"\",\"deep\":\"%s\","
+             "\"big\":\"123456789012345678901234567890\"}", deep);
+    const doc *root = load(deep_doc);
+    static const struct sel_case t[] = {
+        {"nan.@fromstr", NULL},
+        {"dot.@fromstr", NULL},
+        {"lead.@fromstr", NULL},
+        {"two.@fromstr", NULL},
+        {"bad.@fromstr", NULL},
+        {"ok.@fromstr|1.a", "2"},
+        {"sp.@fromstr", "true"},
+        {"deep.@fromstr|#", "1"},
+        {"big.@fromstr", "123456789012345678901234567890"},
+    };
+    RUN(root, t, 0);
+    arena_reset(&R);
+}
+
 /* sel_compile_path never treats braces as placeholders (Authorino's condition selectors). */
 static void test_compile_path(void)
 {
@@ -880,6 +908,7 @@ int cu_register(void)
         {"arena limit inside modifiers", test_arena_limit},
         {"large objects", test_large_objects},
         {"base64 decoding", test_base64},
+        {"@fromstr reads strict JSON", test_fromstr},
         {"sel_compile_path", test_compile_path},
         {"limits", test_limits},
         {"wildcards", test_wildcards},
