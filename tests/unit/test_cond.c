@@ -341,6 +341,7 @@ static void test_selector_and_expression_values(void)
     CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_STRING_EQUAL(text(d), "{\"who\":\"john\",\"n\":2}");
     CU_ASSERT(g_req.total > 0);
+    vos_free(v);
     arena_reset(&g_req);
     /* missing is null for a selector, an error for an expression */
     v = vos("{\"selector\":\"auth.nosuch\"}");
