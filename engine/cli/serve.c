@@ -1095,7 +1095,20 @@ static int serve_main(int argc, char **argv, ydoc_file **cfgfile, char **envlist
         return 2;
     }
     char err[512] = "";
-    void *fe = lf->t.create(host_table(), (const pc_value *)fcfg, err, sizeof err);
+    /* Plugins read their config as doc values, valid while create runs. */
+    struct arena mem;
+    arena_init(&mem, 0);
+    int cerr = 0;
+    const doc *dcfg = doc_from_jsonc(&mem, fcfg, NULL, &cerr);
+    void *fe = NULL;
+    if (cerr) {
+        snprintf(err, sizeof err, "out of memory");
+    } else {
+        struct arena *was = evalctx_enter(&mem);
+        fe = lf->t.create(host_table(), (const pc_value *)dcfg, err, sizeof err);
+        evalctx_enter(was);
+    }
+    arena_free(&mem);
     json_object_put(fcfg);
     if (!fe) {
         serve_fail("frontend %s: %s", s.frontend, err);

@@ -41,9 +41,9 @@ static const char *str_of(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-int ac_is_authconfig(struct json_object *doc)
+int ac_is_authconfig(struct json_object *ydoc)
 {
-    const char *av = str_of(doc, "apiVersion"), *kind = str_of(doc, "kind");
+    const char *av = str_of(ydoc, "apiVersion"), *kind = str_of(ydoc, "kind");
     return av && kind && strncmp(av, GROUP, strlen(GROUP)) == 0 &&
            strcmp(kind, "AuthConfig") == 0;
 }
@@ -706,47 +706,47 @@ static void check_keys(cfgerr *ce, struct json_object *o, const char *prefix,
     }
 }
 
-static ac_config *compile_doc(const pc_host *host, struct json_object *doc, resset *res,
+static ac_config *compile_doc(const pc_host *host, struct json_object *ydoc, resset *res,
                               cfgerr *ce);
 
 /* Each document compiles against a fresh error count, so nothing a broken
  * document before it left behind (errors, warnings) can change what this
  * one compiles to; the counts are added to the caller's afterwards. */
-ac_config *ac_compile(const pc_host *host, struct json_object *doc, resset *res, cfgerr *ce)
+ac_config *ac_compile(const pc_host *host, struct json_object *ydoc, resset *res, cfgerr *ce)
 {
     cfgerr own = *ce;
     own.errors = own.warnings = 0;
-    own.doc = doc;
+    own.doc = ydoc;
     ac_config *c = NULL;
-    if (confhook_count() && ac_is_authconfig(doc)) {
+    if (confhook_count() && ac_is_authconfig(ydoc)) {
         /* The hooks see the document as written; what they return is
          * compiled as if it had been written so. */
         struct json_object *use = NULL;
         char why[1024];
-        if (confhook_apply(doc, &use, why, sizeof why) < 0)
-            cfgerr_error(&own, doc, NULL, "%s", why);
+        if (confhook_apply(ydoc, &use, why, sizeof why) < 0)
+            cfgerr_error(&own, ydoc, NULL, "%s", why);
         else {
             own.doc = use;
             c = compile_doc(host, use, res, &own);
         }
         json_object_put(use);
     } else {
-        c = compile_doc(host, doc, res, &own);
+        c = compile_doc(host, ydoc, res, &own);
     }
     ce->errors += own.errors;
     ce->warnings += own.warnings;
     return c;
 }
 
-static ac_config *compile_doc(const pc_host *host, struct json_object *doc, resset *res,
+static ac_config *compile_doc(const pc_host *host, struct json_object *ydoc, resset *res,
                               cfgerr *ce)
 {
     compile_ctx cx = {.host = host, .ce = ce, .res = res};
     int errors0 = ce->errors;
-    const char *av = str_of(doc, "apiVersion");
+    const char *av = str_of(ydoc, "apiVersion");
     if (!av || (strcmp(av, GROUP "v1beta3") && strcmp(av, GROUP "v1beta2"))) {
         struct json_object *n = NULL;
-        json_object_object_get_ex(doc, "apiVersion", &n);
+        json_object_object_get_ex(ydoc, "apiVersion", &n);
         if (av && strcmp(av, GROUP "v1beta1") == 0)
             cfgerr_error(ce, n, "apiVersion",
                          "v1beta1 AuthConfigs are not supported yet: use v1beta3");
@@ -764,8 +764,8 @@ static ac_config *compile_doc(const pc_host *host, struct json_object *doc, ress
     c->file = strdup(ce->file ? ce->file : "-");
     c->line = ce->doc_line;
     struct json_object *meta = NULL, *spec = NULL, *v;
-    check_keys(ce, doc, "", doc_keys);
-    json_object_object_get_ex(doc, "metadata", &meta);
+    check_keys(ce, ydoc, "", doc_keys);
+    json_object_object_get_ex(ydoc, "metadata", &meta);
     if (meta && !json_object_is_type(meta, json_type_object))
         cfgerr_error(ce, meta, "metadata", "expected an object");
     check_keys(ce, meta, "metadata.", meta_keys);
@@ -779,7 +779,7 @@ static ac_config *compile_doc(const pc_host *host, struct json_object *doc, ress
     c->id = malloc(idl);
     snprintf(c->id, idl, "%s/%s", c->ns, c->name);
 
-    if (!json_object_object_get_ex(doc, "spec", &spec) ||
+    if (!json_object_object_get_ex(ydoc, "spec", &spec) ||
         !json_object_is_type(spec, json_type_object)) {
         cfgerr_error(ce, spec, "spec", "expected an object");
         ac_free(c);

@@ -40,7 +40,7 @@ void resset_free(resset *r)
     resset_init(r);
 }
 
-int resset_add(resset *r, struct json_object *doc)
+int resset_add(resset *r, struct json_object *res)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -55,11 +55,11 @@ int resset_add(resset *r, struct json_object *doc)
         r->cap = cap;
     }
     int err = 0;
-    const doc *copy = doc_from_jsonc(&r->mem, doc, NULL, &err);
+    const doc *copy = doc_from_jsonc(&r->mem, res, NULL, &err);
     if (err)
         return -1;
     r->as_doc[r->n] = copy;
-    r->docs[r->n++] = json_object_get(doc);
+    r->docs[r->n++] = json_object_get(res);
     strmap_free(r->by_ns, ns_list_free);
     r->by_ns = NULL;
     return 0;

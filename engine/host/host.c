@@ -291,29 +291,38 @@ void host_node_path(pc_create_ctx *cc, const struct json_object *node,
         out[n] = '\0';
 }
 
-/* The config node a create-time value was converted from: vos and
- * pattern compilers report problems with the node's line. */
-static struct json_object *source_of(pc_create_ctx *cc, const pc_value *v, char *err,
-                                     size_t errlen)
+/* The json-c node the vos and pattern compilers read for v: the config
+ * node it was converted from, so that problems carry that node's line,
+ * or, for a value the plugin made itself (value_keep_json), a json-c copy
+ * in *tmp (the caller puts it). -1 when the copy fails. */
+static int source_of(pc_create_ctx *cc, const pc_value *v, struct json_object **j,
+                     struct json_object **tmp)
 {
-    struct json_object *j = doc_srcmap_find(cc->srcmap, D(v));
-    if (!j && v)
-        snprintf(err, errlen, "not a value of this evaluator's config");
-    return j;
+    *tmp = NULL;
+    *j = NULL;
+    if (!v || (*j = doc_srcmap_find(cc->srcmap, D(v))))
+        return 0;
+    if (doc_to_jsonc(D(v), tmp) != 0)
+        return -1;
+    *j = *tmp;
+    return 0;
 }
 
 static pc_vos *h_vos_compile(pc_create_ctx *cc, const pc_value *spec, char *err,
                              size_t errlen)
 {
     char path[512];
-    struct json_object *j = source_of(cc, spec, err, errlen);
-    if (!j && spec)
+    struct json_object *j = NULL, *tmp = NULL;
+    if (source_of(cc, spec, &j, &tmp) < 0) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
+    }
     host_node_path(cc, j, path, sizeof path);
     int before = cc->ce->errors;
     pc_vos *v = vos_compile(j, path, cc->ce);
     if (!v && cc->ce->errors > before)
         snprintf(err, errlen, "reported");
+    json_object_put(tmp);
     return v;
 }
 
@@ -338,14 +347,17 @@ static pc_cond *h_cond_compile(pc_create_ctx *cc, const pc_value *patterns,
                                char *err, size_t errlen)
 {
     char path[512];
-    struct json_object *j = source_of(cc, patterns, err, errlen);
-    if (!j && patterns)
+    struct json_object *j = NULL, *tmp = NULL;
+    if (source_of(cc, patterns, &j, &tmp) < 0) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
+    }
     host_node_path(cc, j, path, sizeof path);
     int before = cc->ce->errors;
     pc_cond *c = cond_compile(j, path, cc->named, cc->ce);
     if (!c && cc->ce->errors > before)
         snprintf(err, errlen, "reported");
+    json_object_put(tmp);
     return c;
 }
 

@@ -8,6 +8,7 @@
  * which keeps its source lines for error messages, and every object keeps
  * the original's key order (evaluators of one priority run in document
  * order, and a hook's language may not keep it). */
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +181,10 @@ static struct json_object *align(struct json_object *was, struct json_object *no
 
 /* ---- running ---- */
 
-static const char *meta_str(struct json_object *doc, const char *key)
+static const char *meta_str(struct json_object *ac, const char *key)
 {
     struct json_object *m = NULL, *v = NULL;
-    if (!json_object_object_get_ex(doc, "metadata", &m) ||
+    if (!json_object_object_get_ex(ac, "metadata", &m) ||
         !json_object_object_get_ex(m, key, &v) || !json_object_is_type(v, json_type_string))
         return "";
     return json_object_get_string(v);
@@ -202,7 +203,7 @@ static int same_identity(struct json_object *a, struct json_object *b)
            strcmp(meta_str(a, "namespace"), meta_str(b, "namespace")) == 0;
 }
 
-static int run_one(const confhook *h, struct json_object **doc, char *reason,
+static int run_one(const confhook *h, struct json_object **acp, char *reason,
                    size_t len)
 {
     reqctx rq;
@@ -211,7 +212,7 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
     /* The hook reads the AuthConfig as a doc, and its rewrite comes back
      * to json-c, where the loader and the line numbers are. */
     int cerr = 0;
-    doc *root = doc_from_jsonc(&rq.mem, *doc, NULL, &cerr);
+    doc *root = doc_from_jsonc(&rq.mem, *acp, NULL, &cerr);
     if (cerr) {
         snprintf(reason, len, "config hook %s: out of memory", h->label);
         reqctx_clear(&rq);
@@ -235,18 +236,18 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
             snprintf(reason, len, "config hook %s: the rewritten AuthConfig is a %s, "
                                   "not an object", h->label, tname[doc_type_of(ev.output)]);
             rc = -1;
-        } else if (!same_identity(*doc, output)) {
+        } else if (!same_identity(*acp, output)) {
             snprintf(reason, len, "config hook %s: a rewrite may not change "
                                   "kind, metadata.name or metadata.namespace", h->label);
             rc = -1;
         } else {
-            struct json_object *a = align(*doc, output, 0);
+            struct json_object *a = align(*acp, output, 0);
             if (!a) {
                 snprintf(reason, len, "config hook %s: out of memory", h->label);
                 rc = -1;
             } else {
-                json_object_put(*doc);
-                *doc = a;
+                json_object_put(*acp);
+                *acp = a;
             }
         }
     } else if (st != PC_OK) {
@@ -262,10 +263,10 @@ static int run_one(const confhook *h, struct json_object **doc, char *reason,
     return rc;
 }
 
-int confhook_apply(struct json_object *doc, struct json_object **out, char *reason,
+int confhook_apply(struct json_object *ac, struct json_object **out, char *reason,
                    size_t len)
 {
-    struct json_object *cur = json_object_get(doc);
+    struct json_object *cur = json_object_get(ac);
     for (size_t i = 0; i < g_n; i++) {
         if (run_one(&g_hooks[i], &cur, reason, len) < 0) {
             json_object_put(cur);

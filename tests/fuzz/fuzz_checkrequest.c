@@ -132,12 +132,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ctx && doc_getz(doc_getz(root, "context"), "metadata_context") != meta)
             abort();
     }
-    /* json-c bridge: removed when every caller speaks doc (the verdict's
-     * values are still json-c). */
-    json_object *jmeta = NULL;
-    if (meta && doc_to_jsonc(meta, &jmeta) != 0)
-        abort();
-
     /* The engine's own services table reads the verdict's values. */
     pc_host host = *host_table();
 
@@ -157,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verdict.n_headers = n;
     verdict.body = v->raw_body.len ? v->raw_body : v->body;
     verdict.reason = v->path;
-    verdict.dynamic_metadata = (const pc_value *)jmeta;
+    verdict.dynamic_metadata = (const pc_value *)meta; /* a verdict's values are docs */
 
     codec_buf b = CODEC_BUF_INIT;
     for (int v2 = 0; v2 < 2; v2++) {
@@ -168,7 +162,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codec_buf_reset(&b);
     }
     codec_buf_free(&b);
-    json_object_put(jmeta);
     codec_check_free(&c);
     return 0;
 }

@@ -23,6 +23,23 @@
 #include "envoy/service/auth/v2/external_auth.pb-c.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "doc/doc.h"
+
+/* A verdict's values are doc nodes: json-c test data is converted into an
+ * arena freed at exit. */
+static struct arena t_vals;
+
+static void free_vals(void) { arena_free(&t_vals); }
+
+static const pc_value *val_of(json_object *j)
+{
+    static int once;
+    if (!once++) {
+        arena_init(&t_vals, 0);
+        atexit(free_vals);
+    }
+    return (const pc_value *)doc_from_jsonc(&t_vals, j, NULL, NULL);
+}
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -1191,7 +1208,7 @@ static void test_encode_allow_v3(void)
     v.headers = hdrs;
     v.n_headers = 3;
     v.reason = pc_str_c("not sent on allow");
-    v.dynamic_metadata = (const pc_value *)meta;
+    v.dynamic_metadata = val_of(meta);
 
     codec_buf b = CODEC_BUF_INIT;
     CU_ASSERT_EQUAL(codec_buf_reserve(&b, 3), 0);
@@ -1251,7 +1268,7 @@ static void test_encode_allow_v3(void)
     /* metadata that is not an object is left out; NULL host is fine
      * without metadata */
     json_object *arr = json_tokener_parse("[1,2]");
-    v.dynamic_metadata = (const pc_value *)arr;
+    v.dynamic_metadata = val_of(arr);
     codec_buf_reset(&b);
     r = encode_and_unpack(&v, &host, &b);
     CU_ASSERT_PTR_NULL(r->dynamic_metadata);
@@ -1393,7 +1410,7 @@ static void test_encode_v2(void)
     v.http_status = 200;
     v.headers = hdrs;
     v.n_headers = 2;
-    v.dynamic_metadata = (const pc_value *)meta;
+    v.dynamic_metadata = val_of(meta);
 
     codec_buf b = CODEC_BUF_INIT;
     size_t len;
@@ -1477,7 +1494,7 @@ static void test_encode_metadata_depth(void)
     memset(&v, 0, sizeof v);
     v.struct_size = sizeof v;
     v.allowed = 1;
-    v.dynamic_metadata = (const pc_value *)root;
+    v.dynamic_metadata = val_of(root);
     codec_buf b = CODEC_BUF_INIT;
     CU_ASSERT_EQUAL_FATAL(codec_encode_check_response(&v, &host, 0, &b), 0);
     size_t len;
@@ -1937,7 +1954,7 @@ static void test_python_response(void)
     v.allowed = 1;
     v.headers = hdrs;
     v.n_headers = 1;
-    v.dynamic_metadata = (const pc_value *)meta;
+    v.dynamic_metadata = val_of(meta);
     codec_buf b = CODEC_BUF_INIT;
 
     CU_ASSERT_EQUAL_FATAL(codec_encode_check_response(&v, &host, 0, &b), 0);
