@@ -347,6 +347,7 @@ static ac_eval *compile_eval(compile_ctx *cx, pc_phase phase, const char *name,
     if (!e)
         return NULL;
     e->name = strdup(name);
+    e->name_hash = doc_hash(name, strlen(name));
     e->path = strdup(path);
     e->phase = phase;
     int errors0 = cx->ce->errors;

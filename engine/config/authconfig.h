@@ -26,6 +26,7 @@ typedef struct ac_prop {
 /* One evaluator of a phase. */
 typedef struct ac_eval {
     char *name;              /* the map key in the AuthConfig */
+    uint32_t name_hash;      /* doc_hash of name: its key under auth.<phase> */
     char *path;              /* "spec.authentication.<name>" for messages */
     pc_phase phase;
     const loader_type *type; /* plugin type providing the method */

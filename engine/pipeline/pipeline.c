@@ -6,6 +6,7 @@
  *  - a metadata evaluator that fails denies (Authorino leaves it out).
  * Evaluators of one priority group run one after another in document
  * order, so the identity that wins is deterministic. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,43 +127,56 @@ static void trace(pipe_result *r, const ac_eval *ev, const char *outcome,
     snprintf(t->reason, sizeof t->reason, "%s", reason ? reason : "");
 }
 
-/* auth, or auth.<section>, of root, made when missing. Keys are string
- * literals or evaluator names, which the snapshot keeps alive longer than
- * any request: they are not copied. NULL when the request is out of memory. */
-static doc *auth_section(doc *root, struct arena *a, const char *section)
+/* The keys the pipeline writes: literals, hashed once. */
+static struct {
+    uint32_t auth, identity, sec[PIPE_N_SECTIONS];
+} g_keys;
+static const char *const sec_name[PIPE_N_SECTIONS] = {"metadata", "authorization",
+                                                      "response", "callbacks"};
+static pthread_once_t g_keys_once = PTHREAD_ONCE_INIT;
+
+static void keys_init(void)
 {
-    doc *auth = (doc *)doc_get(root, "auth", 4, NULL);
-    if (!auth) {
-        if (!(auth = doc_new_object(a, 6)) || doc_set_ref(a, root, "auth", 4,
-                                                          doc_hash("auth", 4), auth))
-            return NULL;
-    }
-    if (!section)
-        return auth;
-    size_t n = strlen(section);
-    doc *sec = (doc *)doc_get(auth, section, n, NULL);
-    if (!sec) {
-        if (!(sec = doc_new_object(a, 0)) ||
-            doc_set_ref(a, auth, section, n, doc_hash(section, n), sec))
-            return NULL;
-    }
-    return sec;
+    g_keys.auth = doc_hash("auth", 4);
+    g_keys.identity = doc_hash("identity", 8);
+    for (int i = 0; i < PIPE_N_SECTIONS; i++)
+        g_keys.sec[i] = doc_hash(sec_name[i], strlen(sec_name[i]));
+}
+
+/* auth of root, made on first use and remembered in r->pos (a resumed run
+ * finds it there). Keys are string literals or evaluator names, which the
+ * snapshot keeps alive longer than any request: they are not copied. NULL
+ * when the request is out of memory. */
+static doc *auth_of(doc *root, struct arena *a, pipe_result *r)
+{
+    if (r->pos.auth)
+        return r->pos.auth;
+    doc *auth = doc_new_object(a, 6);
+    if (!auth || doc_set_ref(a, root, "auth", 4, g_keys.auth, auth))
+        return NULL;
+    return r->pos.auth = auth;
 }
 
 /* auth.identity = id; -1 when the request is out of memory. */
-static int publish_identity(doc *root, struct arena *a, const doc *id)
+static int publish_identity(doc *root, struct arena *a, pipe_result *r, const doc *id)
 {
-    doc *auth = auth_section(root, a, NULL);
-    return auth ? doc_set_ref(a, auth, "identity", 8, doc_hash("identity", 8), id) : -1;
+    doc *auth = auth_of(root, a, r);
+    return auth ? doc_set_ref(a, auth, "identity", 8, g_keys.identity, id) : -1;
 }
 
-/* auth.<section>.<name> = out; -1 when the request is out of memory. */
-static int publish(doc *root, struct arena *a, const char *section, const char *name,
-                   const doc *out)
+/* auth.<section>.<ev's name> = out; -1 when the request is out of memory. */
+static int publish(doc *root, struct arena *a, pipe_result *r, pipe_section s,
+                   const ac_eval *ev, const doc *out)
 {
-    doc *sec = auth_section(root, a, section);
-    size_t n = strlen(name);
-    return sec ? doc_set_ref(a, sec, name, n, doc_hash(name, n), out) : -1;
+    doc *sec = r->pos.sec[s];
+    if (!sec) {
+        doc *auth = auth_of(root, a, r);
+        if (!auth || !(sec = doc_new_object(a, 0)) ||
+            doc_set_ref(a, auth, sec_name[s], strlen(sec_name[s]), g_keys.sec[s], sec))
+            return -1;
+        r->pos.sec[s] = sec;
+    }
+    return doc_set_ref(a, sec, ev->name, strlen(ev->name), ev->name_hash, out);
 }
 
 static int expired(const reqctx *rq)
@@ -487,7 +501,7 @@ static int phase_identity(const ac_config *cfg, doc *root,
             }
         }
     }
-    if (publish_identity(root, a, id) ||
+    if (publish_identity(root, a, r, id) ||
         (doc_type_of(id) == DOC_OBJECT &&
          (apply_props(wev->defaults, wev->n_defaults, 0, id, root, a) ||
           apply_props(wev->overrides, wev->n_overrides, 1, id, root, a)))) {
@@ -523,7 +537,7 @@ static int phase_metadata(const ac_config *cfg, doc *root,
                 deny_when_error(cfg, why, root, &rq->mem, r);
             return 0;
         }
-        if (o == RUN_OK && publish(root, &rq->mem, "metadata", ev->name, out)) {
+        if (o == RUN_OK && publish(root, &rq->mem, r, PIPE_SEC_METADATA, ev, out)) {
             deny_no_memory(r);
             return 0;
         }
@@ -544,7 +558,7 @@ static int phase_authorization(const ac_config *cfg, doc *root,
         }
         switch (run_eval(ev, root, rq, r, &out, why, sizeof why)) {
         case RUN_OK:
-            if (publish(root, &rq->mem, "authorization", ev->name, out)) {
+            if (publish(root, &rq->mem, r, PIPE_SEC_AUTHORIZATION, ev, out)) {
                 deny_no_memory(r);
                 return 0;
             }
@@ -595,7 +609,7 @@ static void phase_response(const ac_config *cfg, doc *root,
             const char *s = sel_text_doc(out, a, &n);
             bad = !s || pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
         }
-        if (bad || publish(root, a, "response", ev->name, out)) {
+        if (bad || publish(root, a, r, PIPE_SEC_RESPONSE, ev, out)) {
             deny_no_memory(r);
             return;
         }
@@ -617,7 +631,7 @@ static void phase_callbacks(const ac_config *cfg, doc *root,
             return;
         }
         if (o == RUN_OK)
-            publish(root, &rq->mem, "callbacks", ev->name, out); /* only a record */
+            publish(root, &rq->mem, r, PIPE_SEC_CALLBACKS, ev, out); /* only a record */
     }
 }
 
@@ -632,6 +646,7 @@ void pipe_run(const ac_config *cfg, doc *root, reqctx *rq,
               pipe_result *r)
 {
     pipe_pos *p = &r->pos;
+    pthread_once(&g_keys_once, keys_init);
     r->authconfig = cfg->id;
     r->again = 0;
     /* Each stage returns early with r->again set when an evaluator needs

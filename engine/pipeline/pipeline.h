@@ -29,11 +29,22 @@ typedef enum pipe_stage {
     PIPE_AT_END
 } pipe_stage;
 
+/* The sections of `auth` evaluators publish into (auth.identity aside). */
+typedef enum pipe_section {
+    PIPE_SEC_METADATA,
+    PIPE_SEC_AUTHORIZATION,
+    PIPE_SEC_RESPONSE,
+    PIPE_SEC_CALLBACKS,
+    PIPE_N_SECTIONS
+} pipe_section;
+
 typedef struct pipe_pos {
     pipe_stage stage;              /* the phase to run next */
     size_t next;                   /* its first evaluator still to run */
     int ok;                        /* identity, then authorization, passed */
     doc *id_errors;                /* identity failures so far, or NULL (in the request) */
+    doc *auth;                     /* root's auth, once made */
+    doc *sec[PIPE_N_SECTIONS];     /* its sections, once made */
 } pipe_pos;
 
 /* The decision, with every string owned by the result. */
