@@ -77,6 +77,18 @@ static int differs_from_jsonc(const doc *v)
     }
 }
 
+/* Every parsed double holds what strtod makes of its text, to the bit. */
+static void check_doubles(const doc *v)
+{
+    if (doc_type_of(v) == DOC_DOUBLE) {
+        check(v->aux.text != NULL);
+        double want = strtod(v->aux.text, NULL), got = doc_double(v);
+        check(memcmp(&want, &got, sizeof got) == 0);
+    }
+    for (size_t i = 0; i < doc_len(v); i++)
+        check_doubles(doc_type_of(v) == DOC_ARRAY ? doc_at(v, i) : doc_member_at(v, i)->val);
+}
+
 /* Is the UTF-8 sequence at p (a lead byte >= 0x80) valid? Decoded to a code
  * point and range-checked: a different method from the parser's table. */
 static int utf8_ok(const uint8_t *p, size_t left)
@@ -152,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arena_free(&a);
         return 0;
     }
+    check_doubles(v);
     /* written, read back, written again */
     struct arena w;
     arena_init(&w, 0);

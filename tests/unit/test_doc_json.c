@@ -211,6 +211,31 @@ static void test_big_integers(void)
     arena_free(&a);
 }
 
+/* Doubles are what strtod reads, to the bit, inside the fast path's
+ * range (at most 19 digits, up to 2^53, 10^±22) and outside it. */
+static void test_double_values(void)
+{
+    static const char *const texts[] = {
+        "0.1", "-0.0", "0.0e5", "1.5e-7", "4.35", "0.000001", "123456.789e3", "1e22", "1e23",
+        "-1e-22", "1e-23", "9007199254740992.0", "9007199254740993.0", "9007199254740993e-5",
+        "1234567890123456789.5", "12345678901234567890e-10", "0.30000000000000004",
+        "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308", "1e308", "1e-400",
+        "0e99999", "18446744073709551616.5", "1E+2", "1e-0", "100000000000000000000000e-20", "7.0e0", "3.14159265358979"};
+    struct arena a;
+    arena_init(&a, 0);
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        const doc *v = NULL;
+        CU_ASSERT_EQUAL_FATAL(doc_parse(&a, texts[i], strlen(texts[i]), &v, NULL, 0), 0);
+        CU_ASSERT_EQUAL(doc_type_of(v), DOC_DOUBLE);
+        double want = strtod(texts[i], NULL), got = doc_double(v);
+        if (memcmp(&want, &got, sizeof got))
+            fprintf(stderr, "\n  %s: %.17g, want %.17g\n", texts[i], got, want);
+        CU_ASSERT_EQUAL(memcmp(&want, &got, sizeof got), 0);
+        CU_ASSERT_STRING_EQUAL(to_text(v, NULL), texts[i]);
+    }
+    arena_free(&a);
+}
+
 /* doc_parse rejects text with this message. */
 static void check_reject(const char *text, size_t len, const char *msg)
 {
@@ -575,6 +600,7 @@ int cu_register(void)
         {"strings read and write as json-c", test_strings_like_jsonc},
         {"arrays and objects read and write as json-c", test_structures_like_jsonc},
         {"integers past int64 keep their text", test_big_integers},
+        {"doubles read as strtod reads them", test_double_values},
         {"rejections and their messages", test_rejections},
         {"nesting deeper than DOC_MAX_DEPTH", test_depth},
         {"duplicate keys: the last wins at the first's place", test_duplicate_keys},
