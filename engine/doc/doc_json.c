@@ -306,30 +306,12 @@ static unsigned char *decode(parser *ps, cursor p, cursor lim, unsigned char *o)
     return o;
 }
 
-/* The string whose opening quote is at q: its bytes, NUL-terminated, in the
- * arena. Returns the position after the closing quote, or NULL. */
-static cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
+/* parse_str past the first byte (r) that is not plain: escapes, UTF-8,
+ * or an error. */
+static __attribute__((noinline)) cursor parse_str_slow(parser *ps, cursor q, cursor r,
+                                                       const char **s, uint32_t *n)
 {
     cursor p = q + 1, end = ps->end;
-    /* The common case: nothing to decode or check. */
-    cursor r = scan_plain(p, end, 1);
-    if (r < end && *r == '"') {
-        size_t len = (size_t)(r - p);
-        if (len > UINT32_MAX - 1) {
-            fail(ps, q, "string too long");
-            return NULL;
-        }
-        char *d = arena_alloc(ps->a, len + 1);
-        if (!d) {
-            fail_mem(ps, q);
-            return NULL;
-        }
-        memcpy(d, p, len);
-        d[len] = '\0';
-        *s = d;
-        *n = (uint32_t)len;
-        return r + 1;
-    }
     /* Find the closing quote, then decode into room for the raw length. */
     while (r < end && *r != '"') {
         /* an escape's second byte is never the end; control characters
@@ -356,6 +338,28 @@ static cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
     *e = '\0';
     *s = (const char *)d;
     *n = (uint32_t)(e - d);
+    return r + 1;
+}
+
+/* The string whose opening quote is at q: its bytes, NUL-terminated, in the
+ * arena. Returns the position after the closing quote, or NULL. */
+static inline cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
+{
+    cursor p = q + 1, end = ps->end;
+    /* The common case: nothing to decode or check. */
+    cursor r = scan_plain(p, end, 1);
+    if (r == end || *r != '"' || (size_t)(r - p) > UINT32_MAX - 1)
+        return parse_str_slow(ps, q, r, s, n);
+    size_t len = (size_t)(r - p);
+    char *d = arena_alloc(ps->a, len + 1);
+    if (!d) {
+        fail_mem(ps, q);
+        return NULL;
+    }
+    memcpy(d, p, len);
+    d[len] = '\0';
+    *s = d;
+    *n = (uint32_t)len;
     return r + 1;
 }
 
@@ -512,6 +516,19 @@ static cursor parse_word(parser *ps, cursor q, const char *word, size_t n)
 
 /* ---- the parser ---- */
 
+/* Whether obj may hold a key twice, so that doc_dedupe has work: a small
+ * object (no index to keep) whose keys' hashes all differ has none. */
+static int may_repeat(const doc *obj)
+{
+    if (obj->n > DOC_INDEX_MIN)
+        return 1;
+    for (uint32_t i = 1; i < obj->n; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (obj->u.members[i].hash == obj->u.members[j].hash)
+                return 1;
+    return 0;
+}
+
 typedef struct {
     doc *c;          /* the open array or object */
     const char *key; /* object: the key of the member being read */
@@ -615,7 +632,7 @@ done: /* v is complete; p is just after it */
     }
     if (p < end && *p == (f->c->type == DOC_ARRAY ? ']' : '}')) {
         p++;
-        if (f->c->type == DOC_OBJECT && doc_dedupe(a, f->c))
+        if (f->c->type == DOC_OBJECT && may_repeat(f->c) && doc_dedupe(a, f->c))
             return fail_mem(&ps, p);
         v = f->c;
         depth--;
