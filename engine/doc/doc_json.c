@@ -30,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "doc.h"
 #include "util/buf.h"
 
@@ -82,6 +85,23 @@ static const unsigned char stop_class[256] = {
  * (when stop_high) at or above 0x80; end when none. */
 static inline cursor scan_plain(cursor p, cursor end, int stop_high)
 {
+#if defined(__SSE2__)
+    /* 16 bytes at a time (x86-64 always has SSE2). As signed bytes, those
+     * from 0x80 are below 0x20 too, which is what stop_high wants. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20), ctl = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i low = stop_high ? _mm_cmplt_epi8(x, space)
+                                : _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                _mm_cmpeq_epi8(x, bslash)), low);
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     uint64_t high = stop_high ? HIGHS : 0;
     while (end - p >= 8) {
         /* Each test marks its first hit exactly (a borrow only runs up
@@ -722,9 +742,17 @@ static void put_str(out *o, const char *str, size_t n)
      * lowercase hex. */
     static const char hex[] = "0123456789abcdef";
     cursor s = (cursor)str, e = s + n;
+    cursor r = scan_plain(s, e, 0);
+    if (r == e && o->cap - o->len >= n + 2) { /* nothing to escape, and room */
+        char *d = o->dst + o->len;
+        d[0] = '"';
+        memcpy(d + 1, str, n);
+        d[n + 1] = '"';
+        o->len += n + 2;
+        return;
+    }
     putc1(o, '"');
-    for (;;) {
-        cursor r = scan_plain(s, e, 0);
+    for (;; r = scan_plain(s, e, 0)) {
         if (r > s)
             put(o, (const char *)s, (size_t)(r - s));
         if (r == e)

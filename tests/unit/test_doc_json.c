@@ -299,6 +299,13 @@ static void test_rejections(void)
     REJECT("\"\xff\"", "invalid UTF-8 in string at offset 1");
     REJECT("{\"k\xfe\":1}", "invalid UTF-8 in string at offset 3");
     REJECT("\"\xc3\"", "invalid UTF-8 in string at offset 1");
+    /* past the first 16 bytes, and after valid UTF-8 */
+    REJECT("\"0123456789abcdef\xc3\xa9ghijklmnopq\x01\"",
+           "control character 0x01 in string at offset 30");
+    REJECT("\"0123456789abcdef\xc3\xa9ghijklmnopq\xc3\"",
+           "invalid UTF-8 in string at offset 30");
+    REJECT("[\"0123456789abcdef\xc3\xa9ghijklmnopq\\q\"]",
+           "invalid escape '\\q' in string at offset 31");
 }
 
 static void test_depth(void)
