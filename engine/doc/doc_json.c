@@ -30,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "doc.h"
 #include "util/buf.h"
 
@@ -82,6 +85,23 @@ static const unsigned char stop_class[256] = {
  * (when stop_high) at or above 0x80; end when none. */
 static inline cursor scan_plain(cursor p, cursor end, int stop_high)
 {
+#if defined(__SSE2__)
+    /* 16 bytes at a time (x86-64 always has SSE2). As signed bytes, those
+     * from 0x80 are below 0x20 too, which is what stop_high wants. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20), ctl = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i low = stop_high ? _mm_cmplt_epi8(x, space)
+                                : _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                _mm_cmpeq_epi8(x, bslash)), low);
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     uint64_t high = stop_high ? HIGHS : 0;
     while (end - p >= 8) {
         /* Each test marks its first hit exactly (a borrow only runs up
@@ -306,30 +326,12 @@ static unsigned char *decode(parser *ps, cursor p, cursor lim, unsigned char *o)
     return o;
 }
 
-/* The string whose opening quote is at q: its bytes, NUL-terminated, in the
- * arena. Returns the position after the closing quote, or NULL. */
-static cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
+/* parse_str past the first byte (r) that is not plain: escapes, UTF-8,
+ * or an error. */
+static __attribute__((noinline)) cursor parse_str_slow(parser *ps, cursor q, cursor r,
+                                                       const char **s, uint32_t *n)
 {
     cursor p = q + 1, end = ps->end;
-    /* The common case: nothing to decode or check. */
-    cursor r = scan_plain(p, end, 1);
-    if (r < end && *r == '"') {
-        size_t len = (size_t)(r - p);
-        if (len > UINT32_MAX - 1) {
-            fail(ps, q, "string too long");
-            return NULL;
-        }
-        char *d = arena_alloc(ps->a, len + 1);
-        if (!d) {
-            fail_mem(ps, q);
-            return NULL;
-        }
-        memcpy(d, p, len);
-        d[len] = '\0';
-        *s = d;
-        *n = (uint32_t)len;
-        return r + 1;
-    }
     /* Find the closing quote, then decode into room for the raw length. */
     while (r < end && *r != '"') {
         /* an escape's second byte is never the end; control characters
@@ -356,6 +358,28 @@ static cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
     *e = '\0';
     *s = (const char *)d;
     *n = (uint32_t)(e - d);
+    return r + 1;
+}
+
+/* The string whose opening quote is at q: its bytes, NUL-terminated, in the
+ * arena. Returns the position after the closing quote, or NULL. */
+static inline cursor parse_str(parser *ps, cursor q, const char **s, uint32_t *n)
+{
+    cursor p = q + 1, end = ps->end;
+    /* The common case: nothing to decode or check. */
+    cursor r = scan_plain(p, end, 1);
+    if (r == end || *r != '"' || (size_t)(r - p) > UINT32_MAX - 1)
+        return parse_str_slow(ps, q, r, s, n);
+    size_t len = (size_t)(r - p);
+    char *d = arena_alloc(ps->a, len + 1);
+    if (!d) {
+        fail_mem(ps, q);
+        return NULL;
+    }
+    memcpy(d, p, len);
+    d[len] = '\0';
+    *s = d;
+    *n = (uint32_t)len;
     return r + 1;
 }
 
@@ -512,6 +536,19 @@ static cursor parse_word(parser *ps, cursor q, const char *word, size_t n)
 
 /* ---- the parser ---- */
 
+/* Whether obj may hold a key twice, so that doc_dedupe has work: a small
+ * object (no index to keep) whose keys' hashes all differ has none. */
+static int may_repeat(const doc *obj)
+{
+    if (obj->n > DOC_INDEX_MIN)
+        return 1;
+    for (uint32_t i = 1; i < obj->n; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (obj->u.members[i].hash == obj->u.members[j].hash)
+                return 1;
+    return 0;
+}
+
 typedef struct {
     doc *c;          /* the open array or object */
     const char *key; /* object: the key of the member being read */
@@ -615,7 +652,7 @@ done: /* v is complete; p is just after it */
     }
     if (p < end && *p == (f->c->type == DOC_ARRAY ? ']' : '}')) {
         p++;
-        if (f->c->type == DOC_OBJECT && doc_dedupe(a, f->c))
+        if (f->c->type == DOC_OBJECT && may_repeat(f->c) && doc_dedupe(a, f->c))
             return fail_mem(&ps, p);
         v = f->c;
         depth--;
@@ -705,9 +742,17 @@ static void put_str(out *o, const char *str, size_t n)
      * lowercase hex. */
     static const char hex[] = "0123456789abcdef";
     cursor s = (cursor)str, e = s + n;
+    cursor r = scan_plain(s, e, 0);
+    if (r == e && o->cap - o->len >= n + 2) { /* nothing to escape, and room */
+        char *d = o->dst + o->len;
+        d[0] = '"';
+        memcpy(d + 1, str, n);
+        d[n + 1] = '"';
+        o->len += n + 2;
+        return;
+    }
     putc1(o, '"');
-    for (;;) {
-        cursor r = scan_plain(s, e, 0);
+    for (;; r = scan_plain(s, e, 0)) {
         if (r > s)
             put(o, (const char *)s, (size_t)(r - s));
         if (r == e)

@@ -17,41 +17,12 @@
 
 #include "doc/doc.h"
 #include "util/buf.h"
+#include "../unit/jsonc_strict.h"
 
 static void check(int ok)
 {
     if (!ok)
         abort();
-}
-
-static int jc_parse(const char *text, size_t len, struct json_object **out)
-{
-    struct json_tokener *tok = json_tokener_new_ex(4 * DOC_MAX_DEPTH);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    struct json_object *j = json_tokener_parse_ex(tok, text, (int)len);
-    if (json_tokener_get_error(tok) == json_tokener_continue)
-        j = json_tokener_parse_ex(tok, "", 1);
-    int ok = json_tokener_get_error(tok) == json_tokener_success;
-    json_tokener_free(tok);
-    if (!ok) {
-        json_object_put(j);
-        return 0;
-    }
-    *out = j;
-    return 1;
-}
-
-static doc_type type_of_jc(struct json_object *j)
-{
-    switch (json_object_get_type(j)) {
-    case json_type_boolean: return DOC_BOOL;
-    case json_type_int: return DOC_INT;
-    case json_type_double: return DOC_DOUBLE;
-    case json_type_string: return DOC_STRING;
-    case json_type_array: return DOC_ARRAY;
-    case json_type_object: return DOC_OBJECT;
-    default: return DOC_NULL;
-    }
 }
 
 /* Whether v holds what json-c reads otherwise: an integer past int64 (a
@@ -75,6 +46,18 @@ static int differs_from_jsonc(const doc *v)
         return 0;
     default: return 0;
     }
+}
+
+/* Every parsed double holds what strtod makes of its text, to the bit. */
+static void check_doubles(const doc *v)
+{
+    if (doc_type_of(v) == DOC_DOUBLE) {
+        check(v->aux.text != NULL);
+        double want = strtod(v->aux.text, NULL), got = doc_double(v);
+        check(memcmp(&want, &got, sizeof got) == 0);
+    }
+    for (size_t i = 0; i < doc_len(v); i++)
+        check_doubles(doc_type_of(v) == DOC_ARRAY ? doc_at(v, i) : doc_member_at(v, i)->val);
 }
 
 /* Is the UTF-8 sequence at p (a lead byte >= 0x80) valid? Decoded to a code
@@ -152,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arena_free(&a);
         return 0;
     }
+    check_doubles(v);
     /* written, read back, written again */
     struct arena w;
     arena_init(&w, 0);
@@ -183,9 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* json-c */
     check(jc_ok);
     if (!differs_from_jsonc(v)) {
-        check(doc_type_of(v) == type_of_jc(j));
+        check(doc_type_of(v) == jc_doc_type(j));
         const char *theirs =
-            json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            json_object_to_json_string_ext(j, JC_FLAGS);
         check(strlen(theirs) == n && memcmp(theirs, out, n) == 0);
     }
     json_object_put(j);

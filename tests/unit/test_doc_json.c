@@ -12,40 +12,7 @@
 #include "cu_main.h"
 #include "doc/doc.h"
 #include "util/buf.h"
-
-#define JC_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-/* json-c's strict parse of text (deep enough for any doc): 1 and *out on
- * success, 0 when it rejects it. */
-static int jc_parse(const char *text, size_t len, struct json_object **out)
-{
-    struct json_tokener *tok = json_tokener_new_ex(4 * DOC_MAX_DEPTH);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    struct json_object *j = json_tokener_parse_ex(tok, text, (int)len);
-    if (json_tokener_get_error(tok) == json_tokener_continue)
-        j = json_tokener_parse_ex(tok, "", 1); /* the end of the text */
-    int ok = json_tokener_get_error(tok) == json_tokener_success;
-    json_tokener_free(tok);
-    if (!ok) {
-        json_object_put(j);
-        return 0;
-    }
-    *out = j;
-    return 1;
-}
-
-static doc_type type_of_jc(struct json_object *j)
-{
-    switch (json_object_get_type(j)) {
-    case json_type_boolean: return DOC_BOOL;
-    case json_type_int: return DOC_INT;
-    case json_type_double: return DOC_DOUBLE;
-    case json_type_string: return DOC_STRING;
-    case json_type_array: return DOC_ARRAY;
-    case json_type_object: return DOC_OBJECT;
-    default: return DOC_NULL;
-    }
-}
+#include "jsonc_strict.h"
 
 /* doc_to_json's text of v (static storage, for one assertion at a time). */
 static const char *to_text(const doc *v, size_t *len)
@@ -76,7 +43,7 @@ static void check_same_as(const char *text, size_t len, const char *want, int sa
     struct json_object *j = NULL;
     CU_ASSERT_FATAL(jc_parse(text, len, &j));
     if (same_type)
-        CU_ASSERT_EQUAL(doc_type_of(v), type_of_jc(j));
+        CU_ASSERT_EQUAL(doc_type_of(v), jc_doc_type(j));
     size_t n = 0;
     const char *mine = to_text(v, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(mine);
@@ -190,25 +157,49 @@ static void test_structures_like_jsonc(void)
     check_same(deep, sizeof deep - 1, NULL);
 }
 
+/* Each text reads as a double with strtod's value, to the bit, and writes
+ * back as it came. */
+static void check_doubles(const char *const *texts, size_t n)
+{
+    struct arena a;
+    arena_init(&a, 0);
+    for (size_t i = 0; i < n; i++) {
+        const doc *v = NULL;
+        CU_ASSERT_EQUAL_FATAL(doc_parse(&a, texts[i], strlen(texts[i]), &v, NULL, 0), 0);
+        CU_ASSERT_EQUAL(doc_type_of(v), DOC_DOUBLE);
+        double want = strtod(texts[i], NULL), got = doc_double(v);
+        if (memcmp(&want, &got, sizeof got))
+            fprintf(stderr, "\n  %s: %.17g, want %.17g\n", texts[i], got, want);
+        CU_ASSERT_EQUAL(memcmp(&want, &got, sizeof got), 0);
+        CU_ASSERT_STRING_EQUAL(to_text(v, NULL), texts[i]);
+    }
+    arena_free(&a);
+}
+
 /* Integers beyond int64 are doubles that keep their text. */
 static void test_big_integers(void)
 {
     static const char *const texts[] = {"9223372036854775808", "18446744073709551615",
                                         "99999999999999999999", "-9223372036854775809",
                                         "-99999999999999999999999"};
-    struct arena a;
-    arena_init(&a, 0);
-    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
-        const doc *v = NULL;
-        CU_ASSERT_EQUAL_FATAL(doc_parse(&a, texts[i], strlen(texts[i]), &v, NULL, 0), 0);
-        CU_ASSERT_EQUAL(doc_type_of(v), DOC_DOUBLE);
-        CU_ASSERT_DOUBLE_EQUAL(doc_double(v), strtod(texts[i], NULL), 0);
-        CU_ASSERT_STRING_EQUAL(to_text(v, NULL), texts[i]);
-    }
+    check_doubles(texts, sizeof texts / sizeof *texts);
     /* json-c writes the uint64 range the same (it keeps them as uint64) */
     check_same_as("9223372036854775808", 19, "9223372036854775808", 0);
     check_same_as("[18446744073709551615]", 22, "[18446744073709551615]", 0);
-    arena_free(&a);
+}
+
+/* Doubles are what strtod reads, to the bit, inside the fast path's
+ * range (at most 19 digits, up to 2^53, 10^±22) and outside it. */
+static void test_double_values(void)
+{
+    static const char *const texts[] = {
+        "0.1", "-0.0", "0.0e5", "1.5e-7", "4.35", "0.000001", "123456.789e3", "1e22", "1e23",
+        "-1e-22", "1e-23", "9007199254740992.0", "9007199254740993.0", "9007199254740993e-5",
+        "1234567890123456789.5", "12345678901234567890e-10", "0.30000000000000004",
+        "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308", "1e308", "1e-400",
+        "0e99999", "18446744073709551616.5", "1E+2", "1e-0", "100000000000000000000000e-20",
+        "7.0e0", "3.14159265358979"};
+    check_doubles(texts, sizeof texts / sizeof *texts);
 }
 
 /* doc_parse rejects text with this message. */
@@ -308,6 +299,13 @@ static void test_rejections(void)
     REJECT("\"\xff\"", "invalid UTF-8 in string at offset 1");
     REJECT("{\"k\xfe\":1}", "invalid UTF-8 in string at offset 3");
     REJECT("\"\xc3\"", "invalid UTF-8 in string at offset 1");
+    /* past the first 16 bytes, and after valid UTF-8 */
+    REJECT("\"0123456789abcdef\xc3\xa9ghijklmnopq\x01\"",
+           "control character 0x01 in string at offset 30");
+    REJECT("\"0123456789abcdef\xc3\xa9ghijklmnopq\xc3\"",
+           "invalid UTF-8 in string at offset 30");
+    REJECT("[\"0123456789abcdef\xc3\xa9ghijklmnopq\\q\"]",
+           "invalid escape '\\q' in string at offset 31");
 }
 
 static void test_depth(void)
@@ -575,6 +573,7 @@ int cu_register(void)
         {"strings read and write as json-c", test_strings_like_jsonc},
         {"arrays and objects read and write as json-c", test_structures_like_jsonc},
         {"integers past int64 keep their text", test_big_integers},
+        {"doubles read as strtod reads them", test_double_values},
         {"rejections and their messages", test_rejections},
         {"nesting deeper than DOC_MAX_DEPTH", test_depth},
         {"duplicate keys: the last wins at the first's place", test_duplicate_keys},
