@@ -132,23 +132,6 @@ int celcfg_value_doc(const cel_program *p, const doc *root, struct arena *a, con
     return value(p, &cel_doc_tree, root, a, out, NULL, why, whylen);
 }
 
-/* json-c bridge: removed when every caller speaks doc.
- * The interpreter reads json-c in place (cel_doc_jsonc), so the bridge
- * needs no copy of the document; results are the doc entry points'. */
-int celcfg_predicate(const cel_program *p, const char *path, struct json_object *root,
-                     char *why, size_t whylen)
-{
-    return predicate(p, path, &cel_doc_jsonc, root, why, whylen);
-}
-
-/* json-c bridge: removed when every caller speaks doc. */
-int celcfg_value(const cel_program *p, struct json_object *root,
-                 struct json_object **out, char *why, size_t whylen)
-{
-    *out = NULL;
-    return value(p, &cel_doc_jsonc, root, NULL, NULL, out, why, whylen);
-}
-
 /* A whole number in [lo, hi], or -1. */
 static int parse_count(const char *text, unsigned long long lo, unsigned long long hi,
                        unsigned long long *out)

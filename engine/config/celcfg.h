@@ -39,16 +39,6 @@ int celcfg_predicate_doc(const cel_program *p, const char *path, const struct do
 int celcfg_value_doc(const cel_program *p, const struct doc *root, struct arena *a,
                      const struct doc **out, char *why, size_t whylen);
 
-/* json-c bridge: removed when every caller speaks doc.
- * celcfg_predicate_doc on a json-c root. */
-int celcfg_predicate(const cel_program *p, const char *path,
-                     struct json_object *root, char *why, size_t whylen);
-
-/* json-c bridge: removed when every caller speaks doc.
- * celcfg_value_doc on a json-c root, the value as a new json-c reference. */
-int celcfg_value(const cel_program *p, struct json_object *root,
-                 struct json_object **out, char *why, size_t whylen);
-
 /* Called with every predicate evaluated (path, source, and "true",
  * "false" or the error), for `eval --explain`. NULL (the default) turns
  * it off; the serving path never sets it. */

@@ -10,7 +10,6 @@
 #include "celcfg.h"
 #include "cfgerr.h"
 #include "cond.h"
-#include "jsonc_bridge.h"
 #include "selector/selector.h"
 #include "util/thread_exit.h"
 
@@ -442,18 +441,3 @@ int cond_eval_doc(const pc_cond *c, const doc *root, struct arena *a, char *why,
     return -1;
 }
 
-/* json-c bridge: removed when every caller speaks doc. */
-int cond_eval(const pc_cond *c, struct json_object *root, char *why,
-              size_t whylen)
-{
-    const doc *d;
-    int r;
-    if (jsonc_bridge_root(root, &d) < 0) {
-        snprintf(why, whylen, "out of memory reading the request");
-        r = -1;
-    } else {
-        r = cond_eval_doc(c, d, jsonc_bridge_arena(), why, whylen);
-    }
-    jsonc_bridge_done();
-    return r;
-}

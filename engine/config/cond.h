@@ -45,8 +45,4 @@ void cond_free(pc_cond *c);
 int cond_eval_doc(const pc_cond *c, const struct doc *root, struct arena *a, char *why,
                   size_t whylen);
 
-/* json-c bridge: removed when every caller speaks doc.
- * cond_eval_doc on a copy of root. */
-int cond_eval(const pc_cond *c, struct json_object *root, char *why,
-              size_t whylen);
 #endif

@@ -4,7 +4,6 @@
 #include "celcfg.h"
 #include "cfgerr.h"
 #include "selector/selector.h"
-#include "jsonc_bridge.h"
 #include "vos.h"
 
 struct pc_vos {
@@ -134,29 +133,3 @@ int vos_resolve_doc(const pc_vos *v, const doc *root, struct arena *a, const doc
     return 0;
 }
 
-/* json-c bridge: removed when every caller speaks doc. */
-int vos_resolve(const pc_vos *v, struct json_object *root,
-                struct json_object **out)
-{
-    return vos_resolve_why(v, root, out, NULL, 0);
-}
-
-/* json-c bridge: removed when every caller speaks doc. */
-int vos_resolve_why(const pc_vos *v, struct json_object *root,
-                    struct json_object **out, char *why, size_t whylen)
-{
-    const doc *d = NULL, *r = NULL;
-    int rc = -1;
-    *out = NULL;
-    if (!v->cel && !v->sel) /* a static value needs no copy of the request */
-        return doc_to_jsonc(v->value, out);
-    if (jsonc_bridge_root(root, &d) < 0) {
-        if (why && whylen)
-            snprintf(why, whylen, "out of memory reading the request");
-    } else if ((rc = vos_resolve_doc(v, d, jsonc_bridge_arena(), &r, why, whylen)) == 0 &&
-               (rc = doc_to_jsonc(r, out)) < 0 && why && whylen) {
-        snprintf(why, whylen, "out of memory copying the value");
-    }
-    jsonc_bridge_done();
-    return rc;
-}

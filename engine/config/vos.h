@@ -25,13 +25,4 @@ void vos_free(pc_vos *v);
 int vos_resolve_doc(const pc_vos *v, const struct doc *root, struct arena *a,
                     const struct doc **out, char *why, size_t whylen);
 
-/* json-c bridge: removed when every caller speaks doc.
- * vos_resolve_doc on a copy of root; *out is a new json-c tree owned by
- * the caller (NULL = null/missing). Returns -1 on error. */
-int vos_resolve(const pc_vos *v, struct json_object *root,
-                struct json_object **out);
-/* json-c bridge: removed when every caller speaks doc.
- * The same, with the reason for an error written to why. */
-int vos_resolve_why(const pc_vos *v, struct json_object *root,
-                    struct json_object **out, char *why, size_t whylen);
 #endif

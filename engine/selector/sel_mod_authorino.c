@@ -103,10 +103,18 @@ static int object_arg(struct sel_modarg *a, struct json_object **obj, const char
     return 0;
 }
 
+/* gjson's String() of a modifier argument (json-c, at compile time). */
 static int copy_text(struct json_object *v, char **s, size_t *n)
 {
-    size_t len;
-    const char *t = sel_text(v, &len);
+    size_t len = 0;
+    const char *t = "";
+    if (json_object_is_type(v, json_type_string)) {
+        t = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+    } else if (v && !(t = json_object_to_json_string_length(
+                          v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len))) {
+        return -1;
+    }
     free(*s);
     *s = dupn(t, len);
     *n = len;

@@ -149,39 +149,3 @@ const char *sel_text_doc(const doc *v, struct arena *a, size_t *len)
     return s;
 }
 
-/* json-c bridge: removed when every caller speaks doc. */
-int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out)
-{
-    *out = NULL;
-    if (!e)
-        return -1;
-    struct arena a;
-    arena_init(&a, 0);
-    int err = 0, r = -1;
-    const doc *d = doc_from_jsonc(&a, root, NULL, &err), *res = NULL;
-    if (!err && sel_resolve_doc(e, d, &a, &res) == 0)
-        r = doc_to_jsonc(res, out);
-    arena_free(&a);
-    return r;
-}
-
-/* json-c bridge: removed when every caller speaks doc. */
-const char *sel_text(struct json_object *v, size_t *len)
-{
-    size_t n = 0;
-    const char *s = "";
-    if (v && json_object_is_type(v, json_type_string)) {
-        s = json_object_get_string(v);
-        n = (size_t)json_object_get_string_len(v);
-    } else if (v) {
-        s = json_object_to_json_string_length(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (!s) {
-            s = "";
-            n = 0;
-        }
-    }
-    if (len)
-        *len = n;
-    return s;
-}

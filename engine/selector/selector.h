@@ -64,17 +64,4 @@ int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const d
  * NULL; strings may contain NUL bytes. NULL only when a is out of memory or past its limit. */
 const char *sel_text_doc(const doc *v, struct arena *a, size_t *len);
 
-/* json-c bridge: removed when every caller speaks doc.
- * Resolves against a json-c root: the root is copied into a document, resolved with
- * sel_resolve_doc and the result copied back, so *out is a NEW json-c tree (never a node of
- * root) the caller must json_object_put() (NULL = missing or JSON null). -1 for a real error
- * (memory, a document nested deeper than DOC_MAX_DEPTH or the modifiers walk). */
-int sel_resolve(const sel_expr *e, struct json_object *root, struct json_object **out);
-
-/* json-c bridge: removed when every caller speaks doc.
- * gjson's Result.String() of a json-c value: strings raw, NULL -> "", numbers/bools/objects/arrays
- * as compact JSON text (JSON_C_TO_STRING_PLAIN|JSON_C_TO_STRING_NOSLASHESCAPE). The pointer
- * is valid while v lives. len may be NULL; strings may contain NUL bytes. */
-const char *sel_text(struct json_object *v, size_t *len);
-
 #endif

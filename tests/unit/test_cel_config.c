@@ -28,8 +28,7 @@ static struct json_object *jdoc(void)
     return d;
 }
 
-static int g_doc; /* this suite runs the doc entry points */
-static struct arena g_req; /* the request's arena of the doc suite */
+static struct arena g_req; /* the request's arena */
 
 static const doc *doc_root(void)
 {
@@ -75,8 +74,7 @@ static int decide(const char *list_json, char *why, size_t whylen)
         return -99;
     }
     why[0] = '\0';
-    int r = g_doc ? cond_eval_doc(c, doc_root(), &g_req, why, whylen)
-                  : cond_eval(c, jdoc(), why, whylen);
+    int r = cond_eval_doc(c, doc_root(), &g_req, why, whylen);
     arena_reset(&g_req);
     cond_free(c);
     return r;
@@ -209,9 +207,8 @@ static void value_of(const char *expr, char *out, size_t outlen)
     struct json_object *o = NULL;
     char why[300];
     const doc *d = NULL;
-    int r = g_doc ? vos_resolve_doc(v, doc_root(), &g_req, &d, why, sizeof why)
-                  : vos_resolve_why(v, jdoc(), &o, why, sizeof why);
-    if (r == 0 && g_doc)
+    int r = vos_resolve_doc(v, doc_root(), &g_req, &d, why, sizeof why);
+    if (r == 0)
         CU_ASSERT_EQUAL(doc_to_jsonc(d, &o), 0);
     arena_reset(&g_req);
     if (r < 0)
@@ -245,18 +242,6 @@ static void test_values(void)
                    "column 6");
 }
 
-static int on_jsonc(void)
-{
-    g_doc = 0;
-    return 0;
-}
-
-static int on_doc(void)
-{
-    g_doc = 1;
-    return 0;
-}
-
 int cu_register(void)
 {
     static const cu_case c[] = {
@@ -268,15 +253,5 @@ int cu_register(void)
         {"expression values", test_values},
         {NULL, NULL}};
     arena_init(&g_req, 0);
-    static const struct { const char *name; CU_InitializeFunc init; } suites[] = {
-        {"cel in authconfigs", on_jsonc}, {"cel in authconfigs on doc", on_doc}};
-    for (size_t i = 0; i < 2; i++) {
-        CU_pSuite s = CU_add_suite(suites[i].name, suites[i].init, NULL);
-        if (!s)
-            return -1;
-        for (const cu_case *k = c; k->name; k++)
-            if (!CU_add_test(s, k->name, k->fn))
-                return -1;
-    }
-    return 0;
+    return cu_add_suite("cel in authconfigs", c);
 }

@@ -534,39 +534,6 @@ static void test_text(void)
     arena_reset(&R);
 }
 
-/* The json-c entry points still answer as before (with copies of the root's values). */
-static void test_jsonc_bridge(void)
-{
-    struct json_object *root = json_tokener_parse(AUTHZ_JSON), *out = NULL;
-    char err[128];
-    sel_expr *e = sel_compile("auth.identity.groups.#(id>1)#.name", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
-    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "[\"ops\",\"admins\"]");
-    json_object_put(out);
-    sel_free(e);
-    e = sel_compile("Bearer {auth.identity.token}", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
-    CU_ASSERT_STRING_EQUAL(sel_text(out, NULL), "Bearer tok-123");
-    json_object_put(out);
-    sel_free(e);
-    e = sel_compile("auth.identity.nothing", err, sizeof err);
-    out = (struct json_object *)1;
-    CU_ASSERT_EQUAL(sel_resolve(e, root, &out), 0);
-    CU_ASSERT_PTR_NULL(out);
-    sel_free(e);
-    json_object_put(root);
-
-    size_t n = 99;
-    CU_ASSERT_STRING_EQUAL(sel_text(NULL, &n), "");
-    CU_ASSERT_EQUAL(n, 0);
-    struct json_object *s = json_object_new_string_len("a\0b/c", 5);
-    CU_ASSERT(memcmp(sel_text(s, &n), "a\0b/c", 5) == 0 && n == 5);
-    json_object_put(s);
-    struct json_object *o = json_tokener_parse("{\"p\":[1,\"/\",null],\"d\":1.25}");
-    CU_ASSERT_STRING_EQUAL(sel_text(o, NULL), "{\"p\":[1,\"/\",null],\"d\":1.25}");
-    json_object_put(o);
-}
-
 /* @base64:decode: padded, unpadded, URL-safe, and the partial result Go keeps. */
 static void test_base64(void)
 {
@@ -903,7 +870,6 @@ int cu_register(void)
         {"references and types", test_references_and_types},
         {"sel_text_doc", test_text},
         {"static paths allocate nothing", test_static_paths},
-        {"json-c entry points", test_jsonc_bridge},
         {"read-only roots with every modifier", test_read_only_roots},
         {"arena limit inside modifiers", test_arena_limit},
         {"large objects", test_large_objects},
