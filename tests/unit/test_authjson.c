@@ -280,13 +280,10 @@ static const pc_kv FULL_EXT[] = {{{"host", 4}, {"api.test", 8}}};
 
 static pc_request_view full_view(void)
 {
-    pc_request_view v;
-    memset(&v, 0, sizeof v);
-    v.struct_size = sizeof v;
+    pc_request_view v = base_view();
     v.id = pc_str_c("r-1");
     v.method = pc_str_c("POST");
     v.path = pc_str_c("/pkg.Svc/Get?x=1");
-    v.host = pc_str_c("api.test");
     v.scheme = pc_str_c("https");
     v.query = pc_str_c("x=1");
     v.fragment = pc_str_c("f");
