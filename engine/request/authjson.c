@@ -255,10 +255,18 @@ static void kv_join_repeats(ab *b, doc *o, const pc_kv *kv, size_t n, const uint
     }
 }
 
+/* The headers `request` has members of its own for, noted while the
+ * headers object is built instead of looked up again. */
+enum { H_REFERER, H_USER_AGENT, H_CONTENT_TYPE, H_COUNT };
+static const int HEADER_KEY[H_COUNT] = {K_REFERER, K_USER_AGENT_HEADER, K_CONTENT_TYPE};
+
 /* The headers: each name hashed once and looked up once; a repeated name
- * keeps the place of its first occurrence and gets the joined values. */
-static doc *kv_headers(ab *b, const pc_kv *kv, size_t n)
+ * keeps the place of its first occurrence and gets the joined values.
+ * known[H_*] gets the member number of those names, or -1. */
+static doc *kv_headers(ab *b, const pc_kv *kv, size_t n, long known[H_COUNT])
 {
+    for (int j = 0; j < H_COUNT; j++)
+        known[j] = -1;
     doc *o = n <= (size_t)INT_MAX ? obj(b, n) : NULL;
     uint32_t *grp = NULL; /* each pair's member, once a name repeats */
     if (!o) {
@@ -280,6 +288,11 @@ static doc *kv_headers(ab *b, const pc_kv *kv, size_t n)
             if (!key)
                 break;
             add_ref(b, o, key, (uint32_t)kl, h, str(b, kv[i].value));
+            for (int j = 0; j < H_COUNT; j++) {
+                int hk = HEADER_KEY[j];
+                if (h == key_hash[hk] && kl == KEY[hk].len && memcmp(k, KEY[hk].s, kl) == 0)
+                    known[j] = m;
+            }
         } else if (!grp) {
             /* the first repeat: every pair before it was a new member */
             if (!(grp = arena_alloc(b->a, n * sizeof *grp))) {
@@ -331,7 +344,8 @@ static void peer_parts_of(ab *b, const pc_peer_view *p, peer_parts *pp)
 
 static doc *peer(ab *b, const peer_parts *pp, int proto_form)
 {
-    doc *o = obj(b, 6);
+    doc *o = obj(b, !!pp->address + (!proto_form && pp->port_value) + !!pp->service +
+                        !!pp->labels + !!pp->principal + !!pp->certificate);
     if (proto_form) {
         /* context.source.address.socket_address.{address,port_value} */
         if (pp->address) {
@@ -432,15 +446,19 @@ static const doc *metadata(ab *b, const pc_request_view *v)
 typedef struct http_parts {
     doc *id, *method, *path, *host, *scheme, *protocol, *body, *size, *time;
     doc *headers, *ctxext;
+    long known[H_COUNT]; /* kv_headers' */
 } http_parts;
 
 static doc *context(ab *b, const pc_request_view *v, const http_parts *hp,
                     const peer_parts *src, const peer_parts *dst, const doc *meta)
 {
-    doc *ctx = obj(b, 5);
+    doc *ctx = obj(b, 3 + !!hp->ctxext + !!meta);
     add(b, ctx, K_SOURCE, peer(b, src, 1));
     add(b, ctx, K_DESTINATION, peer(b, dst, 1));
-    doc *creq = obj(b, 2), *http = obj(b, 11);
+    doc *creq = obj(b, 1 + !!hp->time),
+        *http = obj(b, 1 + !!hp->id + !!hp->method + !!hp->path + !!hp->host + !!hp->scheme +
+                           !!v->query.len + !!v->fragment.len + !!hp->size + !!hp->protocol +
+                           !!hp->body);
     put(b, http, K_ID, hp->id);
     put(b, http, K_METHOD, hp->method);
     add(b, http, K_HEADERS, hp->headers);
@@ -463,20 +481,26 @@ static doc *context(ab *b, const pc_request_view *v, const http_parts *hp,
 /* request: Authorino's well-known attributes. */
 static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
 {
-    const doc *referer = doc_get_h(hp->headers, KEY[K_REFERER].s, KEY[K_REFERER].len,
-                                   key_hash[K_REFERER], NULL);
-    const doc *ua = doc_get_h(hp->headers, KEY[K_USER_AGENT_HEADER].s,
-                              KEY[K_USER_AGENT_HEADER].len, key_hash[K_USER_AGENT_HEADER], NULL);
-    const char *ct = doc_str(doc_get_h(hp->headers, KEY[K_CONTENT_TYPE].s,
-                                       KEY[K_CONTENT_TYPE].len, key_hash[K_CONTENT_TYPE], NULL),
-                             NULL);
+    const doc *h[H_COUNT];
+    for (int j = 0; j < H_COUNT; j++)
+        h[j] = hp->known[j] >= 0 ? doc_member_at(hp->headers, (size_t)hp->known[j])->val : NULL;
+    const char *ct = doc_str(h[H_CONTENT_TYPE], NULL);
     /* request.grpc: /package.Service/Method paths of gRPC requests. */
     const char *slash = NULL;
     if (ct && strncmp(ct, "application/grpc", 16) == 0 && v->path.len > 1 &&
         v->path.ptr[0] == '/')
         slash = memchr(v->path.ptr + 1, '/', v->path.len - 1);
 
-    doc *req = obj(b, 17);
+    /* Both are read from the path's copy in the arena: the query is its
+     * tail (NUL-terminated there), the path without a query is the path
+     * itself. */
+    const char *p = doc_str(hp->path, NULL);
+    const char *q = p ? memchr(p, '?', v->path.len) : NULL;
+
+    doc *req = obj(b, 1 + !!hp->id + !!hp->time + !!hp->protocol + !!hp->scheme + !!hp->host +
+                          !!hp->method + (p ? 2 + !!q : 0) + !!h[H_REFERER] +
+                          !!h[H_USER_AGENT] + !!hp->size + !!hp->body + !!v->raw_body.len +
+                          !!hp->ctxext + !!slash);
     put(b, req, K_ID, hp->id);
     put(b, req, K_TIME, hp->time);
     put(b, req, K_PROTOCOL, hp->protocol);
@@ -484,12 +508,7 @@ static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
     put(b, req, K_HOST, hp->host);
     put(b, req, K_METHOD, hp->method);
     put(b, req, K_PATH, hp->path);
-    if (hp->path) {
-        /* Both are read from the path's copy in the arena: the query is
-         * its tail (NUL-terminated there), the path without a query is the
-         * path itself. */
-        const char *p = doc_str(hp->path, NULL);
-        const char *q = memchr(p, '?', v->path.len);
+    if (p) {
         size_t ul = q ? (size_t)(q - p) : v->path.len;
         add(b, req, K_URL_PATH, q ? str_n(b, p, ul) : hp->path);
         if (q) {
@@ -500,14 +519,14 @@ static doc *request(ab *b, const pc_request_view *v, const http_parts *hp)
         }
     }
     add(b, req, K_HEADERS, hp->headers);
-    put(b, req, K_REFERER, referer);
-    put(b, req, K_USER_AGENT, ua);
+    put(b, req, K_REFERER, h[H_REFERER]);
+    put(b, req, K_USER_AGENT, h[H_USER_AGENT]);
     put(b, req, K_SIZE, hp->size);
     put(b, req, K_BODY, hp->body);
     put(b, req, K_RAW_BODY, opt_str(b, v->raw_body));
     put(b, req, K_CONTEXT_EXTENSIONS, hp->ctxext);
     if (slash) {
-        const char *p = doc_str(hp->path, NULL), *s = p + (slash - v->path.ptr);
+        const char *s = p + (slash - v->path.ptr);
         doc *g = obj(b, 2),
             *method = seal1(doc_new_str_ref(b->a, s + 1, v->path.len - (size_t)(s - p) - 1));
         if (!method)
@@ -532,11 +551,12 @@ static doc *build(const pc_request_view *v, int with_context, ab *b)
         .body = opt_str(b, v->body),
         .size = v->size > 0 ? num(b, v->size) : NULL,
         .time = v->time_sec ? timestamp(b, v->time_sec, v->time_nanos) : NULL,
-        .headers = kv_headers(b, v->headers, v->n_headers),
+        .headers = NULL,
         .ctxext = v->n_context_extensions
                       ? kv_map(b, v->context_extensions, v->n_context_extensions)
                       : NULL,
     };
+    hp.headers = kv_headers(b, v->headers, v->n_headers, hp.known);
     peer_parts src, dst;
     peer_parts_of(b, &v->source, &src);
     peer_parts_of(b, &v->destination, &dst);

@@ -4,14 +4,15 @@
 #define PC_REQUEST_AUTHJSON_H
 #include <json-c/json.h>
 #include <portcullis/request.h>
+#include "jsonsink.h"
 
 struct doc;
 struct arena;
 
-/* Deepest metadata_context JSON text accepted, in nested objects and
- * arrays: the frontends' deepest Struct (30 levels) and its
- * {"filter_metadata":{"<ns>": ...}} wrapper. */
-#define AUTHJSON_MAX_DEPTH 40
+/* Deepest metadata_context accepted, in nested objects and arrays, as JSON
+ * text or from metadata_emit: the frontends' deepest Struct (30 levels)
+ * and its {"filter_metadata":{"<ns>": ...}} wrapper. */
+#define AUTHJSON_MAX_DEPTH JSONSINK_MAX_DEPTH
 
 /* The Authorization JSON in a: request, source, destination, metadata and,
  * when with_context, Envoy's raw `context`. The root object is mutable
@@ -22,7 +23,7 @@ struct arena;
  * denied): a key with a NUL, a string of 2 GiB or more, a time gmtime
  * cannot show, metadata_context_json that is not one JSON object (or is
  * nested deeper than AUTHJSON_MAX_DEPTH, or has a key with a NUL), a
- * failed metadata_emit, or a's limit reached. What was allocated before a
+ * failed metadata_emit (see jsonsink_build_doc), or a's limit reached. What was allocated before a
  * failure stays in a until it is reset. Nothing outside a is allocated;
  * the view may go once this returns (its bytes are copied). The types are
  * engine/doc/doc.h's (named by tag here, so that including this header

@@ -1,9 +1,9 @@
 /* jsonsink.c - doc nodes from a frontend's pc_json_sink calls.
  *
  * The containers being filled are kept on a stack (on the C stack while
- * shallow, then in the arena), so nesting costs no recursion here; how
- * deep a request may nest is the frontend's limit, checked before it
- * emits anything. */
+ * shallow, then in the arena), so nesting costs no recursion here. The
+ * frontend limits how deep a request may nest before it emits anything;
+ * JSONSINK_MAX_DEPTH holds for any frontend. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ static int place(jsink *s, const doc *v, int nullable)
 
 static int open_container(jsink *s, doc *c)
 {
-    if (!c)
+    if (!c || s->n >= JSONSINK_MAX_DEPTH)
         return -1;
     if (s->n == s->cap) {
         size_t cap = 2 * s->cap;

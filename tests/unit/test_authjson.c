@@ -280,13 +280,10 @@ static const pc_kv FULL_EXT[] = {{{"host", 4}, {"api.test", 8}}};
 
 static pc_request_view full_view(void)
 {
-    pc_request_view v;
-    memset(&v, 0, sizeof v);
-    v.struct_size = sizeof v;
+    pc_request_view v = base_view();
     v.id = pc_str_c("r-1");
     v.method = pc_str_c("POST");
     v.path = pc_str_c("/pkg.Svc/Get?x=1");
-    v.host = pc_str_c("api.test");
     v.scheme = pc_str_c("https");
     v.query = pc_str_c("x=1");
     v.fragment = pc_str_c("f");
@@ -551,17 +548,17 @@ static int emit_key_with_nul(const void *arg, const pc_json_sink *k)
     return k->end(k->arg);
 }
 
-/* 100 levels of arrays in an object: deeper than the C stack's share of
+/* An object holding *arg - 1 levels of arrays: past the C stack's share of
  * the sink's container stack. */
 static int emit_deep(const void *arg, const pc_json_sink *k)
 {
-    (void)arg;
+    int levels = *(const int *)arg - 1;
     if (k->object_begin(k->arg) || k->key(k->arg, "d", 1))
         return -1;
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < levels; i++)
         if (k->array_begin(k->arg))
             return -1;
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < levels; i++)
         if (k->end(k->arg))
             return -1;
     return k->end(k->arg);
@@ -592,13 +589,22 @@ static void test_metadata_emit(void)
     CU_ASSERT_STRING_EQUAL(text(&a, sunk), "{\"s\":\"b\",\"l\":[2,0.5]}");
     CU_ASSERT_EQUAL(doc_type_of(doc_at(doc_getz(sunk, "l"), 1)), DOC_DOUBLE);
 
-    sunk = jsonsink_build_doc(emit_deep, NULL, &a);
+    /* as deep as JSONSINK_MAX_DEPTH, not one level more */
+    int depth = JSONSINK_MAX_DEPTH;
+    sunk = jsonsink_build_doc(emit_deep, &depth, &a);
     CU_ASSERT_FATAL(sunk != NULL);
     const doc *d = doc_getz(sunk, "d");
     int levels = 0;
     for (; doc_type_of(d) == DOC_ARRAY; d = doc_at(d, 0))
         levels++;
-    CU_ASSERT_EQUAL(levels, 100);
+    CU_ASSERT_EQUAL(levels, JSONSINK_MAX_DEPTH - 1);
+    depth++;
+    CU_ASSERT(jsonsink_build_doc(emit_deep, &depth, &a) == NULL);
+    v.metadata_emit = emit_deep;
+    v.metadata_arg = &depth;
+    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    depth--;
+    CU_ASSERT(authjson_build_doc(&v, 0, &a) != NULL);
 
     int (*broken[])(const void *, const pc_json_sink *) = {
         emit_fails, emit_unclosed, emit_value_without_key, emit_two_roots,

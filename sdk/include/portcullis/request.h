@@ -82,7 +82,9 @@ typedef struct pc_request_view {
     pc_peer_view source, destination;
     pc_str sni;
     /** AttributeContext.metadata_context as JSON text ({"filter_metadata":
-     *  {...}}), or empty. */
+     *  {...}}), or empty. Strict JSON (RFC 8259, UTF-8), one object, at
+     *  most 40 objects and arrays deep, no key holding a NUL (\u0000):
+     *  anything else refuses the request. */
     pc_str metadata_context_json;
     /** CLOCK_MONOTONIC deadline in ns from grpc-timeout or the frontend's
      *  own limit; 0 = none (the engine applies its default). */
