@@ -1,20 +1,19 @@
 #!/bin/bash
 # Instructions to build the Authorization JSON of bench_pipeline's request
-# (b), json-c (authjson_build + json_object_put) against doc
-# (authjson_build_doc + arena_reset), counted with valgrind's callgrind:
+# (b) (authjson_build + arena_reset), counted with valgrind's callgrind:
 # two runs of N = 5,000 and 15,000 builds; the difference divided by the
 # 11,000 extra builds (each run adds a tenth as warm-up) leaves set-up out.
 # Median of REPS runs. Several build directories are measured in turn,
-# side by side (a build without the doc builder reports json-c only).
+# side by side.
 # Reports figures; never passes or fails.
 #
 # usage: bench/authjson_instr.sh BUILD_DIR [BUILD_DIR...]
-# env:   REPS (3), MODES ("jsonc doc"), CONTEXT ("" or "context")
+# env:   REPS (3), MODES ("doc"), CONTEXT ("" or "context")
 set -u
 command -v valgrind >/dev/null || { echo "missing tool: valgrind" >&2; exit 2; }
 [ $# -ge 1 ] || { sed -n 2,12p "$0" >&2; exit 2; }
 REPS=${REPS:-3}
-MODES=${MODES:-jsonc doc}
+MODES=${MODES:-doc}
 CONTEXT=${CONTEXT:-}
 
 irefs() { # BIN N MODE

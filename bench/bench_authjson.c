@@ -1,13 +1,10 @@
 /* bench_authjson - the cost of building the Authorization JSON of
  * bench_pipeline's request (b) (REQ in bench_request.h), alone:
- *   jsonc  authjson_build, then json_object_put (the json-c tree)
- *   doc    authjson_build_doc into an arena, then arena_reset
- * usage: bench_authjson [iterations [jsonc|doc [context]]]   (`context`
- * builds Envoy's raw `context` too). Each run adds a tenth of the
- * iterations as warm-up; bench/authjson_instr.sh turns two runs into
- * instructions per build with callgrind. Built against a tree without the
- * doc builder, define BENCH_AUTHJSON_NO_DOC to measure json-c alone. */
-#include <json-c/json.h>
+ *   doc    authjson_build into an arena, then arena_reset
+ * usage: bench_authjson [iterations [doc [context]]]   (`context` builds
+ * Envoy's raw `context` too). Each run adds a tenth of the iterations as
+ * warm-up; bench/authjson_instr.sh turns two runs into instructions per
+ * build with callgrind. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +14,19 @@
 #include "util/arena.h"
 #include "util/clock.h"
 
-static int build_jsonc(const pc_request_view *v, int ctx, long iters)
-{
-    for (long i = 0; i < iters; i++) {
-        struct json_object *o = authjson_build(v, ctx);
-        if (!o)
-            return -1;
-        json_object_put(o);
-    }
-    return 0;
-}
-
-#ifndef BENCH_AUTHJSON_NO_DOC
 static int build_doc(const pc_request_view *v, int ctx, long iters)
 {
     struct arena a;
     arena_init(&a, 0);
     int rc = 0;
     for (long i = 0; i < iters && !rc; i++) {
-        if (!authjson_build_doc(v, ctx, &a))
+        if (!authjson_build(v, ctx, &a))
             rc = -1;
         arena_reset(&a);
     }
     arena_free(&a);
     return rc;
 }
-#endif
 
 int main(int argc, char **argv)
 {
@@ -60,10 +44,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(const pc_request_view *, int, long);
     } modes[] = {
-        {"jsonc", build_jsonc},
-#ifndef BENCH_AUTHJSON_NO_DOC
         {"doc", build_doc},
-#endif
     };
     int ran = 0, rc = 0;
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {

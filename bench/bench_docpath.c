@@ -1,7 +1,6 @@
-/* Conditions on json-c against the request document (engine/doc): two CEL
- * predicates read through cel_doc_jsonc and cel_doc_tree, and a pattern
- * `eq` through cond_eval (the json-c entry point) and cond_eval_doc, on the
- * same Authorization JSON. Times are the thread's CPU time; for instruction
+/* Conditions on the request document (engine/doc): two CEL predicates read
+ * through cel_doc_jsonc (a json-c tree) and cel_doc_tree (the document),
+ * and a pattern `eq` through cond_eval, on the same Authorization JSON. Times are the thread's CPU time; for instruction
  * counts run one case under callgrind at two counts and divide the
  * difference (docs/performance.md).
  * Usage: bench_docpath [evaluations [case]]   case: one name of the table */
@@ -97,7 +96,7 @@ static double run(const bcase *c, long n)
             cel_error err;
             r = cel_eval_predicate(p, &act, NULL, &a, &err);
         } else {
-            r = cond_eval_doc(cond, g_doc, &req, why, sizeof why);
+            r = cond_eval(cond, g_doc, &req, why, sizeof why);
             arena_reset(&req);
         }
         wrong += r != 1;

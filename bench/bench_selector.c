@@ -43,9 +43,9 @@ static double now_ns(void)
 __attribute__((noinline)) void bench_once(const sel_expr *e, const doc *root, struct arena *a)
 {
     const doc *out;
-    if (sel_resolve_doc(e, root, a, &out) == 0) {
+    if (sel_resolve(e, root, a, &out) == 0) {
         size_t n = 0;
-        if (sel_text_doc(out, a, &n))
+        if (sel_text(out, a, &n))
             sink += n;
     }
     arena_reset(a);

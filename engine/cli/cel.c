@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "cel/cel.h"
+#include "doc/doc.h"
 #include "request/authjson.h"
 #include "request/checkjson.h"
 
@@ -114,31 +115,42 @@ int cmd_cel(int argc, char **argv)
     checkjson cj;
     char jerr[256];
     int rc = checkjson_parse(text, len, &cj, jerr, sizeof jerr), status = 2;
-    struct json_object *doc = NULL, *authdoc = NULL;
+    struct json_object *authdoc = NULL;
+    struct arena mem; /* the document, as a request's */
+    arena_init(&mem, 0);
+    doc *root = NULL;
     if (rc != CHECKJSON_OK) {
         fprintf(stderr, "portcullis cel: %s: %s\n", request,
                 rc == CHECKJSON_NO_HTTP ? "no attributes.request.http" : jerr);
         goto out;
     }
-    if (!(doc = authjson_build(&cj.view, 0)))
+    if (!(root = authjson_build(&cj.view, 0, &mem)))
         goto out;
     if (auth) {
-        if (!(authdoc = read_json(auth, "--auth")))
+        int cerr = 0;
+        const doc *ad = NULL;
+        if (!(authdoc = read_json(auth, "--auth")) ||
+            !(ad = doc_from_jsonc(&mem, authdoc, NULL, &cerr)) ||
+            doc_set(&mem, root, "auth", 4, ad))
             goto out;
-        json_object_object_add(doc, "auth", json_object_get(authdoc));
     }
-    if (show_doc)
-        printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (show_doc) {
+        struct json_object *j = NULL;
+        if (doc_to_jsonc(root, &j) != 0)
+            goto out;
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    }
     cel_arena a;
     cel_arena_init(&a, 0);
-    cel_activation act = {&cel_doc_jsonc, doc, NULL};
+    cel_activation act = {&cel_doc_tree, root, NULL};
     cel_value v;
     if (cel_eval(p, &act, NULL, &a, &v, &err) != 0) {
         show_error(expr, &err);
         status = 1;
     } else {
         struct json_object *j = NULL;
-        if (cel_value_to_json(&v, &cel_doc_jsonc, &j, &err) == 0) {
+        if (cel_value_to_json(&v, &cel_doc_tree, &j, &err) == 0) {
             printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             json_object_put(j);
             status = 0;
@@ -150,7 +162,7 @@ int cmd_cel(int argc, char **argv)
     cel_arena_free(&a);
 out:
     json_object_put(authdoc);
-    json_object_put(doc);
+    arena_free(&mem);
     checkjson_free(&cj);
     free(text);
     cel_program_free(p);

@@ -100,7 +100,7 @@ static int predicate(const cel_program *p, const char *path, const cel_doc_ops *
     return r;
 }
 
-int celcfg_predicate_doc(const cel_program *p, const char *path, const doc *root, char *why,
+int celcfg_predicate(const cel_program *p, const char *path, const doc *root, char *why,
                          size_t whylen)
 {
     return predicate(p, path, &cel_doc_tree, root, why, whylen);
@@ -125,7 +125,7 @@ static int value(const cel_program *p, const cel_doc_ops *ops, const void *root,
     return r < 0 ? -1 : 0;
 }
 
-int celcfg_value_doc(const cel_program *p, const doc *root, struct arena *a, const doc **out,
+int celcfg_value(const cel_program *p, const doc *root, struct arena *a, const doc **out,
                      char *why, size_t whylen)
 {
     *out = NULL;

@@ -29,14 +29,14 @@ struct doc;
 /* A predicate's verdict on root (the request document): 1, 0, or -1 (an
  * evaluation error or a value that is not a bool) with the reason, under
  * path, in why. */
-int celcfg_predicate_doc(const cel_program *p, const char *path, const struct doc *root,
+int celcfg_predicate(const cel_program *p, const char *path, const struct doc *root,
                          char *why, size_t whylen);
 
 /* An expression's value on root in *out (NULL for null): the document's
  * own nodes by reference, anything built in a (the request's arena). -1
  * with the reason in why (may be NULL) on an error, a past a's limit
  * included. */
-int celcfg_value_doc(const cel_program *p, const struct doc *root, struct arena *a,
+int celcfg_value(const cel_program *p, const struct doc *root, struct arena *a,
                      const struct doc **out, char *why, size_t whylen);
 
 /* Called with every predicate evaluated (path, source, and "true",

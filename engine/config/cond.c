@@ -62,7 +62,7 @@ static char *value_text(struct json_object *v, size_t *len)
     arena_init(&a, 0);
     int err = 0;
     const doc *d = doc_from_jsonc(&a, v, NULL, &err);
-    const char *s = err ? NULL : sel_text_doc(d, &a, len);
+    const char *s = err ? NULL : sel_text(d, &a, len);
     char *out = s ? malloc(*len + 1) : NULL;
     if (out) {
         memcpy(out, s, *len);
@@ -372,7 +372,7 @@ static int includes(const doc *v, const pc_cond *c, struct arena *a)
     size_t n = !v ? 0 : arr ? doc_len(v) : 1;
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *s = sel_text_doc(arr ? doc_at(v, i) : v, a, &len);
+        const char *s = sel_text(arr ? doc_at(v, i) : v, a, &len);
         if (!s)
             return -1;
         if (text_eq(s, len, c))
@@ -386,7 +386,7 @@ static int eval_pattern(const pc_cond *c, const doc *root, struct arena *a, char
 {
     const doc *v = NULL;
     const char *src = sel_source(c->sel);
-    if (sel_resolve_doc(c->sel, root, a, &v) < 0) {
+    if (sel_resolve(c->sel, root, a, &v) < 0) {
         snprintf(why, whylen, "cannot resolve selector %s", src);
         return -1;
     }
@@ -402,7 +402,7 @@ static int eval_pattern(const pc_cond *c, const doc *root, struct arena *a, char
         } else if (c->op == COND_EXCL) {
             r = !r;
         }
-    } else if (!(s = sel_text_doc(v, a, &len))) {
+    } else if (!(s = sel_text(v, a, &len))) {
         /* A list or an object compares as its JSON text, as gjson's
          * String() gives it to Authorino: `neq ""` on an object is the
          * guides' way to say "present". */
@@ -415,24 +415,24 @@ static int eval_pattern(const pc_cond *c, const doc *root, struct arena *a, char
     return r;
 }
 
-int cond_eval_doc(const pc_cond *c, const doc *root, struct arena *a, char *why,
+int cond_eval(const pc_cond *c, const doc *root, struct arena *a, char *why,
                   size_t whylen)
 {
     switch (c->kind) {
     case COND_PATTERN:
         return eval_pattern(c, root, a, why, whylen);
     case COND_CEL:
-        return celcfg_predicate_doc(c->cel, c->path, root, why, whylen);
+        return celcfg_predicate(c->cel, c->path, root, why, whylen);
     case COND_ALL:
         for (size_t i = 0; i < c->n; i++) {
-            int r = cond_eval_doc(c->kids[i], root, a, why, whylen);
+            int r = cond_eval(c->kids[i], root, a, why, whylen);
             if (r != 1)
                 return r;
         }
         return 1;
     case COND_ANY:
         for (size_t i = 0; i < c->n; i++) {
-            int r = cond_eval_doc(c->kids[i], root, a, why, whylen);
+            int r = cond_eval(c->kids[i], root, a, why, whylen);
             if (r != 0)
                 return r;
         }

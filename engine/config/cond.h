@@ -42,7 +42,7 @@ void cond_free(pc_cond *c);
  * evaluated (a missing key, a type mismatch, a cost limit) or whose value is
  * not a bool is an error (Authorino skips it instead). all/any stop at the first term that
  * decides them, and an error in a term that is reached is the result. */
-int cond_eval_doc(const pc_cond *c, const struct doc *root, struct arena *a, char *why,
+int cond_eval(const pc_cond *c, const struct doc *root, struct arena *a, char *why,
                   size_t whylen);
 
 #endif

@@ -117,14 +117,14 @@ void vos_free(pc_vos *v)
     free(v);
 }
 
-int vos_resolve_doc(const pc_vos *v, const doc *root, struct arena *a, const doc **out,
+int vos_resolve(const pc_vos *v, const doc *root, struct arena *a, const doc **out,
                     char *why, size_t whylen)
 {
     *out = NULL;
     if (v->cel)
-        return celcfg_value_doc(v->cel, root, a, out, why, whylen);
+        return celcfg_value(v->cel, root, a, out, why, whylen);
     if (v->sel) {
-        int r = sel_resolve_doc(v->sel, root, a, out);
+        int r = sel_resolve(v->sel, root, a, out);
         if (r < 0 && why && whylen)
             snprintf(why, whylen, "cannot resolve selector %s", sel_source(v->sel));
         return r;

@@ -22,7 +22,7 @@ void vos_free(pc_vos *v);
  * values), or for a static `value` the vos's own copy, made once at load
  * and returned by reference to every request on every thread. a past its
  * limit is an error. */
-int vos_resolve_doc(const pc_vos *v, const struct doc *root, struct arena *a,
+int vos_resolve(const pc_vos *v, const struct doc *root, struct arena *a,
                     const struct doc **out, char *why, size_t whylen);
 
 #endif

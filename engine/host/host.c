@@ -247,7 +247,7 @@ static const pc_value *h_sel_resolve(pc_eval *ev, const pc_selector *s)
 {
     const doc *o = NULL;
     struct arena *a = owner(ev);
-    if (!a || sel_resolve_doc((const sel_expr *)s, ev->root, a, &o) < 0)
+    if (!a || sel_resolve((const sel_expr *)s, ev->root, a, &o) < 0)
         return NULL;
     return V(o);
 }
@@ -331,7 +331,7 @@ static const pc_value *h_vos_resolve(pc_eval *ev, const pc_vos *v)
     const doc *o = NULL;
     char why[300];
     struct arena *a = owner(ev);
-    if (!a || vos_resolve_doc(v, ev->root, a, &o, why, sizeof why) < 0) {
+    if (!a || vos_resolve(v, ev->root, a, &o, why, sizeof why) < 0) {
         /* NULL is also "missing" to the plugin: mark the evaluation so
          * that it errs whatever the plugin makes of the NULL. */
         if (ev) {
@@ -367,7 +367,7 @@ static int h_cond_eval(pc_eval *ev, const pc_cond *c)
     struct arena *a = owner(ev);
     if (!a)
         return PC_ERROR;
-    int r = cond_eval_doc(c, ev->root, a, why, sizeof why);
+    int r = cond_eval(c, ev->root, a, why, sizeof why);
     if (r < 0)
         evalctx_reason(ev, "%s", why);
     return r < 0 ? PC_ERROR : r;

@@ -216,7 +216,7 @@ static run_outcome run_eval_untraced(const ac_eval *ev, doc *root,
     *out = NULL;
     why[0] = '\0';
     if (ev->when) {
-        int w = cond_eval_doc(ev->when, root, &rq->mem, why, whylen);
+        int w = cond_eval(ev->when, root, &rq->mem, why, whylen);
         if (w == 0) {
             trace(r, ev, "skipped", r->explain ? clock_mono_ns() - t0 : 0, "when");
             metrics_evaluator(ev->series, MEV_IGNORED, timed ? clock_mono_ns() - t0 : 0);
@@ -252,8 +252,8 @@ static run_outcome run_eval_untraced(const ac_eval *ev, doc *root,
         char kwhy[256];
         size_t klen = 0;
         const char *key = NULL;
-        if (vos_resolve_doc(ev->cache_key, root, &rq->mem, &k, kwhy, sizeof kwhy) < 0 ||
-            !(key = sel_text_doc(k, &rq->mem, &klen))) {
+        if (vos_resolve(ev->cache_key, root, &rq->mem, &k, kwhy, sizeof kwhy) < 0 ||
+            !(key = sel_text(k, &rq->mem, &klen))) {
             snprintf(why, whylen, "cannot resolve the cache key");
             trace(r, ev, "error", r->explain ? clock_mono_ns() - t0 : 0, why);
             return RUN_FAIL;
@@ -331,7 +331,7 @@ static int apply_props(const ac_prop *props, size_t n, int overwrite, doc *obj, 
         if (!overwrite && found)
             continue;
         const doc *v = NULL;
-        if (vos_resolve_doc(props[i].vos, root, a, &v, why, sizeof why) != 0)
+        if (vos_resolve(props[i].vos, root, a, &v, why, sizeof why) != 0)
             continue;
         /* auth.identity is obj itself: a container taken from the tree is
          * copied, or the identity would come to hold itself. */
@@ -353,9 +353,9 @@ static void vos_text(const pc_vos *v, doc *root, struct arena *a, buf *dst)
     const doc *o = NULL;
     char why[256];
     buf_reset(dst);
-    if (v && vos_resolve_doc(v, root, a, &o, why, sizeof why) == 0) {
+    if (v && vos_resolve(v, root, a, &o, why, sizeof why) == 0) {
         size_t n = 0;
-        const char *s = sel_text_doc(o, a, &n);
+        const char *s = sel_text(o, a, &n);
         if (s)
             buf_append(dst, s, n);
     }
@@ -606,7 +606,7 @@ static void phase_response(const ac_config *cfg, doc *root,
                 bad = doc_set(a, r->dynmeta, ev->key, strlen(ev->key), out);
         } else {
             size_t n = 0;
-            const char *s = sel_text_doc(out, a, &n);
+            const char *s = sel_text(out, a, &n);
             bad = !s || pipe_result_add_header(r, ev->key, strlen(ev->key), s, n);
         }
         if (bad || publish(root, a, r, PIPE_SEC_RESPONSE, ev, out)) {
@@ -654,7 +654,7 @@ void pipe_run(const ac_config *cfg, doc *root, reqctx *rq,
     if (p->stage == PIPE_AT_WHEN) {
         if (cfg->when) {
             char why[512] = "";
-            int w = cond_eval_doc(cfg->when, root, &rq->mem, why, sizeof why);
+            int w = cond_eval(cfg->when, root, &rq->mem, why, sizeof why);
             if (w == 0) {
                 /* Conditions not met: the AuthConfig does not apply; allow
                  * with no headers, as Authorino does. */

@@ -65,7 +65,7 @@ static void hash_keys(void)
 /* ---- building ----
  * Every part of the request goes in or the document is not built: a
  * member that silently went missing would skip a `when` that selects it.
- * The helpers record any failure in b->bad and authjson_build_doc returns
+ * The helpers record any failure in b->bad and authjson_build returns
  * NULL then (the caller denies). What json-c could not hold (keys with a
  * NUL, strings of 2 GiB or more) fails too, so the document is the same
  * whichever representation reads it. */
@@ -434,7 +434,7 @@ static const doc *metadata(ab *b, const pc_request_view *v)
         v->struct_size >= offsetof(pc_request_view, metadata_arg) + sizeof(void *)
             ? v->metadata_emit : NULL;
     if (emit) {
-        const doc *meta = jsonsink_build_doc(emit, v->metadata_arg, b->a);
+        const doc *meta = jsonsink_build(emit, v->metadata_arg, b->a);
         if (!meta)
             b->bad = 1;
         return meta;
@@ -575,7 +575,7 @@ static doc *build(const pc_request_view *v, int with_context, ab *b)
     return b->bad ? NULL : root;
 }
 
-doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena *a)
+doc *authjson_build(const pc_request_view *v, int with_context, struct arena *a)
 {
     pthread_once(&key_once, hash_keys);
     ab b = {a, 0};
@@ -583,15 +583,3 @@ doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena
     return b.bad ? NULL : root;
 }
 
-/* json-c bridge: removed when every caller speaks doc. */
-struct json_object *authjson_build(const pc_request_view *v, int with_context)
-{
-    struct arena a;
-    arena_init(&a, 0);
-    struct json_object *j = NULL;
-    doc *d = authjson_build_doc(v, with_context, &a);
-    if (d && doc_to_jsonc(d, &j) != 0)
-        j = NULL;
-    arena_free(&a);
-    return j;
-}

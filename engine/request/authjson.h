@@ -23,14 +23,11 @@ struct arena;
  * denied): a key with a NUL, a string of 2 GiB or more, a time gmtime
  * cannot show, metadata_context_json that is not one JSON object (or is
  * nested deeper than AUTHJSON_MAX_DEPTH, or has a key with a NUL), a
- * failed metadata_emit (see jsonsink_build_doc), or a's limit reached. What was allocated before a
+ * failed metadata_emit (see jsonsink_build), or a's limit reached. What was allocated before a
  * failure stays in a until it is reset. Nothing outside a is allocated;
  * the view may go once this returns (its bytes are copied). The types are
  * engine/doc/doc.h's (named by tag here, so that including this header
  * does not put `doc` into every scope). */
-struct doc *authjson_build_doc(const pc_request_view *v, int with_context, struct arena *a);
+struct doc *authjson_build(const pc_request_view *v, int with_context, struct arena *a);
 
-/* json-c bridge: removed when every caller speaks doc.
- * The same document as a new json-c object (NULL on the same conditions). */
-struct json_object *authjson_build(const pc_request_view *v, int with_context);
 #endif

@@ -162,7 +162,7 @@ static int k_null(void *arg)
     return result(arg, place(arg, NULL, 1));
 }
 
-const doc *jsonsink_build_doc(int (*emit)(const void *, const pc_json_sink *),
+const doc *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
                               const void *emit_arg, struct arena *a)
 {
     doc *shallow[16];
@@ -180,16 +180,3 @@ const doc *jsonsink_build_doc(int (*emit)(const void *, const pc_json_sink *),
     return s.root;
 }
 
-/* json-c bridge: removed when every caller speaks doc. */
-struct json_object *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
-                                   const void *emit_arg)
-{
-    struct arena a;
-    arena_init(&a, 0);
-    struct json_object *j = NULL;
-    const doc *d = jsonsink_build_doc(emit, emit_arg, &a);
-    if (d && doc_to_jsonc(d, &j) != 0)
-        j = NULL;
-    arena_free(&a);
-    return j;
-}

@@ -21,11 +21,7 @@ struct arena;
  * the build even when emit goes on and returns 0. A repeated key keeps
  * its first place and takes the last value (a protobuf map's rule and
  * json-c's). Nothing outside a is allocated. */
-const struct doc *jsonsink_build_doc(int (*emit)(const void *, const pc_json_sink *),
+const struct doc *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
                                      const void *emit_arg, struct arena *a);
 
-/* json-c bridge: removed when every caller speaks doc.
- * The same object as a new json-c object (NULL on the same conditions). */
-struct json_object *jsonsink_build(int (*emit)(const void *, const pc_json_sink *),
-                                   const void *emit_arg);
 #endif

@@ -1,4 +1,4 @@
-/* JSON text of documents for @tostr, @fromstr and sel_text_doc (engine/doc/doc_json.c). */
+/* JSON text of documents for @tostr, @fromstr and sel_text (engine/doc/doc_json.c). */
 #include <string.h>
 #include "sel_internal.h"
 

@@ -1,6 +1,6 @@
 /* Authorino's modifiers (pkg/json/json.go): @extract, @replace, @case, @base64, @strip.
  *
- * Each reads its input as gjson's Result.String() (sel_text_doc; an absent input reads as "")
+ * Each reads its input as gjson's Result.String() (sel_text; an absent input reads as "")
  * and, apart from @case and @strip, answers with a string. Arguments are checked at compile
  * time; Authorino silently ignores a bad one, which hides typos, so here it is an error. */
 #ifndef _GNU_SOURCE
@@ -156,7 +156,7 @@ int sel_mod_extract(const struct sel_modarg *a, const doc *in, int present, stru
 {
     (void)present;
     size_t len;
-    const char *s = sel_text_doc(in, ar, &len);
+    const char *s = sel_text(in, ar, &len);
     *out = NULL;
     *outp = 0;
     if (!s)
@@ -219,7 +219,7 @@ int sel_mod_replace(const struct sel_modarg *a, const doc *in, int present, stru
         return 0;
     }
     size_t len;
-    const char *s = sel_text_doc(in, ar, &len);
+    const char *s = sel_text(in, ar, &len);
     if (!s)
         return -1;
     char local[256];
@@ -308,7 +308,7 @@ int sel_mod_base64(const struct sel_modarg *a, const doc *in, int present, struc
 {
     (void)present;
     size_t len, n = 0;
-    const char *s = sel_text_doc(in, ar, &len);
+    const char *s = sel_text(in, ar, &len);
     if (!s)
         return -1;
     if (a->mode == 1) {

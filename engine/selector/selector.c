@@ -117,7 +117,7 @@ static int resolve_template(const sel_expr *e, const doc *root, struct arena *a,
     return *out ? 0 : -1;
 }
 
-int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const doc **out)
+int sel_resolve(const sel_expr *e, const doc *root, struct arena *a, const doc **out)
 {
     *out = NULL;
     if (!e)
@@ -136,7 +136,7 @@ int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const d
     return 0;
 }
 
-const char *sel_text_doc(const doc *v, struct arena *a, size_t *len)
+const char *sel_text(const doc *v, struct arena *a, size_t *len)
 {
     size_t n = 0;
     const char *s = "";

@@ -23,7 +23,7 @@
  * compiled to a loop of hashed member lookups that allocates nothing.
  *
  * Thread safety: a compiled sel_expr is immutable and may be shared by any number of threads.
- * sel_resolve_doc only reads root, so any number of threads may resolve against one
+ * sel_resolve only reads root, so any number of threads may resolve against one
  * read-only root at once, each with its own arena. */
 #ifndef PC_SELECTOR_H
 #define PC_SELECTOR_H
@@ -57,11 +57,11 @@ const char *sel_source(const sel_expr *e);
  * string). Nodes of root are never written, so root may be read-only or shared. -1 only for
  * a real error: the arena's limit or memory, or a document nested deeper than the modifiers
  * walk; missing paths are not errors. */
-int sel_resolve_doc(const sel_expr *e, const doc *root, struct arena *a, const doc **out);
+int sel_resolve(const sel_expr *e, const doc *root, struct arena *a, const doc **out);
 
 /* gjson's Result.String() of a value: strings raw, NULL -> "", numbers, bools, objects and
  * arrays as compact JSON text (as doc_to_json writes it), built in a when needed. len may be
  * NULL; strings may contain NUL bytes. NULL only when a is out of memory or past its limit. */
-const char *sel_text_doc(const doc *v, struct arena *a, size_t *len);
+const char *sel_text(const doc *v, struct arena *a, size_t *len);
 
 #endif

@@ -308,7 +308,7 @@ static void sub_start(pc_submission *sub, const pc_request_view *view)
     }
     sub->rq.deadline_ns = submit_deadline(view->deadline_ns, g_default_timeout_ms,
                                           clock_mono_ns());
-    sub->root = authjson_build_doc(view, sub->cfg->needs_context, &sub->rq.mem);
+    sub->root = authjson_build(view, sub->cfg->needs_context, &sub->rq.mem);
     if (!sub->root) {
         deny(sub, PC_GRPC_UNAVAILABLE, 503, "");
         return;

@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const doc *meta = NULL;
     for (int ctx = 0; ctx < 2; ctx++) {
         arena_reset(&a);
-        doc *root = authjson_build_doc(v, ctx, &a);
+        doc *root = authjson_build(v, ctx, &a);
         if (!root)
             abort(); /* accepted by the decoder, refused by the engine */
         int has;

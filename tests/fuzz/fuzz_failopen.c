@@ -224,7 +224,7 @@ static void check_document(const pc_request_view *v)
 {
     static struct arena a;
     arena_reset(&a);
-    const doc *root = authjson_build_doc(v, 0, &a);
+    const doc *root = authjson_build(v, 0, &a);
     if (!root)
         return; /* refused: the request is denied */
     const doc *req = doc_getz(root, "request"), *hs = doc_getz(req, "headers");

@@ -2,7 +2,7 @@
  * JSON document. Both compile entry points run and resolve on the read-only document twice:
  * with an arena large enough for most results, and with a small limit, so that running out
  * of room inside a modifier, a `#` result or a template is exercised too (-1, no result).
- * Every result is printed with sel_text_doc. */
+ * Every result is printed with sel_text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +17,10 @@ static void resolve(const sel_expr *e, const doc *root, size_t limit)
     struct arena a;
     arena_init(&a, limit);
     const doc *out = (const doc *)1;
-    int r = sel_resolve_doc(e, root, &a, &out);
+    int r = sel_resolve(e, root, &a, &out);
     if (r == 0) {
         size_t n;
-        const char *s = sel_text_doc(out, &a, &n);
+        const char *s = sel_text(out, &a, &n);
         volatile char sink = s && n ? s[n - 1] : 0;
         (void)sink;
     } else if (r != -1 || out != NULL) {

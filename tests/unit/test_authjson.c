@@ -74,7 +74,7 @@ static double join_cost(size_t n)
     double best = 1e9;
     for (int round = 0; round < 3; round++) {
         double t = cpu_seconds();
-        doc *root = authjson_build_doc(&v, 1, &a);
+        doc *root = authjson_build(&v, 1, &a);
         t = cpu_seconds() - t;
         if (t < best)
             best = t;
@@ -105,7 +105,7 @@ static void test_repeated_headers(void)
     v.n_headers = 10;
     struct arena a;
     arena_init(&a, 0);
-    doc *root = authjson_build_doc(&v, 0, &a);
+    doc *root = authjson_build(&v, 0, &a);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_STRING_EQUAL(header(root, "a"), "1,3,");
     CU_ASSERT_STRING_EQUAL(header(root, "b"), "2,4");
@@ -135,7 +135,7 @@ static void test_repeated_headers(void)
     v.headers = many;
     v.n_headers = 80;
     arena_init(&a, 0);
-    root = authjson_build_doc(&v, 0, &a);
+    root = authjson_build(&v, 0, &a);
     CU_ASSERT_FATAL(root != NULL);
     hs = AT(root, "request", "headers");
     CU_ASSERT_EQUAL_FATAL(doc_len(hs), 40);
@@ -166,7 +166,7 @@ static void test_long_header_names(void)
     v.n_headers = 2;
     struct arena ar;
     arena_init(&ar, 0);
-    doc *root = authjson_build_doc(&v, 0, &ar);
+    doc *root = authjson_build(&v, 0, &ar);
     CU_ASSERT_FATAL(root != NULL);
     char za[401], zb[401];
     memcpy(za, a, 400);
@@ -187,22 +187,22 @@ static void test_unrepresentable_refused(void)
     pc_request_view v = base_view();
     v.headers = &nul;
     v.n_headers = 1;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
     v = base_view();
     v.context_extensions = &nul;
     v.n_context_extensions = 1;
-    CU_ASSERT(authjson_build_doc(&v, 1, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 1, &a) == NULL);
     v = base_view();
     v.source.labels = &nul;
     v.source.n_labels = 1;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
 
     v = base_view();
     v.time_sec = INT64_MAX;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
     v.time_sec = 1700000000;
     v.time_nanos = -1;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
 
     /* metadata text: one complete object, or the build fails; a key with
      * a NUL, which json-c used to cut short ("a\0b" read as "a"), too */
@@ -211,8 +211,7 @@ static void test_unrepresentable_refused(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = base_view();
         v.metadata_context_json = pc_str_c(bad[i]);
-        CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
-        CU_ASSERT(authjson_build(&v, 0) == NULL);
+        CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
     }
     /* as deep as a frontend may send: 30 levels and the wrapper, and up to
      * AUTHJSON_MAX_DEPTH containers in all; one more fails */
@@ -225,7 +224,7 @@ static void test_unrepresentable_refused(void)
     memcpy(deep + n, "}}", 3);
     v = base_view();
     v.metadata_context_json = pc_str_c(deep);
-    doc *root = authjson_build_doc(&v, 0, &a);
+    doc *root = authjson_build(&v, 0, &a);
     CU_ASSERT(root != NULL && doc_getz(root, "metadata") != NULL);
     for (int depth = AUTHJSON_MAX_DEPTH; depth <= AUTHJSON_MAX_DEPTH + 1; depth++) {
         n = 0;
@@ -237,7 +236,7 @@ static void test_unrepresentable_refused(void)
             deep[n++] = '}';
         deep[n] = '\0';
         v.metadata_context_json = pc_str_c(deep);
-        CU_ASSERT_EQUAL(authjson_build_doc(&v, 0, &a) != NULL, depth <= AUTHJSON_MAX_DEPTH);
+        CU_ASSERT_EQUAL(authjson_build(&v, 0, &a) != NULL, depth <= AUTHJSON_MAX_DEPTH);
     }
     arena_free(&a);
 }
@@ -254,7 +253,7 @@ static void test_map_last_wins(void)
     v.source.n_labels = 2;
     struct arena a;
     arena_init(&a, 0);
-    doc *root = authjson_build_doc(&v, 1, &a);
+    doc *root = authjson_build(&v, 1, &a);
     CU_ASSERT_FATAL(root != NULL);
     const doc *x = AT(root, "request", "context_extensions");
     CU_ASSERT_EQUAL(doc_len(x), 1);
@@ -350,7 +349,7 @@ static void test_whole_document(void)
     struct arena a;
     arena_init(&a, 0);
     for (int ctx = 0; ctx < 2; ctx++) {
-        doc *root = authjson_build_doc(&v, ctx, &a);
+        doc *root = authjson_build(&v, ctx, &a);
         CU_ASSERT_FATAL(root != NULL);
         CU_ASSERT_STRING_EQUAL(text(&a, root), want[ctx]);
         /* types too: doc_equal tells an int from a double */
@@ -359,20 +358,13 @@ static void test_whole_document(void)
         CU_ASSERT(doc_equal(root, parsed));
         CU_ASSERT_EQUAL(doc_type_of(AT(root, "request", "size")), DOC_INT);
         CU_ASSERT_EQUAL(doc_type_of(AT(root, "request", "time", "seconds")), DOC_INT);
-        /* the json-c bridge gives the same document */
-        struct json_object *j = authjson_build(&v, ctx);
-        CU_ASSERT_FATAL(j != NULL);
-        CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(
-                                   j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                               want[ctx]);
-        json_object_put(j);
     }
     /* no query: url_path is the path; a plain content type: no grpc */
     static const pc_kv plain[] = {{{"content-type", 12}, {"text/plain", 10}}};
     v.path = pc_str_c("/pkg.Svc/Get");
     v.headers = plain;
     v.n_headers = 1;
-    doc *root = authjson_build_doc(&v, 0, &a);
+    doc *root = authjson_build(&v, 0, &a);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_STRING_EQUAL(doc_str(AT(root, "request", "url_path"), NULL), "/pkg.Svc/Get");
     int found = 1;
@@ -384,7 +376,7 @@ static void test_whole_document(void)
     pc_request_view e;
     memset(&e, 0, sizeof e);
     e.struct_size = sizeof e;
-    root = authjson_build_doc(&e, 1, &a);
+    root = authjson_build(&e, 1, &a);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_STRING_EQUAL(text(&a, root),
                            "{\"context\":{\"source\":{},\"destination\":{},\"request\":{\"http\":"
@@ -411,7 +403,7 @@ static void test_sealed_parts(void)
     pc_request_view v = full_view();
     struct arena a;
     arena_init(&a, 0);
-    doc *root = authjson_build_doc(&v, 1, &a);
+    doc *root = authjson_build(&v, 1, &a);
     CU_ASSERT_FATAL(root != NULL);
     const char *parts[] = {"request", "source", "destination", "metadata", "context"};
     doc *x = doc_new_int(&a, 1);
@@ -442,7 +434,7 @@ static void test_sealed_parts(void)
     r.source.address = pc_str_c("::1");
     r.metadata_emit = emit_ok;
     for (int ctx = 0; ctx < 2; ctx++) {
-        const doc *d = authjson_build_doc(&r, ctx, &a);
+        const doc *d = authjson_build(&r, ctx, &a);
         CU_ASSERT_FATAL(d != NULL);
         CU_ASSERT_EQUAL(mutable_nodes(d), 1);
     }
@@ -462,18 +454,18 @@ static void test_arena_limit(void)
     for (int ctx = 0; ctx < 2; ctx++) {
         struct arena a;
         arena_init(&a, 0);
-        CU_ASSERT_FATAL(authjson_build_doc(&v, ctx, &a) != NULL);
+        CU_ASSERT_FATAL(authjson_build(&v, ctx, &a) != NULL);
         size_t need = a.total;
         arena_free(&a);
         CU_ASSERT(need > 0 && need < 16384);
         for (size_t limit = 8; limit < need; limit += 8) {
             arena_init(&a, limit);
-            CU_ASSERT(authjson_build_doc(&v, ctx, &a) == NULL);
+            CU_ASSERT(authjson_build(&v, ctx, &a) == NULL);
             CU_ASSERT(a.total <= limit);
             arena_free(&a);
         }
         arena_init(&a, need);
-        CU_ASSERT(authjson_build_doc(&v, ctx, &a) != NULL);
+        CU_ASSERT(authjson_build(&v, ctx, &a) != NULL);
         arena_free(&a);
     }
 }
@@ -571,7 +563,7 @@ static void test_metadata_emit(void)
     pc_request_view v = base_view();
     v.metadata_emit = emit_ok;
     v.metadata_context_json = pc_str_c("{\"ignored\":1}");
-    doc *root = authjson_build_doc(&v, 1, &a);
+    doc *root = authjson_build(&v, 1, &a);
     CU_ASSERT_FATAL(root != NULL);
     const doc *m = doc_getz(root, "metadata");
     CU_ASSERT_FATAL(m != NULL);
@@ -580,18 +572,18 @@ static void test_metadata_emit(void)
     CU_ASSERT_EQUAL(doc_type_of(doc_at(AT(m, "filter_metadata", "ns", "l"), 0)), DOC_INT);
     /* the same node under context.metadata_context */
     CU_ASSERT_PTR_EQUAL(AT(root, "context", "metadata_context"), m);
-    const doc *sunk = jsonsink_build_doc(emit_ok, NULL, &a);
+    const doc *sunk = jsonsink_build(emit_ok, NULL, &a);
     CU_ASSERT(sunk != NULL && doc_equal(sunk, m) && !(sunk->flags & DOC_MUTABLE));
 
     /* a repeated key keeps its place and takes the last value */
-    sunk = jsonsink_build_doc(emit_repeat, NULL, &a);
+    sunk = jsonsink_build(emit_repeat, NULL, &a);
     CU_ASSERT_FATAL(sunk != NULL);
     CU_ASSERT_STRING_EQUAL(text(&a, sunk), "{\"s\":\"b\",\"l\":[2,0.5]}");
     CU_ASSERT_EQUAL(doc_type_of(doc_at(doc_getz(sunk, "l"), 1)), DOC_DOUBLE);
 
     /* as deep as JSONSINK_MAX_DEPTH, not one level more */
     int depth = JSONSINK_MAX_DEPTH;
-    sunk = jsonsink_build_doc(emit_deep, &depth, &a);
+    sunk = jsonsink_build(emit_deep, &depth, &a);
     CU_ASSERT_FATAL(sunk != NULL);
     const doc *d = doc_getz(sunk, "d");
     int levels = 0;
@@ -599,27 +591,26 @@ static void test_metadata_emit(void)
         levels++;
     CU_ASSERT_EQUAL(levels, JSONSINK_MAX_DEPTH - 1);
     depth++;
-    CU_ASSERT(jsonsink_build_doc(emit_deep, &depth, &a) == NULL);
+    CU_ASSERT(jsonsink_build(emit_deep, &depth, &a) == NULL);
     v.metadata_emit = emit_deep;
     v.metadata_arg = &depth;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
     depth--;
-    CU_ASSERT(authjson_build_doc(&v, 0, &a) != NULL);
+    CU_ASSERT(authjson_build(&v, 0, &a) != NULL);
 
     int (*broken[])(const void *, const pc_json_sink *) = {
         emit_fails, emit_unclosed, emit_value_without_key, emit_two_roots,
         emit_null_then_object, emit_key_with_nul};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
         v.metadata_emit = broken[i];
-        CU_ASSERT(authjson_build_doc(&v, 0, &a) == NULL);
-        CU_ASSERT(jsonsink_build_doc(broken[i], NULL, &a) == NULL);
-        CU_ASSERT(jsonsink_build(broken[i], NULL) == NULL);
+        CU_ASSERT(authjson_build(&v, 0, &a) == NULL);
+        CU_ASSERT(jsonsink_build(broken[i], NULL, &a) == NULL);
     }
 
     /* a view from a 1.0 frontend ends before metadata_emit: the text is read */
     v.metadata_emit = emit_fails;
     v.struct_size = offsetof(pc_request_view, metadata_emit);
-    root = authjson_build_doc(&v, 0, &a);
+    root = authjson_build(&v, 0, &a);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_EQUAL(doc_int(AT(root, "metadata", "ignored")), 1);
     CU_ASSERT_FALSE(doc_getz(root, "metadata")->flags & DOC_MUTABLE);

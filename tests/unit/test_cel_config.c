@@ -4,7 +4,7 @@
  * which denies), how CEL terms mix with patterns in all/any, the
  * per-evaluation limits as settings, and `expression` values as JSON. Every
  * case runs twice: through the json-c entry points and the request
- * document's (cond_eval_doc, vos_resolve_doc). */
+ * document's (cond_eval, vos_resolve). */
 #include <json-c/json.h>
 #include <string.h>
 #include "config/celcfg.h"
@@ -74,7 +74,7 @@ static int decide(const char *list_json, char *why, size_t whylen)
         return -99;
     }
     why[0] = '\0';
-    int r = cond_eval_doc(c, doc_root(), &g_req, why, whylen);
+    int r = cond_eval(c, doc_root(), &g_req, why, whylen);
     arena_reset(&g_req);
     cond_free(c);
     return r;
@@ -207,7 +207,7 @@ static void value_of(const char *expr, char *out, size_t outlen)
     struct json_object *o = NULL;
     char why[300];
     const doc *d = NULL;
-    int r = vos_resolve_doc(v, doc_root(), &g_req, &d, why, sizeof why);
+    int r = vos_resolve(v, doc_root(), &g_req, &d, why, sizeof why);
     if (r == 0)
         CU_ASSERT_EQUAL(doc_to_jsonc(d, &o), 0);
     arena_reset(&g_req);

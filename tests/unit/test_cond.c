@@ -1,5 +1,5 @@
 /* Pattern conditions and values on the request document (engine/config
- * cond.c and vos.c): every operator of cond_eval_doc with what a missing
+ * cond.c and vos.c): every operator of cond_eval with what a missing
  * value, null, a number, a list or an object reads as, the same verdicts
  * through the json-c entry points, static values handed out by reference
  * (read-only, one copy for every request and thread), values built in the
@@ -49,7 +49,7 @@ static int pattern(const char *sel, const char *op, const char *value_json, char
              op, value_json);
     pc_cond *c = compile(list);
     why[0] = '\0';
-    int r = cond_eval_doc(c, g_root, &g_req, why, whylen);
+    int r = cond_eval(c, g_root, &g_req, why, whylen);
     arena_reset(&g_req);
     cond_free(c);
     return r;
@@ -140,7 +140,7 @@ static void test_matches(void)
     CU_ASSERT_EQUAL(doc_set(&a, root, "request", 7, req), 0);
     pc_cond *c = compile("[{\"selector\":\"request.path\",\"operator\":\"matches\",\"value\":\"x\"}]");
     char why[256];
-    CU_ASSERT_EQUAL(cond_eval_doc(c, root, &g_req, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(cond_eval(c, root, &g_req, why, sizeof why), -1);
     CU_ASSERT_STRING_EQUAL(why, "request.path is not valid UTF-8; cannot match it");
     cond_free(c);
     arena_free(&a);
@@ -162,28 +162,28 @@ static void test_groups(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(list, sizeof list, cases[i].fmt, get, cel);
         pc_cond *c = compile(list);
-        CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &g_req, why, sizeof why), cases[i].want);
+        CU_ASSERT_EQUAL(cond_eval(c, g_root, &g_req, why, sizeof why), cases[i].want);
         cond_free(c);
     }
     /* all stops at the first term that fails, any at the first that holds:
      * the erring term after it is never reached */
     snprintf(list, sizeof list, "[{\"all\":[%s,%s]}]", no, bad);
     pc_cond *c = compile(list);
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &g_req, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &g_req, why, sizeof why), 0);
     cond_free(c);
     snprintf(list, sizeof list, "[{\"any\":[%s,%s]}]", get, bad);
     c = compile(list);
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &g_req, why, sizeof why), 1);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &g_req, why, sizeof why), 1);
     cond_free(c);
     /* reached, the error is the result */
     snprintf(list, sizeof list, "[{\"any\":[%s,%s]}]", no, bad);
     c = compile(list);
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &g_req, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &g_req, why, sizeof why), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "incl needs a list"));
     cond_free(c);
     /* an empty list holds */
     c = compile("[]");
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &g_req, why, sizeof why), 1);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &g_req, why, sizeof why), 1);
     cond_free(c);
     arena_reset(&g_req);
 }
@@ -196,16 +196,16 @@ static void test_arena_limit(void)
     arena_init(&small, 16);
     char why[512];
     pc_cond *c = compile("[{\"selector\":\"auth.identity\",\"operator\":\"neq\",\"value\":\"\"}]");
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &small, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &small, why, sizeof why), -1);
     CU_ASSERT_STRING_EQUAL(why, "out of memory reading auth.identity");
     cond_free(c);
     arena_reset(&small);
     c = compile("[{\"selector\":\"auth.identity.groups\",\"operator\":\"incl\",\"value\":\"x\"}]");
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &small, why, sizeof why), 0); /* strings: no copy */
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &small, why, sizeof why), 0); /* strings: no copy */
     cond_free(c);
     c = compile("[{\"selector\":\"request.headers.x-groups.@fromstr\",\"operator\":\"incl\","
                 "\"value\":\"ops\"}]");
-    CU_ASSERT_EQUAL(cond_eval_doc(c, g_root, &small, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(cond_eval(c, g_root, &small, why, sizeof why), -1);
     CU_ASSERT_STRING_EQUAL(why, "cannot resolve selector request.headers.x-groups.@fromstr");
     CU_ASSERT(small.total <= 16);
     cond_free(c);
@@ -260,7 +260,7 @@ static void *resolve_on_thread(void *arg)
     struct arena a;
     arena_init(&a, 0);
     char why[128];
-    if (vos_resolve_doc(r->v, g_root, &a, &r->got, why, sizeof why) != 0)
+    if (vos_resolve(r->v, g_root, &a, &r->got, why, sizeof why) != 0)
         r->got = NULL;
     arena_free(&a);
     return NULL;
@@ -271,8 +271,8 @@ static void test_static_value(void)
     pc_vos *v = vos("{\"value\":{\"tier\":\"gold\",\"limits\":[1,2.5,{\"x\":null}]}}");
     const doc *a = NULL, *b = NULL;
     char why[128];
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &a, why, sizeof why), 0);
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, NULL, &g_req, &b, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &a, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, NULL, &g_req, &b, why, sizeof why), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_EQUAL(a, b);   /* one copy, by reference */
     CU_ASSERT_EQUAL(g_req.total, 0); /* nothing made per request */
@@ -287,16 +287,16 @@ static void test_static_value(void)
     vos_free(v);
     /* a string, a number, null */
     v = vos("{\"value\":\"x\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &a, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &a, why, sizeof why), 0);
     CU_ASSERT_STRING_EQUAL(text(a), "\"x\"");
     vos_free(v);
     v = vos("{\"value\":1.25}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &a, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &a, why, sizeof why), 0);
     CU_ASSERT_STRING_EQUAL(text(a), "1.25");
     vos_free(v);
     v = vos("{\"value\":null}");
     a = (const doc *)1;
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &a, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &a, why, sizeof why), 0);
     CU_ASSERT_PTR_NULL(a);
     vos_free(v);
 }
@@ -308,44 +308,44 @@ static void test_selector_and_expression_values(void)
     const doc *identity = doc_getz(doc_getz(g_root, "auth"), "identity");
     /* what the document holds comes back by reference */
     pc_vos *v = vos("{\"selector\":\"auth.identity.groups\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_PTR_EQUAL(d, doc_getz(identity, "groups"));
     vos_free(v);
     v = vos("{\"expression\":\"auth.identity\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_PTR_EQUAL(d, identity);
     vos_free(v);
     CU_ASSERT_EQUAL(g_req.total, 0);
     /* what is built goes into the request's arena */
     v = vos("{\"selector\":\"Bearer {auth.identity.name}\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_STRING_EQUAL(text(d), "\"Bearer john\"");
     vos_free(v);
     v = vos("{\"expression\":\"{'who': auth.identity.name, 'n': size(auth.identity.groups)}\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_STRING_EQUAL(text(d), "{\"who\":\"john\",\"n\":2}");
     CU_ASSERT(g_req.total > 0);
     vos_free(v);
     arena_reset(&g_req);
     /* missing is null for a selector, an error for an expression */
     v = vos("{\"selector\":\"auth.nosuch\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), 0);
     CU_ASSERT_PTR_NULL(d);
     vos_free(v);
     v = vos("{\"expression\":\"auth.nosuch\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &g_req, &d, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &g_req, &d, why, sizeof why), -1);
     CU_ASSERT_STRING_EQUAL(why, "CEL: no such key: nosuch at column 6");
     vos_free(v);
     /* the request's arena past its limit */
     struct arena small;
     arena_init(&small, 32);
     v = vos("{\"expression\":\"auth.identity.groups.map(g, g + '!')\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &small, &d, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &small, &d, why, sizeof why), -1);
     CU_ASSERT_PTR_NULL(d);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "out of memory"));
     vos_free(v);
     v = vos("{\"selector\":\"Bearer {auth.identity.name} and a text longer than the limit\"}");
-    CU_ASSERT_EQUAL(vos_resolve_doc(v, g_root, &small, &d, why, sizeof why), -1);
+    CU_ASSERT_EQUAL(vos_resolve(v, g_root, &small, &d, why, sizeof why), -1);
     CU_ASSERT_STRING_EQUAL(why, "cannot resolve selector Bearer {auth.identity.name} and a "
                                 "text longer than the limit");
     vos_free(v);

@@ -123,10 +123,10 @@ static void run_cases(const doc *root, const struct sel_case *cases, size_t n,
         check(sel_is_template(e) == want_template, "`%s` template=%d", c->sel,
               sel_is_template(e));
         const doc *out = (const doc *)1;
-        int r = sel_resolve_doc(e, root, &R, &out);
+        int r = sel_resolve(e, root, &R, &out);
         check(r == 0, "resolve `%s` returned %d", c->sel, r);
         size_t len = 0;
-        const char *got = sel_text_doc(r == 0 ? out : NULL, &R, &len);
+        const char *got = sel_text(r == 0 ? out : NULL, &R, &len);
         check(got != NULL, "text of `%s`", c->sel);
         if (!got)
             got = "";
@@ -388,7 +388,7 @@ static const doc *resolve_text(const char *sel, const doc *root, int *rc)
     sel_expr *e = sel_compile(sel, err, sizeof err);
     check(e != NULL, "compile `%s`: %s", sel, e ? "" : err);
     const doc *out = NULL;
-    *rc = e ? sel_resolve_doc(e, root, &R, &out) : -2;
+    *rc = e ? sel_resolve(e, root, &R, &out) : -2;
     sel_free(e);
     return out;
 }
@@ -396,13 +396,13 @@ static const doc *resolve_text(const char *sel, const doc *root, int *rc)
 /* The whole document as JSON text, in a. */
 static const char *doc_to_json_text(struct arena *a, const doc *v, size_t *n)
 {
-    const char *s = sel_text_doc(v, a, n);
+    const char *s = sel_text(v, a, n);
     return s ? s : "(no memory)";
 }
 
 static const char *text_of(const doc *v)
 {
-    const char *s = sel_text_doc(v, &R, NULL);
+    const char *s = sel_text(v, &R, NULL);
     return s ? s : "(no memory)";
 }
 
@@ -478,9 +478,9 @@ static void test_references_and_types(void)
     char err[128];
     sel_expr *e = sel_compile("request.method", err, sizeof err);
     const doc *other = load("{\"request\":{\"method\":\"POST\"}}");
-    CU_ASSERT_EQUAL(sel_resolve_doc(e, other, &R, &out), 0);
+    CU_ASSERT_EQUAL(sel_resolve(e, other, &R, &out), 0);
     CU_ASSERT_STRING_EQUAL(text_of(out), "POST");
-    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &R, &out), 0);
     CU_ASSERT_STRING_EQUAL(text_of(out), "GET");
     CU_ASSERT_STRING_EQUAL(sel_source(e), "request.method");
     sel_free(e);
@@ -502,7 +502,7 @@ static void test_static_paths(void)
         char err[128];
         sel_expr *e = sel_compile(paths[i], err, sizeof err);
         const doc *out = (const doc *)1;
-        check(sel_resolve_doc(e, root, &none, &out) == 0, "static `%s`", paths[i]);
+        check(sel_resolve(e, root, &none, &out) == 0, "static `%s`", paths[i]);
         check(none.total == 0, "static `%s` allocated", paths[i]);
         sel_free(e);
     }
@@ -512,11 +512,11 @@ static void test_static_paths(void)
 static void test_text(void)
 {
     size_t n = 99;
-    CU_ASSERT_STRING_EQUAL(sel_text_doc(NULL, &R, &n), "");
+    CU_ASSERT_STRING_EQUAL(sel_text(NULL, &R, &n), "");
     CU_ASSERT_EQUAL(n, 0);
     const doc *s = doc_new_str(&R, "a\0b/c", 5);
-    CU_ASSERT(memcmp(sel_text_doc(s, &R, &n), "a\0b/c", 5) == 0 && n == 5);
-    CU_ASSERT_PTR_EQUAL(sel_text_doc(s, &R, NULL), doc_str(s, NULL));
+    CU_ASSERT(memcmp(sel_text(s, &R, &n), "a\0b/c", 5) == 0 && n == 5);
+    CU_ASSERT_PTR_EQUAL(sel_text(s, &R, NULL), doc_str(s, NULL));
     const doc *d = load("{\"b\":false,\"i\":-7,\"d\":1.25,\"u\":\"/x\",\"o\":{\"p\":"
                         "[1,\"/\",null]}}");
     static const struct {
@@ -524,12 +524,12 @@ static void test_text(void)
     } t[] = {{"b", "false"}, {"i", "-7"}, {"d", "1.25"}, {"u", "/x"},
              {"o", "{\"p\":[1,\"/\",null]}"}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        check(!strcmp(text_of(doc_getz(d, t[i].key)), t[i].want), "sel_text_doc of %s",
+        check(!strcmp(text_of(doc_getz(d, t[i].key)), t[i].want), "sel_text of %s",
               t[i].key);
     /* No room for the text: NULL, not a wrong text. */
     struct arena tiny;
     arena_init(&tiny, 8);
-    CU_ASSERT_PTR_NULL(sel_text_doc(doc_getz(d, "o"), &tiny, &n));
+    CU_ASSERT_PTR_NULL(sel_text(doc_getz(d, "o"), &tiny, &n));
     arena_free(&tiny);
     arena_reset(&R);
 }
@@ -555,7 +555,7 @@ static void test_base64(void)
     int rc;
     out = resolve_text("bin.@base64:decode", root, &rc);
     size_t n = 0;
-    const char *p = sel_text_doc(out, &R, &n);
+    const char *p = sel_text(out, &R, &n);
     CU_ASSERT(p && n == 2 && (unsigned char)p[0] == 0 && (unsigned char)p[1] == 0xff);
     arena_reset(&R);
 }
@@ -596,13 +596,13 @@ static void test_compile_path(void)
     CU_ASSERT_PTR_NOT_NULL(e);
     CU_ASSERT_EQUAL(sel_is_template(e), 0);
     const doc *root = load(AUTHZ_JSON), *out = NULL;
-    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &R, &out), 0);
     CU_ASSERT_PTR_NULL(out);
     sel_free(e);
     CU_ASSERT_PTR_NULL(sel_compile_path("{request.method}", err, sizeof err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "multipaths are not supported"));
     e = sel_compile_path("request.method", err, sizeof err);
-    CU_ASSERT_EQUAL(sel_resolve_doc(e, root, &R, &out), 0);
+    CU_ASSERT_EQUAL(sel_resolve(e, root, &R, &out), 0);
     CU_ASSERT_STRING_EQUAL(text_of(out), "GET");
     sel_free(e);
     arena_reset(&R);
@@ -627,13 +627,13 @@ static void test_limits(void)
         sel_expr *e = sel_compile(deep_fail[i], err, sizeof err);
         CU_ASSERT_PTR_NOT_NULL_FATAL(e);
         const doc *out = (const doc *)1;
-        check(sel_resolve_doc(e, deep, &R, &out) == -1 && out == NULL, "deep `%s` fails",
+        check(sel_resolve(e, deep, &R, &out) == -1 && out == NULL, "deep `%s` fails",
               deep_fail[i]);
         sel_free(e);
     }
     sel_expr *e = sel_compile("k.k.k", err, sizeof err);
     const doc *out;
-    CU_ASSERT_EQUAL(sel_resolve_doc(e, deep, &R, &out), 0);
+    CU_ASSERT_EQUAL(sel_resolve(e, deep, &R, &out), 0);
     CU_ASSERT(doc_type_of(out) == DOC_OBJECT);
     sel_free(e);
     arena_reset(&R);
@@ -710,7 +710,7 @@ static void resolve_all(const doc *root, const char **texts, size_t n)
         sel_expr *e = sel_compile(every_modifier[i], err, sizeof err);
         check(e != NULL, "compile `%s`: %s", every_modifier[i], e ? "" : err);
         const doc *out = NULL;
-        int r = e ? sel_resolve_doc(e, root, &R, &out) : -1;
+        int r = e ? sel_resolve(e, root, &R, &out) : -1;
         check(r == 0, "`%s` resolves", every_modifier[i]);
         texts[i] = r == 0 ? text_of(out) : "";
         sel_free(e);
@@ -787,19 +787,19 @@ static void test_arena_limit(void)
         struct arena big;
         arena_init(&big, 0);
         const doc *out;
-        CU_ASSERT_EQUAL_FATAL(sel_resolve_doc(e, root, &big, &out), 0);
+        CU_ASSERT_EQUAL_FATAL(sel_resolve(e, root, &big, &out), 0);
         size_t need = big.total, wn;
-        const char *want = sel_text_doc(out, &big, &wn);
+        const char *want = sel_text(out, &big, &wn);
         CU_ASSERT_FATAL(want != NULL);
         int failures = 0, successes = 0;
         for (size_t limit = 8; limit <= need + 64; limit += 8) {
             struct arena a;
             arena_init(&a, limit);
             out = (const doc *)1;
-            int r = sel_resolve_doc(e, root, &a, &out);
+            int r = sel_resolve(e, root, &a, &out);
             if (r == 0) {
                 size_t n;
-                const char *got = sel_text_doc(out, &a, &n);
+                const char *got = sel_text(out, &a, &n);
                 if (got)
                     check(n == wn && !memcmp(got, want, n), "`%s` at limit %zu", sels[i], limit);
                 successes++;
@@ -868,7 +868,7 @@ int cu_register(void)
         {"template detection", test_template_detection},
         {"compile errors", test_compile_errors},
         {"references and types", test_references_and_types},
-        {"sel_text_doc", test_text},
+        {"sel_text", test_text},
         {"static paths allocate nothing", test_static_paths},
         {"read-only roots with every modifier", test_read_only_roots},
         {"arena limit inside modifiers", test_arena_limit},
