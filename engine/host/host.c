@@ -1,5 +1,6 @@
 /* host.c - the services table handed to every plugin. Thin adapters over
- * the engine modules; values are json-c objects behind pc_value. */
+ * the engine modules; values are request-document nodes (engine/doc)
+ * behind pc_value. */
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/evp.h>

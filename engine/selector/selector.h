@@ -31,7 +31,6 @@
 #include "doc/doc.h"
 
 struct arena;
-struct json_object;
 typedef struct sel_expr sel_expr;
 
 /* Compiles once at config load (never on the request path). On error returns NULL and writes

@@ -156,7 +156,11 @@ typedef struct pc_host {
                                    const pc_value *val),
                          void *arg);
     /** gjson's String(): strings raw, null "", others as compact JSON.
-     *  Valid while v lives. */
+     *  A string's own bytes stay valid while v lives; the JSON text of
+     *  another value is made in the request (or the create) and stays
+     *  valid until it ends. Called outside any evaluation or create (a
+     *  plugin's own thread), that text lasts until the thread's next
+     *  value_text call. */
     const char *(*value_text)(const pc_value *v, size_t *len);
     /** Serialises v as compact JSON into a new string (host->free it). */
     char *(*value_to_json)(const pc_value *v);
