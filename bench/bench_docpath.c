@@ -10,23 +10,13 @@
 #include <time.h>
 #include <json-c/json.h>
 
+#include "bench_request.h"
 #include "cel/cel.h"
 #include "config/cfgerr.h"
 #include "config/cond.h"
 #include "doc/doc.h"
 
-static const char doc_text[] =
-    "{\"context\":{},\"request\":{\"id\":\"1234\",\"time\":{\"seconds\":1700000000,\"nanos\":0},"
-    "\"protocol\":\"HTTP/1.1\",\"scheme\":\"http\",\"host\":\"talker-api.127.0.0.1.nip.io\","
-    "\"method\":\"GET\",\"path\":\"/api/v1/hello?x=1\",\"url_path\":\"/api/v1/hello\",\"query\":\"x=1\","
-    "\"headers\":{\":authority\":\"talker-api.127.0.0.1.nip.io\",\":method\":\"GET\",\":path\":\"/api/v1/hello\","
-    "\"accept\":\"*/*\",\"user-agent\":\"curl/7.88.1\",\"x-request-id\":\"e2f3\",\"authorization\":\"APIKEY x\","
-    "\"x-tenant\":\"acme\"}},"
-    "\"source\":{\"address\":{\"socket_address\":{\"address\":\"10.1.2.3\",\"port_value\":41234}}},"
-    "\"destination\":{\"address\":{\"socket_address\":{\"address\":\"10.1.2.4\",\"port_value\":8000}}},"
-    "\"metadata\":{},\"auth\":{\"identity\":{\"username\":\"john\",\"groups\":[\"dev\",\"ops\"],"
-    "\"metadata\":{\"labels\":{\"tier\":\"gold\"},"
-    "\"annotations\":{\"secret.kuadrant.io/roles\":\"admin,user\"}}}}}";
+static const char doc_text[] = BENCH_AUTHORIZATION_JSON;
 
 static struct json_object *g_json;
 static const doc *g_doc;

@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "evalctx.h"
 #include "util/clock.h"
 
@@ -105,6 +106,17 @@ int evalctx_hold(pc_eval *e, doc_shared *s)
         return -1;
     }
     return reqctx_hold_doc(e->rq, s);
+}
+
+char *evalctx_keep_bytes(pc_eval *e, const void *p, size_t n)
+{
+    char *copy = e && e->rq ? arena_alloc(&e->rq->mem, n + 1) : NULL;
+    if (copy) {
+        if (n)
+            memcpy(copy, p, n);
+        copy[n] = '\0';
+    }
+    return copy;
 }
 
 struct arena *evalctx_arena(const pc_eval *e)

@@ -79,6 +79,10 @@ int evalctx_has_reason(const pc_eval *e);
 /* Hands one reference to s to e's request (reqctx_hold_doc); without a
  * request, or without memory, drops it and returns -1. */
 int evalctx_hold(pc_eval *e, doc_shared *s);
+/* A NUL-terminated copy of n bytes in e's request (a response body a
+ * service hands the plugin): valid until the request ends. NULL without a
+ * request or past its memory limit. */
+char *evalctx_keep_bytes(pc_eval *e, const void *p, size_t n);
 /* The arena of e's request, or NULL for an evaluation without one. */
 struct arena *evalctx_arena(const pc_eval *e);
 

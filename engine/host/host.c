@@ -561,12 +561,8 @@ static pc_status h_http_do(pc_eval *ev, const pc_http_request *req,
     resp->body_len = 0;
     if (st == PC_OK) {
         /* The body lives as long as the evaluation, in the request's memory. */
-        struct arena *a = owner(ev);
-        char *copy = a ? arena_alloc(a, body.len + 1) : NULL;
+        char *copy = evalctx_keep_bytes(ev, body.data, body.len);
         if (copy) {
-            if (body.len)
-                memcpy(copy, body.data, body.len);
-            copy[body.len] = '\0';
             resp->body = copy;
             resp->body_len = body.len;
         } else {

@@ -146,12 +146,8 @@ pc_status kube_do(pc_eval *ev, const char *method, const char *path, const char 
         resp->status = status;
         /* The body must live as long as the evaluation: copy it into the
          * request's memory, like pc_host.http_do does. */
-        struct arena *a = evalctx_arena(ev);
-        char *body_copy = a ? arena_alloc(a, out.len + 1) : NULL;
+        char *body_copy = evalctx_keep_bytes(ev, out.data, out.len);
         if (body_copy) {
-            if (out.len)
-                memcpy(body_copy, out.data, out.len);
-            body_copy[out.len] = '\0';
             resp->body = body_copy;
             resp->body_len = out.len;
         } else {
