@@ -12,7 +12,8 @@ env:   N (requests per round, 200000), C (10), M (100), ROUNDS (5),
        PC_BUILD (/tmp/build-bench), PC_BUILD_BEFORE (unset: one build only),
        BENCH_PIN (1: servers on core 1 with --io-threads 1, h2load on core 0;
        0: nothing pinned, the servers pick their own thread counts),
-       PERF_SECS (length of each perf record, 4; 0 skips it)
+       PERF_SECS (length of each perf record, 4; 0 skips it),
+       PERF_TOP (also print the N functions with the most samples, 0)
 
 Every server gets the same core when pinned (nghttpd too). The malloc
 share counts samples in the allocator: all of libjemalloc, and glibc's
@@ -41,6 +42,7 @@ M = int(os.environ.get("M", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 BEFORE = os.environ.get("PC_BUILD_BEFORE", "")
 PERF_SECS = float(os.environ.get("PERF_SECS", "4"))
+PERF_TOP = int(os.environ.get("PERF_TOP", "0"))
 HOST = "bench.example.com"
 
 AUTHCONFIG = """\
@@ -125,12 +127,14 @@ def malloc_share(b, label, frame):
                          capture_output=True, text=True)
     total = alloc = 0
     by = {}
+    every = []
     for line in rep.stdout.splitlines():
         m = re.match(r"\s*([0-9.]+)%\s+(\d+)\s+(\S+)\s+\[[^\]]+\]\s+(\S+)", line)
         if not m:
             continue
         n, dso, sym = int(m.group(2)), m.group(3), m.group(4)
         total += n
+        every.append((n, os.path.basename(dso), sym))
         if "jemalloc" in dso or ("libc.so" in dso and ALLOC_SYM.match(sym)):
             alloc += n
             by[sym] = by.get(sym, 0) + n
@@ -141,6 +145,14 @@ def malloc_share(b, label, frame):
                     for k, v in sorted(by.items(), key=lambda kv: -kv[1])[:5])
     print("%-34s malloc+free %.1f%% of %d samples (%s)" % (label, 100.0 * alloc / total,
                                                            total, top))
+    if PERF_TOP:
+        dsos = {}
+        for n, dso, _ in every:
+            dsos[dso] = dsos.get(dso, 0) + n
+        print("    by object: " + ", ".join("%s %.1f%%" % (d, 100.0 * n / total) for d, n in
+                                          sorted(dsos.items(), key=lambda kv: -kv[1])[:10]))
+    for n, dso, sym in sorted(every, reverse=True)[:PERF_TOP]:
+        print("    %5.1f%%  %-28s %s" % (100.0 * n / total, dso[:28], sym))
     return 100.0 * alloc / total
 
 
