@@ -27,7 +27,9 @@ void submit_set_ready(int ready);
  * the worker pool, which must be running for pipelines that block) and
  * waits for the verdict. *out receives the decision, with the evaluator
  * trace when explain; free it with pipe_result_free while s is still held
- * (out->authconfig and the trace's names are the snapshot's). s NULL denies
+ * (out->authconfig, the trace's names and values of out->dynmeta, such as
+ * static `value`s, may be the snapshot's). out takes the request's memory
+ * along, so out->dynmeta stays valid until then. s NULL denies
  * with NOT_FOUND. Does not consult readiness or the current snapshot. */
 void submit_decide(snapshot *s, const pc_request_view *view, int explain,
                    pipe_result *out);
