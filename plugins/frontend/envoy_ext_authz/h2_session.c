@@ -710,6 +710,9 @@ int h2_attach(srv_conn *c, const h2_service *svc)
         return -1;
     }
     nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    /* Responses are not scheduled by RFC 7540 priorities (SETTINGS below):
+     * no dependency tree, and closed streams are not kept for it. */
+    nghttp2_option_set_no_closed_streams(opt, 1);
     int rv = nghttp2_session_server_new2(&h->session, cb, h, opt);
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
@@ -721,6 +724,7 @@ int h2_attach(srv_conn *c, const h2_service *svc)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_BYTES},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv,
                                 sizeof(iv) / sizeof(iv[0])) != 0 ||
