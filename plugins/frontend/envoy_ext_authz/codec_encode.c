@@ -288,36 +288,60 @@ static void put_response(wenc *e, const pc_verdict *v, int v2)
         put_struct(e, F_RESP_DYNMETA, v->dynamic_metadata, 1);
 }
 
-int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
-                                int v2, codec_buf *out)
+int codec_encode_check_response_to(const pc_verdict *v, const pc_host *host,
+                                   int v2, void *(*alloc)(void *arg, size_t n),
+                                   void *arg, uint8_t **msg, size_t *len)
 {
-    if (!v || !out)
+    if (!v || !alloc || !msg || !len)
         return CODEC_EINVAL;
     size_t stack[SIZES_ON_STACK];
     wenc e = {.host = host, .sizes = stack, .cap_sizes = SIZES_ON_STACK};
     put_response(&e, v, v2);
     size_t size = e.len;
     int rc = 0;
+    uint8_t *p = NULL;
     if (e.failed)
         rc = CODEC_ENOMEM;
     else if (size > UINT32_MAX)
         rc = CODEC_EINVAL;
-    else if (codec_buf_reserve(out, 5 + size) != 0)
+    else if (!(p = alloc(arg, 5 + size)))
         rc = CODEC_ENOMEM;
     if (rc == 0) {
-        uint8_t *p = out->data + out->len;
         codec_grpc_prefix(p, size);
         e.out = p + 5;
         e.len = 0;
         put_response(&e, v, v2);
         /* The verdict is read twice; a value that changed in between
          * would leave a message whose lengths do not add up. */
-        if (e.len != size || e.next != e.n_sizes)
+        if (e.len != size || e.next != e.n_sizes) {
             rc = CODEC_EINVAL;
-        else
-            out->len += 5 + size;
+        } else {
+            *msg = p;
+            *len = 5 + size;
+        }
     }
     if (e.sizes != stack)
         free(e.sizes);
+    return rc;
+}
+
+/* Room at the end of a codec_buf; the bytes count once the encoder is done. */
+static void *buf_alloc(void *arg, size_t n)
+{
+    codec_buf *b = arg;
+    return codec_buf_reserve(b, n) == 0 ? b->data + b->len : NULL;
+}
+
+int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
+                                int v2, codec_buf *out)
+{
+    if (!v || !out)
+        return CODEC_EINVAL;
+    uint8_t *msg;
+    size_t len;
+    int rc = codec_encode_check_response_to(v, host, v2, buf_alloc, out, &msg,
+                                            &len);
+    if (rc == 0)
+        out->len += len;
     return rc;
 }

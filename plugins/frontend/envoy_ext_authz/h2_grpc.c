@@ -163,16 +163,22 @@ static void h2_grpc_on_end(h2_stream *s)
     codec_frame_reader_free(&s->fr);
 }
 
+static void *h2_grpc_reply_alloc(void *arg, size_t n)
+{
+    return srv_arena_alloc(arg, n);
+}
+
+/* The message is written straight into the reply's arena. */
 static int h2_grpc_render(srv_req *r, const pc_verdict *v, int v2)
 {
     const pc_host *host = r->loop->fe->host;
-    codec_buf out = CODEC_BUF_INIT;
-    int rc = codec_encode_check_response(v, host, v2, &out);
-    if (rc == 0)
-        rc = srv_reply_body(&r->reply, out.data, out.len);
-    codec_buf_free(&out);
-    if (rc != 0)
+    uint8_t *msg;
+    size_t len;
+    if (codec_encode_check_response_to(v, host, v2, h2_grpc_reply_alloc,
+                                       &r->reply.arena, &msg, &len) != 0)
         return -1;
+    r->reply.body = msg;
+    r->reply.body_len = len;
     r->reply.status = 200;
     r->reply.grpc = 1;
     r->reply.grpc_status = PC_GRPC_OK;
