@@ -124,7 +124,11 @@ static void h2_grpc_check(h2_stream *s, const h2_grpc_method *m,
                                *err ? err : codec_strerror(rc));
         return;
     }
-    srv_req *r = srv_req_new(c, m->req_ops, s);
+    /* Received when its message was complete (h2_grpc_on_end read the
+     * clock for the call's metrics): its deadline counts from then. */
+    int64_t now = s->obs.kind == SRV_OBS_GRPC ? s->obs.start_ns
+                                              : host->monotonic_ns();
+    srv_req *r = srv_req_new_at(c, m->req_ops, s, now);
     if (!r) {
         codec_check_free(&chk);
         svc_answer a = svc_fail_answer(SVC_FAIL_NOMEM, 1);
@@ -132,8 +136,7 @@ static void h2_grpc_check(h2_stream *s, const h2_grpc_method *m,
         return;
     }
     chk.view.deadline_ns = svc_grpc_deadline(s->grpc_timeout,
-                                             cfg->default_timeout_ms,
-                                             host->monotonic_ns());
+                                             cfg->default_timeout_ms, now);
     s->req = r;
     srv_req_submit(r, &chk.view); /* may answer before it returns */
     codec_check_free(&chk);

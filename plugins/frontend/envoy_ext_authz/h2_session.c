@@ -45,15 +45,22 @@ static void h2_settle_body(h2_stream *s)
     }
 }
 
-/* The answer (or the end) of a measured call or request. */
-static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+/* The answer (or the end) of a measured call or request, at now_ns (0:
+ * read the clock). */
+static void h2_observe_at(h2_stream *s, int grpc_code, int sent,
+                          int http_status, int64_t now_ns)
 {
     if (s->obs.kind == SRV_OBS_NONE)
         return;
     srv_loop *l = s->h->c->loop;
-    int64_t now = srv_conn_host(s->h->c)->monotonic_ns();
+    int64_t now = now_ns ? now_ns : srv_conn_host(s->h->c)->monotonic_ns();
     srv_obs_grpc_done(&l->stats, &s->obs, grpc_code, sent, now);
     srv_obs_http_done(&l->stats, &s->obs, http_status, now);
+}
+
+static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+{
+    h2_observe_at(s, grpc_code, sent, http_status, 0);
 }
 
 static void h2_stream_free(h2_stream *s)
@@ -248,9 +255,9 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     memset(rp, 0, sizeof(*rp));
     s->reply_off = 0;
     srv_reply *r = &s->reply;
-    h2_observe(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
-               r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
-               r->status);
+    h2_observe_at(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
+                  r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
+                  r->status, r->done_ns);
     /* Already decided: counted, never refused. A client that keeps its
      * window closed holds this until the stream idle timeout. */
     srv_conn_charge_force(s->h->c, r->arena.bytes);
