@@ -14,8 +14,10 @@ endif()
 # The codec's variables belong to the directory that included codec.cmake;
 # its target still knows its (absolute) sources.
 get_target_property(_pc_codec_sources pc_extauthz_codec SOURCES)
-target_sources(fuzz_checkrequest PRIVATE ${_pc_codec_sources})
+target_sources(fuzz_checkrequest PRIVATE ${_pc_codec_sources}
+               ${PROJECT_SOURCE_DIR}/tests/unit/codec_encode_ref.c)
 target_include_directories(fuzz_checkrequest PRIVATE
-  ${_pc_codec_dir} ${PROJECT_SOURCE_DIR}/sdk/include)
+  ${_pc_codec_dir} ${PROJECT_SOURCE_DIR}/sdk/include
+  ${PROJECT_SOURCE_DIR}/tests/unit)
 target_link_libraries(fuzz_checkrequest PRIVATE pc_extauthz_proto
                       PkgConfig::JSONC m)

@@ -10,7 +10,7 @@
  * metadata_context has filter_metadata and every header name of the view
  * under request.headers (no part can be lost between them), read-only
  * below its root; every encoded response unpacks and carries only valid
- * UTF-8.
+ * UTF-8, in the very bytes protobuf-c's packer gives (codec_encode_ref.c).
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include "host/hostimpl.h"
 #include "request/authjson.h"
 #include "codec_int.h"
+#include "codec_encode_ref.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
 
 static int utf8_ok(const char *s)
@@ -159,6 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (codec_encode_check_response(&verdict, &host, v2, &b) != 0)
             abort();
         check_response(&b, at);
+        /* byte for byte what protobuf-c packs for the same verdict */
+        codec_buf ref = CODEC_BUF_INIT;
+        if (codec_encode_check_response_ref(&verdict, &host, v2, &ref) != 0 ||
+            ref.len != b.len || memcmp(ref.data, b.data, b.len) != 0)
+            abort();
+        codec_buf_free(&ref);
         codec_buf_reset(&b);
     }
     codec_buf_free(&b);

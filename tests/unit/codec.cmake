@@ -16,6 +16,8 @@ if(NOT TARGET test_codec)
     TIMEOUT 120)
 endif()
 target_link_libraries(test_codec PRIVATE pc_extauthz_codec PkgConfig::JSONC)
+# protobuf-c's packer over a message tree: what the direct encoder must match.
+target_sources(test_codec PRIVATE ${CMAKE_CURRENT_LIST_DIR}/codec_encode_ref.c)
 # The Python cross-checks read the modules protoc generates.
 if(TARGET pc_extauthz_proto_py)
   add_dependencies(test_codec pc_extauthz_proto_py)

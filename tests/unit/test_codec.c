@@ -19,6 +19,7 @@
 #include "request/jsonsink.h"
 #include "codec.h"
 #include "codec_int.h"
+#include "codec_encode_ref.h"
 #include "cu_main.h"
 #include "envoy/service/auth/v2/external_auth.pb-c.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
@@ -1551,6 +1552,195 @@ static void test_encode_metadata_depth(void)
     codec_buf_free(&b);
 }
 
+/* The direct encoder against protobuf-c's packer over the same message
+ * tree (codec_encode_ref.c): the same bytes for every verdict. */
+static int encode_same(const pc_verdict *v, const pc_host *h, int v2)
+{
+    codec_buf a = CODEC_BUF_INIT, b = CODEC_BUF_INIT;
+    /* something already in the buffer: both append after it */
+    CU_ASSERT_EQUAL_FATAL(codec_buf_reserve(&a, 3), 0);
+    CU_ASSERT_EQUAL_FATAL(codec_buf_reserve(&b, 3), 0);
+    memcpy(a.data, "abc", 3);
+    memcpy(b.data, "abc", 3);
+    a.len = b.len = 3;
+    int ra = codec_encode_check_response(v, h, v2, &a);
+    int rb = codec_encode_check_response_ref(v, h, v2, &b);
+    int same = ra == rb && a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+    if (!same)
+        fprintf(stderr, "encode differs (v2 %d): rc %d/%d, %zu/%zu bytes\n", v2,
+                ra, rb, a.len, b.len);
+    codec_buf_free(&a);
+    codec_buf_free(&b);
+    return same;
+}
+
+static void encode_same_all(pc_verdict *v, const pc_host *h)
+{
+    for (int allowed = 0; allowed < 2; allowed++) {
+        v->allowed = allowed;
+        CU_ASSERT(encode_same(v, h, 0));
+        CU_ASSERT(encode_same(v, h, 1));
+        CU_ASSERT(encode_same(v, NULL, 0));
+    }
+}
+
+static void test_encode_matches_protobuf_c(void)
+{
+    pc_host host = json_host();
+    pc_verdict v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    encode_same_all(&v, &host); /* nothing set at all */
+
+    static char big[70000];
+    memset(big, 'x', sizeof big - 1);
+    big[200] = '\xc3'; /* a cut sequence: cleaned */
+    pc_header hdrs[] = {
+        {{"X-User", 6}, {"alice", 5}},
+        {{"", 0}, {"dropped", 7}},
+        {{"x-empty", 7}, {"", 0}},
+        {{"X-\xff\x00" "Bad", 7}, {"v\x00" "al\xe2\x82", 7}},
+        {{"x-big", 5}, {big, sizeof big - 1}},
+        {{"x-127", 5}, {big, 127}},
+        {{"x-128", 5}, {big, 128}},
+        {{"x-16384", 7}, {big, 16384}},
+    };
+    v.headers = hdrs;
+    v.n_headers = sizeof hdrs / sizeof hdrs[0];
+    static const int codes[] = {0, 7, 16, -1, INT32_MIN, INT32_MAX, 300};
+    static const int https[] = {0, -5, 200, 403, 599, 100000};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        v.grpc_code = codes[i];
+        v.http_status = https[i % (sizeof https / sizeof https[0])];
+        v.reason = i % 2 ? pc_str_c("denied \xf0\x9f") : pc_str_c("");
+        v.body = i % 3 ? pc_str_c("body") : (pc_str){big, 1000};
+        encode_same_all(&v, &host);
+    }
+
+    const char *const docs[] = {
+        "{}",
+        "{\"\":1}",
+        "{\"a\":{},\"b\":[],\"c\":\"\",\"d\":0,\"e\":-0.0,\"f\":false,\"g\":true,"
+        "\"h\":null,\"i\":1e308,\"j\":-9007199254740993,\"k\":[[],[{}],null,1.5]}",
+        META_JSON,
+        "{\"K\\u00fc\":\"\\u0000x\",\"big\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,"
+        "17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,"
+        "41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,"
+        "65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,"
+        "89,90,91,92,93,94,95,96,97,98,99,100,101,102,103,104,105,106,107,108,"
+        "109,110,111,112,113,114,115,116,117,118,119,120,121,122,123,124,125,126,"
+        "127,128,129,130]}",
+        "[1,2]", /* not an object: no dynamic_metadata */
+        "\"s\"",
+    };
+    v.grpc_code = 0;
+    v.http_status = 401;
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_object *j = json_tokener_parse(docs[i]);
+        CU_ASSERT_FATAL(j != NULL);
+        v.dynamic_metadata = val_of(j);
+        encode_same_all(&v, &host);
+        json_object_put(j);
+    }
+    /* nesting past CODEC_MAX_JSON_DEPTH, in objects and in arrays */
+    json_object *root = json_object_new_object(), *cur = root;
+    for (int i = 0; i < 70; i++) {
+        json_object *arr = json_object_new_array(), *next = json_object_new_object();
+        json_object_array_add(arr, next);
+        json_object_object_add(cur, i % 2 ? "a" : "bb", i % 3 ? arr : json_object_get(next));
+        if (i % 3 == 0)
+            json_object_put(arr);
+        cur = next;
+    }
+    v.dynamic_metadata = val_of(root);
+    encode_same_all(&v, &host);
+    json_object_put(root);
+}
+
+/* Random verdicts: header bytes of any value, JSON trees of any shape. */
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return n ? (uint32_t)(rnd_state % n) : 0;
+}
+
+static void rnd_bytes(char *p, size_t n)
+{
+    static const char pick[] = "aZ09-_ \x00\x7f\x80\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\xff";
+    for (size_t i = 0; i < n; i++)
+        p[i] = rnd(4) ? pick[rnd(sizeof pick - 1)] : (char)rnd(256);
+}
+
+static json_object *rnd_json(int depth)
+{
+    char s[40];
+    switch (rnd(depth > 12 ? 5 : 7)) {
+    case 0: return NULL;
+    case 1: return json_object_new_boolean((json_bool)rnd(2));
+    case 2: return json_object_new_int64((int64_t)rnd(UINT32_MAX) - INT32_MAX);
+    case 3: return json_object_new_double((double)rnd(1000000) / 7.0 - 5000.0);
+    case 4: {
+        size_t n = rnd(3) ? rnd(sizeof s) : 0;
+        rnd_bytes(s, n);
+        return json_object_new_string_len(s, (int)n);
+    }
+    case 5: {
+        json_object *a = json_object_new_array();
+        for (uint32_t i = 0, n = rnd(5); i < n; i++)
+            json_object_array_add(a, rnd_json(depth + 1));
+        return a;
+    }
+    default: {
+        json_object *o = json_object_new_object();
+        for (uint32_t i = 0, n = rnd(5); i < n; i++) {
+            size_t kn = rnd(8);
+            rnd_bytes(s, kn);
+            s[kn] = '\0'; /* keys are C strings */
+            json_object_object_add(o, s, rnd_json(depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+static void test_encode_matches_protobuf_c_random(void)
+{
+    pc_host host = json_host();
+    enum { ROUNDS = 400, MAXH = 12 };
+    static char text[MAXH * 2 + 2][64];
+    for (int round = 0; round < ROUNDS; round++) {
+        pc_header hdrs[MAXH];
+        size_t nh = rnd(MAXH + 1);
+        for (size_t i = 0; i < nh; i++) {
+            size_t nl = rnd(20), vl = rnd(64);
+            rnd_bytes(text[2 * i], nl);
+            rnd_bytes(text[2 * i + 1], vl);
+            hdrs[i].name = (pc_str){text[2 * i], nl};
+            hdrs[i].value = (pc_str){text[2 * i + 1], vl};
+        }
+        size_t rl = rnd(64), bl = rnd(64);
+        rnd_bytes(text[2 * MAXH], rl);
+        rnd_bytes(text[2 * MAXH + 1], bl);
+        pc_verdict v;
+        memset(&v, 0, sizeof v);
+        v.struct_size = sizeof v;
+        v.grpc_code = (int)rnd(20) - 2;
+        v.http_status = (int)rnd(700) - 50;
+        v.headers = hdrs;
+        v.n_headers = nh;
+        v.reason = (pc_str){text[2 * MAXH], rl};
+        v.body = (pc_str){text[2 * MAXH + 1], bl};
+        json_object *j = rnd(4) ? rnd_json(0) : NULL;
+        v.dynamic_metadata = j ? val_of(j) : NULL;
+        encode_same_all(&v, &host);
+        json_object_put(j);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* gRPC helpers                                                        */
 
@@ -2052,6 +2242,9 @@ int cu_register(void)
         {"UTF-8 cleaning", test_utf8_clean},
         {"v2 has no field 4 or append_action", test_encode_v2},
         {"dynamic metadata depth cap", test_encode_metadata_depth},
+        {"same bytes as protobuf-c's packer", test_encode_matches_protobuf_c},
+        {"same bytes as protobuf-c's packer, random verdicts",
+         test_encode_matches_protobuf_c_random},
         {NULL, NULL},
     };
     static const cu_case grpc[] = {

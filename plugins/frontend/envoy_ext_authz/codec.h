@@ -150,6 +150,14 @@ void codec_check_free(codec_check *c);
  */
 int codec_encode_check_response(const pc_verdict *v, const pc_host *host,
                                 int v2, codec_buf *out);
+/**
+ * The same message in memory of the caller's: alloc(arg, n) is called once
+ * for the whole gRPC message (n bytes, prefix included) and returns room
+ * for it, or NULL (CODEC_ENOMEM). On 0, *msg and *len give the message.
+ */
+int codec_encode_check_response_to(const pc_verdict *v, const pc_host *host,
+                                   int v2, void *(*alloc)(void *arg, size_t n),
+                                   void *arg, uint8_t **msg, size_t *len);
 
 /* ---- gRPC helpers ---- */
 

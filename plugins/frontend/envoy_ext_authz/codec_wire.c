@@ -13,9 +13,14 @@
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Reads a varint of at most 10 bytes; returns its size or 0 if malformed. */
-static size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
+/* Reads a varint of at most 10 bytes; returns its size or 0 if malformed.
+ * Tags and lengths are mostly one byte: that case costs a compare. */
+static inline size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
 {
+    if (n && p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
     uint64_t r = 0;
     for (size_t i = 0; i < n && i < 10; i++) {
         r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
@@ -79,6 +84,17 @@ static int nul_refused(const ProtobufCMessageDescriptor *desc,
            desc == &envoy__config__core__v3__header_value__descriptor && f->id == 3;
 }
 
+/* The field numbered num: fields are sorted by number, and where they are
+ * numbered 1, 2, 3... the field is at index num - 1 (most messages here),
+ * else protobuf-c's search finds it. */
+static const ProtobufCFieldDescriptor *
+field_of(const ProtobufCMessageDescriptor *desc, uint32_t num)
+{
+    if (num - 1 < desc->n_fields && desc->fields[num - 1].id == num)
+        return &desc->fields[num - 1];
+    return protobuf_c_message_descriptor_get_field(desc, num);
+}
+
 int codec_wire_check(const ProtobufCMessageDescriptor *desc,
                      const uint8_t *buf, size_t len, int depth, long *items)
 {
@@ -97,8 +113,7 @@ int codec_wire_check(const ProtobufCMessageDescriptor *desc,
         if (!used)
             return CODEC_WIRE_MALFORMED;
         pos += used;
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field(desc, num);
+        const ProtobufCFieldDescriptor *f = field_of(desc, num);
         if (!f) {
             if (--*items < 0)
                 return CODEC_WIRE_MALFORMED;

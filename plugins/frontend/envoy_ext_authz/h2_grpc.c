@@ -124,7 +124,11 @@ static void h2_grpc_check(h2_stream *s, const h2_grpc_method *m,
                                *err ? err : codec_strerror(rc));
         return;
     }
-    srv_req *r = srv_req_new(c, m->req_ops, s);
+    /* Received when its message was complete (h2_grpc_on_end read the
+     * clock for the call's metrics): its deadline counts from then. */
+    int64_t now = s->obs.kind == SRV_OBS_GRPC ? s->obs.start_ns
+                                              : host->monotonic_ns();
+    srv_req *r = srv_req_new_at(c, m->req_ops, s, now);
     if (!r) {
         codec_check_free(&chk);
         svc_answer a = svc_fail_answer(SVC_FAIL_NOMEM, 1);
@@ -132,8 +136,7 @@ static void h2_grpc_check(h2_stream *s, const h2_grpc_method *m,
         return;
     }
     chk.view.deadline_ns = svc_grpc_deadline(s->grpc_timeout,
-                                             cfg->default_timeout_ms,
-                                             host->monotonic_ns());
+                                             cfg->default_timeout_ms, now);
     s->req = r;
     srv_req_submit(r, &chk.view); /* may answer before it returns */
     codec_check_free(&chk);
@@ -163,16 +166,22 @@ static void h2_grpc_on_end(h2_stream *s)
     codec_frame_reader_free(&s->fr);
 }
 
+static void *h2_grpc_reply_alloc(void *arg, size_t n)
+{
+    return srv_arena_alloc(arg, n);
+}
+
+/* The message is written straight into the reply's arena. */
 static int h2_grpc_render(srv_req *r, const pc_verdict *v, int v2)
 {
     const pc_host *host = r->loop->fe->host;
-    codec_buf out = CODEC_BUF_INIT;
-    int rc = codec_encode_check_response(v, host, v2, &out);
-    if (rc == 0)
-        rc = srv_reply_body(&r->reply, out.data, out.len);
-    codec_buf_free(&out);
-    if (rc != 0)
+    uint8_t *msg;
+    size_t len;
+    if (codec_encode_check_response_to(v, host, v2, h2_grpc_reply_alloc,
+                                       &r->reply.arena, &msg, &len) != 0)
         return -1;
+    r->reply.body = msg;
+    r->reply.body_len = len;
     r->reply.status = 200;
     r->reply.grpc = 1;
     r->reply.grpc_status = PC_GRPC_OK;

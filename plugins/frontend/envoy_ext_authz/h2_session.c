@@ -45,15 +45,22 @@ static void h2_settle_body(h2_stream *s)
     }
 }
 
-/* The answer (or the end) of a measured call or request. */
-static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+/* The answer (or the end) of a measured call or request, at now_ns (0:
+ * read the clock). */
+static void h2_observe_at(h2_stream *s, int grpc_code, int sent,
+                          int http_status, int64_t now_ns)
 {
     if (s->obs.kind == SRV_OBS_NONE)
         return;
     srv_loop *l = s->h->c->loop;
-    int64_t now = srv_conn_host(s->h->c)->monotonic_ns();
+    int64_t now = now_ns ? now_ns : srv_conn_host(s->h->c)->monotonic_ns();
     srv_obs_grpc_done(&l->stats, &s->obs, grpc_code, sent, now);
     srv_obs_http_done(&l->stats, &s->obs, http_status, now);
+}
+
+static void h2_observe(h2_stream *s, int grpc_code, int sent, int http_status)
+{
+    h2_observe_at(s, grpc_code, sent, http_status, 0);
 }
 
 static void h2_stream_free(h2_stream *s)
@@ -101,16 +108,62 @@ void h2_stream_body_done(h2_stream *s)
 /* ---- responses ---- */
 
 static void h2_nv(nghttp2_nv *nv, const char *name, size_t nlen,
-                  const char *value, size_t vlen)
+                  const char *value, size_t vlen, uint8_t flags)
 {
     nv->name = (uint8_t *)name;
     nv->namelen = nlen;
     nv->value = (uint8_t *)value;
     nv->valuelen = vlen;
-    nv->flags = NGHTTP2_NV_FLAG_NONE;
+    nv->flags = flags;
 }
 
-#define H2_NV_LIT(nv, n, v) h2_nv((nv), (n), sizeof(n) - 1, (v), strlen(v))
+/* A literal name and a literal value: nghttp2 need copy neither. */
+#define H2_NV_LIT(nv, n, v)                                               \
+    h2_nv((nv), (n), sizeof(n) - 1, (v), sizeof(v) - 1,                   \
+          NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE)
+/* A literal name and a value nghttp2 copies (it lives on our stack). */
+#define H2_NV_STR(nv, n, v, vlen)                                         \
+    h2_nv((nv), (n), sizeof(n) - 1, (v), (vlen), NGHTTP2_NV_FLAG_NO_COPY_NAME)
+
+/* Decimal text of a status code: static for the codes sent most (gRPC's
+ * 0..16, HTTP 200), else written to buf. */
+static const char *h2_num(int v, char buf[16], size_t *len)
+{
+    static const char *const small[] = {"0", "1", "2", "3", "4", "5",
+                                        "6", "7", "8", "9", "10", "11",
+                                        "12", "13", "14", "15", "16"};
+    if (v >= 0 && v <= 16) {
+        *len = v < 10 ? 1 : 2;
+        return small[v];
+    }
+    if (v == 200) {
+        *len = 3;
+        return "200";
+    }
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+    char *p = buf + 15;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *len = (size_t)(buf + 15 - p);
+    return p;
+}
+
+/* Static text is not copied by nghttp2; text in buf is. */
+static void h2_nv_num(nghttp2_nv *nv, const char *name, size_t nlen, int v,
+                      char buf[16])
+{
+    size_t len;
+    const char *t = h2_num(v, buf, &len);
+    uint8_t flags = NGHTTP2_NV_FLAG_NO_COPY_NAME;
+    if (t < buf || t >= buf + 16)
+        flags |= NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+    h2_nv(nv, name, nlen, t, len, flags);
+}
 
 static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id,
                             uint8_t *buf, size_t length, uint32_t *flags,
@@ -128,12 +181,12 @@ static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id,
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (s->reply.grpc) {
         char code[16];
-        snprintf(code, sizeof(code), "%d", s->reply.grpc_status);
         nghttp2_nv tr[2];
         size_t nt = 0;
-        H2_NV_LIT(&tr[nt++], "grpc-status", code);
+        h2_nv_num(&tr[nt++], "grpc-status", 11, s->reply.grpc_status, code);
         if (s->reply.grpc_message && *s->reply.grpc_message)
-            H2_NV_LIT(&tr[nt++], "grpc-message", s->reply.grpc_message);
+            H2_NV_STR(&tr[nt++], "grpc-message", s->reply.grpc_message,
+                      strlen(s->reply.grpc_message));
         if (nghttp2_submit_trailer(session, stream_id, tr, nt) == 0)
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     }
@@ -151,15 +204,16 @@ int h2_respond_grpc_status(h2_stream *s, int grpc_status, const char *msg)
     if (!h2_stream_alive(s))
         return -1;
     char code[16], esc[1024];
-    snprintf(code, sizeof(code), "%d", grpc_status);
     nghttp2_nv nv[5];
     size_t n = 0;
     H2_NV_LIT(&nv[n++], ":status", "200");
     H2_NV_LIT(&nv[n++], "content-type", "application/grpc");
-    H2_NV_LIT(&nv[n++], "grpc-status", code);
+    h2_nv_num(&nv[n++], "grpc-status", 11, grpc_status, code);
     if (msg && *msg) {
-        codec_grpc_message_escape(msg, strlen(msg), esc, sizeof(esc));
-        H2_NV_LIT(&nv[n++], "grpc-message", esc);
+        size_t elen = codec_grpc_message_escape(msg, strlen(msg), esc,
+                                                sizeof(esc));
+        H2_NV_STR(&nv[n++], "grpc-message", esc,
+                  elen < sizeof(esc) ? elen : strlen(esc));
     }
     if (grpc_status == PC_GRPC_UNIMPLEMENTED)
         H2_NV_LIT(&nv[n++], "grpc-accept-encoding", "identity");
@@ -201,9 +255,9 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     memset(rp, 0, sizeof(*rp));
     s->reply_off = 0;
     srv_reply *r = &s->reply;
-    h2_observe(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
-               r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
-               r->status);
+    h2_observe_at(s, r->grpc ? r->grpc_status : PC_GRPC_UNKNOWN,
+                  r->grpc && r->grpc_status == PC_GRPC_OK && r->body_len > 0,
+                  r->status, r->done_ns);
     /* Already decided: counted, never refused. A client that keeps its
      * window closed holds this until the stream idle timeout. */
     srv_conn_charge_force(s->h->c, r->arena.bytes);
@@ -215,10 +269,9 @@ int h2_respond(h2_stream *s, srv_reply *rp)
     nghttp2_nv *nv = cap <= 16 ? small : malloc(cap * sizeof(*nv));
     if (!nv)
         return -1;
-    char status[8], clen[24];
-    snprintf(status, sizeof(status), "%d", r->status);
+    char status[16], clen[24];
     size_t n = 0;
-    H2_NV_LIT(&nv[n++], ":status", status);
+    h2_nv_num(&nv[n++], ":status", 7, r->status, status);
     if (r->grpc) {
         H2_NV_LIT(&nv[n++], "content-type", "application/grpc");
     } else {
@@ -231,12 +284,13 @@ int h2_respond(h2_stream *s, srv_reply *rp)
                 srv_hdr_is(h->name.ptr, h->name.len, "content-type"))
                 continue;
             h2_nv(&nv[n++], h->name.ptr, h->name.len, h->value.ptr,
-                  h->value.len);
+                  h->value.len, NGHTTP2_NV_FLAG_NONE);
         }
         if (r->content_type)
-            H2_NV_LIT(&nv[n++], "content-type", r->content_type);
-        snprintf(clen, sizeof(clen), "%zu", r->body_len);
-        H2_NV_LIT(&nv[n++], "content-length", clen);
+            H2_NV_STR(&nv[n++], "content-type", r->content_type,
+                      strlen(r->content_type));
+        int cl = snprintf(clen, sizeof(clen), "%zu", r->body_len);
+        H2_NV_STR(&nv[n++], "content-length", clen, (size_t)cl);
     }
     nghttp2_data_provider prd;
     prd.source.ptr = s;
@@ -289,11 +343,9 @@ static int h2_on_begin_headers(nghttp2_session *session,
     return 0;
 }
 
-static int h2_name_is(const uint8_t *name, size_t len, const char *lit)
-{
-    size_t n = strlen(lit);
-    return len == n && memcmp(name, lit, n) == 0;
-}
+/* lit is a string literal: its length is known at compile time. */
+#define H2_NAME_IS(name, len, lit) \
+    ((len) == sizeof(lit) - 1 && memcmp((name), (lit), sizeof(lit) - 1) == 0)
 
 static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame,
                         const uint8_t *name, size_t namelen,
@@ -310,33 +362,38 @@ static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame,
     s->header_bytes += namelen + valuelen + 32;
     if (s->header_bytes > H2_MAX_HEADER_BYTES)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    /* Names and values are kept with their length, but a NUL in either is
-     * no valid field (RFC 9113 8.2.1): the stream is reset, not misread. */
-    if (memchr(name, 0, namelen) || memchr(value, 0, valuelen))
+    /* Names and values are kept with their length. A NUL, CR or LF in
+     * either is no valid field (RFC 9113 8.2.1); nghttp2's HTTP messaging
+     * checks (never turned off here) reset such a stream before this
+     * callback, so no field seen here holds one. Name and value share one
+     * allocation, each NUL-terminated. */
+    char *n = srv_arena_alloc(&s->arena, namelen + valuelen + 2);
+    if (!n)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    char *n = srv_arena_dup(&s->arena, name, namelen);
-    char *v = srv_arena_dup(&s->arena, value, valuelen);
-    if (!n || !v)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    memcpy(n, name, namelen);
+    n[namelen] = '\0';
+    char *v = n + namelen + 1;
+    memcpy(v, value, valuelen);
+    v[valuelen] = '\0';
     pc_str vs = {v, valuelen};
     if (namelen && name[0] == ':') {
-        if (h2_name_is(name, namelen, ":method"))
+        if (H2_NAME_IS(name, namelen, ":method"))
             s->method = vs;
-        else if (h2_name_is(name, namelen, ":path"))
+        else if (H2_NAME_IS(name, namelen, ":path"))
             s->path = vs;
-        else if (h2_name_is(name, namelen, ":authority"))
+        else if (H2_NAME_IS(name, namelen, ":authority"))
             s->authority = vs;
-        else if (h2_name_is(name, namelen, ":scheme"))
+        else if (H2_NAME_IS(name, namelen, ":scheme"))
             s->scheme = vs;
         return 0;
     }
-    if (h2_name_is(name, namelen, "content-type"))
+    if (H2_NAME_IS(name, namelen, "content-type"))
         s->content_type = vs;
-    else if (h2_name_is(name, namelen, "grpc-timeout"))
+    else if (H2_NAME_IS(name, namelen, "grpc-timeout"))
         s->grpc_timeout = vs;
-    else if (h2_name_is(name, namelen, "grpc-encoding"))
+    else if (H2_NAME_IS(name, namelen, "grpc-encoding"))
         s->grpc_encoding = vs;
-    else if (h2_name_is(name, namelen, "host") && s->authority.len == 0)
+    else if (H2_NAME_IS(name, namelen, "host") && s->authority.len == 0)
         s->authority = vs;
     if (s->n_headers == s->cap_headers) {
         size_t cap = s->cap_headers ? s->cap_headers * 2 : 16;
@@ -660,6 +717,9 @@ int h2_attach(srv_conn *c, const h2_service *svc)
         return -1;
     }
     nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    /* Responses are not scheduled by RFC 7540 priorities (SETTINGS below):
+     * no dependency tree, and closed streams are not kept for it. */
+    nghttp2_option_set_no_closed_streams(opt, 1);
     int rv = nghttp2_session_server_new2(&h->session, cb, h, opt);
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
@@ -671,6 +731,7 @@ int h2_attach(srv_conn *c, const h2_service *svc)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_BYTES},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv,
                                 sizeof(iv) / sizeof(iv[0])) != 0 ||

@@ -141,6 +141,8 @@ typedef struct srv_reply {
     int grpc;                /* 1: end with trailers grpc-status/message */
     int grpc_status;
     const char *grpc_message; /* already percent-encoded, or NULL */
+    int64_t done_ns;         /* when it was decided, if on the loop thread
+                                right before delivery; else 0 */
     srv_arena arena;
 } srv_reply;
 
@@ -352,6 +354,10 @@ void srv_mem_log_refusal(srv_fe *fe, uint64_t now_ms, const char *what);
 
 /** A request on connection c rendered by ops, waiting to be submitted. */
 srv_req *srv_req_new(srv_conn *c, const srv_req_ops *ops, void *proto_ref);
+/** The same for a request received at now_ns (CLOCK_MONOTONIC), a time the
+ *  caller already read. */
+srv_req *srv_req_new_at(srv_conn *c, const srv_req_ops *ops, void *proto_ref,
+                        int64_t now_ns);
 /**
  * Hands the view to the engine. The verdict comes back through c's proto
  * deliver (maybe before this returns); r must not be used after the call.

@@ -35,6 +35,11 @@ typedef struct srv_arena {
     size_t bytes;     /* allocated by all blocks, for memory accounting */
 } srv_arena;
 
+/* Freed arena blocks each thread keeps for its next arenas (the usual
+ * block sizes only): enough for the headers and replies of a few hundred
+ * streams in flight. */
+#define SRV_ARENA_CACHE_BYTES ((size_t)1024 * 1024)
+
 /** Copies n bytes (plus a NUL) into the arena; NULL when out of memory. */
 char *srv_arena_dup(srv_arena *a, const void *p, size_t n);
 /** n uninitialised bytes aligned for any object. */

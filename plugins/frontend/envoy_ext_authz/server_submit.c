@@ -49,12 +49,18 @@ static void srv_req_stop_timer(srv_req *r)
 
 srv_req *srv_req_new(srv_conn *c, const srv_req_ops *ops, void *proto_ref)
 {
+    return srv_req_new_at(c, ops, proto_ref, srv_conn_host(c)->monotonic_ns());
+}
+
+srv_req *srv_req_new_at(srv_conn *c, const srv_req_ops *ops, void *proto_ref,
+                        int64_t now_ns)
+{
     srv_req *r = srv_pool_get(&c->loop->req_pool, sizeof(*r));
     if (!r)
         return NULL;
     r->loop = c->loop;
     r->ops = ops;
-    r->start_ns = srv_conn_host(c)->monotonic_ns();
+    r->start_ns = now_ns;
     r->proto_ref = proto_ref;
     atomic_init(&r->gone, 0);
     srv_req_link(r, c);
@@ -114,15 +120,20 @@ static void srv_req_done(void *arg, pc_submission *sub, const pc_verdict *v)
         r->counted = 0;
         atomic_fetch_sub(&l->fe->pipelines, 1);
     }
+    int here = srv_current_loop() == l;
     if (v) {
+        int64_t now = host->monotonic_ns();
         if (host->metrics_request)
-            host->metrics_request(v, host->monotonic_ns() - r->start_ns);
+            host->metrics_request(v, now - r->start_ns);
         if (r->ops->render(r, v) != 0)
             r->reply.status = 0; /* the protocol answers with an error */
+        /* Delivered right away: the answer's time is this one. */
+        else if (here)
+            r->reply.done_ns = now;
     }
     if (sub)
         host->request_release(sub);
-    if (srv_current_loop() == l) {
+    if (here) {
         srv_req_deliver(r);
         return;
     }
