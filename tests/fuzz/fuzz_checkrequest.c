@@ -10,7 +10,8 @@
  * metadata_context has filter_metadata and every header name of the view
  * under request.headers (no part can be lost between them), read-only
  * below its root; every encoded response unpacks and carries only valid
- * UTF-8.
+ * UTF-8. The wire decoder and the protobuf-c one (the reference) agree on
+ * every input: result, view and metadata (codec_diff.h).
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "request/authjson.h"
 #include "codec_int.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
+#include "codec_diff.h"
 
 static int utf8_ok(const char *s)
 {
@@ -93,6 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    const char *why = codec_diff(data, size, NULL);
+    if (why) {
+        fprintf(stderr, "decoders differ: %s\n", why);
+        abort();
+    }
+    codec_decode_opts shallow = {2};
+    if (codec_diff(data, size, &shallow))
+        abort();
     frames(data, size);
 
     char service[64];
