@@ -119,6 +119,27 @@ static int nul_refused(const ProtobufCMessageDescriptor *desc,
            desc == &envoy__config__core__v3__header_value__descriptor && f->id == 3;
 }
 
+/* protobuf-c's generated descriptors list fields by number: a message
+ * numbered 1..n finds field num at num - 1 without a search. */
+static inline const ProtobufCFieldDescriptor *
+field_of(const ProtobufCMessageDescriptor *desc, uint32_t num)
+{
+    if (num - 1 < desc->n_fields && desc->fields[num - 1].id == num)
+        return &desc->fields[num - 1];
+    return protobuf_c_message_descriptor_get_field(desc, num);
+}
+
+/* Whether s holds a NUL; most strings here are short. */
+static inline int has_nul(const uint8_t *s, size_t n)
+{
+    if (n > 32)
+        return memchr(s, 0, n) != NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i])
+            return 1;
+    return 0;
+}
+
 static int kv_push(walk *w, kv_list *l, pc_str key, pc_str value)
 {
     if (l->n == l->cap) {
@@ -382,8 +403,7 @@ static int walk_msg(walk *w, const ProtobufCMessageDescriptor *desc,
         default: /* groups: protobuf-c cannot unpack them either */
             return CODEC_WIRE_MALFORMED;
         }
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field(desc, num);
+        const ProtobufCFieldDescriptor *f = field_of(desc, num);
         if (!f) {
             if (--w->items < 0)
                 return CODEC_WIRE_MALFORMED;
@@ -406,7 +426,7 @@ static int walk_msg(walk *w, const ProtobufCMessageDescriptor *desc,
         if (wt != WT_LEN)
             continue;
         if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
-            if (nul_refused(desc, f) && memchr(val, 0, vlen))
+            if (nul_refused(desc, f) && has_nul(val, vlen))
                 return CODEC_WIRE_NUL;
             if (role != R_OPAQUE) {
                 pc_str s = {vlen ? (const char *)val : "", vlen};
