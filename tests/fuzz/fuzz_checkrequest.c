@@ -11,6 +11,8 @@
  * under request.headers (no part can be lost between them), read-only
  * below its root; every encoded response unpacks and carries only valid
  * UTF-8, in the very bytes protobuf-c's packer gives (codec_encode_ref.c).
+ * The wire decoder and the protobuf-c one (the reference) agree on every
+ * input: result, view and metadata (codec_diff.h).
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "codec_int.h"
 #include "codec_encode_ref.h"
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
+#include "codec_diff.h"
 
 static int utf8_ok(const char *s)
 {
@@ -94,6 +97,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    const char *why = codec_diff(data, size, NULL);
+    if (why) {
+        fprintf(stderr, "decoders differ: %s\n", why);
+        abort();
+    }
+    codec_decode_opts shallow = {2};
+    if (codec_diff(data, size, &shallow))
+        abort();
     frames(data, size);
 
     char service[64];

@@ -25,6 +25,7 @@
 #include "envoy/service/auth/v3/external_auth.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "doc/doc.h"
+#include "../fuzz/codec_diff.h"
 
 /* A verdict's values are doc nodes: json-c test data is converted into an
  * arena freed at exit. */
@@ -1155,6 +1156,358 @@ static int emit_numbers(const void *arg, const pc_json_sink *k)
 
 /* Numbers reach the Authorization JSON as json-c's parser would have read
  * their shortest text: whole ones as ints, others printing as that text. */
+
+/* ---- the wire decoder against protobuf-c ---- */
+
+/* A message built front to back: fields appended, submessages nested. */
+typedef struct pb {
+    uint8_t b[1024];
+    size_t n;
+} pb;
+
+static void pb_raw(pb *m, const void *p, size_t n)
+{
+    CU_ASSERT_FATAL(m->n + n <= sizeof m->b);
+    memcpy(m->b + m->n, p, n);
+    m->n += n;
+}
+
+static void pb_varint(pb *m, uint64_t v)
+{
+    do {
+        uint8_t c = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            c |= 0x80;
+        pb_raw(m, &c, 1);
+    } while (v);
+}
+
+static void pb_len(pb *m, uint32_t num, const void *p, size_t n)
+{
+    pb_varint(m, (uint64_t)num << 3 | 2);
+    pb_varint(m, n);
+    pb_raw(m, p, n);
+}
+
+static void pb_str(pb *m, uint32_t num, const char *s)
+{
+    pb_len(m, num, s, strlen(s));
+}
+
+static void pb_sub(pb *m, uint32_t num, const pb *sub)
+{
+    pb_len(m, num, sub->b, sub->n);
+}
+
+static void pb_uint(pb *m, uint32_t num, uint64_t v)
+{
+    pb_varint(m, (uint64_t)num << 3);
+    pb_varint(m, v);
+}
+
+/* CheckRequest{attributes{request{http = *http}}} with extra bytes
+ * appended to the AttributeContext. */
+static void pb_check(pb *out, const pb *http, const pb *attr_tail)
+{
+    pb req = {0}, attr = {0};
+    pb_sub(&req, 2, http);
+    pb_sub(&attr, 4, &req);
+    if (attr_tail)
+        pb_raw(&attr, attr_tail->b, attr_tail->n);
+    out->n = 0;
+    pb_sub(out, 1, &attr);
+}
+
+/* Decodes m with both decoders, which must agree; returns the result. */
+static int pb_decode(const pb *m, codec_check *c)
+{
+    const char *why = codec_diff(m->b, m->n, NULL);
+    if (why)
+        fprintf(stderr, "decoders differ: %s\n", why);
+    CU_ASSERT_PTR_NULL(why);
+    char err[256];
+    return codec_decode_check(m->b, m->n, NULL, c, err, sizeof err);
+}
+
+static int pb_is(pc_str s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
+}
+
+static void test_walk_scalars(void)
+{
+    codec_check c;
+    pb http = {0}, m;
+    /* the last occurrence of a scalar wins, an explicit zero too */
+    pb_str(&http, 4, "/a");
+    pb_str(&http, 4, "/b");
+    pb_uint(&http, 9, 5);
+    pb_uint(&http, 9, 0);
+    pb_str(&http, 2, "GET");
+    pb_check(&m, &http, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.path, "/b") && pb_is(c.view.method, "GET"));
+    CU_ASSERT_EQUAL(c.view.size, 0);
+    codec_check_free(&c);
+
+    /* unknown fields of every wire type are skipped */
+    pb u = http;
+    pb_uint(&u, 99, 7);
+    uint8_t i64[] = {15 << 3 | 1, 1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t i32[] = {14 << 3 | 5, 1, 2, 3, 4};
+    pb_raw(&u, i64, sizeof i64);
+    pb_raw(&u, i32, sizeof i32);
+    pb_str(&u, 4000, "unknown");
+    pb_check(&m, &u, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.path, "/b"));
+    codec_check_free(&c);
+
+    /* a 10-byte varint is read, an 11-byte one refused */
+    pb v = {0};
+    uint8_t ten[] = {9 << 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    pb_raw(&v, ten, sizeof ten);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT_EQUAL(c.view.size, -1);
+    codec_check_free(&c);
+    uint8_t eleven[] = {9 << 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x01};
+    v.n = 0;
+    pb_raw(&v, eleven, sizeof eleven);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+
+    /* field number 0, and a field cut short */
+    v.n = 0;
+    pb_raw(&v, "\x00\x01", 2);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+    v.n = 0;
+    pb_raw(&v, "\x22\x05/ab", 5); /* path of 5 bytes holding 3 */
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+}
+
+static void test_walk_wire_types(void)
+{
+    codec_check c;
+    pb v = {0}, m;
+    /* a string as a varint, a varint as a length (packed-looking), a
+     * message as a fixed64: protobuf-c refuses each */
+    pb_uint(&v, 4, 1);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+    v.n = 0;
+    pb_str(&v, 9, "\x05");
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+    v.n = 0;
+    uint8_t hm[] = {13 << 3 | 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    pb_raw(&v, hm, sizeof hm);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+
+    /* protobuf-c reads a bool whatever its wire type (here
+     * SocketAddress.ipv4_compat as a length-delimited field) */
+    pb sock = {0}, addr = {0}, peer = {0}, src = {0};
+    pb_str(&sock, 2, "10.0.0.9");
+    pb_str(&sock, 6, "xy");
+    pb_sub(&addr, 1, &sock);
+    pb_sub(&peer, 1, &addr);
+    pb_sub(&src, 1, &peer);
+    v.n = 0;
+    pb_str(&v, 4, "/");
+    pb_check(&m, &v, &src);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.source.address, "10.0.0.9"));
+    codec_check_free(&c);
+
+    /* the wire check comes first: a NUL after a wrong wire type is what
+     * the request is refused for */
+    v.n = 0;
+    pb_uint(&v, 4, 1);
+    pb_len(&v, 2, "G\0T", 3);
+    pb_check(&m, &v, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EINVALREQ);
+    codec_check_free(&c);
+
+    /* a wrong wire type in a part the view does not read still refuses */
+    pb tail = {0}, tls = {0};
+    pb_uint(&tls, 1, 3);
+    pb_sub(&tail, 12, &tls);
+    v.n = 0;
+    pb_str(&v, 4, "/");
+    pb_check(&m, &v, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+    pb rmd = {0};
+    tail.n = 0;
+    pb_uint(&rmd, 1, 3); /* route_metadata_context.filter_metadata as a varint */
+    pb_sub(&tail, 13, &rmd);
+    pb_check(&m, &v, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), CODEC_EPARSE);
+    codec_check_free(&c);
+}
+
+static void test_walk_merged(void)
+{
+    codec_check c;
+    pb h1 = {0}, h2 = {0}, req = {0}, attr = {0}, m = {0};
+    /* http twice: protobuf-c merges; what the second sets (an empty path
+     * too) wins, what it leaves out is kept */
+    pb_str(&h1, 4, "/first");
+    pb_str(&h1, 1, "r1");
+    pb_str(&h1, 2, "GET");
+    pb_str(&h2, 2, "POST");
+    pb_str(&h2, 4, "");
+    pb_sub(&req, 2, &h1);
+    pb_sub(&req, 2, &h2);
+    pb_sub(&attr, 4, &req);
+    pb_sub(&m, 1, &attr);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.path, "") && pb_is(c.view.method, "POST"));
+    CU_ASSERT(pb_is(c.view.id, "r1"));
+    codec_check_free(&c);
+
+    /* attributes twice, the request in the first, TLS in the second */
+    pb a2 = {0}, tls = {0};
+    pb_str(&tls, 1, "sni.example");
+    pb_sub(&a2, 12, &tls);
+    pb_sub(&m, 1, &a2);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.sni, "sni.example") && pb_is(c.view.id, "r1"));
+    codec_check_free(&c);
+
+    /* metadata_context twice merges its namespaces */
+    pb md1 = {0}, md2 = {0}, e = {0}, st = {0}, tail = {0};
+    pb_str(&e, 1, "ns1");
+    pb_sub(&e, 2, &st);
+    pb_sub(&md1, 1, &e);
+    e.n = 0;
+    pb_str(&e, 1, "ns2");
+    pb_sub(&e, 2, &st);
+    pb_sub(&md2, 1, &e);
+    pb_sub(&tail, 11, &md1);
+    pb_sub(&tail, 11, &md2);
+    pb_check(&m, &h1, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT_PTR_NOT_NULL(c.view.metadata_emit);
+    codec_check_free(&c);
+    /* once: decoded without the fallback, same events */
+    tail.n = 0;
+    pb_sub(&tail, 11, &md1);
+    pb_check(&m, &h1, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT_PTR_NOT_NULL(c.view.metadata_emit);
+    codec_check_free(&c);
+}
+
+static void test_walk_lists_and_oneofs(void)
+{
+    codec_check c;
+    pb http = {0}, e = {0}, hm = {0}, hv = {0}, m;
+    /* headers map entries come first, then header_map, whatever their
+     * order on the wire; names lowercased; raw_value over value */
+    pb_str(&hv, 1, "X-Raw");
+    pb_str(&hv, 2, "text");
+    pb_str(&hv, 3, "bytes");
+    pb_sub(&hm, 1, &hv);
+    pb_sub(&http, 13, &hm);
+    pb_str(&e, 1, "Accept");
+    pb_str(&e, 2, "*/*");
+    pb_sub(&http, 3, &e);
+    e.n = 0;
+    pb_str(&e, 2, "no key");
+    pb_sub(&http, 3, &e);
+    pb_check(&m, &http, NULL);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(c.view.n_headers, 3);
+    CU_ASSERT(pb_is(c.view.headers[0].key, "accept"));
+    CU_ASSERT(pb_is(c.view.headers[1].key, "") && pb_is(c.view.headers[1].value, "no key"));
+    CU_ASSERT(pb_is(c.view.headers[2].key, "x-raw") && pb_is(c.view.headers[2].value, "bytes"));
+    codec_check_free(&c);
+
+    /* Address oneof: the last member set wins; port only from port_value */
+    pb sock = {0}, pipe = {0}, addr = {0}, peer = {0}, tail = {0};
+    pb_str(&sock, 2, "10.0.0.1");
+    pb_uint(&sock, 3, 8080);
+    pb_str(&pipe, 1, "/run/sock");
+    pb_sub(&addr, 1, &sock);
+    pb_sub(&addr, 2, &pipe);
+    pb_sub(&peer, 1, &addr);
+    pb_str(&peer, 2, "svc");
+    pb_sub(&tail, 1, &peer);
+    http.n = 0;
+    pb_str(&http, 4, "/");
+    pb_check(&m, &http, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.source.address, "/run/sock") && c.view.source.port == 0);
+    CU_ASSERT(pb_is(c.view.source.service, "svc"));
+    codec_check_free(&c);
+    addr.n = peer.n = tail.n = 0;
+    pb_sub(&addr, 2, &pipe);
+    pb_str(&sock, 4, "http"); /* named_port after port_value */
+    pb_sub(&addr, 1, &sock);
+    pb_sub(&peer, 1, &addr);
+    pb_sub(&tail, 2, &peer);
+    pb_check(&m, &http, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT(pb_is(c.view.destination.address, "10.0.0.1") && c.view.destination.port == 0);
+    codec_check_free(&c);
+    /* an internal address shows no address */
+    pb internal = {0};
+    addr.n = peer.n = tail.n = 0;
+    pb_sub(&addr, 1, &sock);
+    pb_str(&internal, 1, "listener");
+    pb_sub(&addr, 3, &internal);
+    pb_sub(&peer, 1, &addr);
+    pb_sub(&tail, 1, &peer);
+    pb_check(&m, &http, &tail);
+    CU_ASSERT_EQUAL(pb_decode(&m, &c), 0);
+    CU_ASSERT_EQUAL(c.view.source.address.len, 0);
+    codec_check_free(&c);
+}
+
+/* Mutations of a full request: both decoders agree on every one. */
+static void test_walk_mutations(void)
+{
+    rw w;
+    rw_init(&w, 4096);
+    build_hand_request(&w, 1);
+    size_t len = rw_len(&w);
+    uint8_t *good = malloc(len), *buf = malloc(len);
+    memcpy(good, rw_data(&w), len);
+    uint32_t seed = 777;
+    int differ = 0;
+    for (int i = 0; i < 4000; i++) {
+        size_t n = len;
+        memcpy(buf, good, len);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[(seed >> 8) % len] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+        }
+        if (i % 5 == 0) {
+            seed = seed * 1103515245u + 12345u;
+            n = (seed >> 8) % len;
+        }
+        const char *why = codec_diff(buf, n, NULL);
+        if (why && differ++ < 3)
+            fprintf(stderr, "mutation %d: decoders differ: %s\n", i, why);
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    CU_ASSERT_PTR_NULL(codec_diff(good, len, NULL));
+    free(good);
+    free(buf);
+    free(w.buf);
+}
+
 static void test_json_numbers(void)
 {
     static const struct {
@@ -2233,6 +2586,11 @@ int cu_register(void)
         {"metadata depth and numbers refused", test_decode_metadata_refused},
         {"repeated singular fields bounded", test_decode_merge_limit},
         {"request time range", test_decode_time_range},
+        {"wire decoder: scalars, unknown fields, varints", test_walk_scalars},
+        {"wire decoder: wrong wire types", test_walk_wire_types},
+        {"wire decoder: merged submessages", test_walk_merged},
+        {"wire decoder: header lists and oneofs", test_walk_lists_and_oneofs},
+        {"wire decoder agrees with protobuf-c on mutations", test_walk_mutations},
         {"JSON numbers", test_json_numbers},
         {NULL, NULL},
     };

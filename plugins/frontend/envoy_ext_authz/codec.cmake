@@ -96,6 +96,7 @@ set(PC_EXTAUTHZ_CODEC_SOURCES
   ${PC_EXTAUTHZ_DIR}/codec_health.c
   ${PC_EXTAUTHZ_DIR}/codec_json.c
   ${PC_EXTAUTHZ_DIR}/codec_utf8.c
+  ${PC_EXTAUTHZ_DIR}/codec_walk.c
   ${PC_EXTAUTHZ_DIR}/codec_wire.c)
 
 add_library(pc_extauthz_codec STATIC ${PC_EXTAUTHZ_CODEC_SOURCES})

@@ -91,7 +91,8 @@ typedef struct codec_arena {
 
 /* ---- CheckRequest ---- */
 
-/** A decoded CheckRequest. `view` points into memory the struct owns. */
+/** A decoded CheckRequest. `view` points into the decoded buffer and into
+ *  memory the struct owns: it is valid while both are. */
 typedef struct codec_check {
     /** Ready for pc_host.submit; valid until codec_check_free. Header names
      *  are lowercase; headers holds the `headers` map entries followed by
@@ -104,7 +105,9 @@ typedef struct codec_check {
 /**
  * Decodes one CheckRequest (the gRPC message without its 5-byte prefix) of
  * the v3 service; v2 requests decode too (same numbers, a subset).
- * Every part is kept or the request is refused, never a part dropped:
+ * The view's strings point into buf (which must outlive it) unless they
+ * had to be changed. Every part is kept or the request is refused, never a
+ * part dropped:
  * strings keep their length (a NUL anywhere but in the body is refused)
  * and metadata_context is checked against opts before anything is built.
  * @param opts    limits; NULL for the defaults.

@@ -1,7 +1,10 @@
 /*
  * codec_decode.c - CheckRequest (v3, and v2 as its subset) to
- * pc_request_view. The view points into the unpacked message, which lives
- * in the codec_check's arena together with the arrays made here.
+ * pc_request_view through protobuf-c. The view points into the unpacked
+ * message, which lives in the codec_check's arena together with the arrays
+ * made here. codec_walk.c decodes the usual request straight from the wire
+ * and comes here for what it leaves to protobuf-c (merged submessages);
+ * the tests hold the two to the same results.
  */
 #include <stdio.h>
 #include <string.h>
@@ -142,16 +145,63 @@ static int fill_body(codec_arena *ar, const uint8_t *buf, size_t len,
     return 0;
 }
 
-static int fail(int code, char *err, size_t errlen, const char *msg)
+
+int codec_fail(int code, char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s", msg);
     return code;
 }
 
-int codec_decode_check(const uint8_t *buf, size_t len,
-                       const codec_decode_opts *opts, codec_check *out,
-                       char *err, size_t errlen)
+int codec_decode_wire_fail(int wrc, long items, char *err, size_t errlen)
+{
+    if (wrc == CODEC_WIRE_NUL)
+        return codec_fail(CODEC_EINVALREQ, err, errlen,
+                          "a string in the CheckRequest holds a NUL byte");
+    if (wrc == CODEC_WIRE_MERGES)
+        return codec_fail(CODEC_EPARSE, err, errlen,
+                          "a CheckRequest message field occurs too many times");
+    return codec_fail(CODEC_EPARSE, err, errlen,
+                      items < 0 ? "CheckRequest has too many fields"
+                                : "malformed or too deeply nested CheckRequest");
+}
+
+int codec_decode_meta_check(const Envoy__Config__Core__V3__Metadata *md,
+                            const codec_decode_opts *opts, char *err,
+                            size_t errlen)
+{
+    int max_depth = opts && opts->max_metadata_depth > 0
+                        ? opts->max_metadata_depth : CODEC_METADATA_DEPTH_DEFAULT;
+    if (max_depth > CODEC_METADATA_DEPTH_MAX)
+        max_depth = CODEC_METADATA_DEPTH_MAX;
+    int mrc = codec_metadata_check(md, max_depth);
+    if (mrc == CODEC_META_NOT_FINITE)
+        return codec_fail(CODEC_EINVALREQ, err, errlen,
+                          "metadata_context holds a number that is not finite");
+    if (mrc != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "metadata_context nests deeper than %d levels",
+                     max_depth);
+        return CODEC_EINVALREQ;
+    }
+    return 0;
+}
+
+int codec_decode_time_check(int64_t seconds, int32_t nanos, char *err,
+                            size_t errlen)
+{
+    /* Timestamp's own range, years 1 to 9999: the time is shown as
+     * RFC 3339 text, which has no other years. */
+    if (seconds < INT64_C(-62135596800) || seconds > INT64_C(253402300799) ||
+        nanos < 0 || nanos > 999999999)
+        return codec_fail(CODEC_EINVALREQ, err, errlen,
+                          "attributes.request.time is out of range");
+    return 0;
+}
+
+int codec_decode_check_unpacked(const uint8_t *buf, size_t len,
+                                const codec_decode_opts *opts, codec_check *out,
+                                char *err, size_t errlen)
 {
     static const uint8_t empty[1];
     memset(out, 0, sizeof *out);
@@ -159,28 +209,15 @@ int codec_decode_check(const uint8_t *buf, size_t len,
     v->struct_size = sizeof *v;
     if (!buf) {
         if (len)
-            return fail(CODEC_EINVAL, err, errlen, "no input");
+            return codec_fail(CODEC_EINVAL, err, errlen, "no input");
         buf = empty;
     }
-
-    int max_depth = opts && opts->max_metadata_depth > 0
-                        ? opts->max_metadata_depth : CODEC_METADATA_DEPTH_DEFAULT;
-    if (max_depth > CODEC_METADATA_DEPTH_MAX)
-        max_depth = CODEC_METADATA_DEPTH_MAX;
 
     long items = CODEC_MAX_ITEMS;
     int wrc = codec_wire_check(&envoy__service__auth__v3__check_request__descriptor,
                                buf, len, CODEC_MAX_DEPTH, &items);
-    if (wrc == CODEC_WIRE_NUL)
-        return fail(CODEC_EINVALREQ, err, errlen,
-                    "a string in the CheckRequest holds a NUL byte");
-    if (wrc == CODEC_WIRE_MERGES)
-        return fail(CODEC_EPARSE, err, errlen,
-                    "a CheckRequest message field occurs too many times");
     if (wrc != 0)
-        return fail(CODEC_EPARSE, err, errlen,
-                    items < 0 ? "CheckRequest has too many fields"
-                              : "malformed or too deeply nested CheckRequest");
+        return codec_decode_wire_fail(wrc, items, err, errlen);
 
     /* Unpacked, a header-heavy request takes two to four times its wire
      * size; a body-heavy one little more than once. */
@@ -189,27 +226,20 @@ int codec_decode_check(const uint8_t *buf, size_t len,
     CheckRequest *msg = envoy__service__auth__v3__check_request__unpack(
         &al, len, buf);
     if (!msg)
-        return fail(CODEC_EPARSE, err, errlen, "malformed CheckRequest");
+        return codec_fail(CODEC_EPARSE, err, errlen, "malformed CheckRequest");
     out->msg_ = msg;
 
     const AttributeContext *ac = msg->attributes;
     const HttpRequest *h = ac && ac->request ? ac->request->http : NULL;
     if (!h)
-        return fail(CODEC_ENOHTTP, err, errlen,
+        return codec_fail(CODEC_ENOHTTP, err, errlen,
                     "CheckRequest has no attributes.request.http");
 
     /* Checked before anything is built, so that building cannot fail on
      * what passed: the Authorization JSON holds every part or none. */
-    int mrc = codec_metadata_check(ac->metadata_context, max_depth);
-    if (mrc == CODEC_META_NOT_FINITE)
-        return fail(CODEC_EINVALREQ, err, errlen,
-                    "metadata_context holds a number that is not finite");
-    if (mrc != 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "metadata_context nests deeper than %d levels",
-                     max_depth);
-        return CODEC_EINVALREQ;
-    }
+    int mrc = codec_decode_meta_check(ac->metadata_context, opts, err, errlen);
+    if (mrc != 0)
+        return mrc;
 
     codec_arena *ar = &out->arena_;
     v->id = str_of(h->id);
@@ -224,13 +254,9 @@ int codec_decode_check(const uint8_t *buf, size_t len,
     v->raw_body.len = h->raw_body.len;
     v->size = h->size;
     if (ac->request->time) {
-        /* Timestamp's own range, years 1 to 9999: the time is shown as
-         * RFC 3339 text, which has no other years. */
         const Google__Protobuf__Timestamp *t = ac->request->time;
-        if (t->seconds < INT64_C(-62135596800) || t->seconds > INT64_C(253402300799) ||
-            t->nanos < 0 || t->nanos > 999999999)
-            return fail(CODEC_EINVALREQ, err, errlen,
-                        "attributes.request.time is out of range");
+        if (codec_decode_time_check(t->seconds, t->nanos, err, errlen) != 0)
+            return CODEC_EINVALREQ;
         v->time_sec = t->seconds;
         v->time_nanos = t->nanos;
     }
@@ -248,7 +274,7 @@ int codec_decode_check(const uint8_t *buf, size_t len,
         fill_context_extensions(ar, ac, v) != 0 ||
         fill_peer(ar, ac->source, &v->source) != 0 ||
         fill_peer(ar, ac->destination, &v->destination) != 0)
-        return fail(CODEC_ENOMEM, err, errlen, "out of memory");
+        return codec_fail(CODEC_ENOMEM, err, errlen, "out of memory");
     return 0;
 }
 

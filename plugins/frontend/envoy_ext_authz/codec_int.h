@@ -87,6 +87,28 @@ int codec_metadata_check(const struct Envoy__Config__Core__V3__Metadata *md,
  *  codec_metadata_check) as {"filter_metadata":{"<ns>":{...}}}. */
 int codec_metadata_emit(const void *arg, const pc_json_sink *sink);
 
+/* ---- CheckRequest (codec_decode.c, codec_walk.c) ---- */
+
+/** codec_decode_check through protobuf-c: the wire check, then a full
+ *  unpack. codec_decode_check hands it the requests it does not decode
+ *  itself; the tests use it as the reference for every input. */
+int codec_decode_check_unpacked(const uint8_t *buf, size_t len,
+                                const codec_decode_opts *opts, codec_check *out,
+                                char *err, size_t errlen);
+/** Writes msg to err (if any) and returns code. */
+int codec_fail(int code, char *err, size_t errlen, const char *msg);
+/** The decoder's answer to a codec_wire_check failure (items as it left
+ *  them). */
+int codec_decode_wire_fail(int wrc, long items, char *err, size_t errlen);
+/** 0, or CODEC_EINVALREQ with the reason when metadata_context (NULL when
+ *  absent) cannot become JSON within opts' depth. */
+int codec_decode_meta_check(const struct Envoy__Config__Core__V3__Metadata *md,
+                            const codec_decode_opts *opts, char *err,
+                            size_t errlen);
+/** 0, or CODEC_EINVALREQ when a Timestamp lies outside years 1 to 9999. */
+int codec_decode_time_check(int64_t seconds, int32_t nanos, char *err,
+                            size_t errlen);
+
 /* ---- framing ---- */
 
 /** Writes the 5-byte gRPC prefix for an uncompressed message of len bytes. */
