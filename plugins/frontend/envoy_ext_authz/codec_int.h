@@ -112,6 +112,26 @@ int codec_decode_time_check(int64_t seconds, int32_t nanos, char *err,
 /* ---- framing ---- */
 
 /** Writes the 5-byte gRPC prefix for an uncompressed message of len bytes. */
+/* Reads a protobuf varint of at most 10 bytes; returns its size or 0 if
+ * malformed. Tags and lengths are mostly one byte: that case costs a
+ * compare. */
+static inline size_t codec_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    if (n && p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 static inline void codec_grpc_prefix(uint8_t *p, size_t len)
 {
     p[0] = 0;

@@ -66,24 +66,6 @@ typedef struct walk {
     kv_list headers, header_map, ctx_ext;
 } walk;
 
-/* A varint of at most 10 bytes: its size, or 0 if malformed. */
-static inline size_t varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-    if (n && p[0] < 0x80) {
-        *v = p[0];
-        return 1;
-    }
-    uint64_t r = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = r;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 /* The wire type protobuf-c requires of a field of type t; it takes a bool
  * whatever its wire type (walk_msg). No field of a CheckRequest is a
  * packable repeated scalar. */
@@ -372,7 +354,7 @@ static int walk_msg(walk *w, const ProtobufCMessageDescriptor *desc,
     size_t pos = 0;
     while (pos < len) {
         uint64_t tag, x = 0;
-        size_t t = varint(buf + pos, len - pos, &tag);
+        size_t t = codec_varint(buf + pos, len - pos, &tag);
         if (!t || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
             return CODEC_WIRE_MALFORMED;
         pos += t;
@@ -382,7 +364,7 @@ static int walk_msg(walk *w, const ProtobufCMessageDescriptor *desc,
         size_t vlen = 0, k;
         switch (wt) {
         case WT_VARINT:
-            if (!(k = varint(buf + pos, len - pos, &x)))
+            if (!(k = codec_varint(buf + pos, len - pos, &x)))
                 return CODEC_WIRE_MALFORMED;
             pos += k;
             break;
@@ -394,7 +376,7 @@ static int walk_msg(walk *w, const ProtobufCMessageDescriptor *desc,
             pos += k;
             break;
         case WT_LEN:
-            if (!(k = varint(buf + pos, len - pos, &x)) || x > len - pos - k)
+            if (!(k = codec_varint(buf + pos, len - pos, &x)) || x > len - pos - k)
                 return CODEC_WIRE_MALFORMED;
             val = buf + pos + k;
             vlen = (size_t)x;

@@ -13,25 +13,6 @@
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Reads a varint of at most 10 bytes; returns its size or 0 if malformed.
- * Tags and lengths are mostly one byte: that case costs a compare. */
-static inline size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-    if (n && p[0] < 0x80) {
-        *v = p[0];
-        return 1;
-    }
-    uint64_t r = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = r;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * Reads one field header and skips or isolates its value.
  * Returns the bytes the whole field takes (0 when malformed); for WT_LEN
@@ -41,7 +22,7 @@ static size_t next_field(const uint8_t *p, size_t n, uint32_t *num, int *wt,
                          const uint8_t **val, size_t *vlen)
 {
     uint64_t tag, len;
-    size_t t = read_varint(p, n, &tag);
+    size_t t = codec_varint(p, n, &tag);
     if (!t || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
         return 0;
     *num = (uint32_t)(tag >> 3);
@@ -50,7 +31,7 @@ static size_t next_field(const uint8_t *p, size_t n, uint32_t *num, int *wt,
     n -= t;
     switch (*wt) {
     case WT_VARINT: {
-        size_t k = read_varint(p, n, &len);
+        size_t k = codec_varint(p, n, &len);
         return k ? t + k : 0;
     }
     case WT_I64:
@@ -58,7 +39,7 @@ static size_t next_field(const uint8_t *p, size_t n, uint32_t *num, int *wt,
     case WT_I32:
         return n >= 4 ? t + 4 : 0;
     case WT_LEN: {
-        size_t k = read_varint(p, n, &len);
+        size_t k = codec_varint(p, n, &len);
         if (!k || len > n - k)
             return 0;
         *val = p + k;
