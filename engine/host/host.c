@@ -103,6 +103,7 @@ static int h_foreach(const pc_value *obj,
  * non-string falls back to a per-thread buffer, valid until the next such
  * call on the thread. */
 static _Thread_local buf t_text;
+static _Thread_local int t_text_registered;
 
 static void free_text(void *b)
 {
@@ -121,7 +122,7 @@ static const char *h_text(const pc_value *v, size_t *len)
     } else if (a) {
         s = doc_to_json_arena(a, D(v), &n);
     } else {
-        if (!t_text.data && !t_text.cap)
+        if (!t_text_registered++)
             thread_at_exit(free_text, &t_text);
         buf_reset(&t_text);
         s = doc_to_json(&t_text, D(v)) == 0 ? t_text.data : NULL;
